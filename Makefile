@@ -1,0 +1,50 @@
+# risk: PGXS build, plus the two commands a new user needs (make demo, make test)
+# and the benchmark (make bench).  See README.md.
+
+EXTENSION   = risk
+EXTVERSION  = 0.1.0
+MODULE_big  = risk
+OBJS        = src/risk.o src/xgb_bridge.o src/model_json.o src/forest.o \
+              src/registry.o src/model_cache.o src/score.o
+DATA        = sql/risk--$(EXTVERSION).sql
+PGFILEDESC  = "risk - risk-control engine for PostgreSQL"
+
+# Regression tests, in the order they run (sql/NAME.sql, expected/NAME.out).
+REGRESS     = setup registry score_basic score_named objectives parity errors \
+              cache privileges dump_restore
+
+PG_CPPFLAGS = -I$(srcdir)/include
+# Bit-exact float32 arithmetic with libxgboost: no fused multiply-add.
+PG_CFLAGS   = -ffp-contract=off
+ifdef CI
+PG_CFLAGS  += -Werror
+endif
+SHLIB_LINK  = -lxgboost
+
+PG_CONFIG  ?= pg_config
+PGXS       := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(wildcard $(PGXS)),)
+include $(PGXS)
+endif
+
+.PHONY: deps test demo bench
+
+# Debian packages the build, the tests and the demo need (installed when missing).
+deps:
+	@.ci/deps
+
+# Build, install, start a throwaway cluster, run every regression test, stop it.
+test: deps
+	$(MAKE) all
+	$(MAKE) install
+	RISK_TESTS="$(REGRESS)" .ci/regress
+
+demo: deps
+	$(MAKE) all
+	$(MAKE) install
+	.ci/demo
+
+bench: deps
+	$(MAKE) all
+	$(MAKE) install
+	bench/run

@@ -1,0 +1,39 @@
+/*-------------------------------------------------------------------------
+ * model_cache.h
+ *	  Per-backend cache of compiled models.
+ *-------------------------------------------------------------------------
+ */
+#ifndef RISK_MODEL_CACHE_H
+#define RISK_MODEL_CACHE_H
+
+#include "registry.h"
+
+typedef struct CachedModel
+{
+	char		name[MODEL_NAME_MAX + 1];
+	int32		version;
+	Forest	   *forest;
+	int			num_features;
+	char	  **feature_names;	/* num_features names */
+	XgbBooster *booster;		/* libxgboost's copy, made on first use */
+	MemoryContext mcxt;			/* holds all of the above */
+	int			pins;			/* callers using it now */
+	bool		retired;		/* stale: free when the last pin goes */
+} CachedModel;
+
+/*
+ * Bumped whenever the registry may have changed (a commit by anyone, our own
+ * next command, a rollback).  Holders of a pin compare it per call.
+ */
+extern uint64 model_cache_generation;
+
+extern void model_cache_init(void);
+
+/* The current version of a model, compiled; pinned until model_cache_unpin. */
+extern CachedModel *model_cache_pin(const char *name);
+extern void model_cache_unpin(CachedModel *model);
+
+/* libxgboost's booster for a cached model (the reference path). */
+extern XgbBooster *model_cache_booster(CachedModel *model);
+
+#endif							/* RISK_MODEL_CACHE_H */

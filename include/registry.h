@@ -1,0 +1,48 @@
+/*-------------------------------------------------------------------------
+ * registry.h
+ *	  The model registry: the table risk.model_registry and what reads it.
+ *-------------------------------------------------------------------------
+ */
+#ifndef RISK_REGISTRY_H
+#define RISK_REGISTRY_H
+
+#include "utils/array.h"
+#include "utils/snapshot.h"
+
+#include "forest.h"
+#include "xgb_bridge.h"
+
+#define REGISTRY_SCHEMA		"risk"
+#define REGISTRY_TABLE		"model_registry"
+#define MODEL_NAME_MAX		63
+
+/* A model read from its bytes and checked, ready to score. */
+typedef struct CompiledModel
+{
+	ModelFormat format;
+	ModelSpec  *spec;
+	Forest	   *forest;
+} CompiledModel;
+
+/* Bytes in any XGBoost format -> checked, compiled model (CurrentMemoryContext). */
+extern CompiledModel *registry_compile(const char *bytes, size_t len);
+
+/* Checks a model name given by a user; returns it as a C string. */
+extern char *registry_check_name(text *name);
+
+/*
+ * The latest version of a model, or 0 when it has none.  SPI must be
+ * connected; with InvalidSnapshot the query runs as any other would.
+ */
+extern int32 registry_current_version(const char *name, Snapshot snapshot);
+
+/*
+ * One stored version: its bytes and feature names, copied into the current
+ * memory context.  Errors when it does not exist.  SPI must be connected.
+ */
+extern bytea *registry_fetch(const char *name, int32 version, Snapshot snapshot,
+							 ArrayType **feature_names);
+
+extern void registry_no_such_model(const char *name, int32 version) pg_attribute_noreturn();
+
+#endif							/* RISK_REGISTRY_H */

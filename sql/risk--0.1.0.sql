@@ -1,0 +1,197 @@
+-- risk 0.1.0: model registry and XGBoost scoring
+\echo Use "CREATE EXTENSION risk" to load this file. \quit
+
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+
+------------------------------------------------------------------------------
+-- Model registry
+------------------------------------------------------------------------------
+
+CREATE TABLE @extschema@.model_registry (
+    name            text        NOT NULL CHECK (octet_length(name) BETWEEN 1 AND 63),
+    version         integer     NOT NULL CHECK (version > 0),
+    format          text        NOT NULL CHECK (format IN ('json', 'ubjson', 'binary')),
+    model           bytea       NOT NULL,
+    feature_names   text[]      NOT NULL,
+    feature_types   text[],
+    num_features    integer     NOT NULL,
+    objective       text        NOT NULL,
+    booster         text        NOT NULL,
+    num_trees       integer     NOT NULL,
+    num_classes     integer,
+    max_depth       integer     NOT NULL,
+    num_leaves      integer     NOT NULL,
+    base_score      float8,
+    xgboost_version text        NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    created_by      name        NOT NULL DEFAULT current_user,
+    metadata        jsonb       NOT NULL DEFAULT '{}',
+    PRIMARY KEY (name, version)
+);
+COMMENT ON TABLE @extschema@.model_registry IS
+  'Every imported model version with its original bytes; kept by pg_dump. Use risk.import_model/load_model/drop_model to change it.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.model_registry', '');
+
+CREATE FUNCTION @extschema@._registry_changed() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'risk_registry_changed' LANGUAGE C;
+COMMENT ON FUNCTION @extschema@._registry_changed() IS
+  'Internal: tells every session''s model cache that the registry changed.';
+
+CREATE TRIGGER model_registry_changed
+  AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.model_registry
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._registry_changed();
+
+CREATE VIEW @extschema@.models AS
+SELECT name, version,
+       version = max(version) OVER (PARTITION BY name) AS is_current,
+       objective, num_features, num_trees, num_classes, max_depth, format,
+       octet_length(model) AS size_bytes, created_at, created_by, metadata
+  FROM @extschema@.model_registry;
+COMMENT ON VIEW @extschema@.models IS
+  'Imported model versions, one row each; is_current marks the version risk.score uses.';
+
+CREATE FUNCTION @extschema@.import_model(name text, model bytea,
+                                         feature_names text[] DEFAULT NULL,
+                                         metadata jsonb DEFAULT NULL)
+  RETURNS integer
+  AS 'MODULE_PATHNAME', 'risk_import_model'
+  LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.import_model(text, bytea, text[], jsonb) IS
+  'Imports an XGBoost model (JSON, UBJSON or binary bytes) as the next version of name; returns the version.';
+
+CREATE FUNCTION @extschema@.load_model(name text, path text,
+                                       feature_names text[] DEFAULT NULL,
+                                       metadata jsonb DEFAULT NULL)
+  RETURNS integer
+  AS 'MODULE_PATHNAME', 'risk_load_model'
+  LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.load_model(text, text, text[], jsonb) IS
+  'Imports an XGBoost model from a file on the database server (superusers and pg_read_server_files only).';
+
+CREATE FUNCTION @extschema@.drop_model(name text, version integer DEFAULT NULL)
+  RETURNS integer
+  AS 'MODULE_PATHNAME', 'risk_drop_model'
+  LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.drop_model(text, integer) IS
+  'Drops one version of a model, or all of them when version is NULL; returns how many were dropped.';
+
+CREATE FUNCTION @extschema@.describe_model(name text, version integer DEFAULT NULL)
+  RETURNS TABLE (name text, version integer, is_current boolean, objective text,
+                 booster text, format text, num_features integer,
+                 feature_names text[], feature_types text[], num_trees integer,
+                 num_classes integer, max_depth integer, num_leaves integer,
+                 base_score float8, xgboost_version text, size_bytes integer,
+                 created_at timestamptz, created_by name, metadata jsonb)
+  LANGUAGE sql STABLE PARALLEL SAFE
+  AS $$
+    SELECT r.name, r.version,
+           r.version = (SELECT max(c.version) FROM @extschema@.model_registry c
+                         WHERE c.name = r.name),
+           r.objective, r.booster, r.format, r.num_features, r.feature_names,
+           r.feature_types, r.num_trees, r.num_classes, r.max_depth, r.num_leaves,
+           r.base_score, r.xgboost_version, octet_length(r.model), r.created_at,
+           r.created_by, r.metadata
+      FROM @extschema@.model_registry r
+     WHERE r.name = describe_model.name
+       AND r.version = coalesce(describe_model.version,
+                                (SELECT max(c.version) FROM @extschema@.model_registry c
+                                  WHERE c.name = describe_model.name))
+  $$;
+COMMENT ON FUNCTION @extschema@.describe_model(text, integer) IS
+  'One row describing a model version (the current one when version is NULL).';
+
+CREATE FUNCTION @extschema@.model_features(name text, version integer DEFAULT NULL)
+  RETURNS TABLE (ordinal integer, feature text, type text)
+  LANGUAGE sql STABLE PARALLEL SAFE
+  AS $$
+    SELECT f.ordinal::integer, f.feature, f.type
+      FROM @extschema@.model_registry r,
+           unnest(r.feature_names, r.feature_types) WITH ORDINALITY AS f(feature, type, ordinal)
+     WHERE r.name = model_features.name
+       AND r.version = coalesce(model_features.version,
+                                (SELECT max(c.version) FROM @extschema@.model_registry c
+                                  WHERE c.name = model_features.name))
+     ORDER BY f.ordinal
+  $$;
+COMMENT ON FUNCTION @extschema@.model_features(text, integer) IS
+  'The features of a model version, in the order risk.score expects them in an array.';
+
+------------------------------------------------------------------------------
+-- Scoring with the compiled evaluator
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.score(model text, features real[]) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_score_float4'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score(text, real[]) IS
+  'What XGBoost''s predict() returns for one row of features in model order (NULL or NaN = missing).';
+
+CREATE FUNCTION @extschema@.score(model text, features double precision[]) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_score_float8'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score(text, double precision[]) IS
+  'What XGBoost''s predict() returns; each feature is rounded to real first, as XGBoost does.';
+
+CREATE FUNCTION @extschema@.score(model text, features record) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_score_record'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score(text, record) IS
+  'What XGBoost''s predict() returns for a row whose columns are named like the model''s features (NULL = missing).';
+
+CREATE FUNCTION @extschema@.score_margin(model text, features real[]) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_score_margin_float4'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score_margin(text, real[]) IS
+  'The raw margin (sum of leaves and base margin, before the objective''s transform).';
+
+CREATE FUNCTION @extschema@.score_margin(model text, features double precision[]) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_score_margin_float8'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score_margin(text, double precision[]) IS
+  'The raw margin (sum of leaves and base margin, before the objective''s transform).';
+
+CREATE FUNCTION @extschema@.score_margin(model text, features record) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_score_margin_record'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score_margin(text, record) IS
+  'The raw margin of a row whose columns are named like the model''s features.';
+
+CREATE FUNCTION @extschema@.score_classes(model text, features real[]) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_score_classes_float4'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score_classes(text, real[]) IS
+  'Class probabilities of a multi-class model (multi:softprob or multi:softmax).';
+
+CREATE FUNCTION @extschema@.score_classes(model text, features double precision[]) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_score_classes_float8'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score_classes(text, double precision[]) IS
+  'Class probabilities of a multi-class model (multi:softprob or multi:softmax).';
+
+CREATE FUNCTION @extschema@.score_classes(model text, features record) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_score_classes_record'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score_classes(text, record) IS
+  'Class probabilities of a multi-class model for a row named like its features.';
+
+------------------------------------------------------------------------------
+-- Scoring through libxgboost itself: the reference for parity and benchmarks
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.score_xgboost(model text, features real[]) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_score_xgboost'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score_xgboost(text, real[]) IS
+  'Reference: libxgboost''s own in-place predict for one row (slow; for checks and benchmarks).';
+
+CREATE FUNCTION @extschema@.score_xgboost_margin(model text, features real[]) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_score_xgboost_margin'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score_xgboost_margin(text, real[]) IS
+  'Reference: libxgboost''s in-place predict of the raw margin for one row.';
+
+CREATE FUNCTION @extschema@.score_xgboost_classes(model text, features real[]) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_score_xgboost_classes'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score_xgboost_classes(text, real[]) IS
+  'Reference: libxgboost''s in-place predict of class probabilities (multi:softprob).';

@@ -1,0 +1,319 @@
+/*-------------------------------------------------------------------------
+ * model_cache.c
+ *	  Per-backend cache of compiled models, in its own memory context.
+ *
+ * Two maps: model name -> its current version (a cheap answer that must be
+ * re-asked after any registry change), and (name, version) -> the compiled
+ * forest.  A statement trigger on the registry sends a relcache
+ * invalidation for the table; our relcache callback only bumps a
+ * generation counter.  Invalidations are transactional, so a commit by
+ * another session is seen by our next statement, our own change by our next
+ * command, and a rollback changes nothing anyone sees.
+ *
+ * Callers pin a model for as long as they hold a pointer to it (score.c
+ * pins per query, in fn_extra); a stale model is retired and freed once
+ * nobody holds it, never under a running query.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "executor/spi.h"
+#include "storage/proc.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "model_cache.h"
+
+typedef struct CurrentKey
+{
+	char		name[MODEL_NAME_MAX + 1];
+} CurrentKey;
+
+typedef struct CurrentEntry
+{
+	CurrentKey	key;
+	int32		version;
+	uint64		generation;		/* valid while model_cache_generation is this */
+	LocalTransactionId lxid;	/* and, if set, only in this transaction */
+} CurrentEntry;
+
+typedef struct CompiledKey
+{
+	char		name[MODEL_NAME_MAX + 1];
+	int32		version;
+} CompiledKey;
+
+typedef struct CompiledEntry
+{
+	CompiledKey key;
+	CachedModel *model;
+} CompiledEntry;
+
+uint64		model_cache_generation = 1;
+
+static MemoryContext CacheContext = NULL;
+static HTAB *current_versions = NULL;
+static HTAB *compiled_models = NULL;
+static List *retired = NIL;		/* pinned models waiting to be freed */
+static uint64 seen_generation = 0;
+static Oid	registry_relid = InvalidOid;
+
+static void
+registry_relcache_callback(Datum arg, Oid relid)
+{
+	/* no catalog access here: just note that we must look again */
+	if (relid == InvalidOid || relid == registry_relid || registry_relid == InvalidOid)
+		model_cache_generation++;
+}
+
+void
+model_cache_init(void)
+{
+	CacheRegisterRelcacheCallback(registry_relcache_callback, (Datum) 0);
+}
+
+static void
+create_maps(void)
+{
+	HASHCTL		ctl;
+
+	CacheContext = AllocSetContextCreate(TopMemoryContext, "risk model cache",
+										 ALLOCSET_DEFAULT_SIZES);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(CurrentKey);
+	ctl.entrysize = sizeof(CurrentEntry);
+	ctl.hcxt = CacheContext;
+	current_versions = hash_create("risk current model versions", 16, &ctl,
+								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	ctl.keysize = sizeof(CompiledKey);
+	ctl.entrysize = sizeof(CompiledEntry);
+	compiled_models = hash_create("risk compiled models", 16, &ctl,
+								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+static void
+free_model(CachedModel *m)
+{
+	/* the booster's reset callback frees libxgboost's memory too */
+	MemoryContextDelete(m->mcxt);
+}
+
+/* After a registry change: forget every answer, retire every compiled model. */
+static void
+refresh_after_invalidation(void)
+{
+	HASH_SEQ_STATUS seq;
+	CompiledEntry *e;
+	ListCell   *lc;
+	List	   *still = NIL;
+	MemoryContext old;
+
+	if (seen_generation != model_cache_generation)
+	{
+		hash_seq_init(&seq, compiled_models);
+		while ((e = hash_seq_search(&seq)) != NULL)
+		{
+			if (e->model->pins == 0)
+				free_model(e->model);
+			else
+			{
+				e->model->retired = true;
+				old = MemoryContextSwitchTo(CacheContext);
+				retired = lappend(retired, e->model);
+				MemoryContextSwitchTo(old);
+			}
+			hash_search(compiled_models, &e->key, HASH_REMOVE, NULL);
+		}
+		seen_generation = model_cache_generation;
+		registry_relid = get_relname_relid(REGISTRY_TABLE,
+										   get_namespace_oid(REGISTRY_SCHEMA, true));
+	}
+
+	/* free retired models nobody holds any more */
+	foreach(lc, retired)
+	{
+		CachedModel *m = (CachedModel *) lfirst(lc);
+
+		if (m->pins == 0)
+			free_model(m);
+		else
+		{
+			old = MemoryContextSwitchTo(CacheContext);
+			still = lappend(still, m);
+			MemoryContextSwitchTo(old);
+		}
+	}
+	list_free(retired);
+	retired = still;
+}
+
+/*
+ * The snapshot to read the registry with.  Under READ COMMITTED, the newest
+ * one: it sees every commit whose invalidation we have already received (a
+ * transaction becomes visible before it sends them), so the answer stays
+ * right until the next invalidation.  Under REPEATABLE READ and in parallel
+ * mode, the statement's own snapshot, and the answer holds for this
+ * transaction only.
+ */
+static Snapshot
+registry_snapshot(bool *xact_only)
+{
+	if (IsolationUsesXactSnapshot() || IsInParallelMode())
+	{
+		*xact_only = true;
+		return ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
+	}
+	*xact_only = false;
+	return GetLatestSnapshot();
+}
+
+static char **
+names_from_array(ArrayType *arr, int *n)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	char	  **names;
+
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, n);
+	names = palloc(sizeof(char *) * Max(*n, 1));
+	for (int i = 0; i < *n; i++)
+		names[i] = nulls[i] ? pstrdup("") : TextDatumGetCString(elems[i]);
+	return names;
+}
+
+/* Reads one version from the registry and compiles it into its own context. */
+static CachedModel *
+load_model(const char *name, int32 version, Snapshot snapshot)
+{
+	MemoryContext mcxt = AllocSetContextCreate(CurrentMemoryContext, "risk model",
+											   ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(mcxt);
+	CachedModel *m = palloc0(sizeof(CachedModel));
+	ArrayType  *names;
+	bytea	   *bytes = registry_fetch(name, version, snapshot, &names);
+	CompiledModel *cm;
+	int			nnames;
+
+	MemoryContextSetIdentifier(mcxt, m->name);
+	strlcpy(m->name, name, sizeof(m->name));
+	m->version = version;
+	m->mcxt = mcxt;
+
+	cm = registry_compile(VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes));
+	m->forest = cm->forest;
+	m->num_features = m->forest->num_features;
+	m->feature_names = names_from_array(names, &nnames);
+	if (nnames != m->num_features)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model \"%s\" version %d has %d feature names for %d features",
+						name, version, nnames, m->num_features)));
+	pfree(bytes);
+
+	MemoryContextSwitchTo(old);
+	return m;
+}
+
+CachedModel *
+model_cache_pin(const char *name)
+{
+	CurrentKey	ckey;
+	CurrentEntry *cur;
+	CompiledKey key;
+	CompiledEntry *e;
+	bool		found;
+	bool		connected = false;
+	bool		xact_only = false;
+	Snapshot	snapshot = InvalidSnapshot;
+
+	if (CacheContext == NULL)
+		create_maps();
+
+	/* see what other sessions committed since our last look */
+	AcceptInvalidationMessages();
+	refresh_after_invalidation();
+
+	memset(&ckey, 0, sizeof(ckey));
+	strlcpy(ckey.name, name, sizeof(ckey.name));
+	cur = hash_search(current_versions, &ckey, HASH_FIND, NULL);
+	if (cur == NULL || cur->generation != model_cache_generation ||
+		(cur->lxid != InvalidLocalTransactionId && cur->lxid != MyProc->lxid))
+	{
+		int32		version;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		connected = true;
+		snapshot = registry_snapshot(&xact_only);
+		version = registry_current_version(name, snapshot);
+		if (version == 0)
+			registry_no_such_model(name, 0);
+		cur = hash_search(current_versions, &ckey, HASH_ENTER, NULL);
+		cur->version = version;
+		cur->generation = model_cache_generation;
+		cur->lxid = xact_only ? MyProc->lxid : InvalidLocalTransactionId;
+	}
+
+	memset(&key, 0, sizeof(key));
+	strlcpy(key.name, name, sizeof(key.name));
+	key.version = cur->version;
+	e = hash_search(compiled_models, &key, HASH_FIND, &found);
+	if (!found)
+	{
+		CachedModel *m;
+
+		if (!connected)
+		{
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "SPI_connect failed");
+			connected = true;
+			snapshot = registry_snapshot(&xact_only);
+		}
+		m = load_model(name, key.version, snapshot);
+		/* compiled without error: now it may live as long as the cache */
+		MemoryContextSetParent(m->mcxt, CacheContext);
+		e = hash_search(compiled_models, &key, HASH_ENTER, NULL);
+		e->model = m;
+	}
+	if (connected)
+		SPI_finish();
+
+	e->model->pins++;
+	return e->model;
+}
+
+void
+model_cache_unpin(CachedModel *model)
+{
+	Assert(model->pins > 0);
+	model->pins--;
+	/* a retired model is freed at the next pin, outside any callback */
+}
+
+XgbBooster *
+model_cache_booster(CachedModel *model)
+{
+	if (model->booster == NULL)
+	{
+		MemoryContext old;
+		ArrayType  *names;
+		bytea	   *bytes;
+		bool		xact_only;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		bytes = registry_fetch(model->name, model->version,
+							   registry_snapshot(&xact_only), &names);
+		old = MemoryContextSwitchTo(model->mcxt);
+		model->booster = xgb_load(VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes));
+		MemoryContextSwitchTo(old);
+		SPI_finish();
+	}
+	return model->booster;
+}

@@ -1,0 +1,502 @@
+/*-------------------------------------------------------------------------
+ * score.c
+ *	  SQL-callable scoring: risk.score, risk.score_margin, risk.score_classes
+ *	  over float4[], float8[] or a row whose columns are named like the
+ *	  model's features; and risk.score_xgboost*, the same through libxgboost.
+ *
+ * Per query (fn_extra), we keep the pinned model and, for rows, the binding
+ * of feature names to column numbers, so a row costs a deform, a conversion
+ * to float32 and the evaluation.  A registry change seen by this backend
+ * (model_cache_generation) makes the next call look the model up again.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/typcache.h"
+
+#include "model_cache.h"
+
+PG_FUNCTION_INFO_V1(risk_score_float4);
+PG_FUNCTION_INFO_V1(risk_score_float8);
+PG_FUNCTION_INFO_V1(risk_score_record);
+PG_FUNCTION_INFO_V1(risk_score_margin_float4);
+PG_FUNCTION_INFO_V1(risk_score_margin_float8);
+PG_FUNCTION_INFO_V1(risk_score_margin_record);
+PG_FUNCTION_INFO_V1(risk_score_classes_float4);
+PG_FUNCTION_INFO_V1(risk_score_classes_float8);
+PG_FUNCTION_INFO_V1(risk_score_classes_record);
+PG_FUNCTION_INFO_V1(risk_score_xgboost);
+PG_FUNCTION_INFO_V1(risk_score_xgboost_margin);
+PG_FUNCTION_INFO_V1(risk_score_xgboost_classes);
+
+typedef enum ScoreOutput
+{
+	SCORE_VALUE,				/* what XGBoost's predict() returns */
+	SCORE_MARGIN,				/* the untransformed margin */
+	SCORE_CLASSES				/* class probabilities */
+} ScoreOutput;
+
+typedef enum FeatureType
+{
+	FT_FLOAT4,
+	FT_FLOAT8,
+	FT_INT2,
+	FT_INT4,
+	FT_INT8,
+	FT_NUMERIC,
+	FT_BOOL
+} FeatureType;
+
+/* How a row type's columns feed the model's features. */
+typedef struct RowBinding
+{
+	Oid			rowtype;		/* InvalidOid: not bound yet */
+	int32		rowtypmod;
+	TupleDesc	tupdesc;
+	Datum	   *values;
+	bool	   *nulls;
+	int		   *attno;			/* per feature: 0-based column */
+	FeatureType *type;			/* per feature */
+} RowBinding;
+
+typedef struct ScoreState
+{
+	CachedModel *model;			/* pinned while this query runs */
+	uint64		generation;
+	char		name[MODEL_NAME_MAX + 1];
+	float	   *row;			/* num_features */
+	float	   *out;			/* num_groups */
+	RowBinding	binding;
+	MemoryContext mcxt;
+	MemoryContextCallback release;
+} ScoreState;
+
+static void
+release_state(void *arg)
+{
+	ScoreState *st = (ScoreState *) arg;
+
+	if (st->model)
+		model_cache_unpin(st->model);
+	st->model = NULL;
+}
+
+static bool
+same_name(const ScoreState *st, text *name)
+{
+	int			len = VARSIZE_ANY_EXHDR(name);
+
+	return len <= MODEL_NAME_MAX && st->name[len] == '\0' &&
+		memcmp(st->name, VARDATA_ANY(name), len) == 0;
+}
+
+/* The model for this call: pinned once per query, again after a registry change. */
+static ScoreState *
+score_state(FunctionCallInfo fcinfo)
+{
+	ScoreState *st = (ScoreState *) fcinfo->flinfo->fn_extra;
+	text	   *name = PG_GETARG_TEXT_PP(0);
+
+	if (st == NULL)
+	{
+		st = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ScoreState));
+		st->mcxt = fcinfo->flinfo->fn_mcxt;
+		st->release.func = release_state;
+		st->release.arg = st;
+		MemoryContextRegisterResetCallback(st->mcxt, &st->release);
+		fcinfo->flinfo->fn_extra = st;
+	}
+	if (likely(st->model != NULL && st->generation == model_cache_generation &&
+			   same_name(st, name)))
+		return st;
+
+	if (st->model)
+	{
+		model_cache_unpin(st->model);
+		st->model = NULL;
+	}
+	{
+		char	   *cname = registry_check_name(name);
+		CachedModel *m = model_cache_pin(cname);
+
+		st->model = m;
+		st->generation = model_cache_generation;
+		strlcpy(st->name, cname, sizeof(st->name));
+		if (st->row)
+			pfree(st->row);
+		if (st->out)
+			pfree(st->out);
+		st->row = MemoryContextAlloc(st->mcxt, sizeof(float) * Max(m->num_features, 1));
+		st->out = MemoryContextAlloc(st->mcxt, sizeof(float) * Max(m->forest->num_groups, 1));
+		st->binding.rowtype = InvalidOid;
+	}
+	return st;
+}
+
+static void not_finite(const CachedModel *m, int feature) pg_attribute_noreturn();
+
+static void
+not_finite(const CachedModel *m, int feature)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("feature %d (\"%s\") of model \"%s\" is infinite or out of float4 range",
+					feature + 1, m->feature_names[feature], m->name),
+			 errhint("XGBoost refuses infinite inputs; use NULL or NaN for a missing value.")));
+}
+
+static void
+check_array_shape(const CachedModel *m, ArrayType *a)
+{
+	int			n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+
+	if (ARR_NDIM(a) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("features must be a one-dimensional array"),
+				 errdetail("The array has %d dimensions.", ARR_NDIM(a))));
+	if (n != m->num_features)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model \"%s\" expects %d features, got %d",
+						m->name, m->num_features, n),
+				 errhint("SELECT * FROM risk.model_features('%s') lists them in order.", m->name)));
+}
+
+/* float4[] -> row; NULL and NaN are missing. */
+static void
+read_float4_array(const CachedModel *m, ArrayType *a, float *row)
+{
+	const float *data = (const float *) ARR_DATA_PTR(a);
+	const bits8 *bitmap = ARR_NULLBITMAP(a);
+	int			n;
+
+	check_array_shape(m, a);
+	n = m->num_features;
+	if (bitmap == NULL)
+		memcpy(row, data, sizeof(float) * n);
+	else
+	{
+		for (int i = 0; i < n; i++)
+			row[i] = (bitmap[i / 8] & (1 << (i % 8))) ? *data++ : NAN;
+	}
+	for (int i = 0; i < n; i++)
+		if (unlikely(isinf(row[i])))
+			not_finite(m, i);
+}
+
+/* float8[] -> row, each value rounded to float32 as XGBoost does. */
+static void
+read_float8_array(const CachedModel *m, ArrayType *a, float *row)
+{
+	const double *data = (const double *) ARR_DATA_PTR(a);
+	const bits8 *bitmap = ARR_NULLBITMAP(a);
+
+	check_array_shape(m, a);
+	for (int i = 0; i < m->num_features; i++)
+	{
+		if (bitmap && !(bitmap[i / 8] & (1 << (i % 8))))
+			row[i] = NAN;
+		else
+			row[i] = (float) *data++;
+		if (unlikely(isinf(row[i])))
+			not_finite(m, i);
+	}
+}
+
+/* ---- binding a row type's columns to the model's features ---- */
+
+static FeatureType
+feature_type(Oid typid, const CachedModel *m, int feature, const char *colname)
+{
+	switch (getBaseType(typid))
+	{
+		case FLOAT4OID:
+			return FT_FLOAT4;
+		case FLOAT8OID:
+			return FT_FLOAT8;
+		case INT2OID:
+			return FT_INT2;
+		case INT4OID:
+			return FT_INT4;
+		case INT8OID:
+			return FT_INT8;
+		case NUMERICOID:
+			return FT_NUMERIC;
+		case BOOLOID:
+			return FT_BOOL;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("column \"%s\" has type %s, which model \"%s\" cannot use as a feature",
+					colname, format_type_be(typid), m->name),
+			 errhint("Features are real, double precision, smallint, integer, bigint, numeric or boolean; cast the column.")));
+	pg_unreachable();
+}
+
+static char *
+feature_list(const CachedModel *m)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < m->num_features && buf.len < 400; i++)
+		appendStringInfo(&buf, "%s%s", i ? ", " : "", m->feature_names[i]);
+	if (buf.len >= 400)
+		appendStringInfoString(&buf, ", ...");
+	return buf.data;
+}
+
+static void
+bind_row(ScoreState *st, HeapTupleHeader rec)
+{
+	RowBinding *b = &st->binding;
+	const CachedModel *m = st->model;
+	Oid			typid = HeapTupleHeaderGetTypeId(rec);
+	int32		typmod = HeapTupleHeaderGetTypMod(rec);
+	TupleDesc	td;
+	MemoryContext old;
+
+	if (b->rowtype == typid && b->rowtypmod == typmod && b->rowtype != InvalidOid)
+		return;
+
+	td = lookup_rowtype_tupdesc(typid, typmod);
+	old = MemoryContextSwitchTo(st->mcxt);
+	if (b->tupdesc)
+	{
+		FreeTupleDesc(b->tupdesc);
+		pfree(b->values);
+		pfree(b->nulls);
+		pfree(b->attno);
+		pfree(b->type);
+	}
+	b->tupdesc = CreateTupleDescCopy(td);
+	b->values = palloc(sizeof(Datum) * Max(td->natts, 1));
+	b->nulls = palloc(sizeof(bool) * Max(td->natts, 1));
+	b->attno = palloc(sizeof(int) * Max(m->num_features, 1));
+	b->type = palloc(sizeof(FeatureType) * Max(m->num_features, 1));
+	MemoryContextSwitchTo(old);
+	b->rowtype = InvalidOid;	/* until the binding is complete */
+
+	for (int f = 0; f < m->num_features; f++)
+	{
+		const char *want = m->feature_names[f];
+		int			found = -1;
+
+		for (int a = 0; a < td->natts && found < 0; a++)
+		{
+			Form_pg_attribute att = TupleDescAttr(td, a);
+
+			if (!att->attisdropped && strcmp(NameStr(att->attname), want) == 0)
+				found = a;
+		}
+		if (found < 0)
+		{
+			ReleaseTupleDesc(td);
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("row has no column \"%s\", a feature of model \"%s\"", want, m->name),
+					 errdetail("Model \"%s\" version %d reads the columns: %s.",
+							   m->name, m->version, feature_list(m)),
+					 errhint("Rename or add the column in the query, e.g. SELECT risk.score('%s', t) FROM (SELECT ... AS %s, ...) t.",
+							 m->name, want)));
+		}
+		b->attno[f] = found;
+		b->type[f] = feature_type(TupleDescAttr(td, found)->atttypid, m, f, want);
+	}
+	ReleaseTupleDesc(td);
+	b->rowtype = typid;
+	b->rowtypmod = typmod;
+}
+
+static void
+read_row(ScoreState *st, HeapTupleHeader rec)
+{
+	RowBinding *b = &st->binding;
+	const CachedModel *m = st->model;
+	HeapTupleData tuple;
+
+	bind_row(st, rec);
+	tuple.t_len = HeapTupleHeaderGetDatumLength(rec);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = rec;
+	heap_deform_tuple(&tuple, b->tupdesc, b->values, b->nulls);
+
+	for (int f = 0; f < m->num_features; f++)
+	{
+		int			a = b->attno[f];
+		Datum		d = b->values[a];
+		float		v;
+
+		if (b->nulls[a])
+		{
+			st->row[f] = NAN;
+			continue;
+		}
+		switch (b->type[f])
+		{
+			case FT_FLOAT4:
+				v = DatumGetFloat4(d);
+				break;
+			case FT_FLOAT8:
+				v = (float) DatumGetFloat8(d);
+				break;
+			case FT_INT2:
+				v = (float) DatumGetInt16(d);
+				break;
+			case FT_INT4:
+				v = (float) DatumGetInt32(d);
+				break;
+			case FT_INT8:
+				v = (float) DatumGetInt64(d);
+				break;
+			case FT_NUMERIC:
+				v = (float) DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
+				break;
+			case FT_BOOL:
+			default:
+				v = DatumGetBool(d) ? 1.0f : 0.0f;
+				break;
+		}
+		if (unlikely(isinf(v)))
+			not_finite(m, f);
+		st->row[f] = v;
+	}
+}
+
+/* ---- outputs ---- */
+
+static void wrong_output(const CachedModel *m, const char *use) pg_attribute_noreturn();
+
+static void
+wrong_output(const CachedModel *m, const char *use)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+			 errmsg("model \"%s\" (%s) %s", m->name, m->forest->objective,
+					m->forest->num_groups > 1 ? "predicts one value per class" : "is not multi-class"),
+			 errhint("Use %s.", use)));
+}
+
+static Datum
+classes_datum(const float *p, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * n);
+
+	for (int i = 0; i < n; i++)
+		d[i] = Float8GetDatum((double) p[i]);
+	return PointerGetDatum(construct_array(d, n, FLOAT8OID, sizeof(float8),
+										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/* Evaluates st->row with our compiled forest. */
+static Datum
+evaluate(ScoreState *st, ScoreOutput output)
+{
+	const Forest *f = st->model->forest;
+
+	switch (output)
+	{
+		case SCORE_VALUE:
+			if (unlikely(f->output == OUTPUT_SOFTPROB))
+				wrong_output(st->model, "risk.score_classes() for class probabilities");
+			forest_margins(f, st->row, st->out);
+			forest_transform(f, st->out);
+			return Float8GetDatum((double) st->out[0]);
+		case SCORE_MARGIN:
+			if (unlikely(f->num_groups > 1))
+				wrong_output(st->model, "risk.score_classes() for class probabilities");
+			forest_margins(f, st->row, st->out);
+			return Float8GetDatum((double) st->out[0]);
+		case SCORE_CLASSES:
+			if (unlikely(f->num_groups == 1))
+				wrong_output(st->model, "risk.score()");
+			forest_margins(f, st->row, st->out);
+			forest_softmax(f, st->out);
+			return classes_datum(st->out, f->num_groups);
+	}
+	pg_unreachable();
+}
+
+#define SCORE_FUNCTIONS(suffix, output) \
+Datum \
+risk_score##suffix##_float4(PG_FUNCTION_ARGS) \
+{ \
+	ScoreState *st = score_state(fcinfo); \
+	read_float4_array(st->model, PG_GETARG_ARRAYTYPE_P(1), st->row); \
+	return evaluate(st, output); \
+} \
+Datum \
+risk_score##suffix##_float8(PG_FUNCTION_ARGS) \
+{ \
+	ScoreState *st = score_state(fcinfo); \
+	read_float8_array(st->model, PG_GETARG_ARRAYTYPE_P(1), st->row); \
+	return evaluate(st, output); \
+} \
+Datum \
+risk_score##suffix##_record(PG_FUNCTION_ARGS) \
+{ \
+	ScoreState *st = score_state(fcinfo); \
+	read_row(st, PG_GETARG_HEAPTUPLEHEADER(1)); \
+	return evaluate(st, output); \
+}
+
+SCORE_FUNCTIONS(, SCORE_VALUE)
+SCORE_FUNCTIONS(_margin, SCORE_MARGIN)
+SCORE_FUNCTIONS(_classes, SCORE_CLASSES)
+
+/* ---- the reference path: libxgboost's own in-place prediction ---- */
+
+static Datum
+evaluate_xgboost(FunctionCallInfo fcinfo, ScoreOutput output)
+{
+	ScoreState *st = score_state(fcinfo);
+	const CachedModel *m = st->model;
+	const Forest *f = m->forest;
+	XgbBooster *booster;
+	int			n;
+
+	read_float4_array(m, PG_GETARG_ARRAYTYPE_P(1), st->row);
+	if (output == SCORE_VALUE && f->output == OUTPUT_SOFTPROB)
+		wrong_output(m, "risk.score_xgboost_classes() for class probabilities");
+	if (output == SCORE_MARGIN && f->num_groups > 1)
+		wrong_output(m, "risk.score_xgboost_classes() for class probabilities");
+	if (output == SCORE_CLASSES && f->output != OUTPUT_SOFTPROB)
+		wrong_output(m, f->num_groups > 1
+					 ? "risk.score_classes(); libxgboost returns only the class for multi:softmax"
+					 : "risk.score_xgboost()");
+	booster = model_cache_booster(st->model);
+	n = xgb_predict_row(booster, st->row, m->num_features, output == SCORE_MARGIN,
+						st->out, f->num_groups);
+	if (output == SCORE_CLASSES)
+		return classes_datum(st->out, n);
+	return Float8GetDatum((double) st->out[0]);
+}
+
+Datum
+risk_score_xgboost(PG_FUNCTION_ARGS)
+{
+	return evaluate_xgboost(fcinfo, SCORE_VALUE);
+}
+
+Datum
+risk_score_xgboost_margin(PG_FUNCTION_ARGS)
+{
+	return evaluate_xgboost(fcinfo, SCORE_MARGIN);
+}
+
+Datum
+risk_score_xgboost_classes(PG_FUNCTION_ARGS)
+{
+	return evaluate_xgboost(fcinfo, SCORE_CLASSES);
+}
