@@ -49,7 +49,7 @@ typedef struct Objective
 
 static const Objective objectives[] = {
 	{"binary:logistic", BASE_LOGIT, OUTPUT_SIGMOID, false},
-	{"binary:logitraw", BASE_LOGIT, OUTPUT_IDENTITY, false},
+	{"binary:logitraw", BASE_IDENTITY, OUTPUT_IDENTITY, false},
 	{"binary:hinge", BASE_IDENTITY, OUTPUT_HINGE, false},
 	{"reg:squarederror", BASE_IDENTITY, OUTPUT_IDENTITY, false},
 	{"reg:linear", BASE_IDENTITY, OUTPUT_IDENTITY, false},

@@ -110,10 +110,14 @@ registry_no_such_model(const char *name, int32 version)
 					 "SELECT * FROM risk.models lists the imported models.")));
 }
 
-/* Runs a read-only registry query, under the given snapshot if any. */
+/*
+ * Runs a read-only registry query, under the given snapshot if any.  SPI
+ * leaves its own memory context current; we give the caller's back.
+ */
 static void
 registry_query(const char *sql, int nargs, Oid *argtypes, Datum *args, Snapshot snapshot)
 {
+	MemoryContext caller = CurrentMemoryContext;
 	int			ret;
 
 	if (snapshot == InvalidSnapshot)
@@ -129,6 +133,7 @@ registry_query(const char *sql, int nargs, Oid *argtypes, Datum *args, Snapshot 
 	}
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not read the model registry: %s", SPI_result_code_string(ret));
+	MemoryContextSwitchTo(caller);
 }
 
 int32
@@ -150,8 +155,6 @@ registry_fetch(const char *name, int32 version, Snapshot snapshot, ArrayType **f
 {
 	Oid			argtypes[2] = {TEXTOID, INT4OID};
 	Datum		args[2] = {CStringGetTextDatum(name), Int32GetDatum(version)};
-	MemoryContext caller = CurrentMemoryContext;
-	MemoryContext old;
 	bool		isnull;
 	bytea	   *bytes;
 
@@ -160,12 +163,11 @@ registry_fetch(const char *name, int32 version, Snapshot snapshot, ArrayType **f
 	if (SPI_processed == 0)
 		registry_no_such_model(name, version);
 
-	old = MemoryContextSwitchTo(caller);
+	/* copies in the caller's memory context */
 	bytes = DatumGetByteaPCopy(SPI_getbinval(SPI_tuptable->vals[0],
 											 SPI_tuptable->tupdesc, 1, &isnull));
 	*feature_names = DatumGetArrayTypePCopy(SPI_getbinval(SPI_tuptable->vals[0],
 														  SPI_tuptable->tupdesc, 2, &isnull));
-	MemoryContextSwitchTo(old);
 	return bytes;
 }
 

@@ -1,0 +1,182 @@
+#!/usr/bin/python3
+"""Reference data for the regression suite, made at test time with libxgboost.
+
+Usage: /usr/bin/python3 .ci/fixtures.py OUTDIR
+
+Writes to OUTDIR:
+  features.csv     id, features as a real[] literal (missing as NULL or NaN)
+  manifest.csv     model, objective, num_class, kind (value | classes)
+  predictions.csv  model, id, value (what xgboost's predict returns, as float32 text)
+  margins.csv      model, id, margin (output_margin=True; single-output models)
+  MODEL.json / MODEL.ubj / MODEL.bin   each model in XGBoost's three formats
+  orders.json      a small model with named features for the named-binding tests
+"""
+import csv
+import os
+import sys
+
+import numpy as np
+import xgboost as xgb
+
+ROWS = 12000
+NFEAT = 20
+SEED = 20261124
+
+
+def f32(v):
+    """Shortest text that reads back as the same float32."""
+    return repr(float(np.float32(v))) if np.isfinite(v) else "NaN"
+
+
+def make_features(rng):
+    x = np.empty((ROWS, NFEAT), dtype=np.float32)
+    x[:, 0:6] = rng.normal(size=(ROWS, 6))
+    x[:, 6:10] = rng.integers(0, 12, size=(ROWS, 4))          # counts: ties with thresholds
+    x[:, 10:13] = rng.lognormal(3, 2, size=(ROWS, 3))          # heavy-tailed amounts
+    x[:, 13:16] = rng.uniform(-1000, 1000, size=(ROWS, 3))
+    x[:, 16:18] = rng.integers(0, 2, size=(ROWS, 2))           # flags
+    x[:, 18:20] = np.round(rng.normal(size=(ROWS, 2)), 1)      # coarse values
+    missing = rng.random(x.shape) < 0.05
+    x[missing] = np.nan
+    return x
+
+
+def labels(rng, x):
+    z = np.nan_to_num(x, nan=0.0).astype(np.float64)
+    score = (z[:, 0] + 0.5 * z[:, 1] - 0.3 * z[:, 6] + 0.002 * z[:, 13]
+             + 0.8 * z[:, 16] + np.log1p(np.abs(z[:, 10])) * 0.2)
+    noise = rng.normal(size=ROWS)
+    binary = (score + noise > 0.5).astype(np.float32)
+    reg = (score * 3 + noise).astype(np.float32)
+    positive = np.exp(0.3 * score + 0.2 * noise).astype(np.float32)
+    counts = rng.poisson(np.exp(0.3 * np.clip(score, -3, 3))).astype(np.float32)
+    unit = (1 / (1 + np.exp(-score - noise))).astype(np.float32)
+    multi4 = np.digitize(score + noise, [-1, 0.5, 2]).astype(np.float32)
+    multi3 = np.digitize(score + noise, [0, 1.5]).astype(np.float32)
+    surv = np.exp(0.2 * score + noise).astype(np.float32)
+    surv[rng.random(ROWS) < 0.2] *= -1                          # censored
+    return dict(binary=binary, reg=reg, positive=positive, counts=counts,
+                unit=unit, multi4=multi4, multi3=multi3, surv=surv)
+
+
+# name, objective, label, extra params, rounds
+MODELS = [
+    ("bin_d3", "binary:logistic", "binary", dict(max_depth=3), 20),
+    ("bin_d6", "binary:logistic", "binary", dict(max_depth=6, base_score=0.3), 100),
+    ("bin_d8_hist", "binary:logistic", "binary", dict(max_depth=8, tree_method="hist"), 40),
+    ("bin_deep", "binary:logistic", "binary",
+     dict(max_depth=0, max_leaves=48, grow_policy="lossguide", tree_method="hist"), 30),
+    ("bin_d12", "binary:logistic", "binary", dict(max_depth=12, eta=0.2), 15),
+    ("logitraw", "binary:logitraw", "binary", dict(max_depth=4, base_score=0.2), 30),
+    ("hinge", "binary:hinge", "binary", dict(max_depth=4), 20),
+    ("reg_d6", "reg:squarederror", "reg", dict(max_depth=6, base_score=2.5), 80),
+    ("reg_d4", "reg:squarederror", "reg", dict(max_depth=4), 40),
+    ("reg_abs", "reg:absoluteerror", "reg", dict(max_depth=5), 30),
+    ("reg_huber", "reg:pseudohubererror", "reg", dict(max_depth=5, base_score=1.0), 30),
+    ("reg_sqlog", "reg:squaredlogerror", "positive", dict(max_depth=4, base_score=1.0), 30),
+    ("reg_logistic", "reg:logistic", "unit", dict(max_depth=5), 30),
+    ("poisson", "count:poisson", "counts", dict(max_depth=5, base_score=1.5), 40),
+    ("gamma", "reg:gamma", "positive", dict(max_depth=4, base_score=2.0), 40),
+    ("tweedie", "reg:tweedie", "positive", dict(max_depth=4), 40),
+    ("cox", "survival:cox", "surv", dict(max_depth=3), 20),
+    ("softprob4", "multi:softprob", "multi4", dict(max_depth=5, num_class=4), 40),
+    ("softmax3", "multi:softmax", "multi3", dict(max_depth=4, num_class=3), 30),
+    ("rank_pairwise", "rank:pairwise", "counts", dict(max_depth=5), 30),
+    ("rank_ndcg", "rank:ndcg", "counts", dict(max_depth=4), 20),
+]
+
+
+def train(x, y, objective, params, rounds):
+    dtrain = xgb.DMatrix(x, label=y, missing=np.nan,
+                         feature_names=[f"x{i:02d}" for i in range(NFEAT)])
+    if objective.startswith("rank:"):
+        dtrain.set_group([100] * (ROWS // 100))
+    p = dict(objective=objective, nthread=1, seed=1, eta=0.3)
+    p.update(params)
+    return xgb.train(p, dtrain, rounds)
+
+
+def save_all(bst, out, name):
+    bst.save_model(os.path.join(out, name + ".json"))
+    bst.save_model(os.path.join(out, name + ".ubj"))
+    with open(os.path.join(out, name + ".bin"), "wb") as f:
+        f.write(bst.save_raw(raw_format="deprecated"))
+
+
+def orders_model(rng, out):
+    """A small fraud model over named columns, for binding by name."""
+    n = 4000
+    amount = rng.lognormal(3.5, 1.2, n).astype(np.float32)
+    age = rng.integers(0, 2000, n).astype(np.float32)
+    new_device = rng.integers(0, 2, n).astype(np.float32)
+    orders_1h = rng.poisson(1.0, n).astype(np.float32)
+    y = ((amount > 100) & (age < 30) | (orders_1h > 3) | (new_device * (amount > 300) > 0)).astype(np.float32)
+    x = np.column_stack([amount, age, new_device, orders_1h])
+    x[rng.random(x.shape) < 0.03] = np.nan
+    d = xgb.DMatrix(x, label=y, missing=np.nan,
+                    feature_names=["amount", "account_age_days", "is_new_device", "orders_1h"])
+    bst = xgb.train(dict(objective="binary:logistic", max_depth=4, nthread=1, seed=1), d, 25)
+    bst.save_model(os.path.join(out, "orders.json"))
+    with open(os.path.join(out, "orders.bin"), "wb") as f:
+        f.write(bst.save_raw(raw_format="deprecated"))
+    # a second version with a different objective for cache tests
+    bst2 = xgb.train(dict(objective="binary:logistic", max_depth=2, nthread=1, seed=2), d, 5)
+    bst2.save_model(os.path.join(out, "orders_v2.json"))
+    # a few rows with their expected scores (some missing)
+    rows = x[:200]
+    pred = bst.predict(xgb.DMatrix(rows, missing=np.nan,
+                                   feature_names=["amount", "account_age_days", "is_new_device", "orders_1h"]))
+    pred2 = bst2.predict(xgb.DMatrix(rows, missing=np.nan,
+                                     feature_names=["amount", "account_age_days", "is_new_device", "orders_1h"]))
+    with open(os.path.join(out, "orders.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        for i, r in enumerate(rows):
+            vals = ["" if np.isnan(v) else f32(v) for v in r]
+            w.writerow([i] + vals + [f32(pred[i]), f32(pred2[i])])
+
+
+def main():
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    rng = np.random.default_rng(SEED)
+    x = make_features(rng)
+    ys = labels(rng, x)
+
+    with open(os.path.join(out, "features.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        for i in range(ROWS):
+            cells = []
+            for j, v in enumerate(x[i]):
+                if np.isnan(v):
+                    cells.append("NULL" if (i + j) % 2 else "NaN")
+                else:
+                    cells.append(f32(v))
+            w.writerow([i, "{" + ",".join(cells) + "}"])
+
+    dall = xgb.DMatrix(x, missing=np.nan, feature_names=[f"x{i:02d}" for i in range(NFEAT)])
+    with open(os.path.join(out, "manifest.csv"), "w", newline="") as fm, \
+            open(os.path.join(out, "predictions.csv"), "w", newline="") as fp, \
+            open(os.path.join(out, "margins.csv"), "w", newline="") as fg:
+        wm, wp, wg = csv.writer(fm), csv.writer(fp), csv.writer(fg)
+        for name, objective, label, params, rounds in MODELS:
+            bst = train(x, ys[label], objective, params, rounds)
+            save_all(bst, out, name)
+            pred = bst.predict(dall)
+            kind = "classes" if pred.ndim == 2 else "value"
+            wm.writerow([name, objective, params.get("num_class", ""), kind])
+            for i in range(ROWS):
+                if kind == "classes":
+                    wp.writerow([name, i, "{" + ",".join(f32(v) for v in pred[i]) + "}"])
+                else:
+                    wp.writerow([name, i, f32(pred[i])])
+            if objective.startswith("multi:"):
+                continue
+            margin = bst.predict(dall, output_margin=True)
+            for i in range(ROWS):
+                wg.writerow([name, i, f32(margin[i])])
+
+    orders_model(rng, out)
+
+
+if __name__ == "__main__":
+    main()
