@@ -20,6 +20,8 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -238,6 +240,19 @@ model_cache_pin(const char *name)
 	/* see what other sessions committed since our last look */
 	AcceptInvalidationMessages();
 	refresh_after_invalidation();
+
+	/* cached or not, scoring reads the registry: the caller must be allowed to */
+	if (!OidIsValid(registry_relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("the model registry " REGISTRY_SCHEMA "." REGISTRY_TABLE " does not exist"),
+				 errhint("CREATE EXTENSION risk in this database.")));
+	{
+		AclResult	acl = pg_class_aclcheck(registry_relid, GetUserId(), ACL_SELECT);
+
+		if (acl != ACLCHECK_OK)
+			aclcheck_error(acl, OBJECT_TABLE, REGISTRY_TABLE);
+	}
 
 	memset(&ckey, 0, sizeof(ckey));
 	strlcpy(ckey.name, name, sizeof(ckey.name));

@@ -1,0 +1,50 @@
+-- Set-up shared by the whole suite: extensions, and the reference data that
+-- .ci/fixtures.py made with libxgboost (path in $RISK_FIXTURES).
+\set ON_ERROR_STOP 1
+\getenv fx RISK_FIXTURES
+SET client_min_messages = warning;
+CREATE EXTENSION risk;
+CREATE EXTENSION pgtap;
+CREATE EXTENSION dblink;
+CREATE SCHEMA fx;
+
+-- 12,000 rows of 20 features, about 5% missing (as NULL or NaN)
+CREATE TABLE fx.features (id int PRIMARY KEY, x real[] NOT NULL);
+\set f :fx '/features.csv'
+COPY fx.features FROM :'f' CSV;
+
+-- one row per model: name, objective, num_class, kind (value | classes)
+CREATE TABLE fx.manifest (model text PRIMARY KEY, objective text, num_class int, kind text);
+\set f :fx '/manifest.csv'
+COPY fx.manifest FROM :'f' CSV;
+
+-- what xgboost's predict() returned, as float32 text (an array for classes)
+CREATE TABLE fx.predictions (model text, id int, value text, PRIMARY KEY (model, id));
+\set f :fx '/predictions.csv'
+COPY fx.predictions FROM :'f' CSV;
+
+CREATE TABLE fx.margins (model text, id int, margin real, PRIMARY KEY (model, id));
+\set f :fx '/margins.csv'
+COPY fx.margins FROM :'f' CSV;
+
+-- the small named-feature model's rows and its expected scores (v1, v2)
+CREATE TABLE fx.orders (id int PRIMARY KEY, amount real, account_age_days real,
+                        is_new_device real, orders_1h real, expected real, expected_v2 real);
+\set f :fx '/orders.csv'
+COPY fx.orders FROM :'f' CSV;
+
+-- model files as bytes, for import_model and for the error tests
+CREATE TABLE fx.files (file text PRIMARY KEY, bytes bytea NOT NULL);
+INSERT INTO fx.files
+SELECT m.model || '.' || e.ext, pg_read_binary_file(:'fx' || '/' || m.model || '.' || e.ext)
+  FROM fx.manifest m, (VALUES ('json'), ('ubj'), ('bin')) e(ext);
+INSERT INTO fx.files
+SELECT f, pg_read_binary_file(:'fx' || '/' || f)
+  FROM unnest(ARRAY['orders.json', 'orders.bin', 'orders_v2.json']) f;
+GRANT USAGE ON SCHEMA fx TO PUBLIC;
+GRANT SELECT ON ALL TABLES IN SCHEMA fx TO PUBLIC;
+
+SELECT count(*) AS feature_rows, count(*) FILTER (WHERE array_position(x, NULL) IS NOT NULL) > 1000 AS has_nulls
+  FROM fx.features;
+SELECT count(*) AS models FROM fx.manifest;
+SELECT count(*) AS model_files FROM fx.files;
