@@ -10,8 +10,8 @@ DATA        = sql/risk--$(EXTVERSION).sql
 PGFILEDESC  = "risk - risk-control engine for PostgreSQL"
 
 # Regression tests, in the order they run (sql/NAME.sql, expected/NAME.out).
-REGRESS     = setup registry score_basic score_named objectives parity errors \
-              cache privileges dump_restore
+REGRESS     = setup parity score registry errors cache privileges \
+              dump_restore
 
 PG_CPPFLAGS = -I$(srcdir)/include
 # Bit-exact float32 arithmetic with libxgboost: no fused multiply-add.

@@ -62,6 +62,7 @@ typedef struct Forest
 	int			num_nodes;
 	int			num_leaves;
 
+	int			num_blocks;		/* trees in groups walked side by side */
 	int32	   *tree_group;		/* output group of each tree */
 	float	   *tree_weight;	/* DART weights, NULL for plain gbtree */
 

@@ -28,7 +28,7 @@
 /* Largest perfect layout we accept before falling back (bytes). */
 #define PERFECT_MAX_BYTES	(256 * 1024 * 1024)
 /* Trees walked side by side in the perfect layout. */
-#define INTERLEAVE	8
+#define INTERLEAVE	16
 /* Rows up to this many features use a stack buffer for the doubled row. */
 #define STACK_FEATURES	512
 
@@ -277,13 +277,25 @@ compile_perfect(Forest *f, const ModelSpec *spec)
 {
 	uint32		internal = (1u << f->depth) - 1;
 	uint32		nleaf = 1u << f->depth;
+	int			padded = f->num_blocks * INTERLEAVE;
 
-	f->nodes = palloc_extended(sizeof(PerfectNode) * internal * f->num_trees,
-							   MCXT_ALLOC_HUGE);
-	f->leaves = palloc_extended(sizeof(float) * nleaf * f->num_trees, MCXT_ALLOC_HUGE);
+	f->nodes = palloc_extended(sizeof(PerfectNode) * internal * padded, MCXT_ALLOC_HUGE);
+	f->leaves = palloc_extended(sizeof(float) * nleaf * padded, MCXT_ALLOC_HUGE);
 	for (int t = 0; t < f->num_trees; t++)
 		fill_perfect(&spec->trees[t], 0, 0, 0, f->depth, f->num_features,
 					 f->nodes + (size_t) t * internal, f->leaves + (size_t) t * nleaf);
+
+	/*
+	 * Pad the last block with trees that always go left to a leaf of -0.0:
+	 * x + -0.0f is exactly x for every float x, -0.0 included.
+	 */
+	for (size_t i = (size_t) f->num_trees * internal; i < (size_t) padded * internal; i++)
+	{
+		f->nodes[i].feature = 0;
+		f->nodes[i].threshold = INFINITY;
+	}
+	for (size_t i = (size_t) f->num_trees * nleaf; i < (size_t) padded * nleaf; i++)
+		f->leaves[i] = -0.0f;
 }
 
 /* ---- general layout ---- */
@@ -443,7 +455,9 @@ forest_compile(const ModelSpec *spec)
 	if (spec->tree_info.len != spec->num_trees)
 		broken(psprintf("The model has %d trees but %d tree_info entries.",
 			   spec->num_trees, spec->tree_info.len));
-	f->tree_group = palloc(sizeof(int32) * Max(f->num_trees, 1));
+	f->num_blocks = (f->num_trees + INTERLEAVE - 1) / INTERLEAVE;
+	/* padded to whole blocks: group 0, weight 1 (see compile_perfect) */
+	f->tree_group = palloc0(sizeof(int32) * Max(f->num_blocks * INTERLEAVE, 1));
 	for (int t = 0; t < f->num_trees; t++)
 	{
 		int32		g = NUMARRAY_INT(spec->tree_info)[t];
@@ -458,8 +472,9 @@ forest_compile(const ModelSpec *spec)
 		if (spec->weight_drop.len != spec->num_trees)
 			broken(psprintf("The DART model has %d trees but %d weights.",
 				   spec->num_trees, spec->weight_drop.len));
-		f->tree_weight = palloc(sizeof(float) * Max(f->num_trees, 1));
-		memcpy(f->tree_weight, spec->weight_drop.data, sizeof(float) * f->num_trees);
+		f->tree_weight = palloc(sizeof(float) * Max(f->num_blocks * INTERLEAVE, 1));
+		for (int t = 0; t < f->num_blocks * INTERLEAVE; t++)
+			f->tree_weight[t] = t < f->num_trees ? NUMARRAY_FLOAT(spec->weight_drop)[t] : 1.0f;
 	}
 
 	for (int t = 0; t < f->num_trees; t++)
@@ -499,9 +514,39 @@ leaf_value(const Forest *f, int tree, float leaf)
 }
 
 /*
- * The perfect layout over a doubled row: xx[i] is feature i with a missing
- * value as -inf (goes left), xx[nf + i] the same with +inf (goes right).
+ * Leaf slots reached by the INTERLEAVE trees starting at tree t, walked side
+ * by side so their independent loads overlap.  xx is the doubled row:
+ * xx[i] is feature i with a missing value as -inf (goes left), xx[nf + i]
+ * the same with +inf (goes right).
  */
+static inline void
+walk_block(const PerfectNode *nodes, uint32 internal, int depth, const float *xx,
+		   int t, uint32 *slot)
+{
+	uint32		idx[INTERLEAVE];
+	const PerfectNode *base[INTERLEAVE];
+
+#pragma GCC unroll 16
+	for (int k = 0; k < INTERLEAVE; k++)
+	{
+		idx[k] = 0;
+		base[k] = nodes + (size_t) (t + k) * internal;
+	}
+	for (int level = 0; level < depth; level++)
+	{
+#pragma GCC unroll 16
+		for (int k = 0; k < INTERLEAVE; k++)
+		{
+			const PerfectNode *nd = base[k] + idx[k];
+
+			idx[k] = 2 * idx[k] + 1 + !(xx[nd->feature] < nd->threshold);
+		}
+	}
+#pragma GCC unroll 16
+	for (int k = 0; k < INTERLEAVE; k++)
+		slot[k] = idx[k] - internal;
+}
+
 static void
 perfect_margins(const Forest *f, const float *xx, float *margins)
 {
@@ -510,40 +555,31 @@ perfect_margins(const Forest *f, const float *xx, float *margins)
 	const uint32 nleaf = 1u << depth;
 	const PerfectNode *nodes = f->nodes;
 	const float *leaves = f->leaves;
-	int			t = 0;
+	const int	ntrees = f->num_blocks * INTERLEAVE;
+	uint32		slot[INTERLEAVE];
 
-	for (; t + INTERLEAVE <= f->num_trees; t += INTERLEAVE)
+	if (f->num_groups == 1 && f->tree_weight == NULL)
 	{
-		uint32		idx[INTERLEAVE];
-		const PerfectNode *base[INTERLEAVE];
+		/* the common case: one margin, kept in a register */
+		float		sum = margins[0];
 
-		for (int k = 0; k < INTERLEAVE; k++)
+		for (int t = 0; t < ntrees; t += INTERLEAVE)
 		{
-			idx[k] = 0;
-			base[k] = nodes + (size_t) (t + k) * internal;
-		}
-		for (int level = 0; level < depth; level++)
-		{
+			walk_block(nodes, internal, depth, xx, t, slot);
+#pragma GCC unroll 16
 			for (int k = 0; k < INTERLEAVE; k++)
-			{
-				const PerfectNode *nd = base[k] + idx[k];
-
-				idx[k] = 2 * idx[k] + 1 + !(xx[nd->feature] < nd->threshold);
-			}
+				sum += leaves[(size_t) (t + k) * nleaf + slot[k]];
 		}
+		margins[0] = sum;
+		return;
+	}
+
+	for (int t = 0; t < ntrees; t += INTERLEAVE)
+	{
+		walk_block(nodes, internal, depth, xx, t, slot);
 		for (int k = 0; k < INTERLEAVE; k++)
 			margins[f->tree_group[t + k]] +=
-				leaf_value(f, t + k, leaves[(size_t) (t + k) * nleaf + idx[k] - internal]);
-	}
-	for (; t < f->num_trees; t++)
-	{
-		const PerfectNode *base = nodes + (size_t) t * internal;
-		uint32		idx = 0;
-
-		for (int level = 0; level < depth; level++)
-			idx = 2 * idx + 1 + !(xx[base[idx].feature] < base[idx].threshold);
-		margins[f->tree_group[t]] +=
-			leaf_value(f, t, leaves[(size_t) t * nleaf + idx - internal]);
+				leaf_value(f, t + k, leaves[(size_t) (t + k) * nleaf + slot[k]]);
 	}
 }
 
