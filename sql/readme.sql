@@ -1,0 +1,71 @@
+-- The examples of README.md, run on the shipped model models/orders_fraud.json:
+-- their outputs here are the outputs printed in the README.
+\set ON_ERROR_STOP 1
+\getenv fx RISK_FIXTURES
+\set model_file :fx '/orders_fraud.json'
+\pset footer off
+
+-- Import (from a server file; risk.import_model takes the bytes instead)
+SELECT risk.load_model('orders_fraud', :'model_file',
+                       metadata => '{"owner": "risk-team"}') AS version;
+
+SELECT name, version, is_current, objective, num_features, num_trees, max_depth, format
+  FROM risk.models WHERE name = 'orders_fraud';
+
+SELECT * FROM risk.model_features('orders_fraud');
+
+-- An orders table whose columns are named like the features
+CREATE TABLE orders (
+    order_id            bigint PRIMARY KEY,
+    amount              numeric(12,2),
+    account_age_days    integer,
+    is_new_device       boolean,
+    orders_1h           integer,
+    distinct_cards_24h  integer,
+    ip_country_mismatch boolean,
+    hour_of_day         integer,
+    coupon_used         boolean
+);
+INSERT INTO orders VALUES
+    (1,  35.90, 812, false, 0, 1, false, 14, false),
+    (2, 420.00,   2, true,  1, 1, true,   3, false),
+    (3,  18.50,  45, false, 5, 3, false, 22, true),
+    (4, 129.99,   0, NULL,  2, 2, NULL,  11, true);
+
+-- Score rows by column name
+SELECT order_id, round(risk.score('orders_fraud', o)::numeric, 4) AS score
+  FROM orders o ORDER BY order_id;
+
+-- The same with an array in the model's feature order (NULL = missing)
+SELECT round(risk.score('orders_fraud',
+                        ARRAY[420, 2, 1, 1, 1, 1, 3, 0]::real[])::numeric, 4) AS score,
+       round(risk.score_margin('orders_fraud',
+                        ARRAY[420, 2, 1, 1, 1, 1, 3, 0]::real[])::numeric, 4) AS margin,
+       round(risk.score('orders_fraud',
+                        ARRAY[420, 2, NULL, 1, 1, NULL, 3, 0]::real[])::numeric, 4) AS with_missing;
+
+-- libxgboost's own answer for the same row: identical
+SELECT risk.score('orders_fraud', ARRAY[420, 2, 1, 1, 1, 1, 3, 0]::real[])
+     = risk.score_xgboost('orders_fraud', ARRAY[420, 2, 1, 1, 1, 1, 3, 0]::real[]) AS identical;
+
+-- In a materialized view
+CREATE MATERIALIZED VIEW order_scores AS
+SELECT order_id, risk.score('orders_fraud', o) AS score FROM orders o;
+SELECT count(*) FILTER (WHERE score >= 0.5) AS to_block FROM order_scores;
+
+-- A new version is used by the next statement; the old one stays listed
+SELECT risk.load_model('orders_fraud', :'model_file') AS version;
+SELECT name, version, is_current FROM risk.models WHERE name = 'orders_fraud' ORDER BY version;
+SELECT risk.drop_model('orders_fraud', 2) AS dropped;
+
+-- Errors are clear
+\set VERBOSITY default
+\set ON_ERROR_STOP 0
+SELECT risk.score('orders_fraud', ARRAY[1, 2, 3]::real[]);
+SELECT risk.score('orders_fraud', t) FROM (SELECT 10 AS amount) t;
+SELECT risk.score('order_fraud', ARRAY[1, 2, 3]::real[]);
+\set ON_ERROR_STOP 1
+
+DROP MATERIALIZED VIEW order_scores;
+DROP TABLE orders;
+SELECT risk.drop_model('orders_fraud') AS dropped;
