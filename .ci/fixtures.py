@@ -5,7 +5,7 @@ Usage: /usr/bin/python3 .ci/fixtures.py OUTDIR
 
 Writes to OUTDIR:
   features.csv     id, features as a real[] literal (missing as NULL or NaN)
-  manifest.csv     model, objective, num_class, kind (value | classes)
+  manifest.csv     model, objective, num_class, kind (value | classes), formats
   predictions.csv  model, id, value (what xgboost's predict returns, as float32 text)
   margins.csv      model, id, margin (output_margin=True; single-output models)
   MODEL.json / MODEL.ubj / MODEL.bin   each model in XGBoost's three formats
@@ -38,6 +38,11 @@ def make_features(rng):
     x[:, 18:20] = np.round(rng.normal(size=(ROWS, 2)), 1)      # coarse values
     missing = rng.random(x.shape) < 0.05
     x[missing] = np.nan
+    # values that are no category of the categorical models' x06, x07:
+    # negative, fractional, beyond the largest category
+    odd = np.array([-1, -0.5, 2.5, 3.7, 11.9, 12, 13, 100, 1e6, -1e6], dtype=np.float32)
+    x[:60, 6] = np.resize(odd, 60)
+    x[60:120, 7] = np.resize(odd[::-1], 60)
     return x
 
 
@@ -45,6 +50,7 @@ def labels(rng, x):
     z = np.nan_to_num(x, nan=0.0).astype(np.float64)
     score = (z[:, 0] + 0.5 * z[:, 1] - 0.3 * z[:, 6] + 0.002 * z[:, 13]
              + 0.8 * z[:, 16] + np.log1p(np.abs(z[:, 10])) * 0.2)
+    score = np.clip(score, -8, 8)          # odd rows (see make_features) stay finite
     noise = rng.normal(size=ROWS)
     binary = (score + noise > 0.5).astype(np.float32)
     reg = (score * 3 + noise).astype(np.float32)
@@ -60,7 +66,16 @@ def labels(rng, x):
 
 
 # name, objective, label, extra params, rounds
+# ("booster" dart; "categorical": x06 and x07 as categories, JSON/UBJSON only)
 MODELS = [
+    ("dart", "binary:logistic", "binary",
+     dict(booster="dart", max_depth=5, rate_drop=0.2, skip_drop=0.3), 30),
+    ("dart_reg", "reg:squarederror", "reg",
+     dict(booster="dart", max_depth=4, rate_drop=0.1, one_drop=1, base_score=1.0), 25),
+    ("categorical", "binary:logistic", "binary",
+     dict(categorical=True, max_depth=5, tree_method="hist", max_cat_to_onehot=1), 30),
+    ("categorical_onehot", "multi:softprob", "multi3",
+     dict(categorical=True, max_depth=4, tree_method="hist", num_class=3), 20),
     ("bin_d3", "binary:logistic", "binary", dict(max_depth=3), 20),
     ("bin_d6", "binary:logistic", "binary", dict(max_depth=6, base_score=0.3), 100),
     ("bin_d8_hist", "binary:logistic", "binary", dict(max_depth=8, tree_method="hist"), 40),
@@ -86,21 +101,43 @@ MODELS = [
 ]
 
 
+NAMES = [f"x{i:02d}" for i in range(NFEAT)]
+CAT_TYPES = ["c" if i in (6, 7) else "q" for i in range(NFEAT)]
+
+
+def dmatrix(x, categorical, label=None):
+    if categorical:
+        return xgb.DMatrix(x, label=label, missing=np.nan, feature_names=NAMES,
+                           feature_types=CAT_TYPES, enable_categorical=True)
+    return xgb.DMatrix(x, label=label, missing=np.nan, feature_names=NAMES)
+
+
 def train(x, y, objective, params, rounds):
-    dtrain = xgb.DMatrix(x, label=y, missing=np.nan,
-                         feature_names=[f"x{i:02d}" for i in range(NFEAT)])
+    params = dict(params)
+    categorical = params.pop("categorical", False)
+    xt = x
+    if categorical:                       # train on valid categories only
+        xt = x.copy()
+        for j in (6, 7):
+            col = xt[:, j]
+            col[(col < 0) | (col > 11) | (col != np.floor(col))] = np.nan
+    dtrain = dmatrix(xt, categorical, label=y)
     if objective.startswith("rank:"):
         dtrain.set_group([100] * (ROWS // 100))
     p = dict(objective=objective, nthread=1, seed=1, eta=0.3)
     p.update(params)
-    return xgb.train(p, dtrain, rounds)
+    return xgb.train(p, dtrain, rounds), categorical
 
 
-def save_all(bst, out, name):
+def save_all(bst, out, name, categorical):
+    """Writes the model in every format it can be saved in; returns their extensions."""
     bst.save_model(os.path.join(out, name + ".json"))
     bst.save_model(os.path.join(out, name + ".ubj"))
+    if categorical:                       # the old binary format has no categories
+        return "json ubj"
     with open(os.path.join(out, name + ".bin"), "wb") as f:
         f.write(bst.save_raw(raw_format="deprecated"))
+    return "json ubj bin"
 
 
 def orders_model(rng, out):
@@ -153,17 +190,17 @@ def main():
                     cells.append(f32(v))
             w.writerow([i, "{" + ",".join(cells) + "}"])
 
-    dall = xgb.DMatrix(x, missing=np.nan, feature_names=[f"x{i:02d}" for i in range(NFEAT)])
     with open(os.path.join(out, "manifest.csv"), "w", newline="") as fm, \
             open(os.path.join(out, "predictions.csv"), "w", newline="") as fp, \
             open(os.path.join(out, "margins.csv"), "w", newline="") as fg:
         wm, wp, wg = csv.writer(fm), csv.writer(fp), csv.writer(fg)
         for name, objective, label, params, rounds in MODELS:
-            bst = train(x, ys[label], objective, params, rounds)
-            save_all(bst, out, name)
+            bst, categorical = train(x, ys[label], objective, params, rounds)
+            formats = save_all(bst, out, name, categorical)
+            dall = dmatrix(x, categorical)
             pred = bst.predict(dall)
             kind = "classes" if pred.ndim == 2 else "value"
-            wm.writerow([name, objective, params.get("num_class", ""), kind])
+            wm.writerow([name, objective, params.get("num_class", ""), kind, formats])
             for i in range(ROWS):
                 if kind == "classes":
                     wp.writerow([name, i, "{" + ",".join(f32(v) for v in pred[i]) + "}"])

@@ -3,13 +3,14 @@
 \set ON_ERROR_STOP 1
 \getenv fx RISK_FIXTURES
 
--- every model in its three formats, registered from the server files
+-- every model in each format it was saved in (categorical models: no old binary)
 SELECT count(*) AS imported
   FROM (SELECT risk.load_model(m.model || '_' || e.ext, :'fx' || '/' || m.model || '.' || e.ext)
-          FROM fx.manifest m, (VALUES ('json'), ('ubj'), ('bin')) e(ext)) s;
+          FROM fx.manifest m, unnest(string_to_array(m.formats, ' ')) e(ext)) s;
 
-SELECT name, format, objective, num_trees, max_depth
-  FROM risk.models WHERE name LIKE '%\_json' OR name LIKE 'bin_d6%' ORDER BY name;
+SELECT r.name, r.format, r.objective, r.booster, r.num_trees, r.max_depth,
+       'c' = ANY (r.feature_types) AS categorical
+  FROM risk.model_registry r WHERE r.name LIKE '%\_json' OR r.name LIKE 'bin_d6%' ORDER BY r.name;
 
 -- risk.score vs xgboost's predict() from Python: exact float32 equality
 CREATE TEMP TABLE parity AS
@@ -20,7 +21,7 @@ SELECT m.model, e.ext, count(*) AS rows,
            ELSE risk.score_classes(m.model || '_' || e.ext, f.x)::real[] IS DISTINCT FROM p.value::real[]
          END) AS mismatches
   FROM fx.manifest m
- CROSS JOIN (VALUES ('json'), ('ubj'), ('bin')) e(ext)
+ CROSS JOIN unnest(string_to_array(m.formats, ' ')) e(ext)
   JOIN fx.predictions p ON p.model = m.model
   JOIN fx.features f ON f.id = p.id
  GROUP BY m.model, e.ext;
@@ -44,7 +45,11 @@ SELECT g.model,
 HAVING count(*) FILTER (WHERE risk.score_margin(g.model || '_json', f.x)::real
                               IS DISTINCT FROM g.margin) > 0;
 
--- against libxgboost's in-place predict in this backend (risk.score_xgboost)
+-- against libxgboost's in-place predict in this backend (risk.score_xgboost).
+-- DART models are left out: libxgboost 1.7.4's in-place predict itself
+-- differs from its predict() in the last bits when the base margin is not 0
+-- (it adds each tree's weighted output differently); risk.score follows
+-- predict(), checked above.
 SELECT m.model,
        count(*) FILTER (WHERE
          CASE m.kind
@@ -52,6 +57,7 @@ SELECT m.model,
            ELSE risk.score_classes(m.model || '_json', f.x) IS DISTINCT FROM risk.score_xgboost_classes(m.model || '_json', f.x)
          END) AS mismatches_vs_inplace
   FROM fx.manifest m CROSS JOIN fx.features f
+ WHERE m.model NOT LIKE 'dart%'
  GROUP BY m.model
  ORDER BY m.model;
 

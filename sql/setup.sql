@@ -13,8 +13,10 @@ CREATE TABLE fx.features (id int PRIMARY KEY, x real[] NOT NULL);
 \set f :fx '/features.csv'
 COPY fx.features FROM :'f' CSV;
 
--- one row per model: name, objective, num_class, kind (value | classes)
-CREATE TABLE fx.manifest (model text PRIMARY KEY, objective text, num_class int, kind text);
+-- one row per model: name, objective, num_class, kind (value | classes),
+-- and the formats it was saved in ('json ubj bin', or 'json ubj')
+CREATE TABLE fx.manifest (model text PRIMARY KEY, objective text, num_class int, kind text,
+                          formats text);
 \set f :fx '/manifest.csv'
 COPY fx.manifest FROM :'f' CSV;
 
@@ -37,7 +39,7 @@ COPY fx.orders FROM :'f' CSV;
 CREATE TABLE fx.files (file text PRIMARY KEY, bytes bytea NOT NULL);
 INSERT INTO fx.files
 SELECT m.model || '.' || e.ext, pg_read_binary_file(:'fx' || '/' || m.model || '.' || e.ext)
-  FROM fx.manifest m, (VALUES ('json'), ('ubj'), ('bin')) e(ext);
+  FROM fx.manifest m, unnest(string_to_array(m.formats, ' ')) e(ext);
 INSERT INTO fx.files
 SELECT f, pg_read_binary_file(:'fx' || '/' || f)
   FROM unnest(ARRAY['orders.json', 'orders.bin', 'orders_v2.json']) f;

@@ -17,6 +17,7 @@
 #include <math.h>
 
 #include "common/jsonapi.h"
+#include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "utils/jsonfuncs.h"
 
@@ -391,6 +392,63 @@ on_scalar(void *state, char *token, JsonTokenType type)
 	}
 }
 
+/*
+ * XGBoost writes non-finite floats as bare NaN, Infinity and -Infinity, which
+ * JSON does not allow; quote them ("NaN") so PostgreSQL's parser reads them
+ * as strings, which token_float understands.  Returns json itself when there
+ * is nothing to quote.
+ */
+static char *
+quote_nonfinite(char *json, int *len)
+{
+	static const char *const words[] = {"NaN", "Infinity", "-Infinity"};
+	StringInfoData out;
+	bool		in_string = false;
+	int			copied = 0;
+
+	out.data = NULL;
+	for (int i = 0; i < *len; i++)
+	{
+		char		c = json[i];
+
+		if (in_string)
+		{
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+			continue;
+		}
+		if (c == '"')
+		{
+			in_string = true;
+			continue;
+		}
+		if (c != 'N' && c != 'I' && c != '-')
+			continue;
+		for (int w = 0; w < lengthof(words); w++)
+		{
+			int			wlen = strlen(words[w]);
+
+			if (i + wlen <= *len && strncmp(json + i, words[w], wlen) == 0)
+			{
+				if (out.data == NULL)
+					initStringInfo(&out);
+				appendBinaryStringInfo(&out, json + copied, i - copied);
+				appendStringInfo(&out, "\"%s\"", words[w]);
+				i += wlen - 1;
+				copied = i + 1;
+				break;
+			}
+		}
+	}
+	if (out.data == NULL)
+		return json;
+	appendBinaryStringInfo(&out, json + copied, *len - copied);
+	*len = out.len;
+	return out.data;
+}
+
 ModelSpec *
 model_json_parse(char *json, int len)
 {
@@ -413,6 +471,7 @@ model_json_parse(char *json, int len)
 	sem.array_element_start = on_element_start;
 	sem.scalar = on_scalar;
 
+	json = quote_nonfinite(json, &len);
 	lex = makeJsonLexContextCstringLen(json, len, PG_UTF8, true);
 	rc = pg_parse_json(lex, &sem);
 	if (rc != JSON_SUCCESS)
