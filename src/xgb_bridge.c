@@ -20,6 +20,7 @@
 struct XgbBooster
 {
 	BoosterHandle handle;
+	DMatrixHandle proxy;		/* reused by every in-place prediction */
 	MemoryContextCallback free_cb;
 };
 
@@ -119,8 +120,11 @@ booster_free(void *arg)
 {
 	XgbBooster *booster = (XgbBooster *) arg;
 
+	if (booster->proxy)
+		XGDMatrixFree(booster->proxy);
 	if (booster->handle)
 		XGBoosterFree(booster->handle);
+	booster->proxy = NULL;
 	booster->handle = NULL;
 }
 
@@ -144,6 +148,15 @@ xgb_load(const char *bytes, size_t len)
 				 errhint("Pass the bytes of a model saved by XGBoost as JSON, UBJSON or its binary format.")));
 	check(XGBoosterSetParam(booster->handle, "nthread", "1"), "set nthread");
 	return booster;
+}
+
+/* The proxy DMatrix in-place prediction passes, made on first use. */
+static DMatrixHandle
+booster_proxy(XgbBooster *booster)
+{
+	if (booster->proxy == NULL)
+		check(XGProxyDMatrixCreate(&booster->proxy), "create a proxy DMatrix");
+	return booster->proxy;
 }
 
 char *
@@ -185,7 +198,7 @@ xgb_predict_row(XgbBooster *booster, const float *row, int num_features,
 			 "{\"type\": %d, \"training\": false, \"iteration_begin\": 0, \"iteration_end\": 0, "
 			 "\"strict_shape\": false, \"missing\": NaN, \"cache_id\": 0}",
 			 margin ? 1 : 0);
-	check(XGBoosterPredictFromDense(booster->handle, array, config, NULL,
+	check(XGBoosterPredictFromDense(booster->handle, array, config, booster_proxy(booster),
 									&shape, &dim, &result),
 		  "predict");
 	for (bst_ulong i = 0; i < dim; i++)
