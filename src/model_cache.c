@@ -325,9 +325,15 @@ model_cache_booster(CachedModel *model)
 			elog(ERROR, "SPI_connect failed");
 		bytes = registry_fetch(model->name, model->version,
 							   registry_snapshot(&xact_only), &names);
-		old = MemoryContextSwitchTo(model->mcxt);
-		model->booster = xgb_load(VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes));
-		MemoryContextSwitchTo(old);
+		{
+			size_t		json_len;
+			char	   *json = xgb_read_model(VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes),
+											  &json_len);
+
+			old = MemoryContextSwitchTo(model->mcxt);
+			model->booster = xgb_load(json, json_len);
+			MemoryContextSwitchTo(old);
+		}
 		SPI_finish();
 	}
 	return model->booster;

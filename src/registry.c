@@ -42,20 +42,17 @@ CompiledModel *
 registry_compile(const char *bytes, size_t len)
 {
 	CompiledModel *m = palloc0(sizeof(CompiledModel));
-	XgbBooster *booster;
 	char	   *json;
 	size_t		json_len;
 
 	m->format = xgb_detect_format(bytes, len);
-	booster = xgb_load(bytes, len);
-	json = xgb_save_json(booster, &json_len);
+	json = xgb_read_model(bytes, len, &json_len);
 	if (json_len > PG_INT32_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("XGBoost model is too large"),
 				 errdetail("Its JSON form has %zu bytes.", json_len)));
 	m->spec = model_json_parse(json, (int) json_len);
-	pfree(json);
 	m->forest = forest_compile(m->spec);
 	return m;
 }

@@ -7,12 +7,27 @@
  * returned, never from inside C++ code.  A booster handle is owned by a
  * PostgreSQL memory context: a reset callback frees it, so an error between
  * creating and using a booster leaks nothing.
+ *
+ * Bytes from users never reach libxgboost in the backend: its readers crash
+ * (SIGSEGV) or hang on some damaged JSON, UBJSON and binary models.  A
+ * forked child reads them and writes back libxgboost's own JSON; a child
+ * that crashes, hangs or is cancelled costs an ERROR, never the server.  In
+ * the backend, libxgboost only ever reads JSON that libxgboost wrote.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
 #include <xgboost/c_api.h>
 
+#include "miscadmin.h"
+#include "lib/stringinfo.h"
 #include "utils/memutils.h"
 
 #include "xgb_bridge.h"
@@ -24,18 +39,20 @@ struct XgbBooster
 	MemoryContextCallback free_cb;
 };
 
+/* Longest a child may take to read a model, in seconds. */
+#define CHILD_TIMEOUT	600
+
 /*
  * libxgboost messages start with "[hh:mm:ss] /path/file.cc:123: " and may
  * carry a stack trace; keep the first line without the prefix.
  */
 static char *
-last_error(void)
+clean_message(const char *msg)
 {
-	const char *msg = XGBGetLastError();
 	const char *p = msg;
 	const char *end;
 
-	if (msg == NULL)
+	if (msg == NULL || *msg == '\0')
 		return pstrdup("unknown libxgboost error");
 	if (*p == '[')
 	{
@@ -55,6 +72,12 @@ last_error(void)
 	}
 	end = strchr(p, '\n');
 	return end ? pnstrdup(p, end - p) : pstrdup(p);
+}
+
+static char *
+last_error(void)
+{
+	return clean_message(XGBGetLastError());
 }
 
 static void
@@ -128,6 +151,7 @@ booster_free(void *arg)
 	booster->handle = NULL;
 }
 
+/* A booster from JSON that libxgboost wrote (see xgb_read_model). */
 XgbBooster *
 xgb_load(const char *bytes, size_t len)
 {
@@ -157,6 +181,187 @@ booster_proxy(XgbBooster *booster)
 	if (booster->proxy == NULL)
 		check(XGProxyDMatrixCreate(&booster->proxy), "create a proxy DMatrix");
 	return booster->proxy;
+}
+
+static bool
+write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0)
+	{
+		ssize_t		n = write(fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		data += n;
+		len -= n;
+	}
+	return true;
+}
+
+/*
+ * In the child: no PostgreSQL calls at all, only libxgboost, write() and
+ * _exit().  Sends 'J' and the JSON, or 'E' and libxgboost's message.
+ */
+static void
+child_read_model(int fd, const char *bytes, size_t len)
+{
+	int			sigs[] = {SIGTERM, SIGQUIT, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM, SIGPIPE};
+	BoosterHandle h;
+	bst_ulong	out_len;
+	const char *out;
+	struct rlimit rl;
+
+	for (int i = 0; i < lengthof(sigs); i++)
+		signal(sigs[i], SIG_DFL);
+	alarm(CHILD_TIMEOUT);
+	/* a damaged size field must not make the machine swap */
+	rl.rlim_cur = rl.rlim_max = (rlim_t) 8 * 1024 * 1024 * 1024 + (rlim_t) len * 64;
+	setrlimit(RLIMIT_AS, &rl);
+
+	if (XGBoosterCreate(NULL, 0, &h) != 0 ||
+		XGBoosterLoadModelFromBuffer(h, bytes, (bst_ulong) len) != 0 ||
+		XGBoosterSaveModelToBuffer(h, "{\"format\": \"json\"}", &out_len, &out) != 0)
+	{
+		const char *msg = XGBGetLastError();
+
+		if (write_all(fd, "E", 1) && msg)
+			write_all(fd, msg, strlen(msg));
+		_exit(0);
+	}
+	if (write_all(fd, "J", 1))
+		write_all(fd, out, out_len);
+	_exit(0);
+}
+
+static void
+stop_child(pid_t pid)
+{
+	int			status;
+
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* In the parent: everything the child wrote, until it closes the pipe. */
+static void
+read_from_child(int fd, pid_t pid, StringInfo buf)
+{
+	time_t		deadline = time(NULL) + CHILD_TIMEOUT;
+
+	for (;;)
+	{
+		struct pollfd pfd = {.fd = fd,.events = POLLIN};
+		int			rc = poll(&pfd, 1, 100);
+		ssize_t		n;
+
+		if (InterruptPending || time(NULL) > deadline)
+		{
+			stop_child(pid);
+			close(fd);
+			CHECK_FOR_INTERRUPTS();
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("reading the XGBoost model took more than %d seconds", CHILD_TIMEOUT)));
+		}
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc <= 0)
+			continue;
+		if (buf->len > MaxAllocSize - 65536 - 2)
+		{
+			stop_child(pid);
+			close(fd);
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("XGBoost model is too large"),
+					 errdetail("Its JSON form exceeds 1 GB.")));
+		}
+		enlargeStringInfo(buf, 65536);
+		n = read(fd, buf->data + buf->len, 65536);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		buf->len += n;
+		buf->data[buf->len] = '\0';
+	}
+}
+
+char *
+xgb_read_model(const char *bytes, size_t len, size_t *json_len)
+{
+	int			fds[2];
+	pid_t		pid;
+	int			status;
+	StringInfoData buf;
+
+	if (pipe(fds) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYSTEM_ERROR),
+				 errmsg("could not create a pipe: %m")));
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+	{
+		close(fds[0]);
+		close(fds[1]);
+		ereport(ERROR,
+				(errcode(ERRCODE_SYSTEM_ERROR),
+				 errmsg("could not fork a process to read the model: %m")));
+	}
+	if (pid == 0)
+	{
+		close(fds[0]);
+		child_read_model(fds[1], bytes, len);
+	}
+	close(fds[1]);
+
+	initStringInfo(&buf);
+	PG_TRY();
+	{
+		read_from_child(fds[0], pid, &buf);
+	}
+	PG_CATCH();
+	{
+		stop_child(pid);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0)
+	{
+		if (errno != EINTR)
+			ereport(ERROR,
+					(errcode(ERRCODE_SYSTEM_ERROR),
+					 errmsg("could not wait for the model reader: %m")));
+	}
+
+	if (WIFSIGNALED(status))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("could not read XGBoost model"),
+				 errdetail("libxgboost failed on these bytes (%s); they are damaged or not an XGBoost model.",
+						   pg_strsignal(WTERMSIG(status))),
+				 errhint("Pass the bytes of a model saved by XGBoost as JSON, UBJSON or its binary format.")));
+	if (buf.len == 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+		(buf.data[0] != 'J' && buf.data[0] != 'E'))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("could not read XGBoost model"),
+				 errdetail("The model reader stopped without an answer."),
+				 errhint("Pass the bytes of a model saved by XGBoost as JSON, UBJSON or its binary format.")));
+	if (buf.data[0] == 'E')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("could not read XGBoost model"),
+				 errdetail("libxgboost: %s", clean_message(buf.data + 1)),
+				 errhint("Pass the bytes of a model saved by XGBoost as JSON, UBJSON or its binary format.")));
+	*json_len = buf.len - 1;
+	return buf.data + 1;
 }
 
 char *
