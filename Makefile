@@ -19,7 +19,7 @@ PG_CFLAGS   = -ffp-contract=off
 ifdef CI
 PG_CFLAGS  += -Werror
 endif
-SHLIB_LINK  = -lxgboost
+SHLIB_LINK  = -lxgboost -lgomp
 
 PG_CONFIG  ?= pg_config
 PGXS       := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)

@@ -62,7 +62,7 @@ def labels(rng, x):
     surv = np.exp(0.2 * score + noise).astype(np.float32)
     surv[rng.random(ROWS) < 0.2] *= -1                          # censored
     return dict(binary=binary, reg=reg, positive=positive, counts=counts,
-                unit=unit, multi4=multi4, multi3=multi3, surv=surv)
+                unit=unit, multi4=multi4, multi3=multi3, surv=surv, aft=np.abs(surv))
 
 
 # name, objective, label, extra params, rounds
@@ -94,6 +94,8 @@ MODELS = [
     ("gamma", "reg:gamma", "positive", dict(max_depth=4, base_score=2.0), 40),
     ("tweedie", "reg:tweedie", "positive", dict(max_depth=4), 40),
     ("cox", "survival:cox", "surv", dict(max_depth=3), 20),
+    ("aft", "survival:aft", "aft", dict(max_depth=4, aft_loss_distribution="normal",
+                                        aft_loss_distribution_scale=1.2, base_score=3.0), 30),
     ("softprob4", "multi:softprob", "multi4", dict(max_depth=5, num_class=4), 40),
     ("softmax3", "multi:softmax", "multi3", dict(max_depth=4, num_class=3), 30),
     ("rank_pairwise", "rank:pairwise", "counts", dict(max_depth=5), 30),
@@ -124,6 +126,11 @@ def train(x, y, objective, params, rounds):
     dtrain = dmatrix(xt, categorical, label=y)
     if objective.startswith("rank:"):
         dtrain.set_group([100] * (ROWS // 100))
+    if objective == "survival:aft":        # intervals: some right-censored
+        lower = np.abs(y) + 0.1
+        upper = np.where(np.arange(len(y)) % 5 == 0, np.inf, lower * 1.5)
+        dtrain.set_float_info("label_lower_bound", lower)
+        dtrain.set_float_info("label_upper_bound", upper)
     p = dict(objective=objective, nthread=1, seed=1, eta=0.3)
     p.update(params)
     return xgb.train(p, dtrain, rounds), categorical

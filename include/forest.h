@@ -14,7 +14,8 @@ typedef enum ForestOutput
 {
 	OUTPUT_IDENTITY,			/* regression, ranking, logitraw */
 	OUTPUT_SIGMOID,				/* binary:logistic, reg:logistic */
-	OUTPUT_EXP,					/* count:poisson, reg:gamma, reg:tweedie, ... */
+	OUTPUT_EXP,					/* count:poisson, reg:gamma, reg:tweedie, survival:cox */
+	OUTPUT_EXP_DOUBLE,			/* survival:aft: exp in double, then float */
 	OUTPUT_HINGE,				/* binary:hinge: 1 when the margin is > 0 */
 	OUTPUT_SOFTPROB,			/* multi:softprob: a probability per class */
 	OUTPUT_SOFTMAX				/* multi:softmax: the index of the best class */

@@ -61,6 +61,7 @@ static const Objective objectives[] = {
 	{"reg:gamma", BASE_LOG, OUTPUT_EXP, false},
 	{"reg:tweedie", BASE_LOG, OUTPUT_EXP, false},
 	{"survival:cox", BASE_LOG, OUTPUT_EXP, false},
+	{"survival:aft", BASE_LOG, OUTPUT_EXP_DOUBLE, false},
 	{"multi:softprob", BASE_IDENTITY, OUTPUT_SOFTPROB, true},
 	{"multi:softmax", BASE_IDENTITY, OUTPUT_SOFTMAX, true},
 	{"rank:pairwise", BASE_IDENTITY, OUTPUT_IDENTITY, false},
@@ -693,6 +694,9 @@ forest_transform(const Forest *f, float *m)
 			return 1;
 		case OUTPUT_EXP:
 			m[0] = expf(m[0]);
+			return 1;
+		case OUTPUT_EXP_DOUBLE:
+			m[0] = (float) exp((double) m[0]);
 			return 1;
 		case OUTPUT_HINGE:
 			m[0] = m[0] > 0.0f ? 1.0f : 0.0f;

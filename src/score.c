@@ -151,7 +151,7 @@ not_finite(const CachedModel *m, int feature)
 			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 			 errmsg("feature %d (\"%s\") of model \"%s\" is infinite or out of float4 range",
 					feature + 1, m->feature_names[feature], m->name),
-			 errhint("XGBoost refuses infinite inputs; use NULL or NaN for a missing value.")));
+			 errhint("XGBoost's predict() refuses infinite inputs too; use NULL or NaN for a missing value.")));
 }
 
 static void

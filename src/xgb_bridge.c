@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <omp.h>
 #include <xgboost/c_api.h>
 
 #include "miscadmin.h"
@@ -40,7 +41,7 @@ struct XgbBooster
 };
 
 /* Longest a child may take to read a model, in seconds. */
-#define CHILD_TIMEOUT	600
+#define CHILD_TIMEOUT	300
 
 /*
  * libxgboost messages start with "[hh:mm:ss] /path/file.cc:123: " and may
@@ -93,6 +94,12 @@ check(int rc, const char *what)
 void
 xgb_init(void)
 {
+	/*
+	 * One thread: a backend must never start OpenMP workers.  Besides
+	 * competing with other backends for the CPUs, a process with a thread
+	 * pool cannot safely fork, and xgb_read_model forks.
+	 */
+	omp_set_num_threads(1);
 	/* silence libxgboost's own logging; errors reach us as return codes */
 	check(XGBSetGlobalConfig("{\"verbosity\": 0}"), "set its global configuration");
 }
@@ -247,7 +254,7 @@ stop_child(pid_t pid)
 
 /* In the parent: everything the child wrote, until it closes the pipe. */
 static void
-read_from_child(int fd, pid_t pid, StringInfo buf)
+read_from_child(int fd, StringInfo buf)
 {
 	time_t		deadline = time(NULL) + CHILD_TIMEOUT;
 
@@ -257,28 +264,21 @@ read_from_child(int fd, pid_t pid, StringInfo buf)
 		int			rc = poll(&pfd, 1, 100);
 		ssize_t		n;
 
-		if (InterruptPending || time(NULL) > deadline)
-		{
-			stop_child(pid);
-			close(fd);
-			CHECK_FOR_INTERRUPTS();
+		/* on any error the caller stops the child */
+		CHECK_FOR_INTERRUPTS();
+		if (time(NULL) > deadline)
 			ereport(ERROR,
 					(errcode(ERRCODE_QUERY_CANCELED),
 					 errmsg("reading the XGBoost model took more than %d seconds", CHILD_TIMEOUT)));
-		}
 		if (rc < 0 && errno == EINTR)
 			continue;
 		if (rc <= 0)
 			continue;
 		if (buf->len > MaxAllocSize - 65536 - 2)
-		{
-			stop_child(pid);
-			close(fd);
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("XGBoost model is too large"),
 					 errdetail("Its JSON form exceeds 1 GB.")));
-		}
 		enlargeStringInfo(buf, 65536);
 		n = read(fd, buf->data + buf->len, 65536);
 		if (n < 0 && errno == EINTR)
@@ -323,11 +323,12 @@ xgb_read_model(const char *bytes, size_t len, size_t *json_len)
 	initStringInfo(&buf);
 	PG_TRY();
 	{
-		read_from_child(fds[0], pid, &buf);
+		read_from_child(fds[0], &buf);
 	}
 	PG_CATCH();
 	{
 		stop_child(pid);
+		close(fds[0]);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
