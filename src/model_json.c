@@ -195,6 +195,33 @@ token_float(const char *token, JsonTokenType type)
 	return v;
 }
 
+/* Where each integer array of a tree is kept. */
+static const struct
+{
+	Ctx			ctx;
+	size_t		offset;
+}			tree_arrays[] = {
+	{C_T_LEFT, offsetof(TreeSpec, left)},
+	{C_T_RIGHT, offsetof(TreeSpec, right)},
+	{C_T_SPLIT_INDEX, offsetof(TreeSpec, split_index)},
+	{C_T_DEFAULT_LEFT, offsetof(TreeSpec, default_left)},
+	{C_T_SPLIT_TYPE, offsetof(TreeSpec, split_type)},
+	{C_T_CATEGORIES, offsetof(TreeSpec, categories)},
+	{C_T_CAT_NODES, offsetof(TreeSpec, cat_nodes)},
+	{C_T_CAT_SEGMENTS, offsetof(TreeSpec, cat_segments)},
+	{C_T_CAT_SIZES, offsetof(TreeSpec, cat_sizes)},
+};
+
+static JsonNumArray *
+tree_array(TreeSpec *tree, Ctx ctx)
+{
+	for (int i = 0; i < lengthof(tree_arrays); i++)
+		if (tree_arrays[i].ctx == ctx)
+			return (JsonNumArray *) ((char *) tree + tree_arrays[i].offset);
+	elog(ERROR, "no tree array for context %d", (int) ctx);
+	return NULL;
+}
+
 static TreeSpec *
 current_tree(ParseState *ps)
 {
@@ -349,43 +376,8 @@ on_scalar(void *state, char *token, JsonTokenType type)
 		case C_T_CAT_NODES:
 		case C_T_CAT_SEGMENTS:
 		case C_T_CAT_SIZES:
-			{
-				TreeSpec   *t = current_tree(ps);
-				JsonNumArray *a;
-
-				i = token_int(token, type);
-				switch (ctx)
-				{
-					case C_T_LEFT:
-						a = &t->left;
-						break;
-					case C_T_RIGHT:
-						a = &t->right;
-						break;
-					case C_T_SPLIT_INDEX:
-						a = &t->split_index;
-						break;
-					case C_T_DEFAULT_LEFT:
-						a = &t->default_left;
-						break;
-					case C_T_SPLIT_TYPE:
-						a = &t->split_type;
-						break;
-					case C_T_CATEGORIES:
-						a = &t->categories;
-						break;
-					case C_T_CAT_NODES:
-						a = &t->cat_nodes;
-						break;
-					case C_T_CAT_SEGMENTS:
-						a = &t->cat_segments;
-						break;
-					default:
-						a = &t->cat_sizes;
-						break;
-				}
-				numarray_push(a, &i);
-			}
+			i = token_int(token, type);
+			numarray_push(tree_array(current_tree(ps), ctx), &i);
 			break;
 		default:
 			break;
