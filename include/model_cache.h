@@ -7,6 +7,7 @@
 #define RISK_MODEL_CACHE_H
 
 #include "registry.h"
+#include "utils/timestamp.h"
 
 typedef struct CachedModel
 {
@@ -17,6 +18,8 @@ typedef struct CachedModel
 	char	  **feature_names;	/* num_features names */
 	XgbBooster *booster;		/* libxgboost's copy, made on first use */
 	MemoryContext mcxt;			/* holds all of the above */
+	TimestampTz compiled_at;
+	int64		uses;			/* queries that have pinned it */
 	int			pins;			/* callers using it now */
 	bool		retired;		/* stale: free when the last pin goes */
 } CachedModel;

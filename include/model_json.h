@@ -18,12 +18,19 @@ typedef struct JsonNumArray
 #define NUMARRAY_INT(a)   ((int32 *) (a).data)
 #define NUMARRAY_FLOAT(a) ((float *) (a).data)
 
+/*
+ * The parent XGBoost writes for a tree's root (its "no node" -1 with the
+ * left-child bit masked off).
+ */
+#define TREE_NO_PARENT 0x7FFFFFFF
+
 /* One tree exactly as XGBoost's JSON lists it: parallel arrays over nodes. */
 typedef struct TreeSpec
 {
 	int			num_nodes;			/* tree_param.num_nodes */
 	JsonNumArray left;				/* left_children, -1 for a leaf */
 	JsonNumArray right;				/* right_children */
+	JsonNumArray parents;			/* parents: the root's is TREE_NO_PARENT */
 	JsonNumArray split_index;		/* split_indices: the feature */
 	JsonNumArray split_cond;		/* split_conditions: threshold, or leaf value */
 	JsonNumArray default_left;		/* 1 when a missing value goes left */
@@ -42,6 +49,7 @@ typedef struct ModelSpec
 	int			num_feature;
 	int			num_class;			/* 0 unless multi-class */
 	int			num_target;
+	int			size_leaf_vector;	/* gbtree_model_param: 0 but for vector leaves */
 	int			version[3];			/* XGBoost version that saved it */
 
 	int			num_trees;

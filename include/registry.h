@@ -43,6 +43,8 @@ extern int32 registry_current_version(const char *name, Snapshot snapshot);
 extern bytea *registry_fetch(const char *name, int32 version, Snapshot snapshot,
 							 ArrayType **feature_names);
 
+/* Errors that a model, or (when version is not MODEL_ANY_VERSION) one version of it, is not there. */
+#define MODEL_ANY_VERSION PG_INT32_MIN
 extern void registry_no_such_model(const char *name, int32 version) pg_attribute_noreturn();
 
 #endif							/* RISK_REGISTRY_H */

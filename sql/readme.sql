@@ -53,6 +53,9 @@ CREATE MATERIALIZED VIEW order_scores AS
 SELECT order_id, risk.score('orders_fraud', o) AS score FROM orders o;
 SELECT count(*) FILTER (WHERE score >= 0.5) AS to_block FROM order_scores;
 
+-- What this session holds compiled (each query that scored with it is a use)
+SELECT name, version, uses, has_xgboost_copy FROM risk.cached_models();
+
 -- A new version is used by the next statement; the old one stays listed
 SELECT risk.load_model('orders_fraud', :'model_file') AS version;
 SELECT name, version, is_current FROM risk.models WHERE name = 'orders_fraud' ORDER BY version;

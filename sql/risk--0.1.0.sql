@@ -116,6 +116,14 @@ CREATE FUNCTION @extschema@.model_features(name text, version integer DEFAULT NU
 COMMENT ON FUNCTION @extschema@.model_features(text, integer) IS
   'The features of a model version, in the order risk.score expects them in an array.';
 
+CREATE FUNCTION @extschema@.cached_models()
+  RETURNS TABLE (name text, version integer, compiled_at timestamptz, uses bigint,
+                 memory_bytes bigint, has_xgboost_copy boolean)
+  AS 'MODULE_PATHNAME', 'risk_cached_models'
+  LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.cached_models() IS
+  'The models this session holds compiled: when each was compiled, how many queries used it, its memory.';
+
 ------------------------------------------------------------------------------
 -- Scoring with the compiled evaluator
 ------------------------------------------------------------------------------

@@ -180,6 +180,7 @@ check_tree(const TreeSpec *t, int tree_no, int num_feature)
 	int			top = 0;
 	const int32 *left = NUMARRAY_INT(t->left);
 	const int32 *right = NUMARRAY_INT(t->right);
+	const int32 *parent = NUMARRAY_INT(t->parents);
 	const int32 *feat = NUMARRAY_INT(t->split_index);
 	const float *cond = NUMARRAY_FLOAT(t->split_cond);
 
@@ -187,6 +188,7 @@ check_tree(const TreeSpec *t, int tree_no, int num_feature)
 		broken(psprintf("Tree %d has %d nodes.", tree_no, n));
 	check_array(&t->left, n, tree_no, false);
 	check_array(&t->right, n, tree_no, false);
+	check_array(&t->parents, n, tree_no, false);
 	check_array(&t->split_index, n, tree_no, false);
 	check_array(&t->split_cond, n, tree_no, false);
 	check_array(&t->default_left, n, tree_no, false);
@@ -195,6 +197,9 @@ check_tree(const TreeSpec *t, int tree_no, int num_feature)
 	stack = palloc(n * sizeof(int32));
 	stack_depth = palloc(n * sizeof(int32));
 	seen = palloc0(n * sizeof(bool));
+	/* libxgboost walks parents up to the root (RegTree::GetDepth): check them */
+	if (parent[0] != TREE_NO_PARENT && parent[0] != -1)
+		broken(psprintf("Tree %d has a parent for its root.", tree_no));
 	stack[top] = 0;
 	stack_depth[top++] = 0;
 	seen[0] = true;
@@ -223,7 +228,7 @@ check_tree(const TreeSpec *t, int tree_no, int num_feature)
 		{
 			int			child = side ? right[node] : left[node];
 
-			if (child <= 0 || child >= n || seen[child])
+			if (child <= 0 || child >= n || seen[child] || parent[child] != node)
 				broken(psprintf("Tree %d has a broken link at node %d.", tree_no, node));
 			seen[child] = true;
 			stack[top] = child;
@@ -439,6 +444,12 @@ forest_compile(const ModelSpec *spec)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("XGBoost models with %d targets are not supported", spec->num_target),
 				 errhint("Train one model per target.")));
+	if (spec->size_leaf_vector != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("XGBoost trees with vector leaves (size_leaf_vector %d) are not supported",
+						spec->size_leaf_vector),
+				 errhint("Train the model with scalar leaves, as XGBoost does by default.")));
 	if (spec->num_feature <= 0)
 		broken(psprintf("The model has %d features.", spec->num_feature));
 	f->num_features = spec->num_feature;
@@ -449,7 +460,13 @@ forest_compile(const ModelSpec *spec)
 		f->num_groups = spec->num_class;
 	}
 	else
+	{
+		/* libxgboost would predict num_class values: a damaged model */
+		if (spec->num_class > 1)
+			broken(psprintf("A single-output objective (%s) with num_class %d.",
+							obj->name, spec->num_class));
 		f->num_groups = 1;
+	}
 	f->base_margin = base_margin(obj, spec->base_score);
 
 	f->num_trees = spec->num_trees;

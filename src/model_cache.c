@@ -18,6 +18,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "funcapi.h"
 #include "catalog/namespace.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -206,6 +207,7 @@ load_model(const char *name, int32 version, Snapshot snapshot)
 	strlcpy(m->name, name, sizeof(m->name));
 	m->version = version;
 	m->mcxt = mcxt;
+	m->compiled_at = GetCurrentTimestamp();
 
 	cm = registry_compile(VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes));
 	m->forest = cm->forest;
@@ -268,7 +270,7 @@ model_cache_pin(const char *name)
 		snapshot = registry_snapshot(&xact_only);
 		version = registry_current_version(name, snapshot);
 		if (version == 0)
-			registry_no_such_model(name, 0);
+			registry_no_such_model(name, MODEL_ANY_VERSION);
 		cur = hash_search(current_versions, &ckey, HASH_ENTER, NULL);
 		cur->version = version;
 		cur->generation = model_cache_generation;
@@ -300,6 +302,7 @@ model_cache_pin(const char *name)
 		SPI_finish();
 
 	e->model->pins++;
+	e->model->uses++;
 	return e->model;
 }
 
@@ -337,4 +340,42 @@ model_cache_booster(CachedModel *model)
 		SPI_finish();
 	}
 	return model->booster;
+}
+
+/*
+ * risk.cached_models(): what this backend holds compiled, for checking that
+ * a model is compiled once and reused, and what it costs in memory.
+ */
+PG_FUNCTION_INFO_V1(risk_cached_models);
+Datum
+risk_cached_models(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HASH_SEQ_STATUS seq;
+	CompiledEntry *e;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (CacheContext == NULL)
+		return (Datum) 0;
+
+	/* drop what other sessions' commits have made stale before listing */
+	AcceptInvalidationMessages();
+	refresh_after_invalidation();
+
+	hash_seq_init(&seq, compiled_models);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		CachedModel *m = e->model;
+		Datum		values[6];
+		bool		nulls[6] = {0};
+
+		values[0] = CStringGetTextDatum(m->name);
+		values[1] = Int32GetDatum(m->version);
+		values[2] = TimestampTzGetDatum(m->compiled_at);
+		values[3] = Int64GetDatum(m->uses);
+		values[4] = Int64GetDatum((int64) MemoryContextMemAllocated(m->mcxt, true));
+		values[5] = BoolGetDatum(m->booster != NULL);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }

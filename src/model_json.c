@@ -42,6 +42,8 @@ typedef enum Ctx
 	C_GB_NAME,
 	C_GB_MODEL,					/* the gbtree model (also under DART) */
 	C_DART_GBTREE,
+	C_GB_MODEL_PARAM,			/* gbtree_model_param */
+	C_SIZE_LEAF_VECTOR,
 	C_WEIGHT_DROP,
 	C_TREE_INFO,
 	C_TREES,
@@ -52,6 +54,7 @@ typedef enum Ctx
 	/* arrays of numbers inside one tree */
 	C_T_LEFT,
 	C_T_RIGHT,
+	C_T_PARENTS,
 	C_T_SPLIT_INDEX,
 	C_T_SPLIT_COND,
 	C_T_DEFAULT_LEFT,
@@ -100,12 +103,15 @@ static const Member members[] = {
 	{C_GB, "gbtree", C_DART_GBTREE},
 	{C_GB, "weight_drop", C_WEIGHT_DROP},
 	{C_DART_GBTREE, "model", C_GB_MODEL},
+	{C_GB_MODEL, "gbtree_model_param", C_GB_MODEL_PARAM},
+	{C_GB_MODEL_PARAM, "size_leaf_vector", C_SIZE_LEAF_VECTOR},
 	{C_GB_MODEL, "trees", C_TREES},
 	{C_GB_MODEL, "tree_info", C_TREE_INFO},
 	{C_GB_MODEL, "weights", C_LINEAR_WEIGHTS},
 	{C_TREE, "tree_param", C_TREE_PARAM},
 	{C_TREE, "left_children", C_T_LEFT},
 	{C_TREE, "right_children", C_T_RIGHT},
+	{C_TREE, "parents", C_T_PARENTS},
 	{C_TREE, "split_indices", C_T_SPLIT_INDEX},
 	{C_TREE, "split_conditions", C_T_SPLIT_COND},
 	{C_TREE, "default_left", C_T_DEFAULT_LEFT},
@@ -203,6 +209,7 @@ static const struct
 }			tree_arrays[] = {
 	{C_T_LEFT, offsetof(TreeSpec, left)},
 	{C_T_RIGHT, offsetof(TreeSpec, right)},
+	{C_T_PARENTS, offsetof(TreeSpec, parents)},
 	{C_T_SPLIT_INDEX, offsetof(TreeSpec, split_index)},
 	{C_T_DEFAULT_LEFT, offsetof(TreeSpec, default_left)},
 	{C_T_SPLIT_TYPE, offsetof(TreeSpec, split_type)},
@@ -334,6 +341,9 @@ on_scalar(void *state, char *token, JsonTokenType type)
 		case C_LMP_NUM_TARGET:
 			spec->num_target = token_int(token, type);
 			break;
+		case C_SIZE_LEAF_VECTOR:
+			spec->size_leaf_vector = token_int(token, type);
+			break;
 		case C_OBJECTIVE_NAME:
 			spec->objective = pstrdup(token);
 			break;
@@ -369,6 +379,7 @@ on_scalar(void *state, char *token, JsonTokenType type)
 			break;
 		case C_T_LEFT:
 		case C_T_RIGHT:
+		case C_T_PARENTS:
 		case C_T_SPLIT_INDEX:
 		case C_T_DEFAULT_LEFT:
 		case C_T_SPLIT_TYPE:

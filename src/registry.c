@@ -95,7 +95,7 @@ registry_check_name(text *name)
 void
 registry_no_such_model(const char *name, int32 version)
 {
-	if (version > 0)
+	if (version != MODEL_ANY_VERSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%s\" has no version %d", name, version),
@@ -466,7 +466,7 @@ risk_drop_model(PG_FUNCTION_ARGS)
 	dropped = SPI_processed;
 	SPI_finish();
 	if (dropped == 0)
-		registry_no_such_model(name, version);
+		registry_no_such_model(name, all ? MODEL_ANY_VERSION : version);
 	PG_RETURN_INT32((int32) dropped);
 }
 

@@ -216,6 +216,7 @@ child_read_model(int fd, const char *bytes, size_t len)
 {
 	int			sigs[] = {SIGTERM, SIGQUIT, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM, SIGPIPE};
 	BoosterHandle h;
+	BoosterHandle again;
 	bst_ulong	out_len;
 	const char *out;
 	struct rlimit rl;
@@ -227,9 +228,16 @@ child_read_model(int fd, const char *bytes, size_t len)
 	rl.rlim_cur = rl.rlim_max = (rlim_t) 8 * 1024 * 1024 * 1024 + (rlim_t) len * 64;
 	setrlimit(RLIMIT_AS, &rl);
 
+	/*
+	 * The JSON must read back: libxgboost writes some damaged models (a
+	 * negative size_leaf_vector, say) that it then refuses to read, and the
+	 * backend's own copy (xgb_load) is made from this JSON.
+	 */
 	if (XGBoosterCreate(NULL, 0, &h) != 0 ||
 		XGBoosterLoadModelFromBuffer(h, bytes, (bst_ulong) len) != 0 ||
-		XGBoosterSaveModelToBuffer(h, "{\"format\": \"json\"}", &out_len, &out) != 0)
+		XGBoosterSaveModelToBuffer(h, "{\"format\": \"json\"}", &out_len, &out) != 0 ||
+		XGBoosterCreate(NULL, 0, &again) != 0 ||
+		XGBoosterLoadModelFromBuffer(again, out, out_len) != 0)
 	{
 		const char *msg = XGBGetLastError();
 
