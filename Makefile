@@ -10,7 +10,8 @@ DATA        = sql/risk--$(EXTVERSION).sql
 PGFILEDESC  = "risk - risk-control engine for PostgreSQL"
 
 # Regression tests, in the order they run (sql/NAME.sql, expected/NAME.out).
-REGRESS     = setup parity score registry readme
+REGRESS     = setup parity score registry readme errors cache privileges \
+              dump_restore
 
 PG_CPPFLAGS = -I$(srcdir)/include
 # Bit-exact float32 arithmetic with libxgboost: no fused multiply-add.

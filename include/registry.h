@@ -12,6 +12,8 @@
 #include "forest.h"
 #include "xgb_bridge.h"
 
+#include "utils/acl.h"
+
 #define REGISTRY_SCHEMA		"risk"
 #define REGISTRY_TABLE		"model_registry"
 #define MODEL_NAME_MAX		63
@@ -42,6 +44,12 @@ extern int32 registry_current_version(const char *name, Snapshot snapshot);
  */
 extern bytea *registry_fetch(const char *name, int32 version, Snapshot snapshot,
 							 ArrayType **feature_names);
+
+/*
+ * Errors unless the current user holds every privilege in `modes` on the
+ * registry (relid, or looked up when InvalidOid).  Checked before any work.
+ */
+extern void registry_require(Oid relid, AclMode modes);
 
 /* Errors that a model, or (when version is not MODEL_ANY_VERSION) one version of it, is not there. */
 #define MODEL_ANY_VERSION PG_INT32_MIN

@@ -41,15 +41,16 @@ SELECT throws_ok($$SELECT risk.score_classes('priv_m', ARRAY[250, 3, 1, 0]::real
 SELECT throws_ok($$SELECT risk.score_xgboost('priv_m', ARRAY[250, 3, 1, 0]::real[])$$,
                  '42501', 'permission denied for table model_registry', 'nobody: score_xgboost');
 SELECT throws_ok($$SELECT * FROM risk.models$$,
-                 '42501', 'permission denied for table model_registry', 'nobody: list models');
+                 '42501', 'permission denied for table model_registry', 'nobody: list models (the view reads as its caller)');
 SELECT throws_ok($$SELECT * FROM risk.describe_model('priv_m')$$,
                  '42501', 'permission denied for table model_registry', 'nobody: describe_model');
 SELECT throws_ok($$SELECT * FROM risk.model_features('priv_m')$$,
                  '42501', 'permission denied for table model_registry', 'nobody: model_features');
+-- refused before any byte is read: no libxgboost work for those who may not import
 SELECT throws_ok($$SELECT risk.import_model('priv_x', '\x00'::bytea)$$,
-                 '42501', NULL, 'nobody: import_model');
+                 '42501', 'permission denied for table model_registry', 'nobody: import_model');
 SELECT throws_ok($$SELECT risk.drop_model('priv_m')$$,
-                 '42501', NULL, 'nobody: drop_model');
+                 '42501', 'permission denied for table model_registry', 'nobody: drop_model');
 SELECT throws_ok(format('SELECT risk.load_model(%L, %L)', 'priv_x', :'fx' || '/orders.json'),
                  '42501', 'permission denied to load a model from a server file', 'nobody: load_model');
 RESET ROLE;
@@ -57,10 +58,10 @@ RESET ROLE;
 -- an analyst scores, lists and describes, and changes nothing
 SET ROLE regress_risk_analyst;
 SELECT is(risk.score('priv_m', ARRAY[250, 3, 1, 0]::real[]) > 0, true, 'analyst: score (array)');
-SELECT is(count(*), 2000::bigint, 'analyst: score (row) = expected on 2,000 rows')
+SELECT is(count(*), 0::bigint, 'analyst: score (row) as expected on the 200 reference orders')
   FROM fx.orders o
  WHERE risk.score('priv_m', (SELECT r FROM (SELECT o.amount, o.account_age_days, o.is_new_device,
-                                                   o.orders_1h) r)) = o.expected;
+                                                   o.orders_1h) r)) IS DISTINCT FROM o.expected;
 SELECT is(risk.score_xgboost('priv_m', ARRAY[250, 3, 1, 0]::real[]),
           risk.score('priv_m', ARRAY[250, 3, 1, 0]::real[]), 'analyst: score_xgboost');
 SELECT is(array_agg(version), ARRAY[1], 'analyst: list models') FROM risk.models WHERE name = 'priv_m';

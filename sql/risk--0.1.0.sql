@@ -41,7 +41,8 @@ CREATE TRIGGER model_registry_changed
   AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.model_registry
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._registry_changed();
 
-CREATE VIEW @extschema@.models AS
+-- read with the caller's privileges on the registry (SELECT is needed there)
+CREATE VIEW @extschema@.models WITH (security_invoker = true) AS
 SELECT name, version,
        version = max(version) OVER (PARTITION BY name) AS is_current,
        objective, num_features, num_trees, num_classes, max_depth, format,
@@ -49,6 +50,7 @@ SELECT name, version,
   FROM @extschema@.model_registry;
 COMMENT ON VIEW @extschema@.models IS
   'Imported model versions, one row each; is_current marks the version risk.score uses.';
+GRANT SELECT ON @extschema@.models TO PUBLIC;
 
 CREATE FUNCTION @extschema@.import_model(name text, model bytea,
                                          feature_names text[] DEFAULT NULL,

@@ -244,17 +244,7 @@ model_cache_pin(const char *name)
 	refresh_after_invalidation();
 
 	/* cached or not, scoring reads the registry: the caller must be allowed to */
-	if (!OidIsValid(registry_relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("the model registry " REGISTRY_SCHEMA "." REGISTRY_TABLE " does not exist"),
-				 errhint("CREATE EXTENSION risk in this database.")));
-	{
-		AclResult	acl = pg_class_aclcheck(registry_relid, GetUserId(), ACL_SELECT);
-
-		if (acl != ACLCHECK_OK)
-			aclcheck_error(acl, OBJECT_TABLE, REGISTRY_TABLE);
-	}
+	registry_require(registry_relid, ACL_SELECT);
 
 	memset(&ckey, 0, sizeof(ckey));
 	strlcpy(ckey.name, name, sizeof(ckey.name));

@@ -13,6 +13,7 @@
 
 #include <sys/stat.h>
 
+#include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -90,6 +91,29 @@ registry_check_name(text *name)
 				 errmsg("invalid model name \"%s\"", s),
 				 errdetail("A model name does not start or end with a space.")));
 	return s;
+}
+
+void
+registry_require(Oid relid, AclMode modes)
+{
+	if (!OidIsValid(relid))
+		relid = get_relname_relid(REGISTRY_TABLE, get_namespace_oid(REGISTRY_SCHEMA, true));
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("the model registry " REGISTRY_SCHEMA "." REGISTRY_TABLE " does not exist"),
+				 errhint("CREATE EXTENSION risk in this database.")));
+	/* one mode at a time: pg_class_aclcheck is satisfied by any of them */
+	for (AclMode m = 1; m != 0 && m <= modes; m <<= 1)
+	{
+		AclResult	acl;
+
+		if ((modes & m) == 0)
+			continue;
+		acl = pg_class_aclcheck(relid, GetUserId(), m);
+		if (acl != ACLCHECK_OK)
+			aclcheck_error(acl, OBJECT_TABLE, REGISTRY_TABLE);
+	}
 }
 
 void
@@ -379,6 +403,7 @@ risk_import_model(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("model bytes must not be NULL")));
+	registry_require(InvalidOid, ACL_SELECT | ACL_INSERT);
 	model = PG_GETARG_BYTEA_PP(1);
 	PG_RETURN_INT32(store_model(name, VARDATA_ANY(model), VARSIZE_ANY_EXHDR(model),
 								optional_array(fcinfo, 2), optional_jsonb(fcinfo, 3)));
@@ -435,6 +460,7 @@ risk_load_model(PG_FUNCTION_ARGS)
 				 errmsg("permission denied to load a model from a server file"),
 				 errdetail("Only superusers and roles with the privileges of pg_read_server_files may read server files."),
 				 errhint("Pass the file's bytes to risk.import_model() instead.")));
+	registry_require(InvalidOid, ACL_SELECT | ACL_INSERT);
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -456,6 +482,7 @@ risk_drop_model(PG_FUNCTION_ARGS)
 	Datum		args[2] = {CStringGetTextDatum(name), Int32GetDatum(version)};
 	uint64		dropped;
 
+	registry_require(InvalidOid, ACL_SELECT | ACL_DELETE);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args(all

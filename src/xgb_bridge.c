@@ -17,6 +17,7 @@
  */
 #include "postgres.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -42,6 +43,28 @@ struct XgbBooster
 
 /* Longest a child may take to read a model, in seconds. */
 #define CHILD_TIMEOUT	300
+
+/*
+ * libxgboost quotes bytes of the model in its messages: anything but
+ * printable ASCII becomes \xNN, valid in every server and client encoding.
+ */
+static char *
+printable(const char *s, size_t len)
+{
+	StringInfoData out;
+
+	initStringInfo(&out);
+	for (size_t i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		if (c >= 0x20 && c < 0x7F)
+			appendStringInfoChar(&out, (char) c);
+		else
+			appendStringInfo(&out, "\\x%02x", c);
+	}
+	return out.data;
+}
 
 /*
  * libxgboost messages start with "[hh:mm:ss] /path/file.cc:123: " and may
@@ -72,7 +95,9 @@ clean_message(const char *msg)
 		}
 	}
 	end = strchr(p, '\n');
-	return end ? pnstrdup(p, end - p) : pstrdup(p);
+	if (end == NULL)
+		end = p + strlen(p);
+	return printable(p, end - p);
 }
 
 static char *
@@ -207,6 +232,24 @@ write_all(int fd, const char *data, size_t len)
 	return true;
 }
 
+/* The child's mapped address space now, from /proc/self/statm (0 if unknown). */
+static rlim_t
+address_space_in_use(void)
+{
+	char		buf[64];
+	int			fd = open("/proc/self/statm", O_RDONLY);
+	ssize_t		n;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return (rlim_t) strtoull(buf, NULL, 10) * (rlim_t) sysconf(_SC_PAGESIZE);
+}
+
 /*
  * In the child: no PostgreSQL calls at all, only libxgboost, write() and
  * _exit().  Sends 'J' and the JSON, or 'E' and libxgboost's message.
@@ -224,8 +267,12 @@ child_read_model(int fd, const char *bytes, size_t len)
 	for (int i = 0; i < lengthof(sigs); i++)
 		signal(sigs[i], SIG_DFL);
 	alarm(CHILD_TIMEOUT);
-	/* a damaged size field must not make the machine swap */
-	rl.rlim_cur = rl.rlim_max = (rlim_t) 8 * 1024 * 1024 * 1024 + (rlim_t) len * 64;
+	/*
+	 * A damaged size field must not make the machine swap: the child may map
+	 * this much more than it inherited (shared_buffers counts in RLIMIT_AS).
+	 */
+	rl.rlim_cur = rl.rlim_max = address_space_in_use() +
+		(rlim_t) 1024 * 1024 * 1024 + (rlim_t) len * 64;
 	setrlimit(RLIMIT_AS, &rl);
 
 	/*
