@@ -6,13 +6,12 @@
 #ifndef RISK_REGISTRY_H
 #define RISK_REGISTRY_H
 
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/snapshot.h"
 
 #include "forest.h"
 #include "xgb_bridge.h"
-
-#include "utils/acl.h"
 
 #define REGISTRY_SCHEMA		"risk"
 #define REGISTRY_TABLE		"model_registry"

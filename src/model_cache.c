@@ -18,9 +18,9 @@
 #include "postgres.h"
 
 #include "access/xact.h"
-#include "funcapi.h"
 #include "catalog/namespace.h"
 #include "executor/spi.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "storage/proc.h"
