@@ -27,6 +27,9 @@ ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)
 endif
 
+# every object is rebuilt when a header changes (PGXS does not track them)
+$(OBJS): $(wildcard include/*.h)
+
 .PHONY: deps test demo bench
 
 # Debian packages the build, the tests and the demo need (installed when missing).

@@ -13,6 +13,7 @@ typedef struct CachedModel
 {
 	char		name[MODEL_NAME_MAX + 1];
 	int32		version;
+	RegistryStamp stamp;		/* the registry row it was compiled from */
 	Forest	   *forest;
 	int			num_features;
 	char	  **feature_names;	/* num_features names */

@@ -6,6 +6,7 @@
 #ifndef RISK_REGISTRY_H
 #define RISK_REGISTRY_H
 
+#include "storage/itemptr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/snapshot.h"
@@ -32,17 +33,36 @@ extern CompiledModel *registry_compile(const char *bytes, size_t len);
 extern char *registry_check_name(text *name);
 
 /*
- * The latest version of a model, or 0 when it has none.  SPI must be
- * connected; with InvalidSnapshot the query runs as any other would.
+ * Which stored row a version was read from: a new import, even one that
+ * reuses a dropped version's number, is a new row with another stamp.
  */
-extern int32 registry_current_version(const char *name, Snapshot snapshot);
+typedef struct RegistryStamp
+{
+	TransactionId xmin;
+	ItemPointerData ctid;
+} RegistryStamp;
+
+static inline bool
+registry_same_stamp(const RegistryStamp *a, const RegistryStamp *b)
+{
+	return a->xmin == b->xmin && ItemPointerEquals((ItemPointer) &a->ctid, (ItemPointer) &b->ctid);
+}
 
 /*
- * One stored version: its bytes and feature names, copied into the current
- * memory context.  Errors when it does not exist.  SPI must be connected.
+ * The latest version of a model, or 0 when it has none, and (when stamp is
+ * not NULL) its row's stamp.  SPI must be connected; with InvalidSnapshot
+ * the query runs as any other would.
+ */
+extern int32 registry_current_version(const char *name, Snapshot snapshot,
+									  RegistryStamp *stamp);
+
+/*
+ * One stored version: its bytes, feature names and stamp, copied into the
+ * current memory context.  Errors when it does not exist.  SPI must be
+ * connected.
  */
 extern bytea *registry_fetch(const char *name, int32 version, Snapshot snapshot,
-							 ArrayType **feature_names);
+							 ArrayType **feature_names, RegistryStamp *stamp);
 
 /*
  * Errors unless the current user holds every privilege in `modes` on the

@@ -9,7 +9,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(39);
+SELECT plan(50);
 
 SELECT format('dbname=%s host=%s port=%s', current_database(),
               current_setting('unix_socket_directories'), current_setting('port')) AS conn \gset
@@ -49,6 +49,16 @@ SELECT is(compiled_at, :'first_compiled_at'::timestamptz, 'not compiled again'),
        cmp_ok(uses, '>', :first_uses::bigint, 'but used again')
   FROM risk.cached_models() WHERE name = 'cache_m';
 SELECT is(count(*), 1::bigint, 'one compiled copy') FROM risk.cached_models() WHERE name = 'cache_m';
+-- registry changes that do not touch it leave it compiled
+SELECT is(v, 1, 'other session: import another model')
+  FROM dblink('other', $$SELECT risk.import_model('cache_other', bytes) FROM fx.files
+                         WHERE file = 'orders_v2.json'$$) AS t(v int);
+SELECT is(count, 0::bigint, 'scored after that import') FROM v1_wrong;
+SELECT is(d, 1, 'other session: drop the other model')
+  FROM dblink('other', $$SELECT risk.drop_model('cache_other')$$) AS t(d int);
+SELECT is(count, 0::bigint, 'scored after that drop') FROM v1_wrong;
+SELECT is(compiled_at, :'first_compiled_at'::timestamptz, 'still not compiled again')
+  FROM risk.cached_models() WHERE name = 'cache_m';
 SELECT ok(memory_bytes > 0 AND NOT has_xgboost_copy, 'its memory; no libxgboost copy until score_xgboost')
   FROM risk.cached_models() WHERE name = 'cache_m';
 SELECT is(risk.score_xgboost('cache_m', ARRAY[250, 3, 1, 0]::real[]),
@@ -76,6 +86,21 @@ SELECT is(count(*), 1::bigint, 'other session: version 2 again')
 CREATE TEMP TABLE prepared_v2 AS EXECUTE scored;
 SELECT isnt((SELECT * FROM prepared_v1), (SELECT * FROM prepared_v2),
             'a prepared statement executed again uses the new version');
+
+-- a version number reused by a new import is a new model: the other session
+-- drops version 2 and imports other bytes as version 2 in one transaction
+SELECT is(count, 0::bigint, 'version 2 as compiled here') FROM v2_wrong;
+SELECT is(dblink_exec('other', $$BEGIN; SELECT risk.drop_model('cache_m', 2);
+                                 SELECT risk.import_model('cache_m', bytes) FROM fx.files
+                                  WHERE file = 'orders.json'; COMMIT$$), 'COMMIT',
+          'other session: version 2 replaced by other bytes');
+SELECT is(version, 2, 'still version 2') FROM risk.models WHERE name = 'cache_m' AND is_current;
+SELECT is(count, 0::bigint, 'the new version 2 is scored, not the one compiled before') FROM v1_wrong;
+SELECT is(dblink_exec('other', $$BEGIN; SELECT risk.drop_model('cache_m', 2);
+                                 SELECT risk.import_model('cache_m', bytes) FROM fx.files
+                                  WHERE file = 'orders_v2.json'; COMMIT$$), 'COMMIT',
+          'other session: and back');
+SELECT is(count, 0::bigint, 'back to the first bytes') FROM v2_wrong;
 
 -- an import the other session has not committed is not seen; rolled back, it never was
 SELECT is(dblink_exec('other', 'BEGIN'), 'BEGIN', 'other session: BEGIN');

@@ -2,11 +2,14 @@
  * model_cache.c
  *	  Per-backend cache of compiled models, in its own memory context.
  *
- * Two maps: model name -> its current version (a cheap answer that must be
- * re-asked after any registry change), and (name, version) -> the compiled
- * forest.  A statement trigger on the registry sends a relcache
+ * Two maps: model name -> its current version and the stamp of its row (a
+ * cheap answer that must be re-asked after any registry change), and
+ * (name, version) -> the compiled forest, with the stamp of the row it was
+ * compiled from.  A statement trigger on the registry sends a relcache
  * invalidation for the table; our relcache callback only bumps a
- * generation counter.  Invalidations are transactional, so a commit by
+ * generation counter.  A compiled model survives registry changes that do
+ * not touch it: when its name's current version is asked again, a model of
+ * another version or another row is evicted, and the rest is reused.  Invalidations are transactional, so a commit by
  * another session is seen by our next statement, our own change by our next
  * command, and a rollback changes nothing anyone sees.
  *
@@ -42,6 +45,7 @@ typedef struct CurrentEntry
 {
 	CurrentKey	key;
 	int32		version;
+	RegistryStamp stamp;		/* of its row */
 	uint64		generation;		/* valid while model_cache_generation is this */
 	LocalTransactionId lxid;	/* and, if set, only in this transaction */
 } CurrentEntry;
@@ -107,38 +111,59 @@ free_model(CachedModel *m)
 	MemoryContextDelete(m->mcxt);
 }
 
-/* After a registry change: forget every answer, retire every compiled model. */
+/* Frees a compiled model now, or once the last query holding it lets go. */
 static void
-refresh_after_invalidation(void)
+evict(CompiledEntry *e)
+{
+	CachedModel *m = e->model;
+
+	hash_search(compiled_models, &e->key, HASH_REMOVE, NULL);
+	if (m->pins == 0)
+		free_model(m);
+	else
+	{
+		MemoryContext old = MemoryContextSwitchTo(CacheContext);
+
+		m->retired = true;
+		retired = lappend(retired, m);
+		MemoryContextSwitchTo(old);
+	}
+}
+
+/*
+ * Evicts the compiled models of `name` that are not its current row: other
+ * versions, or a version number reused by a newer import (all of them when
+ * the model no longer exists, version 0).
+ */
+static void
+evict_stale(const char *name, int32 version, const RegistryStamp *stamp)
 {
 	HASH_SEQ_STATUS seq;
 	CompiledEntry *e;
+
+	hash_seq_init(&seq, compiled_models);
+	while ((e = hash_seq_search(&seq)) != NULL)
+		if (strcmp(e->key.name, name) == 0 &&
+			(version == 0 || e->key.version != version ||
+			 !registry_same_stamp(&e->model->stamp, stamp)))
+			evict(e);			/* removing the current entry is allowed */
+}
+
+/* After a registry change: answers must be asked again; free what nobody holds. */
+static void
+refresh_after_invalidation(void)
+{
 	ListCell   *lc;
 	List	   *still = NIL;
 	MemoryContext old;
 
 	if (seen_generation != model_cache_generation)
 	{
-		hash_seq_init(&seq, compiled_models);
-		while ((e = hash_seq_search(&seq)) != NULL)
-		{
-			if (e->model->pins == 0)
-				free_model(e->model);
-			else
-			{
-				e->model->retired = true;
-				old = MemoryContextSwitchTo(CacheContext);
-				retired = lappend(retired, e->model);
-				MemoryContextSwitchTo(old);
-			}
-			hash_search(compiled_models, &e->key, HASH_REMOVE, NULL);
-		}
 		seen_generation = model_cache_generation;
 		registry_relid = get_relname_relid(REGISTRY_TABLE,
 										   get_namespace_oid(REGISTRY_SCHEMA, true));
 	}
 
-	/* free retired models nobody holds any more */
 	foreach(lc, retired)
 	{
 		CachedModel *m = (CachedModel *) lfirst(lc);
@@ -199,7 +224,7 @@ load_model(const char *name, int32 version, Snapshot snapshot)
 	MemoryContext old = MemoryContextSwitchTo(mcxt);
 	CachedModel *m = palloc0(sizeof(CachedModel));
 	ArrayType  *names;
-	bytea	   *bytes = registry_fetch(name, version, snapshot, &names);
+	bytea	   *bytes = registry_fetch(name, version, snapshot, &names, &m->stamp);
 	CompiledModel *cm;
 	int			nnames;
 
@@ -253,16 +278,22 @@ model_cache_pin(const char *name)
 		(cur->lxid != InvalidLocalTransactionId && cur->lxid != MyProc->lxid))
 	{
 		int32		version;
+		RegistryStamp stamp;
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		connected = true;
 		snapshot = registry_snapshot(&xact_only);
-		version = registry_current_version(name, snapshot);
+		version = registry_current_version(name, snapshot, &stamp);
+		evict_stale(name, version, &stamp);
 		if (version == 0)
+		{
+			hash_search(current_versions, &ckey, HASH_REMOVE, NULL);
 			registry_no_such_model(name, MODEL_ANY_VERSION);
+		}
 		cur = hash_search(current_versions, &ckey, HASH_ENTER, NULL);
 		cur->version = version;
+		cur->stamp = stamp;
 		cur->generation = model_cache_generation;
 		cur->lxid = xact_only ? MyProc->lxid : InvalidLocalTransactionId;
 	}
@@ -313,11 +344,19 @@ model_cache_booster(CachedModel *model)
 		ArrayType  *names;
 		bytea	   *bytes;
 		bool		xact_only;
+		RegistryStamp stamp;
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		bytes = registry_fetch(model->name, model->version,
-							   registry_snapshot(&xact_only), &names);
+							   registry_snapshot(&xact_only), &names, &stamp);
+		/* libxgboost's copy must be of the very row our forest came from */
+		if (!registry_same_stamp(&stamp, &model->stamp))
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("model \"%s\" version %d was replaced while this query used it",
+							model->name, model->version),
+					 errhint("Run the query again.")));
 		{
 			size_t		json_len;
 			char	   *json = xgb_read_model(VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes),
@@ -330,6 +369,35 @@ model_cache_booster(CachedModel *model)
 		SPI_finish();
 	}
 	return model->booster;
+}
+
+/* Asks the registry about every cached name, evicting what is stale. */
+static void
+verify_all(void)
+{
+	HASH_SEQ_STATUS seq;
+	CompiledEntry *e;
+	List	   *names = NIL;
+	ListCell   *lc;
+	bool		xact_only;
+	Snapshot	snapshot;
+
+	hash_seq_init(&seq, compiled_models);
+	while ((e = hash_seq_search(&seq)) != NULL)
+		names = lappend(names, pstrdup(e->key.name));
+	if (names == NIL)
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	snapshot = registry_snapshot(&xact_only);
+	foreach(lc, names)
+	{
+		RegistryStamp stamp;
+		int32		version = registry_current_version(lfirst(lc), snapshot, &stamp);
+
+		evict_stale(lfirst(lc), version, &stamp);
+	}
+	SPI_finish();
 }
 
 /*
@@ -348,9 +416,10 @@ risk_cached_models(PG_FUNCTION_ARGS)
 	if (CacheContext == NULL)
 		return (Datum) 0;
 
-	/* drop what other sessions' commits have made stale before listing */
+	/* evict what registry changes have made stale before listing */
 	AcceptInvalidationMessages();
 	refresh_after_invalidation();
+	verify_all();
 
 	hash_seq_init(&seq, compiled_models);
 	while ((e = hash_seq_search(&seq)) != NULL)

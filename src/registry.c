@@ -157,29 +157,46 @@ registry_query(const char *sql, int nargs, Oid *argtypes, Datum *args, Snapshot 
 	MemoryContextSwitchTo(caller);
 }
 
+/* The stamp of the row SPI just read, from its columns xmin and ctid. */
+static void
+read_stamp(int xmin_col, RegistryStamp *stamp)
+{
+	HeapTuple	row = SPI_tuptable->vals[0];
+	TupleDesc	desc = SPI_tuptable->tupdesc;
+	bool		isnull;
+
+	stamp->xmin = DatumGetTransactionId(SPI_getbinval(row, desc, xmin_col, &isnull));
+	ItemPointerCopy((ItemPointer) DatumGetPointer(SPI_getbinval(row, desc, xmin_col + 1, &isnull)),
+					&stamp->ctid);
+}
+
 int32
-registry_current_version(const char *name, Snapshot snapshot)
+registry_current_version(const char *name, Snapshot snapshot, RegistryStamp *stamp)
 {
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1] = {CStringGetTextDatum(name)};
 	bool		isnull;
-	Datum		d;
 
-	registry_query("SELECT max(version) FROM " QUALIFIED_TABLE " WHERE name = $1",
+	registry_query("SELECT version, xmin, ctid FROM " QUALIFIED_TABLE
+				   " WHERE name = $1 ORDER BY version DESC LIMIT 1",
 				   1, argtypes, args, snapshot);
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	return isnull ? 0 : DatumGetInt32(d);
+	if (SPI_processed == 0)
+		return 0;
+	if (stamp)
+		read_stamp(2, stamp);
+	return DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
 bytea *
-registry_fetch(const char *name, int32 version, Snapshot snapshot, ArrayType **feature_names)
+registry_fetch(const char *name, int32 version, Snapshot snapshot, ArrayType **feature_names,
+			   RegistryStamp *stamp)
 {
 	Oid			argtypes[2] = {TEXTOID, INT4OID};
 	Datum		args[2] = {CStringGetTextDatum(name), Int32GetDatum(version)};
 	bool		isnull;
 	bytea	   *bytes;
 
-	registry_query("SELECT model, feature_names FROM " QUALIFIED_TABLE
+	registry_query("SELECT model, feature_names, xmin, ctid FROM " QUALIFIED_TABLE
 				   " WHERE name = $1 AND version = $2", 2, argtypes, args, snapshot);
 	if (SPI_processed == 0)
 		registry_no_such_model(name, version);
@@ -189,6 +206,7 @@ registry_fetch(const char *name, int32 version, Snapshot snapshot, ArrayType **f
 											 SPI_tuptable->tupdesc, 1, &isnull));
 	*feature_names = DatumGetArrayTypePCopy(SPI_getbinval(SPI_tuptable->vals[0],
 														  SPI_tuptable->tupdesc, 2, &isnull));
+	read_stamp(3, stamp);
 	return bytes;
 }
 
@@ -353,7 +371,7 @@ store_model(const char *name, const char *bytes, size_t len,
 							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not lock the model registry");
 	/* the newest committed state, whatever the isolation level: versions never repeat */
-	version = registry_current_version(name, GetLatestSnapshot()) + 1;
+	version = registry_current_version(name, GetLatestSnapshot(), NULL) + 1;
 	args[1] = Int32GetDatum(version);
 
 	if (SPI_execute_with_args("INSERT INTO " QUALIFIED_TABLE
