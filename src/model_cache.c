@@ -7,11 +7,14 @@
  * (name, version) -> the compiled forest, with the stamp of the row it was
  * compiled from.  A statement trigger on the registry sends a relcache
  * invalidation for the table; our relcache callback only bumps a
- * generation counter.  A compiled model survives registry changes that do
- * not touch it: when its name's current version is asked again, a model of
- * another version or another row is evicted, and the rest is reused.  Invalidations are transactional, so a commit by
+ * generation counter.  Invalidations are transactional, so a commit by
  * another session is seen by our next statement, our own change by our next
  * command, and a rollback changes nothing anyone sees.
+ *
+ * A compiled model survives registry changes that do not touch it: when its
+ * name's current version is asked again, models of another version or of
+ * another row (a version number reused after a drop) are evicted, and the
+ * one that is still current is reused.
  *
  * Callers pin a model for as long as they hold a pointer to it (score.c
  * pins per query, in fn_extra); a stale model is retired and freed once
@@ -25,8 +28,8 @@
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "utils/acl.h"
 #include "storage/proc.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
