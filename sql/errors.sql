@@ -10,7 +10,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(97);
+SELECT plan(99);
 
 -- a named-feature model for the row tests
 SELECT is(risk.import_model('errors_orders', bytes), 1, 'errors_orders imported')
@@ -242,6 +242,22 @@ SELECT throws_ok($$SELECT risk.import_model('errors_bad',
                      FROM fx.files WHERE file = 'bin_d3.json'$$,
                  '0A000', 'XGBoost models with 2 targets are not supported',
                  'multi-target model');
+SELECT throws_ok($$SELECT risk.import_model('errors_bad',
+                          convert_to(replace(convert_from(bytes, 'UTF8'),
+                                             '"num_trees":"20","size_leaf_vector":"0"',
+                                             '"num_trees":"20","size_leaf_vector":"2"'), 'UTF8'))
+                     FROM fx.files WHERE file = 'bin_d3.json'$$,
+                 '0A000', 'XGBoost trees with vector leaves (size_leaf_vector 2) are not supported',
+                 'vector leaves');
+-- a parent link that disagrees with the children: libxgboost 1.7.4 itself
+-- crashes predicting with such a tree, so it must never be stored
+SELECT throws_ok($$SELECT risk.import_model('errors_bad',
+                          convert_to(regexp_replace(convert_from(bytes, 'UTF8'),
+                                                    '"parents":\[2147483647,0,0,1,1,',
+                                                    '"parents":[2147483647,0,0,1,5,'), 'UTF8'))
+                     FROM fx.files WHERE file = 'bin_d3.json'$$,
+                 '22023', 'malformed XGBoost model',
+                 'a tree whose parent links disagree with its children');
 -- a multi:softprob objective on a model whose learner has num_class 0:
 -- libxgboost reads it but cannot write it back; a bad model is a 22023
 SELECT throws_ok($$SELECT risk.import_model('errors_bad',
