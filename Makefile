@@ -5,13 +5,14 @@ EXTENSION   = risk
 EXTVERSION  = 0.1.0
 MODULE_big  = risk
 OBJS        = src/risk.o src/xgb_bridge.o src/model_json.o src/forest.o \
-              src/registry.o src/model_cache.o src/score.o
+              src/registry.o src/model_cache.o src/score.o \
+              src/velocity_distinct.o
 DATA        = sql/risk--$(EXTVERSION).sql
 PGFILEDESC  = "risk - risk-control engine for PostgreSQL"
 
 # Regression tests, in the order they run (sql/NAME.sql, expected/NAME.out).
 REGRESS     = setup parity score registry readme errors cache privileges \
-              dump_restore
+              dump_restore velocity
 
 PG_CPPFLAGS = -I$(srcdir)/include
 # Bit-exact float32 arithmetic with libxgboost: no fused multiply-add.

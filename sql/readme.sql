@@ -69,6 +69,27 @@ SELECT risk.score('orders_fraud', t) FROM (SELECT 10 AS amount) t;
 SELECT risk.score('order_fraud', ARRAY[1, 2, 3]::real[]);
 \set ON_ERROR_STOP 1
 
+-- Velocity features: distinct devices per buyer in the last hour
+SET timezone = 'UTC';
+SET datestyle = 'ISO';
+CREATE TABLE buyer_events (order_id int, buyer_id text, created_at timestamptz, device_id text);
+INSERT INTO buyer_events VALUES
+    (1, 'buyer-1', '2026-11-24 10:00', 'dev-A'),
+    (2, 'buyer-1', '2026-11-24 10:20', 'dev-B'),
+    (3, 'buyer-1', '2026-11-24 10:40', 'dev-A'),
+    (4, 'buyer-1', '2026-11-24 10:50', 'dev-C'),
+    (5, 'buyer-1', '2026-11-24 11:30', 'dev-C'),
+    (6, 'buyer-2', '2026-11-24 10:05', 'dev-D');
+SELECT order_id, buyer_id, created_at, device_id,
+       risk.count_distinct(device_id) OVER (PARTITION BY buyer_id ORDER BY created_at
+            RANGE BETWEEN '1 hour' PRECEDING AND CURRENT ROW) AS devices_1h,
+       risk.count_distinct(device_id) OVER (PARTITION BY buyer_id ORDER BY created_at
+            RANGE BETWEEN '1 hour' PRECEDING AND '1 microsecond' PRECEDING) AS devices_1h_before
+  FROM buyer_events ORDER BY order_id;
+DROP TABLE buyer_events;
+RESET timezone;
+RESET datestyle;
+
 DROP MATERIALIZED VIEW order_scores;
 DROP TABLE orders;
 SELECT risk.drop_model('orders_fraud') AS dropped;

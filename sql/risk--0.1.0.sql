@@ -205,3 +205,50 @@ CREATE FUNCTION @extschema@.score_xgboost_classes(model text, features real[]) R
   LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.score_xgboost_classes(text, real[]) IS
   'Reference: libxgboost''s in-place predict of class probabilities (multi:softprob).';
+
+------------------------------------------------------------------------------
+-- Velocity features: window aggregates
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@._count_distinct_add(internal, anyelement) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_count_distinct_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._count_distinct_add(internal, anyelement) IS
+  'Internal: risk.count_distinct transition (a row enters).';
+CREATE FUNCTION @extschema@._count_distinct_remove(internal, anyelement) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_count_distinct_remove' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._count_distinct_remove(internal, anyelement) IS
+  'Internal: risk.count_distinct inverse transition (a row leaves a sliding window frame).';
+CREATE FUNCTION @extschema@._count_distinct_final(internal, anyelement) RETURNS bigint
+  AS 'MODULE_PATHNAME', 'risk_count_distinct_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._count_distinct_final(internal, anyelement) IS
+  'Internal: risk.count_distinct result.';
+CREATE FUNCTION @extschema@._count_distinct_combine(internal, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_count_distinct_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._count_distinct_combine(internal, internal) IS
+  'Internal: merges two risk.count_distinct states (parallel query).';
+CREATE FUNCTION @extschema@._count_distinct_serialize(internal) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'risk_count_distinct_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._count_distinct_serialize(internal) IS
+  'Internal: a risk.count_distinct state as bytes (parallel query).';
+CREATE FUNCTION @extschema@._count_distinct_deserialize(bytea, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_count_distinct_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._count_distinct_deserialize(bytea, internal) IS
+  'Internal: a risk.count_distinct state from bytes (parallel query).';
+
+CREATE AGGREGATE @extschema@.count_distinct(anyelement) (
+  SFUNC = @extschema@._count_distinct_add,
+  STYPE = internal,
+  FINALFUNC = @extschema@._count_distinct_final,
+  FINALFUNC_EXTRA,
+  COMBINEFUNC = @extschema@._count_distinct_combine,
+  SERIALFUNC = @extschema@._count_distinct_serialize,
+  DESERIALFUNC = @extschema@._count_distinct_deserialize,
+  MSFUNC = @extschema@._count_distinct_add,
+  MINVFUNC = @extschema@._count_distinct_remove,
+  MSTYPE = internal,
+  MFINALFUNC = @extschema@._count_distinct_final,
+  MFINALFUNC_EXTRA,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.count_distinct(anyelement) IS
+  'Exact number of distinct non-NULL values; unlike count(DISTINCT), usable as a window function over sliding frames (O(1) per row).';

@@ -1,0 +1,130 @@
+-- Velocity window aggregates against plain-SQL recounts on a generated
+-- event stream with ties (many events in one second), NULL keys and values,
+-- bursts and gaps of days: sliding frames that include or end before the
+-- current event, row frames, running totals, GROUP BY under a forced
+-- parallel plan, and errors.
+\set VERBOSITY terse
+\set QUIET on
+\pset format unaligned
+\pset tuples_only on
+\pset pager off
+
+SELECT plan(17);
+
+-- 30,000 events of 300 buyers; timestamps on a 10-second grid (ties), a
+-- burst of 2,000 events in one minute, a gap of 3 days; about 6% NULL
+-- devices and 1% NULL buyers
+-- (not a temporary table: parallel workers cannot read those)
+CREATE TABLE ev AS
+SELECT g AS id,
+       CASE WHEN g % 97 = 0 THEN NULL ELSE ((g / 3)::bigint * 7919) % 300 END AS buyer,
+       CASE WHEN g BETWEEN 10000 AND 11999 THEN timestamptz '2026-03-01 12:00' + (g % 6) * interval '10 seconds'
+            WHEN g > 20000 THEN timestamptz '2026-03-05' + (((g / 3) * 31) % 20000) * interval '10 seconds'
+            ELSE timestamptz '2026-03-01' + (((g / 3) * 13) % 8000) * interval '10 seconds' END AS ts,
+       CASE WHEN g % 17 = 0 THEN NULL ELSE 'dev-' || ((g::bigint * 104729) % 40) END AS device,
+       ((g * 31) % 23)::bigint AS card,
+       round(((g * 37) % 1000) / 7.0, (g % 3)) AS amount
+  FROM generate_series(1, 30000) g;
+-- for the recounts: NULL buyers are one partition, as in PARTITION BY
+CREATE INDEX ON ev ((coalesce(buyer, -1)), ts);
+CREATE INDEX ON ev ((coalesce(buyer, -1)), id);
+ANALYZE ev;
+SELECT ok((SELECT count(*) FROM (SELECT buyer, ts FROM ev GROUP BY 1, 2 HAVING count(*) > 1) t) > 1000,
+          'the stream has many ties');
+
+-- what a recount gives for each event, for one frame
+CREATE FUNCTION recount(lo interval, hi interval) RETURNS TABLE (id int, n bigint)
+  LANGUAGE sql STABLE AS $$
+  SELECT e.id, (SELECT count(DISTINCT o.device) FROM ev o
+                 WHERE coalesce(o.buyer, -1) = coalesce(e.buyer, -1)
+                   AND o.ts >= e.ts - lo AND o.ts <= e.ts - hi)
+    FROM ev e $$;
+
+SELECT is(count(*) FILTER (WHERE w.n IS DISTINCT FROM r.n), 0::bigint,
+          'RANGE 1 hour PRECEDING AND CURRENT ROW (ties included) = recount, 30,000 events')
+  FROM (SELECT id, risk.count_distinct(device) OVER (PARTITION BY buyer ORDER BY ts
+                 RANGE BETWEEN '1 hour' PRECEDING AND CURRENT ROW) AS n FROM ev) w
+  JOIN recount('1 hour', '0') r USING (id);
+SELECT is(count(*) FILTER (WHERE w.n IS DISTINCT FROM r.n), 0::bigint,
+          'RANGE 1 hour PRECEDING AND 1 microsecond PRECEDING (strictly before) = recount')
+  FROM (SELECT id, risk.count_distinct(device) OVER (PARTITION BY buyer ORDER BY ts
+                 RANGE BETWEEN '1 hour' PRECEDING AND '1 microsecond' PRECEDING) AS n FROM ev) w
+  JOIN recount('1 hour', '1 microsecond') r USING (id);
+SELECT is(count(*) FILTER (WHERE w.n IS DISTINCT FROM r.n), 0::bigint,
+          'RANGE 7 days PRECEDING AND CURRENT ROW (across the 3-day gap) = recount')
+  FROM (SELECT id, risk.count_distinct(device) OVER (PARTITION BY buyer ORDER BY ts
+                 RANGE BETWEEN '7 days' PRECEDING AND CURRENT ROW) AS n FROM ev) w
+  JOIN recount('7 days', '0') r USING (id);
+SELECT is(count(*) FILTER (WHERE w.n IS DISTINCT FROM r.n), 0::bigint,
+          'running total (UNBOUNDED PRECEDING) = recount')
+  FROM (SELECT id, risk.count_distinct(device) OVER (PARTITION BY buyer ORDER BY ts) AS n FROM ev) w
+  JOIN recount('100 years', '0') r USING (id);
+SELECT ok((SELECT max(n) FROM (SELECT risk.count_distinct(device) OVER (PARTITION BY buyer ORDER BY ts
+             RANGE BETWEEN '1 hour' PRECEDING AND CURRENT ROW) AS n FROM ev) w) > 10,
+          'the windows hold many distinct devices (the comparisons above can fail)');
+
+-- ROWS frames: the 10 events before this one, in id order
+SELECT is(count(*) FILTER (WHERE w.n IS DISTINCT FROM
+            (SELECT count(DISTINCT o.card) FROM (SELECT card FROM ev o
+                WHERE coalesce(o.buyer, -1) = coalesce(w.buyer, -1) AND o.id < w.id
+                ORDER BY coalesce(o.buyer, -1) DESC, o.id DESC LIMIT 10) o)),
+          0::bigint, 'ROWS BETWEEN 10 PRECEDING AND 1 PRECEDING on bigint = recount')
+  FROM (SELECT id, buyer, risk.count_distinct(card) OVER (PARTITION BY buyer ORDER BY id
+                 ROWS BETWEEN 10 PRECEDING AND 1 PRECEDING) AS n FROM ev) w;
+
+-- numeric values equal at different scales are one value, as in count(DISTINCT)
+SELECT is(risk.count_distinct(amount), count(DISTINCT amount), 'numeric: 1.5 and 1.50 are one value')
+  FROM ev;
+SELECT ok(count(DISTINCT amount::text) > count(DISTINCT amount), '(the stream has such values)')
+  FROM ev;
+-- text under a case-insensitive nondeterministic collation
+CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+SELECT is(risk.count_distinct(v COLLATE ci), 2::bigint, 'the call''s collation decides equality')
+  FROM (VALUES ('Alice'), ('ALICE'), ('bob'), (NULL)) t(v);
+
+-- as a plain aggregate, also under a parallel plan
+CREATE FUNCTION plan_of(query text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  line text;
+  plan text := '';
+BEGIN
+  FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
+    plan := plan || line || ' ';
+  END LOOP;
+  RETURN plan;
+END $$;
+SELECT is(risk.count_distinct(device), count(DISTINCT device), 'GROUP BY-less aggregate = count(DISTINCT)')
+  FROM ev;
+SELECT is(risk.count_distinct(x), 0::bigint, 'no rows: 0') FROM (SELECT 1 WHERE false) t(x);
+SELECT is(risk.count_distinct(NULL::text), 0::bigint, 'only NULLs: 0');
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+SELECT ok(plan_of($$SELECT buyer % 7, risk.count_distinct(device), risk.count_distinct(card)
+                     FROM ev GROUP BY 1$$) ~ 'Gather.*Partial (Hash|Group)?Aggregate',
+          'the plan splits the aggregate: a Partial Aggregate under Gather');
+SELECT is(count(*) FILTER (WHERE a <> b OR c <> d), 0::bigint,
+          'parallel GROUP BY: risk.count_distinct = count(DISTINCT) for text and bigint')
+  FROM (SELECT buyer % 7 AS k, risk.count_distinct(device) AS a, count(DISTINCT device) AS b,
+               risk.count_distinct(card) AS c, count(DISTINCT card) AS d
+          FROM ev GROUP BY 1) s;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+RESET parallel_leader_participation;
+
+-- errors
+SELECT throws_ok($$SELECT risk.count_distinct(p) FROM (VALUES (point(1, 2))) t(p)$$,
+                 '42883', 'risk.count_distinct cannot count values of type point',
+                 'a type without a hash opclass');
+SELECT throws_ok($$SELECT risk.count_distinct(device) OVER (ORDER BY ts RANGE BETWEEN '-1 hour' PRECEDING AND CURRENT ROW) FROM ev$$,
+                 '22013', NULL, 'a negative window (PostgreSQL''s own check)');
+
+DROP FUNCTION recount(interval, interval);
+DROP FUNCTION plan_of(text);
+DROP TABLE ev;
+DROP COLLATION ci;
+SELECT * FROM finish();
