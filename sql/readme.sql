@@ -87,6 +87,9 @@ SELECT order_id, buyer_id, created_at, device_id,
             RANGE BETWEEN '1 hour' PRECEDING AND '1 microsecond' PRECEDING) AS devices_1h_before
   FROM buyer_events ORDER BY order_id;
 DROP TABLE buyer_events;
+SELECT n, risk.approx_count_distinct(g) AS estimate
+  FROM (VALUES (100), (10000), (1000000)) v(n), generate_series(1, n) g
+ GROUP BY n ORDER BY n;
 RESET timezone;
 RESET datestyle;
 

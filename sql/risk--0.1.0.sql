@@ -252,3 +252,46 @@ CREATE AGGREGATE @extschema@.count_distinct(anyelement) (
 );
 COMMENT ON AGGREGATE @extschema@.count_distinct(anyelement) IS
   'Exact number of distinct non-NULL values; unlike count(DISTINCT), usable as a window function over sliding frames (O(1) per row).';
+
+CREATE FUNCTION @extschema@._hll_add(internal, anyelement) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_hll_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._hll_add(internal, anyelement) IS
+  'Internal: risk.approx_count_distinct transition (a row enters).';
+CREATE FUNCTION @extschema@._hll_remove(internal, anyelement) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_hll_remove' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._hll_remove(internal, anyelement) IS
+  'Internal: risk.approx_count_distinct inverse transition (a row leaves a sliding window frame).';
+CREATE FUNCTION @extschema@._hll_final(internal, anyelement) RETURNS bigint
+  AS 'MODULE_PATHNAME', 'risk_hll_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._hll_final(internal, anyelement) IS
+  'Internal: risk.approx_count_distinct estimate.';
+CREATE FUNCTION @extschema@._hll_combine(internal, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_hll_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._hll_combine(internal, internal) IS
+  'Internal: merges two risk.approx_count_distinct states (parallel query).';
+CREATE FUNCTION @extschema@._hll_serialize(internal) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'risk_hll_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._hll_serialize(internal) IS
+  'Internal: a risk.approx_count_distinct state as bytes (parallel query).';
+CREATE FUNCTION @extschema@._hll_deserialize(bytea, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_hll_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._hll_deserialize(bytea, internal) IS
+  'Internal: a risk.approx_count_distinct state from bytes (parallel query).';
+
+CREATE AGGREGATE @extschema@.approx_count_distinct(anyelement) (
+  SFUNC = @extschema@._hll_add,
+  STYPE = internal,
+  FINALFUNC = @extschema@._hll_final,
+  FINALFUNC_EXTRA,
+  COMBINEFUNC = @extschema@._hll_combine,
+  SERIALFUNC = @extschema@._hll_serialize,
+  DESERIALFUNC = @extschema@._hll_deserialize,
+  MSFUNC = @extschema@._hll_add,
+  MINVFUNC = @extschema@._hll_remove,
+  MSTYPE = internal,
+  MFINALFUNC = @extschema@._hll_final,
+  MFINALFUNC_EXTRA,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.approx_count_distinct(anyelement) IS
+  'HyperLogLog estimate of the number of distinct non-NULL values (standard error 1.6%), usable over sliding window frames (O(1) per row).';

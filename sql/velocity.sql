@@ -9,7 +9,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(17);
+SELECT plan(25);
 
 -- 30,000 events of 300 buyers; timestamps on a 10-second grid (ties), a
 -- burst of 2,000 events in one minute, a gap of 3 days; about 6% NULL
@@ -116,10 +116,62 @@ RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
 RESET parallel_leader_participation;
 
+-- risk.approx_count_distinct: a row leaving the frame is undone exactly
+-- (the sliding estimate equals the estimate rebuilt from the frame's rows),
+-- and estimates stay within the stated error
+CREATE FUNCTION hll_rebuilt(lo interval) RETURNS TABLE (id int, n bigint)
+  LANGUAGE sql STABLE AS $$
+  SELECT e.id, (SELECT risk.approx_count_distinct(o.device) FROM ev o
+                 WHERE coalesce(o.buyer, -1) = coalesce(e.buyer, -1)
+                   AND o.ts >= e.ts - lo AND o.ts <= e.ts)
+    FROM ev e $$;
+SELECT is(count(*) FILTER (WHERE w.n IS DISTINCT FROM r.n), 0::bigint,
+          'approx_count_distinct over RANGE 1 hour = the sketch rebuilt for each frame')
+  FROM (SELECT id, risk.approx_count_distinct(device) OVER (PARTITION BY buyer ORDER BY ts
+                 RANGE BETWEEN '1 hour' PRECEDING AND CURRENT ROW) AS n FROM ev) w
+  JOIN hll_rebuilt('1 hour') r USING (id);
+SELECT is(max(abs(a - b)), 0::bigint, 'small windows (up to 40 values): the exact count')
+  FROM (SELECT risk.approx_count_distinct(device) OVER w AS a, risk.count_distinct(device) OVER w AS b
+          FROM ev WINDOW w AS (PARTITION BY buyer ORDER BY ts RANGE BETWEEN '1 day' PRECEDING AND CURRENT ROW)) s;
+-- large counts over a sliding ROWS frame of 50,000 events: within 4 standard errors (6.5%)
+SELECT ok(max(abs(a - b)::float8 / b) < 0.065 AND count(*) = 200000,
+          'a sliding frame of 50,000 distinct values: within 6.5% on every row')
+  FROM (SELECT risk.approx_count_distinct(g) OVER w AS a,
+               count(*) OVER w AS b
+          FROM generate_series(1, 200000) g
+        WINDOW w AS (ORDER BY g ROWS BETWEEN 49999 PRECEDING AND CURRENT ROW)) s;
+SELECT ok(abs(risk.approx_count_distinct(v) - 1000000) < 65000, 'a million text values: within 6.5%')
+  FROM (SELECT 'card-' || g AS v FROM generate_series(1, 1000000) g) s;
+SELECT ok(abs(risk.approx_count_distinct(v) - 20000) < 1300, 'uuid values: within 6.5%')
+  FROM (SELECT md5(g::text)::uuid AS v FROM generate_series(1, 20000) g) s;
+CREATE TABLE hll_serial AS
+  SELECT buyer % 7 AS k, risk.approx_count_distinct(id) AS a FROM ev GROUP BY 1;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+SELECT ok(plan_of($$SELECT buyer % 7, risk.approx_count_distinct(id) FROM ev GROUP BY 1$$)
+          ~ 'Gather.*Partial (Hash|Group)?Aggregate', 'approx_count_distinct: a Partial Aggregate under Gather');
+SELECT is(count(*) FILTER (WHERE p.a IS DISTINCT FROM s.a), 0::bigint,
+          'parallel GROUP BY: the same estimates as without workers (sketches merge exactly)')
+  FROM (SELECT buyer % 7 AS k, risk.approx_count_distinct(id) AS a FROM ev GROUP BY 1) p
+  JOIN hll_serial s USING (k);
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+RESET parallel_leader_participation;
+DROP TABLE hll_serial;
+DROP FUNCTION hll_rebuilt(interval);
+
 -- errors
 SELECT throws_ok($$SELECT risk.count_distinct(p) FROM (VALUES (point(1, 2))) t(p)$$,
                  '42883', 'risk.count_distinct cannot count values of type point',
                  'a type without a hash opclass');
+SELECT throws_ok($$SELECT risk.approx_count_distinct(p) FROM (VALUES (point(1, 2))) t(p)$$,
+                 '42883', 'risk.approx_count_distinct cannot count values of type point',
+                 'approx_count_distinct: a type without a hash function');
 SELECT throws_ok($$SELECT risk.count_distinct(device) OVER (ORDER BY ts RANGE BETWEEN '-1 hour' PRECEDING AND CURRENT ROW) FROM ev$$,
                  '22013', NULL, 'a negative window (PostgreSQL''s own check)');
 

@@ -27,6 +27,8 @@
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
+#include "velocity.h"
+
 #define DISTINCT_FORMAT_VERSION 1
 
 struct DistinctState;
@@ -143,23 +145,13 @@ state_remove(DistinctState *st, Datum value)
 	return true;
 }
 
-static MemoryContext
-aggregate_context(FunctionCallInfo fcinfo, const char *fn)
-{
-	MemoryContext aggcontext;
-
-	if (!AggCheckCallContext(fcinfo, &aggcontext))
-		elog(ERROR, "%s called in non-aggregate context", fn);
-	return aggcontext;
-}
-
 /* ---- SQL-callable ---- */
 
 PG_FUNCTION_INFO_V1(risk_count_distinct_add);
 Datum
 risk_count_distinct_add(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = aggregate_context(fcinfo, "risk_count_distinct_add");
+	MemoryContext aggcontext = velocity_aggcontext(fcinfo, "risk_count_distinct_add");
 	DistinctState *st = PG_ARGISNULL(0) ? NULL : (DistinctState *) PG_GETARG_POINTER(0);
 
 	if (st == NULL)
@@ -177,7 +169,7 @@ risk_count_distinct_remove(PG_FUNCTION_ARGS)
 {
 	DistinctState *st;
 
-	(void) aggregate_context(fcinfo, "risk_count_distinct_remove");
+	(void) velocity_aggcontext(fcinfo, "risk_count_distinct_remove");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();		/* nothing to undo: let the executor restart */
 	st = (DistinctState *) PG_GETARG_POINTER(0);
@@ -199,7 +191,7 @@ PG_FUNCTION_INFO_V1(risk_count_distinct_combine);
 Datum
 risk_count_distinct_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = aggregate_context(fcinfo, "risk_count_distinct_combine");
+	MemoryContext aggcontext = velocity_aggcontext(fcinfo, "risk_count_distinct_combine");
 	DistinctState *into = PG_ARGISNULL(0) ? NULL : (DistinctState *) PG_GETARG_POINTER(0);
 	DistinctState *from = PG_ARGISNULL(1) ? NULL : (DistinctState *) PG_GETARG_POINTER(1);
 	valueset_iterator it;
@@ -231,7 +223,7 @@ risk_count_distinct_serialize(PG_FUNCTION_ARGS)
 	bool		varlena;
 	FmgrInfo	send_fn;
 
-	(void) aggregate_context(fcinfo, "risk_count_distinct_serialize");
+	(void) velocity_aggcontext(fcinfo, "risk_count_distinct_serialize");
 	getTypeBinaryOutputInfo(st->type, &send, &varlena);
 	fmgr_info(send, &send_fn);
 
@@ -257,7 +249,7 @@ PG_FUNCTION_INFO_V1(risk_count_distinct_deserialize);
 Datum
 risk_count_distinct_deserialize(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = aggregate_context(fcinfo, "risk_count_distinct_deserialize");
+	MemoryContext aggcontext = velocity_aggcontext(fcinfo, "risk_count_distinct_deserialize");
 	bytea	   *bytes = PG_GETARG_BYTEA_PP(0);
 	StringInfoData buf;
 	DistinctState *st;
