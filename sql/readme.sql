@@ -87,6 +87,22 @@ SELECT order_id, buyer_id, created_at, device_id,
             RANGE BETWEEN '1 hour' PRECEDING AND '1 microsecond' PRECEDING) AS devices_1h_before
   FROM buyer_events ORDER BY order_id;
 DROP TABLE buyer_events;
+CREATE TABLE card_orders (order_id int, card_id text, created_at timestamptz, amount float8);
+INSERT INTO card_orders VALUES
+    (1, 'card-9', '2026-11-24 08:00', 20),
+    (2, 'card-9', '2026-11-24 09:00', 25),
+    (3, 'card-9', '2026-11-24 10:00', 18),
+    (4, 'card-9', '2026-11-24 11:00', 22),
+    (5, 'card-9', '2026-11-24 11:30', 480);
+SELECT order_id, created_at, amount,
+       round(risk.zscore(amount) OVER w::numeric, 2)                            AS amount_z,
+       round(risk.stddev(amount) OVER w::numeric, 2)                            AS amount_sd,
+       round(risk.decayed_sum(amount, created_at, '1 hour') OVER w::numeric, 2) AS spend_decayed_1h
+  FROM card_orders
+WINDOW w AS (PARTITION BY card_id ORDER BY created_at
+             RANGE BETWEEN '24 hours' PRECEDING AND CURRENT ROW)
+ ORDER BY order_id;
+DROP TABLE card_orders;
 SELECT n, risk.approx_count_distinct(g) AS estimate
   FROM (VALUES (100), (10000), (1000000)) v(n), generate_series(1, n) g
  GROUP BY n ORDER BY n;

@@ -295,3 +295,102 @@ CREATE AGGREGATE @extschema@.approx_count_distinct(anyelement) (
 );
 COMMENT ON AGGREGATE @extschema@.approx_count_distinct(anyelement) IS
   'HyperLogLog estimate of the number of distinct non-NULL values (standard error 1.6%), usable over sliding window frames (O(1) per row).';
+
+CREATE FUNCTION @extschema@._moments_add(internal, double precision) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_moments_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._moments_add(internal, double precision) IS
+  'Internal: risk.stddev and risk.zscore transition (a row enters).';
+CREATE FUNCTION @extschema@._moments_remove(internal, double precision) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_moments_remove' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._moments_remove(internal, double precision) IS
+  'Internal: risk.stddev and risk.zscore inverse transition (a row leaves a sliding window frame).';
+CREATE FUNCTION @extschema@._moments_combine(internal, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_moments_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._moments_combine(internal, internal) IS
+  'Internal: merges two risk.stddev states (parallel query).';
+CREATE FUNCTION @extschema@._moments_serialize(internal) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'risk_moments_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._moments_serialize(internal) IS
+  'Internal: a risk.stddev state as bytes (parallel query).';
+CREATE FUNCTION @extschema@._moments_deserialize(bytea, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_moments_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._moments_deserialize(bytea, internal) IS
+  'Internal: a risk.stddev state from bytes (parallel query).';
+CREATE FUNCTION @extschema@._stddev_final(internal) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_stddev_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._stddev_final(internal) IS
+  'Internal: risk.stddev result.';
+CREATE FUNCTION @extschema@._zscore_final(internal) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_zscore_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._zscore_final(internal) IS
+  'Internal: risk.zscore result.';
+
+CREATE AGGREGATE @extschema@.stddev(double precision) (
+  SFUNC = @extschema@._moments_add,
+  STYPE = internal,
+  FINALFUNC = @extschema@._stddev_final,
+  COMBINEFUNC = @extschema@._moments_combine,
+  SERIALFUNC = @extschema@._moments_serialize,
+  DESERIALFUNC = @extschema@._moments_deserialize,
+  MSFUNC = @extschema@._moments_add,
+  MINVFUNC = @extschema@._moments_remove,
+  MSTYPE = internal,
+  MFINALFUNC = @extschema@._stddev_final,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.stddev(double precision) IS
+  'Sample standard deviation, accurate over sliding window frames at O(1) per row (double-double sums).';
+
+CREATE AGGREGATE @extschema@.zscore(double precision) (
+  SFUNC = @extschema@._moments_add,
+  STYPE = internal,
+  FINALFUNC = @extschema@._zscore_final,
+  MSFUNC = @extschema@._moments_add,
+  MINVFUNC = @extschema@._moments_remove,
+  MSTYPE = internal,
+  MFINALFUNC = @extschema@._zscore_final,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.zscore(double precision) IS
+  'The frame''s last value against the rest of the frame: (value - mean) / sample standard deviation; NULL with fewer than 2 other values or none spread.';
+
+CREATE FUNCTION @extschema@._decay_add(internal, double precision, timestamptz, interval) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_decay_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._decay_add(internal, double precision, timestamptz, interval) IS
+  'Internal: risk.decayed_sum transition (a row enters).';
+CREATE FUNCTION @extschema@._decay_remove(internal, double precision, timestamptz, interval) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_decay_remove' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._decay_remove(internal, double precision, timestamptz, interval) IS
+  'Internal: risk.decayed_sum inverse transition (a row leaves a sliding window frame).';
+CREATE FUNCTION @extschema@._decay_combine(internal, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_decay_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._decay_combine(internal, internal) IS
+  'Internal: merges two risk.decayed_sum states (parallel query).';
+CREATE FUNCTION @extschema@._decay_serialize(internal) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'risk_decay_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._decay_serialize(internal) IS
+  'Internal: a risk.decayed_sum state as bytes (parallel query).';
+CREATE FUNCTION @extschema@._decay_deserialize(bytea, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_decay_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._decay_deserialize(bytea, internal) IS
+  'Internal: a risk.decayed_sum state from bytes (parallel query).';
+CREATE FUNCTION @extschema@._decay_final(internal) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_decay_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._decay_final(internal) IS
+  'Internal: risk.decayed_sum result.';
+
+CREATE AGGREGATE @extschema@.decayed_sum(value double precision, at timestamptz, half_life interval) (
+  SFUNC = @extschema@._decay_add,
+  STYPE = internal,
+  FINALFUNC = @extschema@._decay_final,
+  COMBINEFUNC = @extschema@._decay_combine,
+  SERIALFUNC = @extschema@._decay_serialize,
+  DESERIALFUNC = @extschema@._decay_deserialize,
+  MSFUNC = @extschema@._decay_add,
+  MINVFUNC = @extschema@._decay_remove,
+  MSTYPE = internal,
+  MFINALFUNC = @extschema@._decay_final,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.decayed_sum(double precision, timestamptz, interval) IS
+  'Sum of value * 2^(-(latest - at) / half_life) over the frame, as of its latest time; O(1) per row over sliding frames.';

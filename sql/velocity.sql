@@ -9,7 +9,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(25);
+SELECT plan(36);
 
 -- 30,000 events of 300 buyers; timestamps on a 10-second grid (ties), a
 -- burst of 2,000 events in one minute, a gap of 3 days; about 6% NULL
@@ -165,6 +165,66 @@ RESET parallel_leader_participation;
 DROP TABLE hll_serial;
 DROP FUNCTION hll_rebuilt(interval);
 
+-- risk.stddev, risk.zscore, risk.decayed_sum over sliding frames against
+-- recounts in numeric (relative error below 1e-9 on every row)
+SELECT is(count(*) FILTER (WHERE abs(w.sd - r.sd) > 1e-9 * greatest(r.sd, 1)
+                              OR (w.sd IS NULL) <> (r.sd IS NULL)), 0::bigint,
+          'stddev over RANGE 1 hour = stddev_samp recount')
+  FROM (SELECT id, buyer, ts, risk.stddev(amount::float8) OVER (PARTITION BY buyer ORDER BY ts
+                 RANGE BETWEEN '1 hour' PRECEDING AND CURRENT ROW) AS sd FROM ev) w,
+       LATERAL (SELECT stddev_samp(o.amount) AS sd FROM ev o
+                 WHERE coalesce(o.buyer, -1) = coalesce(w.buyer, -1)
+                   AND o.ts >= w.ts - interval '1 hour' AND o.ts <= w.ts) r;
+SELECT is(count(*) FILTER (WHERE abs(w.z - r.z) > 1e-9 * greatest(abs(r.z), 1)
+                              OR (w.z IS NULL) <> (r.z IS NULL)), 0::bigint,
+          'zscore over the 20 events up to this one = (x - avg) / stddev_samp of the 19 before')
+  FROM (SELECT id, buyer, amount, risk.zscore(amount::float8) OVER (PARTITION BY buyer ORDER BY id
+                 ROWS BETWEEN 19 PRECEDING AND CURRENT ROW) AS z FROM ev) w,
+       LATERAL (SELECT (w.amount - avg(p.amount)) / nullif(stddev_samp(p.amount), 0) AS z
+                  FROM (SELECT o.amount FROM ev o
+                         WHERE coalesce(o.buyer, -1) = coalesce(w.buyer, -1) AND o.id < w.id
+                         ORDER BY coalesce(o.buyer, -1) DESC, o.id DESC LIMIT 19) p
+                HAVING count(*) >= 2) r;
+SELECT is(count(*) FILTER (WHERE abs(w.d - r.d) > 1e-9 * greatest(abs(r.d), 1)), 0::bigint,
+          'decayed_sum (half-life 6 hours) over RANGE 1 day = recount as of the current time')
+  FROM (SELECT id, buyer, ts, risk.decayed_sum(amount::float8, ts, '6 hours') OVER (PARTITION BY buyer
+                 ORDER BY ts RANGE BETWEEN '1 day' PRECEDING AND CURRENT ROW) AS d FROM ev) w,
+       LATERAL (SELECT sum(o.amount * power(2::numeric, -extract(epoch FROM w.ts - o.ts) / 21600)) AS d
+                  FROM ev o
+                 WHERE coalesce(o.buyer, -1) = coalesce(w.buyer, -1)
+                   AND o.ts >= w.ts - interval '1 day' AND o.ts <= w.ts) r;
+-- no drift when a frame slides over 100,000 rows of wildly different sizes
+SELECT is(count(*) FILTER (WHERE abs(w.sd - r.sd) > 1e-9 * r.sd), 0::bigint,
+          'stddev after sliding over 100,000 values from 0.001 to 1,000,000: no drift')
+  FROM (SELECT g, risk.stddev(v) OVER (ORDER BY g ROWS BETWEEN 99 PRECEDING AND CURRENT ROW) AS sd
+          FROM (SELECT g, CASE WHEN g % 1000 < 10 THEN 1e6 + g ELSE g % 7 * 0.001 END AS v
+                  FROM generate_series(1, 100000) g) s) w,
+       LATERAL (SELECT stddev_samp(CASE WHEN h % 1000 < 10 THEN 1e6 + h ELSE h % 7 * 0.001 END::numeric) AS sd
+                  FROM generate_series(w.g - 99, w.g) h) r
+ WHERE w.g > 99900;
+CREATE TABLE moments_serial AS
+  SELECT buyer % 7 AS k, risk.stddev(amount::float8) AS sd,
+         risk.decayed_sum(amount::float8, ts, '1 day') AS d FROM ev GROUP BY 1;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+SELECT ok(plan_of($$SELECT buyer % 7, risk.stddev(amount::float8), risk.decayed_sum(amount::float8, ts, '1 day')
+                     FROM ev GROUP BY 1$$) ~ 'Gather.*Partial (Hash|Group)?Aggregate',
+          'stddev and decayed_sum: a Partial Aggregate under Gather');
+SELECT is(count(*) FILTER (WHERE abs(p.sd - s.sd) > 1e-12 * s.sd OR abs(p.d - s.d) > 1e-12 * s.d), 0::bigint,
+          'parallel GROUP BY: the same stddev and decayed_sum as without workers')
+  FROM (SELECT buyer % 7 AS k, risk.stddev(amount::float8) AS sd,
+               risk.decayed_sum(amount::float8, ts, '1 day') AS d FROM ev GROUP BY 1) p
+  JOIN moments_serial s USING (k);
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+RESET parallel_leader_participation;
+DROP TABLE moments_serial;
+
 -- errors
 SELECT throws_ok($$SELECT risk.count_distinct(p) FROM (VALUES (point(1, 2))) t(p)$$,
                  '42883', 'risk.count_distinct cannot count values of type point',
@@ -172,6 +232,16 @@ SELECT throws_ok($$SELECT risk.count_distinct(p) FROM (VALUES (point(1, 2))) t(p
 SELECT throws_ok($$SELECT risk.approx_count_distinct(p) FROM (VALUES (point(1, 2))) t(p)$$,
                  '42883', 'risk.approx_count_distinct cannot count values of type point',
                  'approx_count_distinct: a type without a hash function');
+SELECT throws_ok($$SELECT risk.decayed_sum(1, now(), '1 month')$$,
+                 '22023', 'half_life must be given in days, hours, minutes or seconds', 'half_life in months');
+SELECT throws_ok($$SELECT risk.decayed_sum(1, now(), '-1 hour')$$,
+                 '22023', 'half_life must be positive', 'a negative half_life');
+SELECT throws_ok($$SELECT risk.decayed_sum(1, now(), NULL)$$,
+                 '22004', 'half_life must not be NULL', 'a NULL half_life');
+SELECT throws_ok($$SELECT risk.stddev(x) FROM (VALUES (1.0::float8), ('NaN')) t(x)$$,
+                 '22003', 'risk.stddev cannot use infinite or NaN values', 'NaN in stddev');
+SELECT is(risk.decayed_sum(v, t, '1 hour'), NULL, 'rows with a NULL time are left out')
+  FROM (VALUES (5.0::float8, NULL::timestamptz)) s(v, t);
 SELECT throws_ok($$SELECT risk.count_distinct(device) OVER (ORDER BY ts RANGE BETWEEN '-1 hour' PRECEDING AND CURRENT ROW) FROM ev$$,
                  '22013', NULL, 'a negative window (PostgreSQL''s own check)');
 

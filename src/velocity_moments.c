@@ -1,0 +1,447 @@
+/*-------------------------------------------------------------------------
+ * velocity_moments.c
+ *	  Amount features over a window frame, each with a moving-aggregate
+ *	  inverse so a sliding frame costs O(1) per row:
+ *
+ *	  risk.stddev(value)                 sample standard deviation;
+ *	  risk.zscore(value)                 the frame's last value against the
+ *	                                     rest of the frame: (x - mean) / sd;
+ *	  risk.decayed_sum(value, ts, half_life)
+ *	                                     sum of value * 2^(-(t_last - ts) / half_life),
+ *	                                     as of the frame's latest time.
+ *
+ * PostgreSQL's own stddev and sum over double precision have no inverse:
+ * subtracting floats back out drifts.  We add and subtract in double-double
+ * arithmetic (each sum kept as an unevaluated pair hi + lo, Knuth's TwoSum),
+ * so taking a row out undoes putting it in to about 1e-32 relative, and
+ * rows can leave a frame for as long as the window slides.
+ *
+ * "The frame's last value" is the row added last: with a frame that ends at
+ * CURRENT ROW, the current row; as a GROUP BY aggregate, the last row in the
+ * aggregate's ORDER BY.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "fmgr.h"
+#include "libpq/pqformat.h"
+#include "utils/timestamp.h"
+
+#include "velocity.h"
+
+#define MOMENTS_FORMAT_VERSION 1
+#define DECAY_FORMAT_VERSION 1
+
+/* ---- double-double sums ---- */
+
+typedef struct DD
+{
+	double		hi;
+	double		lo;
+} DD;
+
+static inline void
+dd_add(DD *s, double x)
+{
+	double		t = s->hi + x;
+	double		b = t - s->hi;
+	double		err = (s->hi - (t - b)) + (x - b);
+
+	s->lo += err;
+	s->hi = t + s->lo;
+	s->lo -= s->hi - t;
+}
+
+static inline long double
+dd_value(const DD *s)
+{
+	return (long double) s->hi + (long double) s->lo;
+}
+
+/* ---- stddev and zscore ---- */
+
+typedef struct MomentState
+{
+	int64		n;
+	DD			sum;
+	DD			sumsq;
+	double		last;			/* the row added last */
+} MomentState;
+
+static MomentState *
+moments(FunctionCallInfo fcinfo, const char *fn)
+{
+	MemoryContext aggcontext = velocity_aggcontext(fcinfo, fn);
+
+	if (PG_ARGISNULL(0))
+		return MemoryContextAllocZero(aggcontext, sizeof(MomentState));
+	return (MomentState *) PG_GETARG_POINTER(0);
+}
+
+static void
+check_finite(double x, const char *fn)
+{
+	if (isnan(x) || isinf(x))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s cannot use infinite or NaN values", fn),
+				 errhint("Filter them out, e.g. %s(...) FILTER (WHERE value <> 'NaN').", fn)));
+}
+
+PG_FUNCTION_INFO_V1(risk_moments_add);
+Datum
+risk_moments_add(PG_FUNCTION_ARGS)
+{
+	MomentState *st = moments(fcinfo, "risk_moments_add");
+
+	if (!PG_ARGISNULL(1))
+	{
+		double		x = PG_GETARG_FLOAT8(1);
+
+		check_finite(x, "risk.stddev");
+		st->n++;
+		dd_add(&st->sum, x);
+		dd_add(&st->sumsq, x * x);
+		st->last = x;
+	}
+	PG_RETURN_POINTER(st);
+}
+
+PG_FUNCTION_INFO_V1(risk_moments_remove);
+Datum
+risk_moments_remove(PG_FUNCTION_ARGS)
+{
+	MomentState *st = moments(fcinfo, "risk_moments_remove");
+
+	if (!PG_ARGISNULL(1))
+	{
+		double		x = PG_GETARG_FLOAT8(1);
+
+		if (st->n <= 0)
+			PG_RETURN_NULL();	/* can't happen; recompute rather than guess */
+		st->n--;
+		if (st->n == 0)
+			memset(st, 0, sizeof(MomentState));
+		else
+		{
+			dd_add(&st->sum, -x);
+			dd_add(&st->sumsq, -(x * x));
+		}
+	}
+	PG_RETURN_POINTER(st);
+}
+
+PG_FUNCTION_INFO_V1(risk_moments_combine);
+Datum
+risk_moments_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = velocity_aggcontext(fcinfo, "risk_moments_combine");
+	MomentState *into = PG_ARGISNULL(0) ? NULL : (MomentState *) PG_GETARG_POINTER(0);
+	MomentState *from = PG_ARGISNULL(1) ? NULL : (MomentState *) PG_GETARG_POINTER(1);
+
+	if (from == NULL)
+		PG_RETURN_POINTER(into);
+	if (into == NULL)
+		into = MemoryContextAllocZero(aggcontext, sizeof(MomentState));
+	into->n += from->n;
+	dd_add(&into->sum, from->sum.hi);
+	dd_add(&into->sum, from->sum.lo);
+	dd_add(&into->sumsq, from->sumsq.hi);
+	dd_add(&into->sumsq, from->sumsq.lo);
+	PG_RETURN_POINTER(into);
+}
+
+/* Sample standard deviation of n values with these sums; -1 when n < 2. */
+static double
+sample_sd(int64 n, long double sum, long double sumsq)
+{
+	long double m2;
+
+	if (n < 2)
+		return -1;
+	m2 = sumsq - sum * sum / n;
+	return m2 <= 0 ? 0 : (double) sqrtl(m2 / (n - 1));
+}
+
+PG_FUNCTION_INFO_V1(risk_stddev_final);
+Datum
+risk_stddev_final(PG_FUNCTION_ARGS)
+{
+	MomentState *st = PG_ARGISNULL(0) ? NULL : (MomentState *) PG_GETARG_POINTER(0);
+	double		sd;
+
+	if (st == NULL)
+		PG_RETURN_NULL();
+	sd = sample_sd(st->n, dd_value(&st->sum), dd_value(&st->sumsq));
+	if (sd < 0)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(sd);
+}
+
+PG_FUNCTION_INFO_V1(risk_zscore_final);
+Datum
+risk_zscore_final(PG_FUNCTION_ARGS)
+{
+	MomentState *st = PG_ARGISNULL(0) ? NULL : (MomentState *) PG_GETARG_POINTER(0);
+	long double sum;
+	long double sumsq;
+	double		sd;
+	int64		n;
+
+	if (st == NULL || st->n < 3)
+		PG_RETURN_NULL();
+	/* the rest of the frame: all but the last value */
+	n = st->n - 1;
+	sum = dd_value(&st->sum) - st->last;
+	sumsq = dd_value(&st->sumsq) - (long double) st->last * st->last;
+	sd = sample_sd(n, sum, sumsq);
+	if (sd <= 0)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8((double) ((st->last - sum / n) / sd));
+}
+
+/* ---- decayed sum ---- */
+
+typedef struct DecayState
+{
+	int64		n;
+	DD			sum;			/* as of ref */
+	TimestampTz ref;			/* the latest time seen */
+	double		half_life;		/* seconds */
+} DecayState;
+
+static double
+half_life_seconds(Interval *hl)
+{
+	double		s;
+
+	if (hl->month != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("half_life must be given in days, hours, minutes or seconds"),
+				 errdetail("Months and years have no fixed length.")));
+	s = hl->day * (double) SECS_PER_DAY + hl->time / (double) USECS_PER_SEC;
+	if (!(s > 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("half_life must be positive")));
+	return s;
+}
+
+/* 2^((t - ref) / half_life) */
+static inline double
+decay(const DecayState *st, TimestampTz t)
+{
+	return exp2((double) (t - st->ref) / USECS_PER_SEC / st->half_life);
+}
+
+PG_FUNCTION_INFO_V1(risk_decay_add);
+Datum
+risk_decay_add(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = velocity_aggcontext(fcinfo, "risk_decay_add");
+	DecayState *st = PG_ARGISNULL(0) ? NULL : (DecayState *) PG_GETARG_POINTER(0);
+	double		x;
+	TimestampTz t;
+
+	if (st == NULL)
+	{
+		if (PG_ARGISNULL(3))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("half_life must not be NULL")));
+		st = MemoryContextAllocZero(aggcontext, sizeof(DecayState));
+		st->half_life = half_life_seconds(PG_GETARG_INTERVAL_P(3));
+	}
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_POINTER(st);
+	x = PG_GETARG_FLOAT8(1);
+	t = PG_GETARG_TIMESTAMPTZ(2);
+	check_finite(x, "risk.decayed_sum");
+	if (TIMESTAMP_NOT_FINITE(t))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("risk.decayed_sum cannot use an infinite time")));
+	if (st->n == 0)
+	{
+		st->ref = t;
+		st->sum.hi = st->sum.lo = 0;
+	}
+	else if (t > st->ref)
+	{
+		double		f = exp2(-((double) (t - st->ref) / USECS_PER_SEC / st->half_life));
+
+		st->sum.hi *= f;
+		st->sum.lo *= f;
+		st->ref = t;
+	}
+	st->n++;
+	dd_add(&st->sum, x * decay(st, t));
+	PG_RETURN_POINTER(st);
+}
+
+PG_FUNCTION_INFO_V1(risk_decay_remove);
+Datum
+risk_decay_remove(PG_FUNCTION_ARGS)
+{
+	DecayState *st;
+
+	(void) velocity_aggcontext(fcinfo, "risk_decay_remove");
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	st = (DecayState *) PG_GETARG_POINTER(0);
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_POINTER(st);
+	if (st->n <= 0)
+		PG_RETURN_NULL();
+	st->n--;
+	if (st->n == 0)
+		st->sum.hi = st->sum.lo = 0;
+	else
+		dd_add(&st->sum, -(PG_GETARG_FLOAT8(1) * decay(st, PG_GETARG_TIMESTAMPTZ(2))));
+	PG_RETURN_POINTER(st);
+}
+
+PG_FUNCTION_INFO_V1(risk_decay_final);
+Datum
+risk_decay_final(PG_FUNCTION_ARGS)
+{
+	DecayState *st = PG_ARGISNULL(0) ? NULL : (DecayState *) PG_GETARG_POINTER(0);
+
+	if (st == NULL || st->n == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8((double) dd_value(&st->sum));
+}
+
+PG_FUNCTION_INFO_V1(risk_decay_combine);
+Datum
+risk_decay_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = velocity_aggcontext(fcinfo, "risk_decay_combine");
+	DecayState *into = PG_ARGISNULL(0) ? NULL : (DecayState *) PG_GETARG_POINTER(0);
+	DecayState *from = PG_ARGISNULL(1) ? NULL : (DecayState *) PG_GETARG_POINTER(1);
+
+	if (from == NULL || from->n == 0)
+		PG_RETURN_POINTER(into);
+	if (into == NULL || into->n == 0)
+	{
+		if (into == NULL)
+			into = MemoryContextAlloc(aggcontext, sizeof(DecayState));
+		*into = *from;
+		PG_RETURN_POINTER(into);
+	}
+	/* both as of the later time */
+	if (from->ref > into->ref)
+	{
+		double		f = exp2(-((double) (from->ref - into->ref) / USECS_PER_SEC / into->half_life));
+
+		into->sum.hi *= f;
+		into->sum.lo *= f;
+		into->ref = from->ref;
+	}
+	{
+		double		f = exp2(-((double) (into->ref - from->ref) / USECS_PER_SEC / into->half_life));
+
+		dd_add(&into->sum, from->sum.hi * f);
+		dd_add(&into->sum, from->sum.lo * f);
+	}
+	into->n += from->n;
+	PG_RETURN_POINTER(into);
+}
+
+/* ---- serialization (parallel query): a version byte, then the fields ---- */
+
+static void
+send_dd(StringInfo buf, const DD *d)
+{
+	pq_sendfloat8(buf, d->hi);
+	pq_sendfloat8(buf, d->lo);
+}
+
+static void
+get_dd(StringInfo buf, DD *d)
+{
+	d->hi = pq_getmsgfloat8(buf);
+	d->lo = pq_getmsgfloat8(buf);
+}
+
+static void
+read_bytes(bytea *bytes, StringInfo buf, int version, const char *what)
+{
+	buf->data = VARDATA_ANY(bytes);
+	buf->len = VARSIZE_ANY_EXHDR(bytes);
+	buf->maxlen = buf->len;
+	buf->cursor = 0;
+	if (pq_getmsgbyte(buf) != version)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("%s state of an unknown format", what)));
+}
+
+PG_FUNCTION_INFO_V1(risk_moments_serialize);
+Datum
+risk_moments_serialize(PG_FUNCTION_ARGS)
+{
+	MomentState *st = (MomentState *) PG_GETARG_POINTER(0);
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendbyte(&buf, MOMENTS_FORMAT_VERSION);
+	pq_sendint64(&buf, st->n);
+	send_dd(&buf, &st->sum);
+	send_dd(&buf, &st->sumsq);
+	pq_sendfloat8(&buf, st->last);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+PG_FUNCTION_INFO_V1(risk_moments_deserialize);
+Datum
+risk_moments_deserialize(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = velocity_aggcontext(fcinfo, "risk_moments_deserialize");
+	MomentState *st = MemoryContextAllocZero(aggcontext, sizeof(MomentState));
+	StringInfoData buf;
+
+	read_bytes(PG_GETARG_BYTEA_PP(0), &buf, MOMENTS_FORMAT_VERSION, "risk.stddev");
+	st->n = pq_getmsgint64(&buf);
+	get_dd(&buf, &st->sum);
+	get_dd(&buf, &st->sumsq);
+	st->last = pq_getmsgfloat8(&buf);
+	pq_getmsgend(&buf);
+	PG_RETURN_POINTER(st);
+}
+
+PG_FUNCTION_INFO_V1(risk_decay_serialize);
+Datum
+risk_decay_serialize(PG_FUNCTION_ARGS)
+{
+	DecayState *st = (DecayState *) PG_GETARG_POINTER(0);
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendbyte(&buf, DECAY_FORMAT_VERSION);
+	pq_sendint64(&buf, st->n);
+	send_dd(&buf, &st->sum);
+	pq_sendint64(&buf, st->ref);
+	pq_sendfloat8(&buf, st->half_life);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+PG_FUNCTION_INFO_V1(risk_decay_deserialize);
+Datum
+risk_decay_deserialize(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = velocity_aggcontext(fcinfo, "risk_decay_deserialize");
+	DecayState *st = MemoryContextAllocZero(aggcontext, sizeof(DecayState));
+	StringInfoData buf;
+
+	read_bytes(PG_GETARG_BYTEA_PP(0), &buf, DECAY_FORMAT_VERSION, "risk.decayed_sum");
+	st->n = pq_getmsgint64(&buf);
+	get_dd(&buf, &st->sum);
+	st->ref = pq_getmsgint64(&buf);
+	st->half_life = pq_getmsgfloat8(&buf);
+	pq_getmsgend(&buf);
+	PG_RETURN_POINTER(st);
+}
