@@ -103,6 +103,21 @@ WINDOW w AS (PARTITION BY card_id ORDER BY created_at
              RANGE BETWEEN '24 hours' PRECEDING AND CURRENT ROW)
  ORDER BY order_id;
 DROP TABLE card_orders;
+CREATE TABLE buyer_cards (order_id int, buyer_id text, created_at timestamptz, card_id text);
+INSERT INTO buyer_cards VALUES
+    (1, 'buyer-7', '2026-11-20 09:00', 'card-1'),
+    (2, 'buyer-7', '2026-11-21 09:00', 'card-1'),
+    (3, 'buyer-7', '2026-11-24 02:10', 'card-2'),
+    (4, 'buyer-7', '2026-11-24 02:12', 'card-3'),
+    (5, 'buyer-7', '2026-11-24 02:15', 'card-2');
+SELECT order_id, card_id,
+       risk.is_new(card_id) OVER w             AS new_card,
+       risk.last_k_distinct(card_id, 3) OVER w AS recent_cards
+  FROM buyer_cards
+WINDOW w AS (PARTITION BY buyer_id ORDER BY created_at
+             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+ ORDER BY order_id;
+DROP TABLE buyer_cards;
 SELECT n, risk.approx_count_distinct(g) AS estimate
   FROM (VALUES (100), (10000), (1000000)) v(n), generate_series(1, n) g
  GROUP BY n ORDER BY n;

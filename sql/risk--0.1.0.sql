@@ -394,3 +394,49 @@ CREATE AGGREGATE @extschema@.decayed_sum(value double precision, at timestamptz,
 );
 COMMENT ON AGGREGATE @extschema@.decayed_sum(double precision, timestamptz, interval) IS
   'Sum of value * 2^(-(latest - at) / half_life) over the frame, as of its latest time; O(1) per row over sliding frames.';
+
+CREATE FUNCTION @extschema@._is_new_final(internal, anyelement) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'risk_is_new_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._is_new_final(internal, anyelement) IS
+  'Internal: risk.is_new result.';
+CREATE AGGREGATE @extschema@.is_new(anyelement) (
+  SFUNC = @extschema@._count_distinct_add,
+  STYPE = internal,
+  FINALFUNC = @extschema@._is_new_final,
+  FINALFUNC_EXTRA,
+  MSFUNC = @extschema@._count_distinct_add,
+  MINVFUNC = @extschema@._count_distinct_remove,
+  MSTYPE = internal,
+  MFINALFUNC = @extschema@._is_new_final,
+  MFINALFUNC_EXTRA,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.is_new(anyelement) IS
+  'True when the frame''s last value appears in no other row of the frame (a card new to this buyer); NULL for a NULL value.';
+
+CREATE FUNCTION @extschema@._last_k_add(internal, anyelement, integer) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_last_k_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._last_k_add(internal, anyelement, integer) IS
+  'Internal: risk.last_k_distinct transition (a row enters).';
+CREATE FUNCTION @extschema@._last_k_remove(internal, anyelement, integer) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_count_distinct_remove' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._last_k_remove(internal, anyelement, integer) IS
+  'Internal: risk.last_k_distinct inverse transition (a row leaves a sliding window frame).';
+CREATE FUNCTION @extschema@._last_k_final(internal, anyelement, integer) RETURNS anyarray
+  AS 'MODULE_PATHNAME', 'risk_last_k_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._last_k_final(internal, anyelement, integer) IS
+  'Internal: risk.last_k_distinct result.';
+CREATE AGGREGATE @extschema@.last_k_distinct(value anyelement, k integer) (
+  SFUNC = @extschema@._last_k_add,
+  STYPE = internal,
+  FINALFUNC = @extschema@._last_k_final,
+  FINALFUNC_EXTRA,
+  MSFUNC = @extschema@._last_k_add,
+  MINVFUNC = @extschema@._last_k_remove,
+  MSTYPE = internal,
+  MFINALFUNC = @extschema@._last_k_final,
+  MFINALFUNC_EXTRA,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.last_k_distinct(anyelement, integer) IS
+  'The k most recent distinct non-NULL values of the frame, most recent first.';

@@ -9,7 +9,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(36);
+SELECT plan(43);
 
 -- 30,000 events of 300 buyers; timestamps on a 10-second grid (ties), a
 -- burst of 2,000 events in one minute, a gap of 3 days; about 6% NULL
@@ -165,6 +165,51 @@ RESET parallel_leader_participation;
 DROP TABLE hll_serial;
 DROP FUNCTION hll_rebuilt(interval);
 
+-- risk.is_new and risk.last_k_distinct: the frame's last row against the
+-- rest; ROWS frames up to the current event, in id order
+SELECT is(count(*) FILTER (WHERE w.fresh IS DISTINCT FROM
+            CASE WHEN w.card IS NULL THEN NULL
+                 ELSE NOT EXISTS (SELECT FROM ev o WHERE coalesce(o.buyer, -1) = coalesce(w.buyer, -1)
+                                    AND o.id < w.id AND o.card = w.card) END), 0::bigint,
+          'is_new over the whole history (ROWS UNBOUNDED PRECEDING) = NOT EXISTS recount')
+  FROM (SELECT id, buyer, card, risk.is_new(card) OVER (PARTITION BY buyer ORDER BY id
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS fresh FROM ev) w;
+SELECT is(count(*) FILTER (WHERE w.fresh IS DISTINCT FROM
+            CASE WHEN w.device IS NULL THEN NULL
+                 ELSE NOT EXISTS (SELECT FROM (SELECT o.device FROM ev o
+                                                WHERE coalesce(o.buyer, -1) = coalesce(w.buyer, -1) AND o.id < w.id
+                                                ORDER BY coalesce(o.buyer, -1) DESC, o.id DESC LIMIT 30) p
+                                   WHERE p.device = w.device) END), 0::bigint,
+          'is_new among the 30 events before (a sliding ROWS frame) = recount')
+  FROM (SELECT id, buyer, device, risk.is_new(device) OVER (PARTITION BY buyer ORDER BY id
+                 ROWS BETWEEN 30 PRECEDING AND CURRENT ROW) AS fresh FROM ev) w;
+SELECT ok(count(*) FILTER (WHERE fresh) > 1000 AND count(*) FILTER (WHERE NOT fresh) > 1000,
+          '(both answers are common)')
+  FROM (SELECT risk.is_new(device) OVER (PARTITION BY buyer ORDER BY id
+                 ROWS BETWEEN 30 PRECEDING AND CURRENT ROW) AS fresh FROM ev) w;
+SELECT is(count(*) FILTER (WHERE w.recent IS DISTINCT FROM r.recent), 0::bigint,
+          'last_k_distinct(device, 3) over the last 31 events = recount by most recent row')
+  FROM (SELECT id, buyer, risk.last_k_distinct(device, 3) OVER (PARTITION BY buyer ORDER BY id
+                 ROWS BETWEEN 30 PRECEDING AND CURRENT ROW) AS recent FROM ev) w,
+       LATERAL (SELECT array_agg(device ORDER BY latest DESC) AS recent
+                  FROM (SELECT p.device, max(p.id) AS latest
+                          FROM (SELECT o.id, o.device FROM ev o
+                                 WHERE coalesce(o.buyer, -1) = coalesce(w.buyer, -1) AND o.id <= w.id
+                                 ORDER BY coalesce(o.buyer, -1) DESC, o.id DESC LIMIT 31) p
+                         WHERE p.device IS NOT NULL
+                         GROUP BY p.device ORDER BY latest DESC LIMIT 3) d) r;
+SELECT is(risk.last_k_distinct(v, 2 ORDER BY i), ARRAY['b', 'c'], 'as an ordered aggregate: the last 2 distinct')
+  FROM (VALUES (1, 'a'), (2, 'c'), (3, 'b'), (4, NULL), (5, 'b')) t(i, v);
+
+-- the README's native "seconds since last seen" (max over a frame ending
+-- just before the event) against a recount
+SELECT is(count(*) FILTER (WHERE w.since IS DISTINCT FROM
+            extract(epoch FROM w.ts - (SELECT max(o.ts) FROM ev o
+                                        WHERE coalesce(o.buyer, -1) = coalesce(w.buyer, -1) AND o.ts < w.ts))),
+          0::bigint, 'seconds since last seen, natively = recount')
+  FROM (SELECT buyer, ts, extract(epoch FROM ts - max(ts) OVER (PARTITION BY buyer ORDER BY ts
+                 RANGE BETWEEN UNBOUNDED PRECEDING AND '1 microsecond' PRECEDING)) AS since FROM ev) w;
+
 -- risk.stddev, risk.zscore, risk.decayed_sum over sliding frames against
 -- recounts in numeric (relative error below 1e-9 on every row)
 SELECT is(count(*) FILTER (WHERE abs(w.sd - r.sd) > 1e-9 * greatest(r.sd, 1)
@@ -232,6 +277,8 @@ SELECT throws_ok($$SELECT risk.count_distinct(p) FROM (VALUES (point(1, 2))) t(p
 SELECT throws_ok($$SELECT risk.approx_count_distinct(p) FROM (VALUES (point(1, 2))) t(p)$$,
                  '42883', 'risk.approx_count_distinct cannot count values of type point',
                  'approx_count_distinct: a type without a hash function');
+SELECT throws_ok($$SELECT risk.last_k_distinct(1, 0)$$,
+                 '22023', 'k must be between 1 and 10000, not 0', 'last_k_distinct: k = 0');
 SELECT throws_ok($$SELECT risk.decayed_sum(1, now(), '1 month')$$,
                  '22023', 'half_life must be given in days, hours, minutes or seconds', 'half_life in months');
 SELECT throws_ok($$SELECT risk.decayed_sum(1, now(), '-1 hour')$$,

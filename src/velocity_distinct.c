@@ -1,18 +1,25 @@
 /*-------------------------------------------------------------------------
  * velocity_distinct.c
- *	  risk.count_distinct(anyelement): an exact distinct count that works as
- *	  a window aggregate over sliding frames, which count(DISTINCT) does not.
+ *	  The distinct values of a window frame, and what analysts ask of them:
+ *
+ *	  risk.count_distinct(value)       exact distinct count, which PostgreSQL
+ *	                                   refuses as count(DISTINCT) in windows;
+ *	  risk.is_new(value)               the frame's last value appears in no
+ *	                                   other row of the frame;
+ *	  risk.last_k_distinct(value, k)   the k most recent distinct values.
  *
  * The state is a multiset: each distinct non-NULL value with how many rows
  * of the frame carry it, in a simplehash table hashed and compared with the
- * type's default hash opclass (and the call's collation).  Adding a row
- * bumps its value's count; the moving-aggregate inverse, called when a row
- * leaves the frame, lowers it and forgets the value at zero.  So a sliding
- * frame costs O(1) amortized per row, whatever its width.
+ * type's default hash opclass (and the call's collation), and a list of the
+ * values by their most recent row.  Adding a row bumps its value's count and
+ * moves it to the front; the moving-aggregate inverse, called when a row
+ * leaves the frame (always its oldest), lowers the count and forgets the
+ * value at zero.  So a sliding frame costs O(1) amortized per row, whatever
+ * its width.
  *
- * As a plain aggregate it splits for parallel query: states combine by
- * adding counts, and serialize as (count, value) pairs written with the
- * type's binary send function, behind a format version byte.
+ * count_distinct also splits for parallel query: states combine by adding
+ * counts, and serialize as (count, value) pairs written with the type's
+ * binary send function, behind a format version byte.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -22,6 +29,7 @@
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
@@ -33,10 +41,19 @@
 
 struct DistinctState;
 
-typedef struct DistinctEntry
+/* One distinct value of the frame, on the recency list. */
+typedef struct ValueNode
 {
 	Datum		value;			/* copied into the state's context */
 	int64		rows;			/* rows of the frame with this value */
+	struct ValueNode *newer;
+	struct ValueNode *older;
+} ValueNode;
+
+typedef struct DistinctEntry
+{
+	Datum		value;			/* the node's */
+	ValueNode  *node;
 	uint32		hash;
 	char		status;			/* simplehash's */
 } DistinctEntry;
@@ -64,10 +81,15 @@ typedef struct DistinctState
 	Oid			collation;
 	int16		typlen;
 	bool		typbyval;
+	char		typalign;
 	FmgrInfo   *hash_proc;		/* from the type cache: lives as long as it */
 	FmgrInfo   *eq_proc;
 	valueset_hash *table;
 	int64		distinct;		/* values with rows > 0 */
+	ValueNode  *newest;			/* the recency list */
+	ValueNode  *oldest;
+	bool		last_null;		/* the row added last had a NULL value */
+	int			k;				/* last_k_distinct's k, once known */
 } DistinctState;
 
 static uint32
@@ -100,13 +122,40 @@ state_create(MemoryContext mcxt, Oid type, Oid collation)
 	st->mcxt = mcxt;
 	st->type = type;
 	st->collation = collation;
-	get_typlenbyval(type, &st->typlen, &st->typbyval);
+	get_typlenbyvalalign(type, &st->typlen, &st->typbyval, &st->typalign);
 	st->hash_proc = &tc->hash_proc_finfo;
 	st->eq_proc = &tc->eq_opr_finfo;
 	st->table = valueset_create(mcxt, 64, st);
 	return st;
 }
 
+static void
+unlink_node(DistinctState *st, ValueNode *n)
+{
+	if (n->newer)
+		n->newer->older = n->older;
+	else
+		st->newest = n->older;
+	if (n->older)
+		n->older->newer = n->newer;
+	else
+		st->oldest = n->newer;
+	n->newer = n->older = NULL;
+}
+
+static void
+push_newest(DistinctState *st, ValueNode *n)
+{
+	n->older = st->newest;
+	n->newer = NULL;
+	if (st->newest)
+		st->newest->newer = n;
+	else
+		st->oldest = n;
+	st->newest = n;
+}
+
+/* Adds `rows` rows of `value`, which becomes the most recent. */
 static void
 state_add(DistinctState *st, Datum value, int64 rows)
 {
@@ -116,14 +165,20 @@ state_add(DistinctState *st, Datum value, int64 rows)
 	if (!found)
 	{
 		MemoryContext old = MemoryContextSwitchTo(st->mcxt);
+		ValueNode  *n = palloc0(sizeof(ValueNode));
 
 		/* the key was stored as the caller's datum: keep our own copy */
-		e->value = datumCopy(value, st->typbyval, st->typlen);
+		n->value = datumCopy(value, st->typbyval, st->typlen);
 		MemoryContextSwitchTo(old);
-		e->rows = 0;
+		e->value = n->value;
+		e->node = n;
 		st->distinct++;
 	}
-	e->rows += rows;
+	else
+		unlink_node(st, e->node);
+	push_newest(st, e->node);
+	e->node->rows += rows;
+	st->last_null = false;
 }
 
 /* Takes one row of `value` away; false when the state never held it. */
@@ -131,18 +186,30 @@ static bool
 state_remove(DistinctState *st, Datum value)
 {
 	DistinctEntry *e = valueset_lookup(st->table, value);
-	Datum		stored;
+	ValueNode  *n;
 
 	if (e == NULL)
 		return false;
-	if (--e->rows > 0)
-		return true;
-	stored = e->value;
+	n = e->node;
+	if (--n->rows > 0)
+		return true;			/* its most recent row is still in the frame */
 	valueset_delete_item(st->table, e);
+	unlink_node(st, n);
 	if (!st->typbyval)
-		pfree(DatumGetPointer(stored));
+		pfree(DatumGetPointer(n->value));
+	pfree(n);
 	st->distinct--;
 	return true;
+}
+
+static DistinctState *
+get_state(FunctionCallInfo fcinfo, const char *fn)
+{
+	MemoryContext aggcontext = velocity_aggcontext(fcinfo, fn);
+
+	if (!PG_ARGISNULL(0))
+		return (DistinctState *) PG_GETARG_POINTER(0);
+	return state_create(aggcontext, get_fn_expr_argtype(fcinfo->flinfo, 1), PG_GET_COLLATION());
 }
 
 /* ---- SQL-callable ---- */
@@ -151,14 +218,12 @@ PG_FUNCTION_INFO_V1(risk_count_distinct_add);
 Datum
 risk_count_distinct_add(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = velocity_aggcontext(fcinfo, "risk_count_distinct_add");
-	DistinctState *st = PG_ARGISNULL(0) ? NULL : (DistinctState *) PG_GETARG_POINTER(0);
+	DistinctState *st = get_state(fcinfo, "risk_count_distinct_add");
 
-	if (st == NULL)
-		st = state_create(aggcontext, get_fn_expr_argtype(fcinfo->flinfo, 1),
-						  PG_GET_COLLATION());
 	if (!PG_ARGISNULL(1))
 		state_add(st, PG_GETARG_DATUM(1), 1);
+	else
+		st->last_null = true;
 	PG_RETURN_POINTER(st);
 }
 
@@ -178,6 +243,58 @@ risk_count_distinct_remove(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(st);
 }
 
+PG_FUNCTION_INFO_V1(risk_is_new_final);
+Datum
+risk_is_new_final(PG_FUNCTION_ARGS)
+{
+	DistinctState *st = PG_ARGISNULL(0) ? NULL : (DistinctState *) PG_GETARG_POINTER(0);
+
+	if (st == NULL || st->last_null || st->newest == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_BOOL(st->newest->rows == 1);
+}
+
+/* last_k_distinct's transition: the value, and k (read once). */
+PG_FUNCTION_INFO_V1(risk_last_k_add);
+Datum
+risk_last_k_add(PG_FUNCTION_ARGS)
+{
+	DistinctState *st = get_state(fcinfo, "risk_last_k_add");
+
+	if (st->k == 0)
+	{
+		if (PG_ARGISNULL(2))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("k must not be NULL")));
+		if (PG_GETARG_INT32(2) < 1 || PG_GETARG_INT32(2) > 10000)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("k must be between 1 and 10000, not %d", PG_GETARG_INT32(2))));
+		st->k = PG_GETARG_INT32(2);
+	}
+	if (!PG_ARGISNULL(1))
+		state_add(st, PG_GETARG_DATUM(1), 1);
+	PG_RETURN_POINTER(st);
+}
+
+PG_FUNCTION_INFO_V1(risk_last_k_final);
+Datum
+risk_last_k_final(PG_FUNCTION_ARGS)
+{
+	DistinctState *st = PG_ARGISNULL(0) ? NULL : (DistinctState *) PG_GETARG_POINTER(0);
+	Datum	   *values;
+	int			n = 0;
+
+	if (st == NULL || st->newest == NULL)
+		PG_RETURN_NULL();
+	values = palloc(sizeof(Datum) * Min(st->k, st->distinct));
+	for (ValueNode *v = st->newest; v != NULL && n < st->k; v = v->older)
+		values[n++] = v->value;
+	PG_RETURN_ARRAYTYPE_P(construct_array(values, n, st->type, st->typlen, st->typbyval,
+										  st->typalign));
+}
+
 PG_FUNCTION_INFO_V1(risk_count_distinct_final);
 Datum
 risk_count_distinct_final(PG_FUNCTION_ARGS)
@@ -194,22 +311,20 @@ risk_count_distinct_combine(PG_FUNCTION_ARGS)
 	MemoryContext aggcontext = velocity_aggcontext(fcinfo, "risk_count_distinct_combine");
 	DistinctState *into = PG_ARGISNULL(0) ? NULL : (DistinctState *) PG_GETARG_POINTER(0);
 	DistinctState *from = PG_ARGISNULL(1) ? NULL : (DistinctState *) PG_GETARG_POINTER(1);
-	valueset_iterator it;
-	DistinctEntry *e;
 
 	if (from == NULL)
 		PG_RETURN_POINTER(into);
 	if (into == NULL)
 		into = state_create(aggcontext, from->type, from->collation);
-	valueset_start_iterate(from->table, &it);
-	while ((e = valueset_iterate(from->table, &it)) != NULL)
-		state_add(into, e->value, e->rows);
+	for (ValueNode *v = from->oldest; v != NULL; v = v->newer)
+		state_add(into, v->value, v->rows);
 	PG_RETURN_POINTER(into);
 }
 
 /*
  * Serialized: version byte, type oid, collation oid, number of values, then
- * per value its row count and its send() bytes with their length.
+ * per value, oldest first, its row count and its send() bytes with their
+ * length.
  */
 PG_FUNCTION_INFO_V1(risk_count_distinct_serialize);
 Datum
@@ -217,8 +332,6 @@ risk_count_distinct_serialize(PG_FUNCTION_ARGS)
 {
 	DistinctState *st = (DistinctState *) PG_GETARG_POINTER(0);
 	StringInfoData buf;
-	valueset_iterator it;
-	DistinctEntry *e;
 	Oid			send;
 	bool		varlena;
 	FmgrInfo	send_fn;
@@ -232,12 +345,12 @@ risk_count_distinct_serialize(PG_FUNCTION_ARGS)
 	pq_sendint32(&buf, st->type);
 	pq_sendint32(&buf, st->collation);
 	pq_sendint64(&buf, st->distinct);
-	valueset_start_iterate(st->table, &it);
-	while ((e = valueset_iterate(st->table, &it)) != NULL)
+	/* oldest first, so that the receiving state keeps the recency order */
+	for (ValueNode *v = st->oldest; v != NULL; v = v->newer)
 	{
-		bytea	   *bytes = SendFunctionCall(&send_fn, e->value);
+		bytea	   *bytes = SendFunctionCall(&send_fn, v->value);
 
-		pq_sendint64(&buf, e->rows);
+		pq_sendint64(&buf, v->rows);
 		pq_sendint32(&buf, VARSIZE(bytes) - VARHDRSZ);
 		pq_sendbytes(&buf, VARDATA(bytes), VARSIZE(bytes) - VARHDRSZ);
 		pfree(bytes);
