@@ -6,7 +6,8 @@ EXTVERSION  = 0.1.0
 MODULE_big  = risk
 OBJS        = src/risk.o src/xgb_bridge.o src/model_json.o src/forest.o \
               src/registry.o src/model_cache.o src/score.o \
-              src/velocity_distinct.o src/velocity_hll.o src/velocity_moments.o
+              src/velocity_distinct.o src/velocity_hll.o src/velocity_moments.o \
+              src/velocity_pack.o
 DATA        = sql/risk--$(EXTVERSION).sql
 PGFILEDESC  = "risk - risk-control engine for PostgreSQL"
 

@@ -87,13 +87,14 @@ SELECT order_id, buyer_id, created_at, device_id,
             RANGE BETWEEN '1 hour' PRECEDING AND '1 microsecond' PRECEDING) AS devices_1h_before
   FROM buyer_events ORDER BY order_id;
 DROP TABLE buyer_events;
-CREATE TABLE card_orders (order_id int, card_id text, created_at timestamptz, amount float8);
+CREATE TABLE card_orders (order_id int, card_id text, created_at timestamptz, amount float8,
+                          device_id text);
 INSERT INTO card_orders VALUES
-    (1, 'card-9', '2026-11-24 08:00', 20),
-    (2, 'card-9', '2026-11-24 09:00', 25),
-    (3, 'card-9', '2026-11-24 10:00', 18),
-    (4, 'card-9', '2026-11-24 11:00', 22),
-    (5, 'card-9', '2026-11-24 11:30', 480);
+    (1, 'card-9', '2026-11-24 08:00', 20, 'dev-A'),
+    (2, 'card-9', '2026-11-24 09:00', 25, 'dev-A'),
+    (3, 'card-9', '2026-11-24 10:00', 18, 'dev-B'),
+    (4, 'card-9', '2026-11-24 11:00', 22, 'dev-A'),
+    (5, 'card-9', '2026-11-24 11:30', 480, 'dev-C');
 SELECT order_id, created_at, amount,
        round(risk.zscore(amount) OVER w::numeric, 2)                            AS amount_z,
        round(risk.stddev(amount) OVER w::numeric, 2)                            AS amount_sd,
@@ -102,6 +103,10 @@ SELECT order_id, created_at, amount,
 WINDOW w AS (PARTITION BY card_id ORDER BY created_at
              RANGE BETWEEN '24 hours' PRECEDING AND CURRENT ROW)
  ORDER BY order_id;
+SELECT order_id, created_at, amount,
+       risk.velocity(created_at, amount, device_id, ARRAY['1 hour', '24 hours']::interval[])
+         OVER (PARTITION BY card_id ORDER BY created_at) AS v
+  FROM card_orders ORDER BY order_id;
 DROP TABLE card_orders;
 CREATE TABLE buyer_cards (order_id int, buyer_id text, created_at timestamptz, card_id text);
 INSERT INTO buyer_cards VALUES

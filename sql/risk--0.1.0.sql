@@ -440,3 +440,14 @@ CREATE AGGREGATE @extschema@.last_k_distinct(value anyelement, k integer) (
 );
 COMMENT ON AGGREGATE @extschema@.last_k_distinct(anyelement, integer) IS
   'The k most recent distinct non-NULL values of the frame, most recent first.';
+
+------------------------------------------------------------------------------
+-- Velocity features: the one-pass feature pack
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.velocity(at timestamptz, amount double precision, key anyelement,
+                                     windows interval[], include_current boolean DEFAULT false)
+  RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_velocity' LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.velocity(timestamptz, double precision, anyelement, interval[], boolean) IS
+  'Window function over (PARTITION BY entity ORDER BY at): for each window, the count of events, the sum of amount and the distinct count of key in [at - window, at) (or up to at itself with include_current), in one pass: counts, then sums, then distinct counts.';

@@ -9,7 +9,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(43);
+SELECT plan(53);
 
 -- 30,000 events of 300 buyers; timestamps on a 10-second grid (ties), a
 -- burst of 2,000 events in one minute, a gap of 3 days; about 6% NULL
@@ -270,6 +270,43 @@ RESET max_parallel_workers_per_gather;
 RESET parallel_leader_participation;
 DROP TABLE moments_serial;
 
+-- risk.velocity: count, sum and distinct count for three windows in one
+-- pass = the same features as separate window aggregates (each checked
+-- against a recount above), before the event and up to it
+SELECT is(count(*) FILTER (WHERE v[1:3] IS DISTINCT FROM ARRAY[c1, c2, c3]::float8[]
+                              OR v[7:9] IS DISTINCT FROM ARRAY[d1, d2, d3]::float8[]
+                              OR abs(v[4] - s1) > 1e-9 * greatest(abs(s1), 1)
+                              OR abs(v[5] - s2) > 1e-9 * greatest(abs(s2), 1)
+                              OR abs(v[6] - s3) > 1e-9 * greatest(abs(s3), 1)), 0::bigint,
+          'velocity(10 min, 1 hour, 1 day), strictly before = count, sum, count_distinct OVER RANGE ... 1 microsecond PRECEDING')
+  FROM (SELECT risk.velocity(ts, amount::float8, device, ARRAY['10 minutes', '1 hour', '1 day']::interval[])
+                 OVER (PARTITION BY buyer ORDER BY ts) AS v,
+               count(*) OVER w1 AS c1, count(*) OVER w2 AS c2, count(*) OVER w3 AS c3,
+               coalesce(sum(amount) OVER w1, 0) AS s1, coalesce(sum(amount) OVER w2, 0) AS s2,
+               coalesce(sum(amount) OVER w3, 0) AS s3,
+               risk.count_distinct(device) OVER w1 AS d1, risk.count_distinct(device) OVER w2 AS d2,
+               risk.count_distinct(device) OVER w3 AS d3
+          FROM ev
+        WINDOW w1 AS (PARTITION BY buyer ORDER BY ts RANGE BETWEEN '10 minutes' PRECEDING AND '1 microsecond' PRECEDING),
+               w2 AS (PARTITION BY buyer ORDER BY ts RANGE BETWEEN '1 hour' PRECEDING AND '1 microsecond' PRECEDING),
+               w3 AS (PARTITION BY buyer ORDER BY ts RANGE BETWEEN '1 day' PRECEDING AND '1 microsecond' PRECEDING)) q;
+SELECT is(count(*) FILTER (WHERE v[1:2] IS DISTINCT FROM ARRAY[c1, c2]::float8[]
+                              OR v[5:6] IS DISTINCT FROM ARRAY[d1, d2]::float8[]
+                              OR abs(v[3] - s1) > 1e-9 * greatest(abs(s1), 1)
+                              OR abs(v[4] - s2) > 1e-9 * greatest(abs(s2), 1)), 0::bigint,
+          'velocity(1 hour, 7 days, include_current) = the same OVER RANGE ... CURRENT ROW (ties included)')
+  FROM (SELECT risk.velocity(ts, amount::float8, card, ARRAY['1 hour', '7 days']::interval[], true)
+                 OVER (PARTITION BY buyer ORDER BY ts) AS v,
+               count(*) OVER w1 AS c1, count(*) OVER w2 AS c2,
+               sum(amount) OVER w1 AS s1, sum(amount) OVER w2 AS s2,
+               risk.count_distinct(card) OVER w1 AS d1, risk.count_distinct(card) OVER w2 AS d2
+          FROM ev
+        WINDOW w1 AS (PARTITION BY buyer ORDER BY ts RANGE BETWEEN '1 hour' PRECEDING AND CURRENT ROW),
+               w2 AS (PARTITION BY buyer ORDER BY ts RANGE BETWEEN '7 days' PRECEDING AND CURRENT ROW)) q;
+SELECT ok(max(v[3]) > 10 AND max(v[1]) > 20, '(the windows hold many events and devices)')
+  FROM (SELECT risk.velocity(ts, amount::float8, device, ARRAY['1 hour']::interval[]) OVER (PARTITION BY buyer ORDER BY ts) AS v
+          FROM ev) q;
+
 -- errors
 SELECT throws_ok($$SELECT risk.count_distinct(p) FROM (VALUES (point(1, 2))) t(p)$$,
                  '42883', 'risk.count_distinct cannot count values of type point',
@@ -277,6 +314,19 @@ SELECT throws_ok($$SELECT risk.count_distinct(p) FROM (VALUES (point(1, 2))) t(p
 SELECT throws_ok($$SELECT risk.approx_count_distinct(p) FROM (VALUES (point(1, 2))) t(p)$$,
                  '42883', 'risk.approx_count_distinct cannot count values of type point',
                  'approx_count_distinct: a type without a hash function');
+SELECT throws_ok($$SELECT risk.velocity(ts, 1, 1, ARRAY['1 hour']::interval[]) OVER (ORDER BY id) FROM ev$$,
+                 '22023', 'risk.velocity needs its window ordered by its time argument', 'velocity: ordered by something else');
+SELECT throws_ok($$SELECT risk.velocity(ts, 1, 1, ARRAY['1 month']::interval[]) OVER (ORDER BY ts) FROM ev$$,
+                 '22023', 'velocity windows must be given in days, hours, minutes or seconds', 'velocity: a window in months');
+SELECT throws_ok($$SELECT risk.velocity(ts, 1, 1, ARRAY['0 seconds']::interval[]) OVER (ORDER BY ts) FROM ev$$,
+                 '22023', 'velocity windows must be positive', 'velocity: a zero window');
+SELECT throws_ok($$SELECT risk.velocity(ts, 1, 1, ARRAY[]::interval[]) OVER (ORDER BY ts) FROM ev$$,
+                 '22023', 'risk.velocity takes 1 to 16 windows, not 0', 'velocity: no windows');
+SELECT throws_ok($$SELECT risk.velocity(ts, 1, 1, NULL) OVER (ORDER BY ts) FROM ev$$,
+                 '22004', 'velocity windows must not be NULL', 'velocity: NULL windows');
+SELECT throws_ok($$SELECT risk.velocity(ts, 1, point(1, 1), ARRAY['1 hour']::interval[]) OVER (ORDER BY ts) FROM ev$$,
+                 '42883', 'risk.velocity cannot count distinct values of type point', 'velocity: a key that cannot be hashed');
+SELECT is(risk.velocity(NULL::timestamptz, 1, 1, ARRAY['1 hour']::interval[]) OVER (), NULL, 'velocity: a NULL time gives NULL');
 SELECT throws_ok($$SELECT risk.last_k_distinct(1, 0)$$,
                  '22023', 'k must be between 1 and 10000, not 0', 'last_k_distinct: k = 0');
 SELECT throws_ok($$SELECT risk.decayed_sum(1, now(), '1 month')$$,

@@ -1,0 +1,423 @@
+/*-------------------------------------------------------------------------
+ * velocity_pack.c
+ *	  risk.velocity(at, amount, key, windows, include_current): the common
+ *	  feature pack — count, sum and distinct count of key — for several
+ *	  trailing windows at once, in one pass over a partition.
+ *
+ * A window function over OVER (PARTITION BY entity ORDER BY at).  For the
+ * event at time t, window w holds the partition's events with time in
+ * [t - w, t) — or [t - w, t] with include_current, ties included, as
+ * RANGE BETWEEN w PRECEDING AND CURRENT ROW does.
+ *
+ * One pass: a tail pointer adds each event once, when the first later
+ * event needs it; each window's head pointer takes it away once, when it
+ * falls out of that window.  Events between the widest window's head and
+ * the tail are kept in our own buffer (time, amount, key), so the
+ * partition's rows are read once.  Distinct counts share one hash table:
+ * each key carries its number of rows in every window, and a window's
+ * distinct count is the number of keys with a non-zero count there.  Each
+ * event costs O(number of windows), whatever the windows' widths.
+ *
+ * The result is a double precision array: the counts of the windows in
+ * their order, then the sums, then the distinct counts.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
+#include "windowapi.h"
+
+#define MAX_WINDOWS 16
+
+enum
+{
+	ARG_AT,
+	ARG_AMOUNT,
+	ARG_KEY,
+	ARG_WINDOWS,
+	ARG_INCLUDE
+};
+
+typedef struct PackEvent
+{
+	TimestampTz at;
+	double		amount;
+	bool		has_amount;
+	bool		has_key;
+	Datum		key;			/* copied into the partition's context */
+} PackEvent;
+
+struct PackState;
+
+typedef struct KeyEntry
+{
+	Datum		key;
+	int32	   *rows;			/* per window */
+	uint32		hash;
+	char		status;
+} KeyEntry;
+
+static uint32 key_hash(struct PackState *st, Datum key);
+static bool key_equal(struct PackState *st, Datum a, Datum b);
+
+#define SH_PREFIX		packkeys
+#define SH_ELEMENT_TYPE KeyEntry
+#define SH_KEY_TYPE		Datum
+#define SH_KEY			key
+#define SH_HASH_KEY(tb, k) key_hash((struct PackState *) (tb)->private_data, k)
+#define SH_EQUAL(tb, a, b) key_equal((struct PackState *) (tb)->private_data, a, b)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) a->hash
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+typedef struct PackWindow
+{
+	int64		width;			/* microseconds */
+	int64		head;			/* first buffered event still in the window */
+	int64		count;
+	double		sum_hi;			/* double-double sum of the amounts */
+	double		sum_lo;
+	int64		distinct;
+} PackWindow;
+
+typedef struct PackState
+{
+	bool		ready;
+	MemoryContext mcxt;			/* the partition's */
+	int			nwindows;
+	int			widest;
+	bool		include_current;
+	PackWindow	w[MAX_WINDOWS];
+	/* events [base, base + nbuf) of the partition, in order */
+	PackEvent  *buf;
+	int64		base;
+	int64		nbuf;
+	int64		cap;
+	int64		next;			/* the next partition row to read */
+	bool		exhausted;		/* no more rows (the end, or a NULL time) */
+	bool		has_pending;	/* read, but later than the current row */
+	PackEvent	pending;
+	TimestampTz last_at;		/* of the current row, to check the order */
+	/* keys */
+	Oid			key_type;
+	int16		key_len;
+	bool		key_byval;
+	Oid			collation;
+	FmgrInfo   *hash_proc;
+	FmgrInfo   *eq_proc;
+	packkeys_hash *keys;
+} PackState;
+
+static uint32
+key_hash(PackState *st, Datum key)
+{
+	return DatumGetUInt32(FunctionCall1Coll(st->hash_proc, st->collation, key));
+}
+
+static bool
+key_equal(PackState *st, Datum a, Datum b)
+{
+	return DatumGetBool(FunctionCall2Coll(st->eq_proc, st->collation, a, b));
+}
+
+static inline void
+dd_add(double *hi, double *lo, double x)
+{
+	double		t = *hi + x;
+	double		b = t - *hi;
+	double		err = (*hi - (t - b)) + (x - b);
+
+	*lo += err;
+	*hi = t + *lo;
+	*lo -= *hi - t;
+}
+
+static int64
+window_width(Interval *iv)
+{
+	int64		us;
+
+	if (iv->month != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("velocity windows must be given in days, hours, minutes or seconds"),
+				 errdetail("Months and years have no fixed length.")));
+	us = iv->day * USECS_PER_DAY + iv->time;
+	if (us <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("velocity windows must be positive")));
+	return us;
+}
+
+/* First call in a partition: read the windows, the flag and the key type. */
+static void
+setup(WindowObject winobj, FunctionCallInfo fcinfo, PackState *st)
+{
+	bool		isnull;
+	Datum		d;
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	TypeCacheEntry *tc;
+
+	st->mcxt = GetMemoryChunkContext(st);
+	d = WinGetFuncArgCurrent(winobj, ARG_WINDOWS, &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("velocity windows must not be NULL")));
+	arr = DatumGetArrayTypeP(d);
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("velocity windows must be a one-dimensional array")));
+	deconstruct_array(arr, INTERVALOID, 16, false, TYPALIGN_DOUBLE, &elems, &nulls, &n);
+	if (n < 1 || n > MAX_WINDOWS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("risk.velocity takes 1 to %d windows, not %d", MAX_WINDOWS, n)));
+	st->nwindows = n;
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("velocity windows must not be NULL")));
+		st->w[i].width = window_width(DatumGetIntervalP(elems[i]));
+		if (st->w[i].width > st->w[st->widest].width)
+			st->widest = i;
+	}
+	st->include_current = DatumGetBool(WinGetFuncArgCurrent(winobj, ARG_INCLUDE, &isnull));
+	if (isnull)
+		st->include_current = false;
+
+	st->key_type = get_fn_expr_argtype(fcinfo->flinfo, ARG_KEY);
+	tc = lookup_type_cache(st->key_type, TYPECACHE_HASH_PROC_FINFO | TYPECACHE_EQ_OPR_FINFO);
+	if (!OidIsValid(tc->hash_proc_finfo.fn_oid) || !OidIsValid(tc->eq_opr_finfo.fn_oid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("risk.velocity cannot count distinct values of type %s",
+						format_type_be(st->key_type)),
+				 errhint("Cast the key to text, or to another type that can be hashed.")));
+	get_typlenbyval(st->key_type, &st->key_len, &st->key_byval);
+	st->collation = PG_GET_COLLATION();
+	st->hash_proc = &tc->hash_proc_finfo;
+	st->eq_proc = &tc->eq_opr_finfo;
+	st->keys = packkeys_create(st->mcxt, 256, st);
+	st->cap = 1024;
+	st->buf = MemoryContextAlloc(st->mcxt, sizeof(PackEvent) * st->cap);
+	st->ready = true;
+}
+
+static PackEvent *
+event_at(PackState *st, int64 pos)
+{
+	return &st->buf[pos - st->base];
+}
+
+/* An event enters every window. */
+static void
+add_event(PackState *st, const PackEvent *ev)
+{
+	for (int i = 0; i < st->nwindows; i++)
+	{
+		st->w[i].count++;
+		if (ev->has_amount)
+			dd_add(&st->w[i].sum_hi, &st->w[i].sum_lo, ev->amount);
+	}
+	if (ev->has_key)
+	{
+		bool		found;
+		KeyEntry   *e = packkeys_insert(st->keys, ev->key, &found);
+
+		if (!found)
+			e->rows = MemoryContextAllocZero(st->mcxt, sizeof(int32) * st->nwindows);
+		for (int i = 0; i < st->nwindows; i++)
+			if (e->rows[i]++ == 0)
+				st->w[i].distinct++;
+	}
+}
+
+/* An event leaves window i. */
+static void
+remove_event(PackState *st, int i, const PackEvent *ev)
+{
+	PackWindow *w = &st->w[i];
+
+	w->count--;
+	if (ev->has_amount)
+		dd_add(&w->sum_hi, &w->sum_lo, -ev->amount);
+	if (w->count == 0)
+		w->sum_hi = w->sum_lo = 0;
+	if (ev->has_key)
+	{
+		KeyEntry   *e = packkeys_lookup(st->keys, ev->key);
+
+		if (e == NULL)
+			elog(ERROR, "risk.velocity lost a key");
+		if (--e->rows[i] == 0)
+		{
+			w->distinct--;
+			if (i == st->widest)
+			{
+				/* out of the widest window: out of all of them */
+				pfree(e->rows);
+				packkeys_delete_item(st->keys, e);
+			}
+		}
+	}
+}
+
+/* Reads partition row pos; false past the end or at a NULL time. */
+static bool
+read_row(WindowObject winobj, PackState *st, int64 pos, PackEvent *ev)
+{
+	bool		isnull;
+	bool		isout;
+	Datum		d;
+
+	d = WinGetFuncArgInPartition(winobj, ARG_AT, pos, WINDOW_SEEK_HEAD, false, &isnull, &isout);
+	if (isout || isnull)
+		return false;			/* NULL times sort last: nothing after them counts */
+	ev->at = DatumGetTimestampTz(d);
+	d = WinGetFuncArgInPartition(winobj, ARG_AMOUNT, pos, WINDOW_SEEK_HEAD, false, &isnull, &isout);
+	ev->has_amount = !isnull;
+	ev->amount = isnull ? 0 : DatumGetFloat8(d);
+	d = WinGetFuncArgInPartition(winobj, ARG_KEY, pos, WINDOW_SEEK_HEAD, false, &isnull, &isout);
+	ev->has_key = !isnull;
+	if (isnull)
+		ev->key = (Datum) 0;
+	else
+	{
+		MemoryContext old = MemoryContextSwitchTo(st->mcxt);
+
+		ev->key = datumCopy(d, st->key_byval, st->key_len);
+		MemoryContextSwitchTo(old);
+	}
+	return true;
+}
+
+static void
+append(PackState *st, const PackEvent *ev)
+{
+	if (st->nbuf == st->cap)
+	{
+		st->cap *= 2;
+		st->buf = repalloc(st->buf, sizeof(PackEvent) * st->cap);
+	}
+	st->buf[st->nbuf++] = *ev;
+}
+
+/* Forgets buffered events that every window has let go. */
+static void
+compact(PackState *st)
+{
+	int64		keep = st->w[st->widest].head;
+	int64		drop = keep - st->base;
+
+	if (drop < 1024 || drop < st->nbuf / 2)
+		return;
+	if (!st->key_byval)
+		for (int64 i = 0; i < drop; i++)
+			if (st->buf[i].has_key)
+				pfree(DatumGetPointer(st->buf[i].key));
+	memmove(st->buf, st->buf + drop, sizeof(PackEvent) * (st->nbuf - drop));
+	st->nbuf -= drop;
+	st->base = keep;
+}
+
+PG_FUNCTION_INFO_V1(risk_velocity);
+Datum
+risk_velocity(PG_FUNCTION_ARGS)
+{
+	WindowObject winobj = PG_WINDOW_OBJECT();
+	PackState  *st = WinGetPartitionLocalMemory(winobj, sizeof(PackState));
+	bool		isnull;
+	TimestampTz t;
+	Datum	   *out;
+
+	if (!st->ready)
+	{
+		setup(winobj, fcinfo, st);
+		st->last_at = DT_NOBEGIN;
+	}
+
+	t = DatumGetTimestampTz(WinGetFuncArgCurrent(winobj, ARG_AT, &isnull));
+	if (isnull)
+		PG_RETURN_NULL();
+	if (TIMESTAMP_NOT_FINITE(t))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("risk.velocity cannot use an infinite time")));
+	if (t < st->last_at)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("risk.velocity needs its window ordered by its time argument"),
+				 errhint("Write OVER (PARTITION BY ... ORDER BY at), with the same at as the first argument.")));
+	st->last_at = t;
+
+	/* the tail: every event before t (or at t, with include_current) */
+	for (;;)
+	{
+		PackEvent	ev;
+
+		if (st->has_pending)
+			ev = st->pending;
+		else if (st->exhausted)
+			break;
+		else if (!read_row(winobj, st, st->next, &ev))
+		{
+			st->exhausted = true;
+			break;
+		}
+		else
+			st->next++;
+		if (st->include_current ? ev.at > t : ev.at >= t)
+		{
+			st->pending = ev;	/* for a later row */
+			st->has_pending = true;
+			break;
+		}
+		st->has_pending = false;
+		append(st, &ev);
+		add_event(st, &st->buf[st->nbuf - 1]);
+	}
+
+	/* the heads: what has fallen out of each window */
+	for (int i = 0; i < st->nwindows; i++)
+	{
+		PackWindow *w = &st->w[i];
+
+		if (w->head < st->base)
+			w->head = st->base;
+		while (w->head < st->base + st->nbuf && event_at(st, w->head)->at < t - w->width)
+		{
+			remove_event(st, i, event_at(st, w->head));
+			w->head++;
+		}
+	}
+	compact(st);
+
+	out = palloc(sizeof(Datum) * 3 * st->nwindows);
+	for (int i = 0; i < st->nwindows; i++)
+	{
+		out[i] = Float8GetDatum((double) st->w[i].count);
+		out[st->nwindows + i] = Float8GetDatum(st->w[i].sum_hi + st->w[i].sum_lo);
+		out[2 * st->nwindows + i] = Float8GetDatum((double) st->w[i].distinct);
+	}
+	PG_RETURN_ARRAYTYPE_P(construct_array(out, 3 * st->nwindows, FLOAT8OID, 8,
+										  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
