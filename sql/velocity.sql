@@ -9,7 +9,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(53);
+SELECT plan(54);
 
 -- 30,000 events of 300 buyers; timestamps on a 10-second grid (ties), a
 -- burst of 2,000 events in one minute, a gap of 3 days; about 6% NULL
@@ -303,6 +303,19 @@ SELECT is(count(*) FILTER (WHERE v[1:2] IS DISTINCT FROM ARRAY[c1, c2]::float8[]
           FROM ev
         WINDOW w1 AS (PARTITION BY buyer ORDER BY ts RANGE BETWEEN '1 hour' PRECEDING AND CURRENT ROW),
                w2 AS (PARTITION BY buyer ORDER BY ts RANGE BETWEEN '7 days' PRECEDING AND CURRENT ROW)) q;
+-- a long partition: the buffer of events is compacted many times while
+-- keys come back (text keys, freed and copied again)
+SELECT is(count(*) FILTER (WHERE v IS DISTINCT FROM ARRAY[c1, c2, s1, s2, d1, d2]::float8[]), 0::bigint,
+          'velocity over one partition of 50,000 events (compaction, returning keys) = window aggregates')
+  FROM (SELECT risk.velocity(at, g::float8, k, ARRAY['1 minute', '10 minutes']::interval[]) OVER (ORDER BY at) AS v,
+               count(*) OVER w1 AS c1, count(*) OVER w2 AS c2,
+               coalesce(sum(g) OVER w1, 0) AS s1, coalesce(sum(g) OVER w2, 0) AS s2,
+               risk.count_distinct(k) OVER w1 AS d1, risk.count_distinct(k) OVER w2 AS d2
+          FROM (SELECT g, timestamptz '2026-01-01' + g * interval '1 second' AS at,
+                       'key-' || (g * 7919 % 300) AS k
+                  FROM generate_series(1, 50000) g) e
+        WINDOW w1 AS (ORDER BY at RANGE BETWEEN '1 minute' PRECEDING AND '1 microsecond' PRECEDING),
+               w2 AS (ORDER BY at RANGE BETWEEN '10 minutes' PRECEDING AND '1 microsecond' PRECEDING)) q;
 SELECT ok(max(v[3]) > 10 AND max(v[1]) > 20, '(the windows hold many events and devices)')
   FROM (SELECT risk.velocity(ts, amount::float8, device, ARRAY['1 hour']::interval[]) OVER (PARTITION BY buyer ORDER BY ts) AS v
           FROM ev) q;

@@ -244,7 +244,14 @@ add_event(PackState *st, const PackEvent *ev)
 		KeyEntry   *e = packkeys_insert(st->keys, ev->key, &found);
 
 		if (!found)
-			e->rows = MemoryContextAllocZero(st->mcxt, sizeof(int32) * st->nwindows);
+		{
+			MemoryContext old = MemoryContextSwitchTo(st->mcxt);
+
+			/* the table's own copy: the event's goes when the event does */
+			e->key = datumCopy(ev->key, st->key_byval, st->key_len);
+			e->rows = palloc0(sizeof(int32) * st->nwindows);
+			MemoryContextSwitchTo(old);
+		}
 		for (int i = 0; i < st->nwindows; i++)
 			if (e->rows[i]++ == 0)
 				st->w[i].distinct++;
@@ -274,8 +281,12 @@ remove_event(PackState *st, int i, const PackEvent *ev)
 			if (i == st->widest)
 			{
 				/* out of the widest window: out of all of them */
+				Datum		key = e->key;
+
 				pfree(e->rows);
 				packkeys_delete_item(st->keys, e);
+				if (!st->key_byval)
+					pfree(DatumGetPointer(key));
 			}
 		}
 	}
