@@ -9,7 +9,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(54);
+SELECT plan(55);
 
 -- 30,000 events of 300 buyers; timestamps on a 10-second grid (ties), a
 -- burst of 2,000 events in one minute, a gap of 3 days; about 6% NULL
@@ -316,6 +316,11 @@ SELECT is(count(*) FILTER (WHERE v IS DISTINCT FROM ARRAY[c1, c2, s1, s2, d1, d2
                   FROM generate_series(1, 50000) g) e
         WINDOW w1 AS (ORDER BY at RANGE BETWEEN '1 minute' PRECEDING AND '1 microsecond' PRECEDING),
                w2 AS (ORDER BY at RANGE BETWEEN '10 minutes' PRECEDING AND '1 microsecond' PRECEDING)) q;
+SELECT is(array_agg(v::text ORDER BY i), ARRAY[NULL, '{2,2,2}', '{2,2,2}', '{3,3,3}', NULL],
+          'velocity with NULL times sorted first: NULL for them, ties counted with include_current')
+  FROM (SELECT i, risk.velocity(at, 1, i, ARRAY['1 hour']::interval[], true) OVER (ORDER BY at NULLS FIRST) AS v
+          FROM (VALUES (1, NULL::timestamptz), (2, '2026-01-01 10:00'), (3, '2026-01-01 10:00'),
+                       (4, '2026-01-01 10:30'), (5, NULL)) t(i, at)) q;
 SELECT ok(max(v[3]) > 10 AND max(v[1]) > 20, '(the windows hold many events and devices)')
   FROM (SELECT risk.velocity(ts, amount::float8, device, ARRAY['1 hour']::interval[]) OVER (PARTITION BY buyer ORDER BY ts) AS v
           FROM ev) q;

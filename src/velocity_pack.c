@@ -99,15 +99,13 @@ typedef struct PackState
 	int			widest;
 	bool		include_current;
 	PackWindow	w[MAX_WINDOWS];
-	/* events [base, base + nbuf) of the partition, in order */
+	/* events [base, base + nbuf) of the partition, read in order */
 	PackEvent  *buf;
 	int64		base;
 	int64		nbuf;
 	int64		cap;
-	int64		next;			/* the next partition row to read */
-	bool		exhausted;		/* no more rows (the end, or a NULL time) */
-	bool		has_pending;	/* read, but later than the current row */
-	PackEvent	pending;
+	int64		added;			/* events before this one are in the windows */
+	bool		exhausted;		/* nothing after the buffer (end, or NULL time) */
 	TimestampTz last_at;		/* of the current row, to check the order */
 	/* keys */
 	Oid			key_type;
@@ -292,32 +290,53 @@ remove_event(PackState *st, int i, const PackEvent *ev)
 	}
 }
 
-/* Reads partition row pos; false past the end or at a NULL time. */
-static bool
-read_row(WindowObject winobj, PackState *st, int64 pos, PackEvent *ev)
+/* An event from the values of an argument list (the key copied). */
+static void
+fill_event(PackState *st, PackEvent *ev, TimestampTz at, Datum amount, bool amount_null,
+		   Datum key, bool key_null)
 {
-	bool		isnull;
-	bool		isout;
-	Datum		d;
-
-	d = WinGetFuncArgInPartition(winobj, ARG_AT, pos, WINDOW_SEEK_HEAD, false, &isnull, &isout);
-	if (isout || isnull)
-		return false;			/* NULL times sort last: nothing after them counts */
-	ev->at = DatumGetTimestampTz(d);
-	d = WinGetFuncArgInPartition(winobj, ARG_AMOUNT, pos, WINDOW_SEEK_HEAD, false, &isnull, &isout);
-	ev->has_amount = !isnull;
-	ev->amount = isnull ? 0 : DatumGetFloat8(d);
-	d = WinGetFuncArgInPartition(winobj, ARG_KEY, pos, WINDOW_SEEK_HEAD, false, &isnull, &isout);
-	ev->has_key = !isnull;
-	if (isnull)
+	ev->at = at;
+	ev->has_amount = !amount_null;
+	ev->amount = amount_null ? 0 : DatumGetFloat8(amount);
+	ev->has_key = !key_null;
+	if (key_null)
 		ev->key = (Datum) 0;
 	else
 	{
 		MemoryContext old = MemoryContextSwitchTo(st->mcxt);
 
-		ev->key = datumCopy(d, st->key_byval, st->key_len);
+		ev->key = datumCopy(key, st->key_byval, st->key_len);
 		MemoryContextSwitchTo(old);
 	}
+}
+
+/*
+ * Reads the row just after the buffer when it is a tie of time t (for
+ * include_current); false when it is not, or there is none.
+ */
+static bool
+read_tie(WindowObject winobj, PackState *st, TimestampTz t, PackEvent *ev)
+{
+	int64		pos = st->base + st->nbuf;
+	bool		isnull;
+	bool		isout;
+	Datum		at;
+	Datum		amount;
+	bool		amount_null;
+	Datum		key;
+
+	at = WinGetFuncArgInPartition(winobj, ARG_AT, pos, WINDOW_SEEK_HEAD, false, &isnull, &isout);
+	if (isout || isnull)
+	{
+		st->exhausted = true;	/* NULL times sort last: nothing after them counts */
+		return false;
+	}
+	if (DatumGetTimestampTz(at) != t)
+		return false;
+	amount = WinGetFuncArgInPartition(winobj, ARG_AMOUNT, pos, WINDOW_SEEK_HEAD, false,
+									  &amount_null, &isout);
+	key = WinGetFuncArgInPartition(winobj, ARG_KEY, pos, WINDOW_SEEK_HEAD, false, &isnull, &isout);
+	fill_event(st, ev, t, amount, amount_null, key, isnull);
 	return true;
 }
 
@@ -380,31 +399,44 @@ risk_velocity(PG_FUNCTION_ARGS)
 				 errhint("Write OVER (PARTITION BY ... ORDER BY at), with the same at as the first argument.")));
 	st->last_at = t;
 
-	/* the tail: every event before t (or at t, with include_current) */
-	for (;;)
+	/*
+	 * Rows are read once, as the current row (cheap: its values are at hand),
+	 * except ties read ahead for include_current.
+	 */
+	{
+		int64		cur = WinGetCurrentPosition(winobj);
+
+		if (st->nbuf == 0 && cur > st->base)
+			st->base = st->added = cur;	/* after rows with NULL times, sorted first */
+		if (cur == st->base + st->nbuf)
+		{
+			PackEvent	ev;
+			bool		amount_null;
+			bool		key_null;
+			Datum		amount = WinGetFuncArgCurrent(winobj, ARG_AMOUNT, &amount_null);
+			Datum		key = WinGetFuncArgCurrent(winobj, ARG_KEY, &key_null);
+
+			fill_event(st, &ev, t, amount, amount_null, key, key_null);
+			append(st, &ev);
+		}
+	}
+	if (st->include_current)
 	{
 		PackEvent	ev;
 
-		if (st->has_pending)
-			ev = st->pending;
-		else if (st->exhausted)
+		while (!st->exhausted && read_tie(winobj, st, t, &ev))
+			append(st, &ev);
+	}
+
+	/* the tail: every event before t (or at t, with include_current) */
+	while (st->added < st->base + st->nbuf)
+	{
+		PackEvent  *ev = event_at(st, st->added);
+
+		if (st->include_current ? ev->at > t : ev->at >= t)
 			break;
-		else if (!read_row(winobj, st, st->next, &ev))
-		{
-			st->exhausted = true;
-			break;
-		}
-		else
-			st->next++;
-		if (st->include_current ? ev.at > t : ev.at >= t)
-		{
-			st->pending = ev;	/* for a later row */
-			st->has_pending = true;
-			break;
-		}
-		st->has_pending = false;
-		append(st, &ev);
-		add_event(st, &st->buf[st->nbuf - 1]);
+		add_event(st, ev);
+		st->added++;
 	}
 
 	/* the heads: what has fallen out of each window */
@@ -414,7 +446,7 @@ risk_velocity(PG_FUNCTION_ARGS)
 
 		if (w->head < st->base)
 			w->head = st->base;
-		while (w->head < st->base + st->nbuf && event_at(st, w->head)->at < t - w->width)
+		while (w->head < st->added && event_at(st, w->head)->at < t - w->width)
 		{
 			remove_event(st, i, event_at(st, w->head));
 			w->head++;
