@@ -9,7 +9,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(55);
+SELECT plan(65);
 
 -- 30,000 events of 300 buyers; timestamps on a 10-second grid (ties), a
 -- burst of 2,000 events in one minute, a gap of 3 days; about 6% NULL
@@ -325,6 +325,38 @@ SELECT ok(max(v[3]) > 10 AND max(v[1]) > 20, '(the windows hold many events and 
   FROM (SELECT risk.velocity(ts, amount::float8, device, ARRAY['1 hour']::interval[]) OVER (PARTITION BY buyer ORDER BY ts) AS v
           FROM ev) q;
 
+-- corner cases found in review
+SELECT is(count(*) FILTER (WHERE a IS DISTINCT FROM b[2:2] || b[1:1] || b[4:4] || b[3:3] || b[6:6] || b[5:5]),
+          0::bigint, 'velocity: windows in any order (widest first), across gaps longer than every window')
+  FROM (SELECT risk.velocity(at, 1, k, ARRAY['1 day', '1 hour']::interval[]) OVER (ORDER BY at) AS a,
+               risk.velocity(at, 1, k, ARRAY['1 hour', '1 day']::interval[]) OVER (ORDER BY at) AS b
+          FROM (VALUES ('2026-01-01 00:00'::timestamptz, 'x'), ('2026-01-03 00:00', 'y'), ('2026-01-03 00:30', 'x'),
+                       ('2026-01-03 00:40', 'x'), ('2026-01-09 00:00', 'y')) t(at, k)) q;
+SELECT is(array_agg(v[5:6] ORDER BY at), ARRAY[[0, 0], [1, 1], [2, 2], [0, 0]]::float8[],
+          'velocity: the same window twice')
+  FROM (SELECT at, risk.velocity(at, 1, k, ARRAY['1 hour', '1 hour']::interval[]) OVER (ORDER BY at) AS v
+          FROM (VALUES ('2026-01-01 00:00'::timestamptz, 'x'), ('2026-01-01 00:10', 'y'),
+                       ('2026-01-01 00:20', 'x'), ('2026-01-01 02:00', 'x')) t(at, k)) q;
+SELECT ok(abs(risk.stddev(x) - stddev_samp(x::numeric)) < 1e-9 * stddev_samp(x::numeric),
+          'stddev of values with a large mean and a small spread: exact to 1e-9')
+  FROM (VALUES (1700000000.5::float8), (1700000001.5), (1700000002.5), (1700000000.5)) t(x);
+-- (values 1e9 + k/1024 are exact in double precision and in numeric)
+SELECT is(count(*) FILTER (WHERE abs(w.sd - r.sd) > 1e-9 * r.sd), 0::bigint,
+          'stddev sliding over values near 1e9 with a spread 1e10 times smaller: within 1e-9')
+  FROM (SELECT g, risk.stddev((1e9 + g / 1024.0)::float8) OVER (ORDER BY g ROWS BETWEEN 99 PRECEDING AND CURRENT ROW) AS sd
+          FROM generate_series(1, 20000) g) w,
+       LATERAL (SELECT stddev_samp(1e9 + h / 1024.0) AS sd
+                  FROM generate_series(greatest(w.g - 99, 1), w.g) h) r
+ WHERE w.g > 19900;
+SELECT is(array_agg(z IS NULL ORDER BY i), ARRAY[true, true, false, false, true], 'zscore of a NULL value is NULL')
+  FROM (SELECT i, risk.zscore(x) OVER (ORDER BY i) AS z
+          FROM (VALUES (1, 10.0::float8), (2, 12), (3, 11), (4, 30), (5, NULL)) t(i, x)) q;
+SELECT is(array_agg(d ORDER BY id), ARRAY[1, 1.5, 2]::float8[],
+          'decayed_sum over a frame not in time order: the latest row leaving is recomputed')
+  FROM (SELECT id, risk.decayed_sum(1, at, '1 hour') OVER (ORDER BY id ROWS 1 PRECEDING) AS d
+          FROM (VALUES (1, '2026-01-01 10:00'::timestamptz), (2, '2026-01-01 09:00'),
+                       (3, '2026-01-01 09:00')) t(id, at)) q;
+
 -- errors
 SELECT throws_ok($$SELECT risk.count_distinct(p) FROM (VALUES (point(1, 2))) t(p)$$,
                  '42883', 'risk.count_distinct cannot count values of type point',
@@ -345,6 +377,17 @@ SELECT throws_ok($$SELECT risk.velocity(ts, 1, 1, NULL) OVER (ORDER BY ts) FROM 
 SELECT throws_ok($$SELECT risk.velocity(ts, 1, point(1, 1), ARRAY['1 hour']::interval[]) OVER (ORDER BY ts) FROM ev$$,
                  '42883', 'risk.velocity cannot count distinct values of type point', 'velocity: a key that cannot be hashed');
 SELECT is(risk.velocity(NULL::timestamptz, 1, 1, ARRAY['1 hour']::interval[]) OVER (), NULL, 'velocity: a NULL time gives NULL');
+SELECT throws_ok($$SELECT risk.velocity(at, x, 1, ARRAY['1 hour']::interval[]) OVER (ORDER BY at)
+                     FROM (VALUES (now(), 'Infinity'::float8)) t(at, x)$$,
+                 '22003', 'risk.velocity cannot sum infinite or NaN amounts', 'velocity: an infinite amount');
+SELECT throws_ok($$SELECT risk.velocity(at, 1, 1, ARRAY['1 hour']::interval[]) OVER (ORDER BY i)
+                     FROM (VALUES (1, now()), (2, NULL), (3, now())) t(i, at)$$,
+                 '22023', 'risk.velocity needs its window ordered by its time argument',
+                 'velocity: a NULL time between times');
+SELECT throws_ok($$SELECT risk.velocity(now(), 1, 1, ARRAY['213503983 days']::interval[]) OVER ()$$,
+                 '22023', 'velocity windows must be shorter than 100,000 days', 'velocity: a window too long');
+SELECT throws_ok($$SELECT risk.stddev(x) FROM (VALUES (1e200::float8), (1)) t(x)$$,
+                 '22003', NULL, 'stddev: a value too large to square');
 SELECT throws_ok($$SELECT risk.last_k_distinct(1, 0)$$,
                  '22023', 'k must be between 1 and 10000, not 0', 'last_k_distinct: k = 0');
 SELECT throws_ok($$SELECT risk.decayed_sum(1, now(), '1 month')$$,
@@ -354,7 +397,7 @@ SELECT throws_ok($$SELECT risk.decayed_sum(1, now(), '-1 hour')$$,
 SELECT throws_ok($$SELECT risk.decayed_sum(1, now(), NULL)$$,
                  '22004', 'half_life must not be NULL', 'a NULL half_life');
 SELECT throws_ok($$SELECT risk.stddev(x) FROM (VALUES (1.0::float8), ('NaN')) t(x)$$,
-                 '22003', 'risk.stddev cannot use infinite or NaN values', 'NaN in stddev');
+                 '22003', 'risk.stddev and risk.zscore cannot use infinite or NaN values', 'NaN in stddev');
 SELECT is(risk.decayed_sum(v, t, '1 hour'), NULL, 'rows with a NULL time are left out')
   FROM (VALUES (5.0::float8, NULL::timestamptz)) s(v, t);
 SELECT throws_ok($$SELECT risk.count_distinct(device) OVER (ORDER BY ts RANGE BETWEEN '-1 hour' PRECEDING AND CURRENT ROW) FROM ev$$,

@@ -43,7 +43,7 @@
 typedef struct PairEntry
 {
 	uint32		pair;
-	uint32		rows;
+	uint64		rows;
 	char		status;
 } PairEntry;
 
@@ -101,7 +101,7 @@ set_register(HllState *st, int r, int rank)
 }
 
 static void
-pair_add(HllState *st, int r, int rank, uint32 rows)
+pair_add(HllState *st, int r, int rank, uint64 rows)
 {
 	bool		found;
 	PairEntry  *e = pairs_insert(st->pairs, PAIR(r, rank), &found);
@@ -255,7 +255,7 @@ risk_hll_serialize(PG_FUNCTION_ARGS)
 	while ((e = pairs_iterate(st->pairs, &it)) != NULL)
 	{
 		pq_sendint32(&buf, e->pair);
-		pq_sendint32(&buf, e->rows);
+		pq_sendint64(&buf, e->rows);
 	}
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
@@ -287,7 +287,7 @@ risk_hll_deserialize(PG_FUNCTION_ARGS)
 	for (uint32 i = 0; i < n; i++)
 	{
 		uint32		pair = pq_getmsgint(&buf, 4);
-		uint32		rows = pq_getmsgint(&buf, 4);
+		uint64		rows = pq_getmsgint64(&buf);
 		int			r = pair >> 8;
 		int			rank = pair & 0xFF;
 

@@ -60,6 +60,38 @@ dd_value(const DD *s)
 	return (long double) s->hi + (long double) s->lo;
 }
 
+/* Adds sign * x * x exactly (the product split by fma into two doubles). */
+static inline void
+dd_add_square(DD *s, double x, double sign)
+{
+	double		p = x * x;
+
+	if (isinf(p))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("value %g is too large to square for a standard deviation", x)));
+	dd_add(s, sign * p);
+	dd_add(s, sign * fma(x, x, -p));
+}
+
+/*
+ * The sum of squared deviations, sumsq - sum^2 / n, in double-double: the
+ * subtraction cancels most digits when the mean is large against the spread.
+ */
+static double
+squared_deviations(int64 n, const DD *sum, const DD *sumsq)
+{
+	DD			m2 = *sumsq;
+	double		p = sum->hi * sum->hi;
+	double		e = fma(sum->hi, sum->hi, -p) + 2 * sum->hi * sum->lo;
+	double		q = p / n;		/* (p + e) / n as q + r */
+	double		r = (fma(-q, (double) n, p) + e) / n;
+
+	dd_add(&m2, -q);
+	dd_add(&m2, -r);
+	return m2.hi + m2.lo;
+}
+
 /* ---- stddev and zscore ---- */
 
 typedef struct MomentState
@@ -68,6 +100,7 @@ typedef struct MomentState
 	DD			sum;
 	DD			sumsq;
 	double		last;			/* the row added last */
+	bool		last_null;		/* ... was NULL */
 } MomentState;
 
 static MomentState *
@@ -87,7 +120,7 @@ check_finite(double x, const char *fn)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("%s cannot use infinite or NaN values", fn),
-				 errhint("Filter them out, e.g. %s(...) FILTER (WHERE value <> 'NaN').", fn)));
+				 errhint("Filter them out with FILTER (WHERE value <> 'NaN' AND value <> 'Infinity' AND value <> '-Infinity').")));
 }
 
 PG_FUNCTION_INFO_V1(risk_moments_add);
@@ -100,12 +133,15 @@ risk_moments_add(PG_FUNCTION_ARGS)
 	{
 		double		x = PG_GETARG_FLOAT8(1);
 
-		check_finite(x, "risk.stddev");
+		check_finite(x, "risk.stddev and risk.zscore");
 		st->n++;
 		dd_add(&st->sum, x);
-		dd_add(&st->sumsq, x * x);
+		dd_add_square(&st->sumsq, x, 1);
 		st->last = x;
+		st->last_null = false;
 	}
+	else
+		st->last_null = true;
 	PG_RETURN_POINTER(st);
 }
 
@@ -127,7 +163,7 @@ risk_moments_remove(PG_FUNCTION_ARGS)
 		else
 		{
 			dd_add(&st->sum, -x);
-			dd_add(&st->sumsq, -(x * x));
+			dd_add_square(&st->sumsq, x, -1);
 		}
 	}
 	PG_RETURN_POINTER(st);
@@ -155,14 +191,14 @@ risk_moments_combine(PG_FUNCTION_ARGS)
 
 /* Sample standard deviation of n values with these sums; -1 when n < 2. */
 static double
-sample_sd(int64 n, long double sum, long double sumsq)
+sample_sd(int64 n, const DD *sum, const DD *sumsq)
 {
-	long double m2;
+	double		m2;
 
 	if (n < 2)
 		return -1;
-	m2 = sumsq - sum * sum / n;
-	return m2 <= 0 ? 0 : (double) sqrtl(m2 / (n - 1));
+	m2 = squared_deviations(n, sum, sumsq);
+	return m2 <= 0 ? 0 : sqrt(m2 / (n - 1));
 }
 
 PG_FUNCTION_INFO_V1(risk_stddev_final);
@@ -174,7 +210,7 @@ risk_stddev_final(PG_FUNCTION_ARGS)
 
 	if (st == NULL)
 		PG_RETURN_NULL();
-	sd = sample_sd(st->n, dd_value(&st->sum), dd_value(&st->sumsq));
+	sd = sample_sd(st->n, &st->sum, &st->sumsq);
 	if (sd < 0)
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(sd);
@@ -185,21 +221,29 @@ Datum
 risk_zscore_final(PG_FUNCTION_ARGS)
 {
 	MomentState *st = PG_ARGISNULL(0) ? NULL : (MomentState *) PG_GETARG_POINTER(0);
-	long double sum;
-	long double sumsq;
+	DD			sum;
+	DD			sumsq;
 	double		sd;
 	int64		n;
 
-	if (st == NULL || st->n < 3)
+	if (st == NULL || st->last_null || st->n < 3)
 		PG_RETURN_NULL();
 	/* the rest of the frame: all but the last value */
 	n = st->n - 1;
-	sum = dd_value(&st->sum) - st->last;
-	sumsq = dd_value(&st->sumsq) - (long double) st->last * st->last;
-	sd = sample_sd(n, sum, sumsq);
+	sum = st->sum;
+	dd_add(&sum, -st->last);
+	sumsq = st->sumsq;
+	dd_add_square(&sumsq, st->last, -1);
+	sd = sample_sd(n, &sum, &sumsq);
 	if (sd <= 0)
 		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8((double) ((st->last - sum / n) / sd));
+	/* last - mean, the mean's own two parts subtracted one by one */
+	{
+		double		mean = sum.hi / n;
+		double		mean_lo = (fma(-mean, (double) n, sum.hi) + sum.lo) / n;
+
+		PG_RETURN_FLOAT8(((st->last - mean) - mean_lo) / sd);
+	}
 }
 
 /* ---- decayed sum ---- */
@@ -208,7 +252,8 @@ typedef struct DecayState
 {
 	int64		n;
 	DD			sum;			/* as of ref */
-	TimestampTz ref;			/* the latest time seen */
+	TimestampTz ref;			/* the latest time in the frame */
+	int64		at_ref;			/* rows at that time */
 	double		half_life;		/* seconds */
 } DecayState;
 
@@ -267,6 +312,7 @@ risk_decay_add(PG_FUNCTION_ARGS)
 	if (st->n == 0)
 	{
 		st->ref = t;
+		st->at_ref = 0;
 		st->sum.hi = st->sum.lo = 0;
 	}
 	else if (t > st->ref)
@@ -276,7 +322,10 @@ risk_decay_add(PG_FUNCTION_ARGS)
 		st->sum.hi *= f;
 		st->sum.lo *= f;
 		st->ref = t;
+		st->at_ref = 0;
 	}
+	if (t == st->ref)
+		st->at_ref++;
 	st->n++;
 	dd_add(&st->sum, x * decay(st, t));
 	PG_RETURN_POINTER(st);
@@ -300,7 +349,14 @@ risk_decay_remove(PG_FUNCTION_ARGS)
 	if (st->n == 0)
 		st->sum.hi = st->sum.lo = 0;
 	else
-		dd_add(&st->sum, -(PG_GETARG_FLOAT8(1) * decay(st, PG_GETARG_TIMESTAMPTZ(2))));
+	{
+		TimestampTz t = PG_GETARG_TIMESTAMPTZ(2);
+
+		/* the latest row leaving (a frame not in time order): recompute */
+		if (t == st->ref && --st->at_ref == 0)
+			PG_RETURN_NULL();
+		dd_add(&st->sum, -(PG_GETARG_FLOAT8(1) * decay(st, t)));
+	}
 	PG_RETURN_POINTER(st);
 }
 
@@ -340,7 +396,10 @@ risk_decay_combine(PG_FUNCTION_ARGS)
 		into->sum.hi *= f;
 		into->sum.lo *= f;
 		into->ref = from->ref;
+		into->at_ref = 0;
 	}
+	if (from->ref == into->ref)
+		into->at_ref += from->at_ref;
 	{
 		double		f = exp2(-((double) (into->ref - from->ref) / USECS_PER_SEC / into->half_life));
 
@@ -393,6 +452,7 @@ risk_moments_serialize(PG_FUNCTION_ARGS)
 	send_dd(&buf, &st->sum);
 	send_dd(&buf, &st->sumsq);
 	pq_sendfloat8(&buf, st->last);
+	pq_sendbyte(&buf, st->last_null);
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
@@ -409,6 +469,7 @@ risk_moments_deserialize(PG_FUNCTION_ARGS)
 	get_dd(&buf, &st->sum);
 	get_dd(&buf, &st->sumsq);
 	st->last = pq_getmsgfloat8(&buf);
+	st->last_null = pq_getmsgbyte(&buf) != 0;
 	pq_getmsgend(&buf);
 	PG_RETURN_POINTER(st);
 }
@@ -425,6 +486,7 @@ risk_decay_serialize(PG_FUNCTION_ARGS)
 	pq_sendint64(&buf, st->n);
 	send_dd(&buf, &st->sum);
 	pq_sendint64(&buf, st->ref);
+	pq_sendint64(&buf, st->at_ref);
 	pq_sendfloat8(&buf, st->half_life);
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
@@ -441,6 +503,7 @@ risk_decay_deserialize(PG_FUNCTION_ARGS)
 	st->n = pq_getmsgint64(&buf);
 	get_dd(&buf, &st->sum);
 	st->ref = pq_getmsgint64(&buf);
+	st->at_ref = pq_getmsgint64(&buf);
 	st->half_life = pq_getmsgfloat8(&buf);
 	pq_getmsgend(&buf);
 	PG_RETURN_POINTER(st);

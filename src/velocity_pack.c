@@ -24,8 +24,11 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
+#include "common/int.h"
 #include "fmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -36,6 +39,7 @@
 #include "windowapi.h"
 
 #define MAX_WINDOWS 16
+#define MAX_WIDTH (INT64CONST(100000) * USECS_PER_DAY)
 
 enum
 {
@@ -107,6 +111,7 @@ typedef struct PackState
 	int64		added;			/* events before this one are in the windows */
 	bool		exhausted;		/* nothing after the buffer (end, or NULL time) */
 	TimestampTz last_at;		/* of the current row, to check the order */
+	bool		seen_any;		/* a row with a time has been current */
 	/* keys */
 	Oid			key_type;
 	int16		key_len;
@@ -151,7 +156,11 @@ window_width(Interval *iv)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("velocity windows must be given in days, hours, minutes or seconds"),
 				 errdetail("Months and years have no fixed length.")));
-	us = iv->day * USECS_PER_DAY + iv->time;
+	if (pg_mul_s64_overflow((int64) iv->day, USECS_PER_DAY, &us) ||
+		pg_add_s64_overflow(us, iv->time, &us) || us > MAX_WIDTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("velocity windows must be shorter than 100,000 days")));
 	if (us <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -234,7 +243,13 @@ add_event(PackState *st, const PackEvent *ev)
 	{
 		st->w[i].count++;
 		if (ev->has_amount)
+		{
 			dd_add(&st->w[i].sum_hi, &st->w[i].sum_lo, ev->amount);
+			if (isinf(st->w[i].sum_hi) || isnan(st->w[i].sum_hi))
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("risk.velocity sum out of range for double precision")));
+		}
 	}
 	if (ev->has_key)
 	{
@@ -275,10 +290,14 @@ remove_event(PackState *st, int i, const PackEvent *ev)
 			elog(ERROR, "risk.velocity lost a key");
 		if (--e->rows[i] == 0)
 		{
+			bool		anywhere = false;
+
 			w->distinct--;
-			if (i == st->widest)
+			for (int j = 0; j < st->nwindows && !anywhere; j++)
+				anywhere = e->rows[j] > 0;
+			if (!anywhere)
 			{
-				/* out of the widest window: out of all of them */
+				/* out of every window: forget the key */
 				Datum		key = e->key;
 
 				pfree(e->rows);
@@ -298,6 +317,10 @@ fill_event(PackState *st, PackEvent *ev, TimestampTz at, Datum amount, bool amou
 	ev->at = at;
 	ev->has_amount = !amount_null;
 	ev->amount = amount_null ? 0 : DatumGetFloat8(amount);
+	if (isnan(ev->amount) || isinf(ev->amount))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("risk.velocity cannot sum infinite or NaN amounts")));
 	ev->has_key = !key_null;
 	if (key_null)
 		ev->key = (Datum) 0;
@@ -406,8 +429,18 @@ risk_velocity(PG_FUNCTION_ARGS)
 	{
 		int64		cur = WinGetCurrentPosition(winobj);
 
-		if (st->nbuf == 0 && cur > st->base)
-			st->base = st->added = cur;	/* after rows with NULL times, sorted first */
+		if (cur > st->base + st->nbuf)
+		{
+			/* rows were skipped: NULL times, sorted first; anywhere else, misordered */
+			if (st->seen_any)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("risk.velocity needs its window ordered by its time argument"),
+						 errdetail("A row with a NULL time is followed by rows with times."),
+						 errhint("Write OVER (PARTITION BY ... ORDER BY at), with the same at as the first argument.")));
+			st->base = st->added = cur;
+		}
+		st->seen_any = true;
 		if (cur == st->base + st->nbuf)
 		{
 			PackEvent	ev;
