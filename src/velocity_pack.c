@@ -57,6 +57,7 @@ typedef struct PackEvent
 	bool		has_amount;
 	bool		has_key;
 	Datum		key;			/* copied into the partition's context */
+	uint32		hash;			/* of the key, computed once */
 } PackEvent;
 
 struct PackState;
@@ -65,6 +66,7 @@ typedef struct KeyEntry
 {
 	Datum		key;
 	int32	   *rows;			/* per window */
+	int32		held;			/* windows where rows > 0 */
 	uint32		hash;
 	char		status;
 } KeyEntry;
@@ -254,7 +256,7 @@ add_event(PackState *st, const PackEvent *ev)
 	if (ev->has_key)
 	{
 		bool		found;
-		KeyEntry   *e = packkeys_insert(st->keys, ev->key, &found);
+		KeyEntry   *e = packkeys_insert_hash(st->keys, ev->key, ev->hash, &found);
 
 		if (!found)
 		{
@@ -265,9 +267,14 @@ add_event(PackState *st, const PackEvent *ev)
 			e->rows = palloc0(sizeof(int32) * st->nwindows);
 			MemoryContextSwitchTo(old);
 		}
+		if (!found)
+			e->held = 0;
 		for (int i = 0; i < st->nwindows; i++)
 			if (e->rows[i]++ == 0)
+			{
 				st->w[i].distinct++;
+				e->held++;
+			}
 	}
 }
 
@@ -284,18 +291,14 @@ remove_event(PackState *st, int i, const PackEvent *ev)
 		w->sum_hi = w->sum_lo = 0;
 	if (ev->has_key)
 	{
-		KeyEntry   *e = packkeys_lookup(st->keys, ev->key);
+		KeyEntry   *e = packkeys_lookup_hash(st->keys, ev->key, ev->hash);
 
 		if (e == NULL)
 			elog(ERROR, "risk.velocity lost a key");
 		if (--e->rows[i] == 0)
 		{
-			bool		anywhere = false;
-
 			w->distinct--;
-			for (int j = 0; j < st->nwindows && !anywhere; j++)
-				anywhere = e->rows[j] > 0;
-			if (!anywhere)
+			if (--e->held == 0)
 			{
 				/* out of every window: forget the key */
 				Datum		key = e->key;
@@ -330,6 +333,7 @@ fill_event(PackState *st, PackEvent *ev, TimestampTz at, Datum amount, bool amou
 
 		ev->key = datumCopy(key, st->key_byval, st->key_len);
 		MemoryContextSwitchTo(old);
+		ev->hash = key_hash(st, ev->key);
 	}
 }
 
