@@ -265,10 +265,9 @@ add_event(PackState *st, const PackEvent *ev)
 			/* the table's own copy: the event's goes when the event does */
 			e->key = datumCopy(ev->key, st->key_byval, st->key_len);
 			e->rows = palloc0(sizeof(int32) * st->nwindows);
+			e->held = 0;
 			MemoryContextSwitchTo(old);
 		}
-		if (!found)
-			e->held = 0;
 		for (int i = 0; i < st->nwindows; i++)
 			if (e->rows[i]++ == 0)
 			{
