@@ -28,18 +28,7 @@ VACUUM ANALYZE bench_cols;
 COPY (SELECT id, risk.score('bench', x)::real FROM bench_rows WHERE id % 9973 = 1)
   TO :'sample_file' CSV;
 
-CREATE FUNCTION pg_temp.best_ms(query text) RETURNS float8 LANGUAGE plpgsql AS $$
-DECLARE
-    t0 timestamptz;
-    best float8 := 'Infinity';
-BEGIN
-    FOR i IN 1..2 LOOP
-        t0 := clock_timestamp();
-        EXECUTE query;
-        best := least(best, 1000 * extract(epoch FROM clock_timestamp() - t0));
-    END LOOP;
-    RETURN best;
-END $$;
+\ir best_ms.sql
 
 CREATE TABLE bench_result (what text PRIMARY KEY, ms float8, rows bigint);
 \echo -- timing (best of 2 runs each)

@@ -27,18 +27,7 @@ CLUSTER ev_bench USING ev_bench_entity_at;
 VACUUM ANALYZE ev_bench;
 SELECT count(*) AS hot_events FROM ev_bench WHERE entity < 5 \gset
 
-CREATE FUNCTION pg_temp.best_ms(query text) RETURNS float8 LANGUAGE plpgsql AS $$
-DECLARE
-    t0 timestamptz;
-    best float8 := 'Infinity';
-BEGIN
-    FOR i IN 1..2 LOOP
-        t0 := clock_timestamp();
-        EXECUTE query;
-        best := least(best, 1000 * extract(epoch FROM clock_timestamp() - t0));
-    END LOOP;
-    RETURN best;
-END $$;
+\ir best_ms.sql
 
 CREATE TABLE velocity_result (what text PRIMARY KEY, ms float8, rows bigint);
 \echo -- timing (best of 2 runs each)

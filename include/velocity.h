@@ -1,12 +1,18 @@
 /*-------------------------------------------------------------------------
  * velocity.h
- *	  What the velocity aggregates share.
+ *	  What the velocity aggregates and risk.velocity share: the aggregate
+ *	  context, hashable value types, double-double sums, and the reading of
+ *	  serialized states.
  *-------------------------------------------------------------------------
  */
 #ifndef RISK_VELOCITY_H
 #define RISK_VELOCITY_H
 
 #include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "libpq/pqformat.h"
+#include "utils/builtins.h"
+#include "utils/typcache.h"
 
 /* The aggregate's memory context; "can't happen" outside an aggregate. */
 static inline MemoryContext
@@ -17,6 +23,62 @@ velocity_aggcontext(FunctionCallInfo fcinfo, const char *fn)
 	if (!AggCheckCallContext(fcinfo, &aggcontext))
 		elog(ERROR, "%s called in non-aggregate context", fn);
 	return aggcontext;
+}
+
+/*
+ * The type cache entry of a type whose values we hash and compare (default
+ * hash opclass); errors, as "<fn> cannot <verb> values of type ...", when
+ * it has none.
+ */
+static inline TypeCacheEntry *
+velocity_hashable_type(Oid type, const char *fn, const char *verb)
+{
+	TypeCacheEntry *tc = lookup_type_cache(type, TYPECACHE_HASH_PROC_FINFO |
+										   TYPECACHE_EQ_OPR_FINFO);
+
+	if (!OidIsValid(tc->hash_proc_finfo.fn_oid) || !OidIsValid(tc->eq_opr_finfo.fn_oid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("%s cannot %s values of type %s", fn, verb, format_type_be(type)),
+				 errdetail("The type has no default hash operator class."),
+				 errhint("Cast the values to text, or to another type that can be hashed.")));
+	return tc;
+}
+
+/*
+ * A double-double sum: an unevaluated pair hi + lo (Knuth's TwoSum), so
+ * that subtracting a value back out undoes adding it to about 1e-32.
+ */
+typedef struct DD
+{
+	double		hi;
+	double		lo;
+} DD;
+
+static inline void
+dd_add(DD *s, double x)
+{
+	double		t = s->hi + x;
+	double		b = t - s->hi;
+	double		err = (s->hi - (t - b)) + (x - b);
+
+	s->lo += err;
+	s->hi = t + s->lo;
+	s->lo -= s->hi - t;
+}
+
+/* A serialized state's bytes, past its format version byte (checked). */
+static inline void
+velocity_state_bytes(bytea *bytes, StringInfo buf, int version, const char *what)
+{
+	buf->data = VARDATA_ANY(bytes);
+	buf->len = VARSIZE_ANY_EXHDR(bytes);
+	buf->maxlen = buf->len;
+	buf->cursor = 0;
+	if (pq_getmsgbyte(buf) != version)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("%s state of an unknown format", what)));
 }
 
 #endif							/* RISK_VELOCITY_H */

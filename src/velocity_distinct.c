@@ -107,17 +107,9 @@ value_equal(DistinctState *st, Datum a, Datum b)
 static DistinctState *
 state_create(MemoryContext mcxt, Oid type, Oid collation)
 {
-	TypeCacheEntry *tc = lookup_type_cache(type, TYPECACHE_HASH_PROC_FINFO |
-										   TYPECACHE_EQ_OPR_FINFO);
+	TypeCacheEntry *tc = velocity_hashable_type(type, "risk.count_distinct", "count");
 	DistinctState *st;
 
-	if (!OidIsValid(tc->hash_proc_finfo.fn_oid) || !OidIsValid(tc->eq_opr_finfo.fn_oid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_FUNCTION),
-				 errmsg("risk.count_distinct cannot count values of type %s",
-						format_type_be(type)),
-				 errdetail("The type has no default hash operator class."),
-				 errhint("Cast the values to text, or to another type that can be hashed.")));
 	st = MemoryContextAllocZero(mcxt, sizeof(DistinctState));
 	st->mcxt = mcxt;
 	st->type = type;
@@ -373,14 +365,7 @@ risk_count_distinct_deserialize(PG_FUNCTION_ARGS)
 	FmgrInfo	recv_fn;
 	int64		n;
 
-	buf.data = VARDATA_ANY(bytes);
-	buf.len = VARSIZE_ANY_EXHDR(bytes);
-	buf.maxlen = buf.len;
-	buf.cursor = 0;
-	if (pq_getmsgbyte(&buf) != DISTINCT_FORMAT_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("risk.count_distinct state of an unknown format")));
+	velocity_state_bytes(bytes, &buf, DISTINCT_FORMAT_VERSION, "risk.count_distinct");
 	type = pq_getmsgint(&buf, 4);
 	collation = pq_getmsgint(&buf, 4);
 	n = pq_getmsgint64(&buf);

@@ -272,14 +272,7 @@ risk_hll_deserialize(PG_FUNCTION_ARGS)
 	Oid			collation;
 	uint32		n;
 
-	buf.data = VARDATA_ANY(bytes);
-	buf.len = VARSIZE_ANY_EXHDR(bytes);
-	buf.maxlen = buf.len;
-	buf.cursor = 0;
-	if (pq_getmsgbyte(&buf) != HLL_FORMAT_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("risk.approx_count_distinct state of an unknown format")));
+	velocity_state_bytes(bytes, &buf, HLL_FORMAT_VERSION, "risk.approx_count_distinct");
 	type = pq_getmsgint(&buf, 4);
 	collation = pq_getmsgint(&buf, 4);
 	n = pq_getmsgint(&buf, 4);

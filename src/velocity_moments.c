@@ -34,25 +34,7 @@
 #define MOMENTS_FORMAT_VERSION 1
 #define DECAY_FORMAT_VERSION 1
 
-/* ---- double-double sums ---- */
-
-typedef struct DD
-{
-	double		hi;
-	double		lo;
-} DD;
-
-static inline void
-dd_add(DD *s, double x)
-{
-	double		t = s->hi + x;
-	double		b = t - s->hi;
-	double		err = (s->hi - (t - b)) + (x - b);
-
-	s->lo += err;
-	s->hi = t + s->lo;
-	s->lo -= s->hi - t;
-}
+/* ---- double-double sums (DD, dd_add: velocity.h) ---- */
 
 static inline long double
 dd_value(const DD *s)
@@ -426,19 +408,6 @@ get_dd(StringInfo buf, DD *d)
 	d->lo = pq_getmsgfloat8(buf);
 }
 
-static void
-read_bytes(bytea *bytes, StringInfo buf, int version, const char *what)
-{
-	buf->data = VARDATA_ANY(bytes);
-	buf->len = VARSIZE_ANY_EXHDR(bytes);
-	buf->maxlen = buf->len;
-	buf->cursor = 0;
-	if (pq_getmsgbyte(buf) != version)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("%s state of an unknown format", what)));
-}
-
 PG_FUNCTION_INFO_V1(risk_moments_serialize);
 Datum
 risk_moments_serialize(PG_FUNCTION_ARGS)
@@ -464,7 +433,7 @@ risk_moments_deserialize(PG_FUNCTION_ARGS)
 	MomentState *st = MemoryContextAllocZero(aggcontext, sizeof(MomentState));
 	StringInfoData buf;
 
-	read_bytes(PG_GETARG_BYTEA_PP(0), &buf, MOMENTS_FORMAT_VERSION, "risk.stddev");
+	velocity_state_bytes(PG_GETARG_BYTEA_PP(0), &buf, MOMENTS_FORMAT_VERSION, "risk.stddev");
 	st->n = pq_getmsgint64(&buf);
 	get_dd(&buf, &st->sum);
 	get_dd(&buf, &st->sumsq);
@@ -499,7 +468,7 @@ risk_decay_deserialize(PG_FUNCTION_ARGS)
 	DecayState *st = MemoryContextAllocZero(aggcontext, sizeof(DecayState));
 	StringInfoData buf;
 
-	read_bytes(PG_GETARG_BYTEA_PP(0), &buf, DECAY_FORMAT_VERSION, "risk.decayed_sum");
+	velocity_state_bytes(PG_GETARG_BYTEA_PP(0), &buf, DECAY_FORMAT_VERSION, "risk.decayed_sum");
 	st->n = pq_getmsgint64(&buf);
 	get_dd(&buf, &st->sum);
 	st->ref = pq_getmsgint64(&buf);

@@ -38,6 +38,8 @@
 #include "utils/typcache.h"
 #include "windowapi.h"
 
+#include "velocity.h"
+
 #define MAX_WINDOWS 16
 #define MAX_WIDTH (INT64CONST(100000) * USECS_PER_DAY)
 
@@ -92,8 +94,7 @@ typedef struct PackWindow
 	int64		width;			/* microseconds */
 	int64		head;			/* first buffered event still in the window */
 	int64		count;
-	double		sum_hi;			/* double-double sum of the amounts */
-	double		sum_lo;
+	DD			sum;			/* of the amounts */
 	int64		distinct;
 } PackWindow;
 
@@ -134,18 +135,6 @@ static bool
 key_equal(PackState *st, Datum a, Datum b)
 {
 	return DatumGetBool(FunctionCall2Coll(st->eq_proc, st->collation, a, b));
-}
-
-static inline void
-dd_add(double *hi, double *lo, double x)
-{
-	double		t = *hi + x;
-	double		b = t - *hi;
-	double		err = (*hi - (t - b)) + (x - b);
-
-	*lo += err;
-	*hi = t + *lo;
-	*lo -= *hi - t;
 }
 
 static int64
@@ -214,13 +203,7 @@ setup(WindowObject winobj, FunctionCallInfo fcinfo, PackState *st)
 		st->include_current = false;
 
 	st->key_type = get_fn_expr_argtype(fcinfo->flinfo, ARG_KEY);
-	tc = lookup_type_cache(st->key_type, TYPECACHE_HASH_PROC_FINFO | TYPECACHE_EQ_OPR_FINFO);
-	if (!OidIsValid(tc->hash_proc_finfo.fn_oid) || !OidIsValid(tc->eq_opr_finfo.fn_oid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_FUNCTION),
-				 errmsg("risk.velocity cannot count distinct values of type %s",
-						format_type_be(st->key_type)),
-				 errhint("Cast the key to text, or to another type that can be hashed.")));
+	tc = velocity_hashable_type(st->key_type, "risk.velocity", "count distinct");
 	get_typlenbyval(st->key_type, &st->key_len, &st->key_byval);
 	st->collation = PG_GET_COLLATION();
 	st->hash_proc = &tc->hash_proc_finfo;
@@ -246,8 +229,8 @@ add_event(PackState *st, const PackEvent *ev)
 		st->w[i].count++;
 		if (ev->has_amount)
 		{
-			dd_add(&st->w[i].sum_hi, &st->w[i].sum_lo, ev->amount);
-			if (isinf(st->w[i].sum_hi) || isnan(st->w[i].sum_hi))
+			dd_add(&st->w[i].sum, ev->amount);
+			if (isinf(st->w[i].sum.hi) || isnan(st->w[i].sum.hi))
 				ereport(ERROR,
 						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 						 errmsg("risk.velocity sum out of range for double precision")));
@@ -285,9 +268,9 @@ remove_event(PackState *st, int i, const PackEvent *ev)
 
 	w->count--;
 	if (ev->has_amount)
-		dd_add(&w->sum_hi, &w->sum_lo, -ev->amount);
+		dd_add(&w->sum, -ev->amount);
 	if (w->count == 0)
-		w->sum_hi = w->sum_lo = 0;
+		w->sum.hi = w->sum.lo = 0;
 	if (ev->has_key)
 	{
 		KeyEntry   *e = packkeys_lookup_hash(st->keys, ev->key, ev->hash);
@@ -494,7 +477,7 @@ risk_velocity(PG_FUNCTION_ARGS)
 	for (int i = 0; i < st->nwindows; i++)
 	{
 		out[i] = Float8GetDatum((double) st->w[i].count);
-		out[st->nwindows + i] = Float8GetDatum(st->w[i].sum_hi + st->w[i].sum_lo);
+		out[st->nwindows + i] = Float8GetDatum(st->w[i].sum.hi + st->w[i].sum.lo);
 		out[2 * st->nwindows + i] = Float8GetDatum((double) st->w[i].distinct);
 	}
 	PG_RETURN_ARRAYTYPE_P(construct_array(out, 3 * st->nwindows, FLOAT8OID, 8,
