@@ -7,13 +7,13 @@ MODULE_big  = risk
 OBJS        = src/risk.o src/xgb_bridge.o src/model_json.o src/forest.o \
               src/registry.o src/model_cache.o src/score.o \
               src/velocity_distinct.o src/velocity_hll.o src/velocity_moments.o \
-              src/velocity_pack.o
+              src/velocity_pack.o src/velocity_windows.o src/velocity_state.o
 DATA        = sql/risk--$(EXTVERSION).sql
 PGFILEDESC  = "risk - risk-control engine for PostgreSQL"
 
 # Regression tests, in the order they run (sql/NAME.sql, expected/NAME.out).
 REGRESS     = setup parity score registry readme errors cache privileges \
-              dump_restore velocity
+              dump_restore velocity velocity_online
 
 PG_CPPFLAGS = -I$(srcdir)/include
 # Bit-exact float32 arithmetic with libxgboost: no fused multiply-add.

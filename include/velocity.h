@@ -11,6 +11,7 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/typcache.h"
 
@@ -79,6 +80,34 @@ velocity_state_bytes(bytea *bytes, StringInfo buf, int version, const char *what
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("%s state of an unknown format", what)));
+}
+
+/* Windows: velocity_windows.c */
+#define VELOCITY_MAX_WINDOWS 16
+
+/* Reads an interval[] of 1 to 16 window widths (microseconds); errors name fn. */
+extern int	velocity_parse_windows(const char *fn, ArrayType *arr, int64 *widths);
+/* A width velocity_parse_windows could have returned. */
+extern bool velocity_width_ok(int64 width);
+/* The tile width (hop) of a tiled window of this width. */
+extern int64 velocity_tile_hop(int64 width);
+
+/* floor(a / b) for b > 0, also for a < 0 (times before 2000). */
+static inline int64
+velocity_floor_div(int64 a, int64 b)
+{
+	int64		q = a / b;
+
+	if (a % b < 0)
+		q--;
+	return q;
+}
+
+/* Where a tiled window of this width and hop starts, for an event at t. */
+static inline int64
+velocity_tiled_start(int64 t, int64 width, int64 hop)
+{
+	return velocity_floor_div(t - width, hop) * hop;
 }
 
 #endif							/* RISK_VELOCITY_H */

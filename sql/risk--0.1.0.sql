@@ -451,3 +451,105 @@ CREATE FUNCTION @extschema@.velocity(at timestamptz, amount double precision, ke
   AS 'MODULE_PATHNAME', 'risk_velocity' LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.velocity(timestamptz, double precision, anyelement, interval[], boolean) IS
   'Window function over (PARTITION BY entity ORDER BY at): for each window, the count of events, the sum of amount and the distinct count of key in [at - window, at) (or up to at itself with include_current), in one pass: counts, then sums, then distinct counts.';
+
+CREATE FUNCTION @extschema@.velocity_tiled(at timestamptz, amount double precision, key anyelement,
+                                           windows interval[], include_current boolean DEFAULT false)
+  RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_velocity_tiled' LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.velocity_tiled(timestamptz, double precision, anyelement, interval[], boolean) IS
+  'risk.velocity over tiled windows, the values risk.velocity_read gives online: each window starts at the start of the tile (hop) holding at - window, so it reaches back between window and window + window/12.';
+
+------------------------------------------------------------------------------
+-- Velocity features: online state
+------------------------------------------------------------------------------
+
+CREATE TYPE @extschema@.velocity_state;
+
+CREATE FUNCTION @extschema@.velocity_state_in(cstring) RETURNS @extschema@.velocity_state
+  AS 'MODULE_PATHNAME', 'risk_velocity_state_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.velocity_state_in(cstring) IS
+  'Input of risk.velocity_state: \x and the hexadecimal of its binary form, checked in full.';
+CREATE FUNCTION @extschema@.velocity_state_out(@extschema@.velocity_state) RETURNS cstring
+  AS 'MODULE_PATHNAME', 'risk_velocity_state_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.velocity_state_out(@extschema@.velocity_state) IS
+  'Output of risk.velocity_state: \x and the hexadecimal of its binary form (equal states print equal).';
+CREATE FUNCTION @extschema@.velocity_state_recv(internal) RETURNS @extschema@.velocity_state
+  AS 'MODULE_PATHNAME', 'risk_velocity_state_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.velocity_state_recv(internal) IS
+  'Binary input of risk.velocity_state (portable, versioned, checked in full).';
+CREATE FUNCTION @extschema@.velocity_state_send(@extschema@.velocity_state) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'risk_velocity_state_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.velocity_state_send(@extschema@.velocity_state) IS
+  'Binary output of risk.velocity_state (portable, versioned: its first byte is the format version).';
+
+CREATE TYPE @extschema@.velocity_state (
+  INPUT = @extschema@.velocity_state_in,
+  OUTPUT = @extschema@.velocity_state_out,
+  RECEIVE = @extschema@.velocity_state_recv,
+  SEND = @extschema@.velocity_state_send,
+  INTERNALLENGTH = VARIABLE,
+  ALIGNMENT = double,
+  STORAGE = extended
+);
+COMMENT ON TYPE @extschema@.velocity_state IS
+  'An entity''s velocity features kept online: tiled windows (count, sum, distinct keys), started by risk.velocity_init, updated by risk.velocity_add, read by risk.velocity_read, built from history by risk.velocity_state_agg.';
+
+CREATE FUNCTION @extschema@.velocity_init(windows interval[]) RETURNS @extschema@.velocity_state
+  AS 'MODULE_PATHNAME', 'risk_velocity_state_new' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.velocity_init(interval[]) IS
+  'An empty online velocity state for these windows (1 to 16, each tiled as risk.velocity_tiled tiles it).';
+
+CREATE FUNCTION @extschema@.velocity_add(state @extschema@.velocity_state, at timestamptz,
+                                         amount double precision, key anyelement)
+  RETURNS @extschema@.velocity_state
+  AS 'MODULE_PATHNAME', 'risk_velocity_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.velocity_add(@extschema@.velocity_state, timestamptz, double precision, anyelement) IS
+  'The state with one more event (at, amount, key); a NULL amount is counted but not summed, a NULL key not counted as distinct, a NULL time ignored. Events may come in any order.';
+CREATE FUNCTION @extschema@.velocity_add(state @extschema@.velocity_state, at timestamptz,
+                                         amount double precision)
+  RETURNS @extschema@.velocity_state
+  AS 'MODULE_PATHNAME', 'risk_velocity_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.velocity_add(@extschema@.velocity_state, timestamptz, double precision) IS
+  'The state with one more event (at, amount), with no key.';
+
+CREATE FUNCTION @extschema@.velocity_read(state @extschema@.velocity_state, at timestamptz,
+                                          include_current boolean DEFAULT false)
+  RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_velocity_read' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.velocity_read(@extschema@.velocity_state, timestamptz, boolean) IS
+  'The features at time at, laid out as risk.velocity''s (counts, sums, distinct counts of each window): events before at, or up to at with include_current; equal to risk.velocity_tiled for every at not earlier than the state''s latest event; an earlier at reads at that latest time.';
+
+CREATE FUNCTION @extschema@._velocity_state_add(internal, timestamptz, double precision, anyelement, interval[])
+  RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_velocity_state_agg_step' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._velocity_state_add(internal, timestamptz, double precision, anyelement, interval[]) IS
+  'Transition function of risk.velocity_state_agg.';
+CREATE FUNCTION @extschema@._velocity_state_final(internal) RETURNS @extschema@.velocity_state
+  AS 'MODULE_PATHNAME', 'risk_velocity_state_agg_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._velocity_state_final(internal) IS
+  'Final function of risk.velocity_state_agg.';
+CREATE FUNCTION @extschema@._velocity_state_combine(internal, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_velocity_state_agg_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._velocity_state_combine(internal, internal) IS
+  'Combine function of risk.velocity_state_agg (merges two partial states).';
+CREATE FUNCTION @extschema@._velocity_state_serialize(internal) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'risk_velocity_state_agg_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._velocity_state_serialize(internal) IS
+  'Serialize function of risk.velocity_state_agg.';
+CREATE FUNCTION @extschema@._velocity_state_deserialize(bytea, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_velocity_state_agg_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._velocity_state_deserialize(bytea, internal) IS
+  'Deserialize function of risk.velocity_state_agg.';
+
+CREATE AGGREGATE @extschema@.velocity_state_agg(at timestamptz, amount double precision, key anyelement,
+                                                windows interval[]) (
+  SFUNC = @extschema@._velocity_state_add,
+  STYPE = internal,
+  FINALFUNC = @extschema@._velocity_state_final,
+  COMBINEFUNC = @extschema@._velocity_state_combine,
+  SERIALFUNC = @extschema@._velocity_state_serialize,
+  DESERIALFUNC = @extschema@._velocity_state_deserialize,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.velocity_state_agg(timestamptz, double precision, anyelement, interval[]) IS
+  'The online velocity state of a group''s events (any order), as risk.velocity_add would leave it: to backfill states from history.';

@@ -367,13 +367,13 @@ SELECT throws_ok($$SELECT risk.approx_count_distinct(p) FROM (VALUES (point(1, 2
 SELECT throws_ok($$SELECT risk.velocity(ts, 1, 1, ARRAY['1 hour']::interval[]) OVER (ORDER BY id) FROM ev$$,
                  '22023', 'risk.velocity needs its window ordered by its time argument', 'velocity: ordered by something else');
 SELECT throws_ok($$SELECT risk.velocity(ts, 1, 1, ARRAY['1 month']::interval[]) OVER (ORDER BY ts) FROM ev$$,
-                 '22023', 'velocity windows must be given in days, hours, minutes or seconds', 'velocity: a window in months');
+                 '22023', 'risk.velocity windows must be given in days, hours, minutes or seconds', 'velocity: a window in months');
 SELECT throws_ok($$SELECT risk.velocity(ts, 1, 1, ARRAY['0 seconds']::interval[]) OVER (ORDER BY ts) FROM ev$$,
-                 '22023', 'velocity windows must be positive', 'velocity: a zero window');
+                 '22023', 'risk.velocity windows must be positive', 'velocity: a zero window');
 SELECT throws_ok($$SELECT risk.velocity(ts, 1, 1, ARRAY[]::interval[]) OVER (ORDER BY ts) FROM ev$$,
                  '22023', 'risk.velocity takes 1 to 16 windows, not 0', 'velocity: no windows');
 SELECT throws_ok($$SELECT risk.velocity(ts, 1, 1, NULL) OVER (ORDER BY ts) FROM ev$$,
-                 '22004', 'velocity windows must not be NULL', 'velocity: NULL windows');
+                 '22004', 'risk.velocity windows must not be NULL', 'velocity: NULL windows');
 SELECT throws_ok($$SELECT risk.velocity(ts, 1, point(1, 1), ARRAY['1 hour']::interval[]) OVER (ORDER BY ts) FROM ev$$,
                  '42883', 'risk.velocity cannot count distinct values of type point', 'velocity: a key that cannot be hashed');
 SELECT is(risk.velocity(NULL::timestamptz, 1, 1, ARRAY['1 hour']::interval[]) OVER (), NULL, 'velocity: a NULL time gives NULL');
@@ -385,7 +385,7 @@ SELECT throws_ok($$SELECT risk.velocity(at, 1, 1, ARRAY['1 hour']::interval[]) O
                  '22023', 'risk.velocity needs its window ordered by its time argument',
                  'velocity: a NULL time between times');
 SELECT throws_ok($$SELECT risk.velocity(now(), 1, 1, ARRAY['213503983 days']::interval[]) OVER ()$$,
-                 '22023', 'velocity windows must be shorter than 100,000 days', 'velocity: a window too long');
+                 '22023', 'risk.velocity windows must be shorter than 100,000 days', 'velocity: a window too long');
 SELECT throws_ok($$SELECT risk.stddev(x) FROM (VALUES (1e200::float8), (1)) t(x)$$,
                  '22003', NULL, 'stddev: a value too large to square');
 SELECT throws_ok($$SELECT risk.last_k_distinct(1, 0)$$,

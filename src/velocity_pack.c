@@ -18,6 +18,10 @@
  * distinct count is the number of keys with a non-zero count there.  Each
  * event costs O(number of windows), whatever the windows' widths.
  *
+ * risk.velocity_tiled is the same with tiled windows (velocity_windows.c):
+ * a window starts at the start of the tile holding t - w, the values the
+ * online state (velocity_state.c) gives.
+ *
  * The result is a double precision array: the counts of the windows in
  * their order, then the sums, then the distinct counts.
  *-------------------------------------------------------------------------
@@ -40,8 +44,7 @@
 
 #include "velocity.h"
 
-#define MAX_WINDOWS 16
-#define MAX_WIDTH (INT64CONST(100000) * USECS_PER_DAY)
+#define MAX_WINDOWS VELOCITY_MAX_WINDOWS
 
 enum
 {
@@ -92,6 +95,7 @@ static bool key_equal(struct PackState *st, Datum a, Datum b);
 typedef struct PackWindow
 {
 	int64		width;			/* microseconds */
+	int64		hop;			/* tiled: the tile width; exact: 0 */
 	int64		head;			/* first buffered event still in the window */
 	int64		count;
 	DD			sum;			/* of the amounts */
@@ -105,6 +109,8 @@ typedef struct PackState
 	int			nwindows;
 	int			widest;
 	bool		include_current;
+	bool		tiled;
+	const char *fn;				/* the SQL name, for messages */
 	PackWindow	w[MAX_WINDOWS];
 	/* events [base, base + nbuf) of the partition, read in order */
 	PackEvent  *buf;
@@ -137,38 +143,13 @@ key_equal(PackState *st, Datum a, Datum b)
 	return DatumGetBool(FunctionCall2Coll(st->eq_proc, st->collation, a, b));
 }
 
-static int64
-window_width(Interval *iv)
-{
-	int64		us;
-
-	if (iv->month != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("velocity windows must be given in days, hours, minutes or seconds"),
-				 errdetail("Months and years have no fixed length.")));
-	if (pg_mul_s64_overflow((int64) iv->day, USECS_PER_DAY, &us) ||
-		pg_add_s64_overflow(us, iv->time, &us) || us > MAX_WIDTH)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("velocity windows must be shorter than 100,000 days")));
-	if (us <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("velocity windows must be positive")));
-	return us;
-}
-
 /* First call in a partition: read the windows, the flag and the key type. */
 static void
-setup(WindowObject winobj, FunctionCallInfo fcinfo, PackState *st)
+setup(WindowObject winobj, FunctionCallInfo fcinfo, PackState *st, const char *fn)
 {
 	bool		isnull;
 	Datum		d;
 	ArrayType  *arr;
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n;
 	TypeCacheEntry *tc;
 
 	st->mcxt = GetMemoryChunkContext(st);
@@ -176,34 +157,26 @@ setup(WindowObject winobj, FunctionCallInfo fcinfo, PackState *st)
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("velocity windows must not be NULL")));
+				 errmsg("%s windows must not be NULL", fn)));
 	arr = DatumGetArrayTypeP(d);
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("velocity windows must be a one-dimensional array")));
-	deconstruct_array(arr, INTERVALOID, 16, false, TYPALIGN_DOUBLE, &elems, &nulls, &n);
-	if (n < 1 || n > MAX_WINDOWS)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("risk.velocity takes 1 to %d windows, not %d", MAX_WINDOWS, n)));
-	st->nwindows = n;
-	for (int i = 0; i < n; i++)
 	{
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("velocity windows must not be NULL")));
-		st->w[i].width = window_width(DatumGetIntervalP(elems[i]));
-		if (st->w[i].width > st->w[st->widest].width)
-			st->widest = i;
+		int64		widths[MAX_WINDOWS];
+
+		st->nwindows = velocity_parse_windows(fn, arr, widths);
+		for (int i = 0; i < st->nwindows; i++)
+		{
+			st->w[i].width = widths[i];
+			st->w[i].hop = st->tiled ? velocity_tile_hop(widths[i]) : 0;
+			if (widths[i] > st->w[st->widest].width)
+				st->widest = i;
+		}
 	}
 	st->include_current = DatumGetBool(WinGetFuncArgCurrent(winobj, ARG_INCLUDE, &isnull));
 	if (isnull)
 		st->include_current = false;
 
 	st->key_type = get_fn_expr_argtype(fcinfo->flinfo, ARG_KEY);
-	tc = velocity_hashable_type(st->key_type, "risk.velocity", "count distinct");
+	tc = velocity_hashable_type(st->key_type, fn, "count distinct");
 	get_typlenbyval(st->key_type, &st->key_len, &st->key_byval);
 	st->collation = PG_GET_COLLATION();
 	st->hash_proc = &tc->hash_proc_finfo;
@@ -233,7 +206,7 @@ add_event(PackState *st, const PackEvent *ev)
 			if (isinf(st->w[i].sum.hi) || isnan(st->w[i].sum.hi))
 				ereport(ERROR,
 						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-						 errmsg("risk.velocity sum out of range for double precision")));
+						 errmsg("%s sum out of range for double precision", st->fn)));
 		}
 	}
 	if (ev->has_key)
@@ -276,7 +249,7 @@ remove_event(PackState *st, int i, const PackEvent *ev)
 		KeyEntry   *e = packkeys_lookup_hash(st->keys, ev->key, ev->hash);
 
 		if (e == NULL)
-			elog(ERROR, "risk.velocity lost a key");
+			elog(ERROR, "%s lost a key", st->fn);
 		if (--e->rows[i] == 0)
 		{
 			w->distinct--;
@@ -305,7 +278,7 @@ fill_event(PackState *st, PackEvent *ev, TimestampTz at, Datum amount, bool amou
 	if (isnan(ev->amount) || isinf(ev->amount))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("risk.velocity cannot sum infinite or NaN amounts")));
+				 errmsg("%s cannot sum infinite or NaN amounts", st->fn)));
 	ev->has_key = !key_null;
 	if (key_null)
 		ev->key = (Datum) 0;
@@ -378,9 +351,8 @@ compact(PackState *st)
 	st->base = keep;
 }
 
-PG_FUNCTION_INFO_V1(risk_velocity);
-Datum
-risk_velocity(PG_FUNCTION_ARGS)
+static Datum
+velocity_window(FunctionCallInfo fcinfo, bool tiled)
 {
 	WindowObject winobj = PG_WINDOW_OBJECT();
 	PackState  *st = WinGetPartitionLocalMemory(winobj, sizeof(PackState));
@@ -390,7 +362,9 @@ risk_velocity(PG_FUNCTION_ARGS)
 
 	if (!st->ready)
 	{
-		setup(winobj, fcinfo, st);
+		st->tiled = tiled;
+		st->fn = tiled ? "risk.velocity_tiled" : "risk.velocity";
+		setup(winobj, fcinfo, st, st->fn);
 		st->last_at = DT_NOBEGIN;
 	}
 
@@ -400,11 +374,11 @@ risk_velocity(PG_FUNCTION_ARGS)
 	if (TIMESTAMP_NOT_FINITE(t))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("risk.velocity cannot use an infinite time")));
+				 errmsg("%s cannot use an infinite time", st->fn)));
 	if (t < st->last_at)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("risk.velocity needs its window ordered by its time argument"),
+				 errmsg("%s needs its window ordered by its time argument", st->fn),
 				 errhint("Write OVER (PARTITION BY ... ORDER BY at), with the same at as the first argument.")));
 	st->last_at = t;
 
@@ -421,7 +395,7 @@ risk_velocity(PG_FUNCTION_ARGS)
 			if (st->seen_any)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("risk.velocity needs its window ordered by its time argument"),
+						 errmsg("%s needs its window ordered by its time argument", st->fn),
 						 errdetail("A row with a NULL time is followed by rows with times."),
 						 errhint("Write OVER (PARTITION BY ... ORDER BY at), with the same at as the first argument.")));
 			st->base = st->added = cur;
@@ -462,10 +436,12 @@ risk_velocity(PG_FUNCTION_ARGS)
 	for (int i = 0; i < st->nwindows; i++)
 	{
 		PackWindow *w = &st->w[i];
+		TimestampTz start = w->hop ? velocity_tiled_start(t, w->width, w->hop) : t - w->width;
 
 		if (w->head < st->base)
 			w->head = st->base;
-		while (w->head < st->added && event_at(st, w->head)->at < t - w->width)
+
+		while (w->head < st->added && event_at(st, w->head)->at < start)
 		{
 			remove_event(st, i, event_at(st, w->head));
 			w->head++;
@@ -482,4 +458,20 @@ risk_velocity(PG_FUNCTION_ARGS)
 	}
 	PG_RETURN_ARRAYTYPE_P(construct_array(out, 3 * st->nwindows, FLOAT8OID, 8,
 										  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/* Exact sliding windows: [t - w, t). */
+PG_FUNCTION_INFO_V1(risk_velocity);
+Datum
+risk_velocity(PG_FUNCTION_ARGS)
+{
+	return velocity_window(fcinfo, false);
+}
+
+/* Tiled windows, as the online state keeps them: [tile start of t - w, t). */
+PG_FUNCTION_INFO_V1(risk_velocity_tiled);
+Datum
+risk_velocity_tiled(PG_FUNCTION_ARGS)
+{
+	return velocity_window(fcinfo, true);
 }

@@ -1,0 +1,290 @@
+-- Online velocity state against the batch functions on one event stream
+-- (ties, NULL keys and amounts, a burst, a gap of days): risk.velocity_tiled
+-- against a plain-SQL recount; a trigger's UPSERT of risk.velocity_add
+-- against risk.velocity_tiled, event by event; states built in any order,
+-- by the aggregate, under a parallel plan, equal; rolled-back inserts leave
+-- no trace; concurrent sessions end as a serial order would; text and
+-- binary round trips; errors.
+\set VERBOSITY terse
+\set QUIET on
+\pset format unaligned
+\pset tuples_only on
+\pset pager off
+
+SELECT plan(38);
+
+\set windows '''{10 minutes,1 hour,1 day,7 days}''::interval[]'
+
+-- 12,000 events of 150 buyers; times on a 10-second grid (ties), a burst
+-- of 1,500 events in one minute, a gap of 3 days; 6% NULL devices, 2% NULL
+-- amounts (multiples of 1/64: binary fractions, so that sums are exact both ways)
+CREATE TABLE ev AS
+SELECT g AS id,
+       ((g / 3)::bigint * 7919) % 150 AS buyer,
+       CASE WHEN g BETWEEN 4000 AND 5499 THEN timestamptz '2026-03-01 12:00' + (g % 6) * interval '10 seconds'
+            WHEN g > 8000 THEN timestamptz '2026-03-05' + (((g / 3) * 31) % 20000) * interval '10 seconds'
+            ELSE timestamptz '2026-03-01' + (((g / 3) * 13) % 8000) * interval '10 seconds' END AS ts,
+       CASE WHEN g % 17 = 0 THEN NULL ELSE 'dev-' || ((g::bigint * 104729) % 40) END AS device,
+       CASE WHEN g % 53 = 0 THEN NULL ELSE (((g * 37) % 100000) / 64.0)::float8 END AS amount
+  FROM generate_series(1, 12000) g;
+CREATE INDEX ON ev (buyer, ts);
+ANALYZE ev;
+
+-- the tiled window's start, restated from the README: hop = the largest of
+-- 1 day, 1 hour, 5 min, 1 min, 5 s, 1 s at most window/12, tiles from midnight
+CREATE FUNCTION tile_start(t timestamptz, w interval) RETURNS timestamptz
+  LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN w < interval '12 seconds' THEN t - w
+              ELSE date_bin(CASE WHEN w >= interval '12 days' THEN interval '1 day'
+                                 WHEN w >= interval '12 hours' THEN interval '1 hour'
+                                 WHEN w >= interval '1 hour' THEN interval '5 minutes'
+                                 WHEN w >= interval '12 minutes' THEN interval '1 minute'
+                                 WHEN w >= interval '1 minute' THEN interval '5 seconds'
+                                 ELSE interval '1 second' END,
+                            t - w, timestamptz '2000-01-01 00:00+00') END $$;
+
+-- counts, sums, distinct counts of the buyer's events in [tile start, ts)
+-- (or up to ts itself), by plain SQL
+CREATE FUNCTION recount(e ev, ws interval[], incl boolean) RETURNS float8[]
+  LANGUAGE sql STABLE AS $$
+  SELECT array_agg(c ORDER BY part, i) FROM (
+    SELECT i, part, c FROM unnest(ws) WITH ORDINALITY AS w(w, i),
+      LATERAL (SELECT count(*)::float8 AS n, coalesce(sum(o.amount::numeric), 0)::float8 AS s,
+                      count(DISTINCT o.device)::float8 AS d
+                 FROM ev o WHERE o.buyer = e.buyer AND o.ts >= tile_start(e.ts, w.w)
+                  AND (o.ts < e.ts OR (incl AND o.ts = e.ts))) r,
+      LATERAL (VALUES (1, r.n), (2, r.s), (3, r.d)) v(part, c)) t $$;
+
+CREATE TABLE batch AS
+SELECT id, buyer, ts,
+       risk.velocity_tiled(ts, amount, device, :windows) OVER w AS excl,
+       risk.velocity_tiled(ts, amount, device, :windows, true) OVER w AS incl
+  FROM ev WINDOW w AS (PARTITION BY buyer ORDER BY ts);
+
+SELECT is(count(*) FILTER (WHERE b.excl IS DISTINCT FROM recount(e, :windows, false)), 0::bigint,
+          'risk.velocity_tiled (before the event) = plain-SQL recount, 12,000 events x 4 windows')
+  FROM batch b JOIN ev e USING (id);
+SELECT is(count(*) FILTER (WHERE b.incl IS DISTINCT FROM recount(e, :windows, true)), 0::bigint,
+          'risk.velocity_tiled, include_current (ties included) = plain-SQL recount')
+  FROM batch b JOIN ev e USING (id);
+SELECT ok(count(*) FILTER (WHERE excl <> risk_excl) > 20,
+          'tiled windows differ from exact ones here (the test is not vacuous)')
+  FROM (SELECT excl, risk.velocity(ts, amount, device, :windows) OVER (PARTITION BY buyer ORDER BY ts) AS risk_excl
+          FROM batch JOIN ev USING (id, buyer, ts)) t;
+SELECT is((SELECT count(*) FROM (SELECT risk.velocity_tiled(ts, amount, device, '{5 seconds,11 seconds}') OVER w
+                                        IS DISTINCT FROM risk.velocity(ts, amount, device, '{5 seconds,11 seconds}') OVER w AS diff
+                                   FROM ev WINDOW w AS (PARTITION BY buyer ORDER BY ts)) t WHERE diff),
+          0::bigint, 'windows under 12 seconds are not tiled: equal to risk.velocity');
+
+-- the online path: a trigger scores each order as it is inserted
+CREATE TABLE buyer_velocity (buyer bigint PRIMARY KEY, state risk.velocity_state NOT NULL);
+CREATE SEQUENCE applied;
+CREATE TABLE orders (id int PRIMARY KEY, buyer bigint, ts timestamptz, amount float8, device text,
+                     feats float8[], feats_incl float8[], seq bigint);
+CREATE FUNCTION orders_velocity() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  s risk.velocity_state;
+BEGIN
+  INSERT INTO buyer_velocity AS v
+  VALUES (NEW.buyer, risk.velocity_add(risk.velocity_init('{10 minutes,1 hour,1 day,7 days}'),
+                                       NEW.ts, NEW.amount, NEW.device))
+  ON CONFLICT (buyer) DO UPDATE SET state = risk.velocity_add(v.state, NEW.ts, NEW.amount, NEW.device)
+  RETURNING state INTO s;
+  NEW.feats := risk.velocity_read(s, NEW.ts);
+  NEW.feats_incl := risk.velocity_read(s, NEW.ts, true);
+  NEW.seq := nextval('applied');   -- the buyer's row is locked: this is the order of its events
+  RETURN NEW;
+END $$;
+CREATE TRIGGER orders_velocity BEFORE INSERT ON orders FOR EACH ROW EXECUTE FUNCTION orders_velocity();
+
+-- in time order (ties in id order)
+INSERT INTO orders (id, buyer, ts, amount, device) SELECT id, buyer, ts, amount, device FROM ev ORDER BY ts, id;
+SELECT is(count(*), 12000::bigint, 'every order went through the trigger') FROM orders WHERE feats IS NOT NULL;
+SELECT is(count(*) FILTER (WHERE o.feats IS DISTINCT FROM b.excl), 0::bigint,
+          'online, before the event = risk.velocity_tiled, every one of 12,000 events (ties included)')
+  FROM orders o JOIN batch b USING (id);
+SELECT is(count(*) FILTER (WHERE o.feats_incl IS DISTINCT FROM b.incl), 0::bigint,
+          'online, include_current = risk.velocity_tiled where no tied event is still to come')
+  FROM orders o JOIN batch b USING (id)
+ WHERE NOT EXISTS (SELECT FROM ev x WHERE x.buyer = o.buyer AND x.ts = o.ts AND x.id > o.id);
+SELECT ok(count(*) > 100, 'and it differs where one is (tied events inserted later are not known yet)')
+  FROM orders o JOIN batch b USING (id) WHERE o.feats_incl IS DISTINCT FROM b.incl;
+
+-- the same states from history, in any order, also in parallel
+CREATE TABLE agg AS
+SELECT buyer, risk.velocity_state_agg(ts, amount, device, :windows)::text AS state FROM ev GROUP BY buyer;
+SELECT is(count(*) FILTER (WHERE a.state IS DISTINCT FROM v.state::text), 0::bigint,
+          'risk.velocity_state_agg = the states the trigger built, all 150 buyers')
+  FROM agg a FULL JOIN buyer_velocity v USING (buyer);
+SELECT is(count(*) FILTER (WHERE a.state IS DISTINCT FROM s.state::text), 0::bigint,
+          'events aggregated in a shuffled order give the same states')
+  FROM agg a JOIN (SELECT buyer, risk.velocity_state_agg(ts, amount, device, :windows ORDER BY md5(id::text)) AS state
+                     FROM ev GROUP BY buyer) s USING (buyer);
+
+CREATE FUNCTION plan_of(query text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  line text;
+  plan text := '';
+BEGIN
+  FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
+    plan := plan || line || ' ';
+  END LOOP;
+  RETURN plan;
+END $$;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+SELECT ok(plan_of($$SELECT buyer % 3, risk.velocity_state_agg(ts, amount, device, '{1 hour,7 days}') FROM ev GROUP BY 1$$)
+            ~ 'Partial (Hash|Group)?Aggregate',
+          'risk.velocity_state_agg splits into partial aggregates');
+CREATE TABLE agg_parallel AS
+SELECT buyer % 3 AS g, risk.velocity_state_agg(ts, amount, device, '{1 hour,7 days}')::text AS state FROM ev GROUP BY 1;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+RESET parallel_leader_participation;
+SET max_parallel_workers_per_gather = 0;
+SELECT is(count(*) FILTER (WHERE p.state IS DISTINCT FROM s.state), 0::bigint,
+          'merged partial states (parallel workers) = one serial state')
+  FROM agg_parallel p JOIN (SELECT buyer % 3 AS g, risk.velocity_state_agg(ts, amount, device, '{1 hour,7 days}')::text AS state
+                              FROM ev GROUP BY 1) s USING (g);
+RESET max_parallel_workers_per_gather;
+
+-- reads after the last event
+SELECT is(count(*) FILTER (WHERE risk.velocity_read(v.state, e.ts + interval '2 hours') IS DISTINCT FROM
+                                  recount(ROW(0, e.buyer, e.ts + interval '2 hours', NULL, NULL)::ev, :windows, false)),
+          0::bigint, 'a read two hours after a buyer''s last event = recount')
+  FROM buyer_velocity v JOIN (SELECT DISTINCT ON (buyer) * FROM ev ORDER BY buyer, ts DESC) e USING (buyer);
+
+-- transactions: a rolled-back insert leaves no trace
+SELECT state::text AS before FROM buyer_velocity WHERE buyer = 7 \gset
+BEGIN;
+INSERT INTO orders (id, buyer, ts, amount, device) VALUES (100001, 7, '2026-03-09', 99, 'new-device');
+SELECT isnt(state::text, :'before', 'inside the transaction the state has the new event') FROM buyer_velocity WHERE buyer = 7;
+ROLLBACK;
+SELECT is(state::text, :'before', 'rolled back: the state is as it was') FROM buyer_velocity WHERE buyer = 7;
+BEGIN;
+SAVEPOINT s;
+INSERT INTO orders (id, buyer, ts, amount, device) VALUES (100001, 7, '2026-03-09', 99, 'new-device');
+ROLLBACK TO SAVEPOINT s;
+COMMIT;
+SELECT is(state::text, :'before', 'rolled back to a savepoint: the state is as it was') FROM buyer_velocity WHERE buyer = 7;
+
+-- late events: inserted in a shuffled order, the states end the same, and
+-- a read at each buyer's last time equals the batch value there
+TRUNCATE orders, buyer_velocity;
+INSERT INTO orders (id, buyer, ts, amount, device) SELECT id, buyer, ts, amount, device FROM ev ORDER BY md5(id::text);
+SELECT is(count(*) FILTER (WHERE a.state IS DISTINCT FROM v.state::text), 0::bigint,
+          'events inserted out of order: the same states as in order')
+  FROM agg a FULL JOIN buyer_velocity v USING (buyer);
+SELECT is(count(*) FILTER (WHERE risk.velocity_read(v.state, b.ts) IS DISTINCT FROM b.excl), 0::bigint,
+          'and the features at each buyer''s latest time = risk.velocity_tiled')
+  FROM buyer_velocity v JOIN (SELECT DISTINCT ON (buyer) * FROM batch ORDER BY buyer, ts DESC) b USING (buyer);
+
+-- concurrent sessions: four sessions insert a quarter of the events each,
+-- one committed transaction per event, all at once
+TRUNCATE orders, buyer_velocity;
+ALTER SEQUENCE applied RESTART;
+CREATE PROCEDURE insert_quarter(q int) LANGUAGE plpgsql AS $$
+DECLARE
+  e record;
+BEGIN
+  FOR e IN SELECT * FROM ev WHERE id % 4 = q ORDER BY ts, id LOOP
+    INSERT INTO orders (id, buyer, ts, amount, device) VALUES (e.id, e.buyer, e.ts, e.amount, e.device);
+    COMMIT;
+  END LOOP;
+END $$;
+SELECT format('dbname=%s host=%s port=%s', current_database(),
+              current_setting('unix_socket_directories'), current_setting('port')) AS conn \gset
+SELECT count(*) FROM (SELECT dblink_connect('s' || q, :'conn') FROM generate_series(0, 3) q) t \g /dev/null
+SELECT is(sum(dblink_send_query('s' || q, format('CALL insert_quarter(%s)', q))), 4::bigint,
+          'four sessions inserting at once')
+  FROM generate_series(0, 3) q;
+SELECT is(count(*), 4::bigint, 'all four finished without error')
+  FROM generate_series(0, 3) q, LATERAL dblink_get_result('s' || q) AS r(status text) WHERE r.status = 'CALL';
+SELECT count(*) FROM (SELECT dblink_get_result('s' || q) FROM generate_series(0, 3) q) t \g /dev/null
+SELECT count(*) FROM (SELECT dblink_disconnect('s' || q) FROM generate_series(0, 3) q) t \g /dev/null
+SELECT is(count(*), 12000::bigint, 'no event lost') FROM orders;
+SELECT ok(count(*) > 100, 'the sessions interleaved: events of one buyer arrived out of time order')
+  FROM (SELECT ts < max(ts) OVER (PARTITION BY buyer ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS late
+          FROM orders) t WHERE late;
+SELECT is(count(*) FILTER (WHERE a.state IS DISTINCT FROM v.state::text), 0::bigint,
+          'concurrent inserts: the same states as one session in time order')
+  FROM agg a FULL JOIN buyer_velocity v USING (buyer);
+-- every event's features are what a serial replay in the order the events
+-- took the buyer's row gives
+CREATE FUNCTION replay() RETURNS TABLE (id int, feats float8[], feats_incl float8[])
+  LANGUAGE plpgsql AS $$
+DECLARE
+  e record;
+  s risk.velocity_state;
+  cur bigint;
+BEGIN
+  FOR e IN SELECT * FROM orders ORDER BY buyer, seq LOOP
+    IF cur IS DISTINCT FROM e.buyer THEN
+      s := risk.velocity_init('{10 minutes,1 hour,1 day,7 days}');
+      cur := e.buyer;
+    END IF;
+    s := risk.velocity_add(s, e.ts, e.amount, e.device);
+    id := e.id;
+    feats := risk.velocity_read(s, e.ts);
+    feats_incl := risk.velocity_read(s, e.ts, true);
+    RETURN NEXT;
+  END LOOP;
+END $$;
+SELECT is(count(*) FILTER (WHERE o.feats IS DISTINCT FROM r.feats OR o.feats_incl IS DISTINCT FROM r.feats_incl),
+          0::bigint, 'each event''s features = a serial replay in the order the sessions applied them')
+  FROM orders o JOIN replay() r USING (id);
+
+-- text and binary forms
+SELECT is(count(*) FILTER (WHERE state::text::risk.velocity_state::text IS DISTINCT FROM state::text), 0::bigint,
+          'text form reads back to the same state')
+  FROM buyer_velocity;
+\getenv work RISK_WORK
+\set f :work '/velocity_state.bin'
+COPY buyer_velocity TO :'f' (FORMAT binary);
+CREATE TABLE copied (LIKE buyer_velocity);
+COPY copied FROM :'f' (FORMAT binary);
+SELECT is(count(*) FILTER (WHERE c.state::text IS DISTINCT FROM v.state::text), 0::bigint,
+          'binary form (COPY BINARY out and in) reads back to the same state')
+  FROM buyer_velocity v JOIN copied c USING (buyer);
+SELECT is(substr(risk.velocity_state_send(risk.velocity_init('{1 hour}')), 1, 1), '\x01'::bytea,
+          'the binary form starts with its format version');
+
+-- errors
+SELECT throws_ok($$SELECT risk.velocity_add(NULL, now(), 1, 'a'::text)$$, '22004', NULL,
+                 'a NULL state: 22004 (start from risk.velocity_init)');
+SELECT throws_ok($$SELECT risk.velocity_init('{0 seconds}')$$, '22023', NULL, 'a zero window: 22023');
+SELECT throws_ok($$SELECT risk.velocity_init('{-1 hour}')$$, '22023', NULL, 'a negative window: 22023');
+SELECT throws_ok($$SELECT risk.velocity_init('{1 month}')$$, '22023', NULL, 'a window in months: 22023');
+SELECT throws_ok($$SELECT risk.velocity_add(risk.velocity_init('{1 hour}'), 'infinity', 1, 'a'::text)$$,
+                 '22008', NULL, 'an infinite time: 22008');
+SELECT throws_ok($$SELECT risk.velocity_add(risk.velocity_init('{1 hour}'), now(), 'NaN', 'a'::text)$$,
+                 '22003', NULL, 'a NaN amount: 22003');
+SELECT throws_ok($$SELECT risk.velocity_add(risk.velocity_init('{1 hour}'), now(), 1, point(1, 2))$$,
+                 '42883', NULL, 'a key type without a hash: 42883');
+SELECT throws_ok($$SELECT 'nonsense'::risk.velocity_state$$, '22P02', NULL, 'text that is not a state: 22P02');
+SELECT throws_ok($$SELECT ('\x' || substr(encode(risk.velocity_state_send(state), 'hex'), 1, 200))::risk.velocity_state
+                     FROM buyer_velocity WHERE buyer = 7$$,
+                 '22P02', NULL, 'a cut state: 22P02');
+SELECT throws_ok($$SELECT ('\x02' || substr(encode(risk.velocity_state_send(state), 'hex'), 3))::risk.velocity_state
+                     FROM buyer_velocity WHERE buyer = 7$$,
+                 'XX001', NULL, 'a state of an unknown format version: XX001');
+-- a tile's distinct count changed by one: the last 8 bytes of the first tile
+SELECT throws_ok($$SELECT ('\x' || overlay(encode(risk.velocity_state_send(state), 'hex')
+                                           placing '00000000000003e7' from (1 + 2 * (1 + 1 + 4 * 16 + 1 + 8 + 8 + 16 + 8 + 32)) for 16))::risk.velocity_state
+                     FROM buyer_velocity WHERE buyer = 7$$,
+                 '22P02', 'invalid risk.velocity_state', 'a state whose counts do not add up: 22P02');
+
+DROP PROCEDURE insert_quarter(int);
+DROP FUNCTION replay();
+DROP FUNCTION plan_of(text);
+DROP FUNCTION recount(ev, interval[], boolean);
+DROP FUNCTION tile_start(timestamptz, interval);
+DROP TABLE copied, agg, agg_parallel, orders, buyer_velocity, batch, ev;
+DROP FUNCTION orders_velocity();
+DROP SEQUENCE applied;
+SELECT * FROM finish();

@@ -1,0 +1,1279 @@
+/*-------------------------------------------------------------------------
+ * velocity_state.c
+ *	  risk.velocity_state: an entity's velocity features kept online.  A
+ *	  trigger or an UPSERT adds each event as it is inserted
+ *	  (risk.velocity_add) and reads the features of any time from then on
+ *	  (risk.velocity_read); risk.velocity_state_agg builds the same state
+ *	  from history.  The values are risk.velocity_tiled's.
+ *
+ * Windows are tiled (velocity_windows.c): each hop is a level of tiles,
+ * and a tile holds the count and sum of its events, and the number of keys
+ * last seen in it.  A window's features are the sums over its tiles, so a
+ * read costs O(tiles in the window) and an event O(levels), however long
+ * the history.  Keys are told apart by a 64-bit hash (the type's extended
+ * hash) and kept, with the time each was last seen, in an open-addressing
+ * table stored as it is; keys and tiles every window has left are dropped.
+ *
+ * The events at the latest time (the head) are also counted apart, so a
+ * read at that time can leave them out: features strictly before t, as
+ * risk.velocity_tiled computes them, even after events tied at t were
+ * added.  For each head key the head keeps the time it was seen before.
+ *
+ * Events may come in any order; the state is the same.  A read at a time
+ * earlier than the latest event (a late event's own read) reads at the
+ * latest event's time.
+ *
+ * On disk the state is one varlena in the machine's layout (StateDisk);
+ * send/receive and text (hex of the same bytes) use a portable, canonical
+ * form, checked in full when read back.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "libpq/pqformat.h"
+#include "port/pg_bitutils.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
+
+#include "velocity.h"
+
+#define STATE_VERSION 1
+#define STATE_ANY 0x01			/* holds at least one event */
+#define NO_TIME PG_INT64_MIN	/* a key never seen before the head */
+#define MIN_KEYCAP 8
+
+typedef struct Tile
+{
+	int64		idx;			/* tile number: floor(time / hop) */
+	int64		count;			/* events */
+	DD			sum;			/* of their amounts */
+	int64		distinct;		/* keys last seen in this tile */
+} Tile;
+
+typedef struct KeySlot
+{
+	uint64		hash;			/* 0: an empty slot */
+	TimestampTz seen;			/* the latest time of the key */
+} KeySlot;
+
+typedef struct HeadKey
+{
+	uint64		hash;
+	TimestampTz before;			/* the latest time of the key before the head */
+} HeadKey;
+
+typedef struct Level
+{
+	int64		hop;
+	int64		reach;			/* the widest window of this hop */
+	int64		ntiles;
+	int64		cap;
+	Tile	   *tiles;			/* by idx, ascending */
+} Level;
+
+typedef struct VState
+{
+	int			nwindows;
+	int64		width[VELOCITY_MAX_WINDOWS];
+	int64		hop[VELOCITY_MAX_WINDOWS];
+	int			level[VELOCITY_MAX_WINDOWS];
+	int			nlevels;
+	Level		lv[VELOCITY_MAX_WINDOWS];	/* by hop, ascending */
+	bool		any;
+	TimestampTz last;			/* the latest event's time */
+	int64		head_count;		/* events at last */
+	DD			head_sum;
+	int64		nhead;
+	int64		headcap;
+	HeadKey    *head;			/* keys of the events at last */
+	int64		nkeys;
+	int64		keycap;			/* 0 or a power of two */
+	KeySlot    *keys;
+} VState;
+
+/*
+ * The stored form.  After the fixed part: width[nwindows], hop[nwindows],
+ * ntiles[nlevels] (int64 each), the tiles level by level, the head keys,
+ * then the key table's keycap slots.
+ */
+typedef struct StateDisk
+{
+	int32		vl_len_;
+	uint8		version;
+	uint8		nwindows;
+	uint8		flags;
+	uint8		unused;
+	int32		padding;
+	TimestampTz last;
+	int64		head_count;
+	DD			head_sum;
+	int64		nhead;
+	int64		nkeys;
+	int64		keycap;
+	int64		data[FLEXIBLE_ARRAY_MEMBER];
+} StateDisk;
+
+#define STATE_FIXED offsetof(StateDisk, data)
+
+/* ------------------------------------------------------------------------
+ * Windows and levels
+ * ------------------------------------------------------------------------
+ */
+
+/* Groups the windows by hop into levels; widths and hops already set. */
+static void
+set_levels(VState *s)
+{
+	s->nlevels = 0;
+	for (int i = 0; i < s->nwindows; i++)
+	{
+		int			at = 0;
+
+		while (at < s->nlevels && s->lv[at].hop < s->hop[i])
+			at++;
+		if (at == s->nlevels || s->lv[at].hop != s->hop[i])
+		{
+			memmove(&s->lv[at + 1], &s->lv[at], sizeof(Level) * (s->nlevels - at));
+			memset(&s->lv[at], 0, sizeof(Level));
+			s->lv[at].hop = s->hop[i];
+			s->nlevels++;
+		}
+		s->lv[at].reach = Max(s->lv[at].reach, s->width[i]);
+	}
+	for (int i = 0; i < s->nwindows; i++)
+		for (int l = 0; l < s->nlevels; l++)
+			if (s->lv[l].hop == s->hop[i])
+				s->level[i] = l;
+}
+
+static void
+set_windows(VState *s, int n, const int64 *widths)
+{
+	s->nwindows = n;
+	for (int i = 0; i < n; i++)
+	{
+		s->width[i] = widths[i];
+		s->hop[i] = velocity_tile_hop(widths[i]);
+	}
+	set_levels(s);
+}
+
+/* The first tile a level still needs: where its widest window starts at last. */
+static int64
+level_first(const VState *s, const Level *lv)
+{
+	return velocity_floor_div(s->last - lv->reach, lv->hop);
+}
+
+/* ------------------------------------------------------------------------
+ * Tiles
+ * ------------------------------------------------------------------------
+ */
+
+/* The tile idx of a level, made when missing; NULL when it is too old. */
+static Tile *
+tile_get(const VState *s, Level *lv, int64 idx, bool make)
+{
+	int64		lo = 0;
+	int64		hi = lv->ntiles;
+
+	if (idx < level_first(s, lv))
+		return NULL;
+	if (lv->ntiles > 0 && lv->tiles[lv->ntiles - 1].idx == idx)
+		return &lv->tiles[lv->ntiles - 1];
+	if (lv->ntiles == 0 || lv->tiles[lv->ntiles - 1].idx < idx)
+		lo = hi = lv->ntiles;	/* the usual case: a new latest tile */
+	else
+		while (lo < hi)
+		{
+			int64		mid = lo + (hi - lo) / 2;
+
+			if (lv->tiles[mid].idx < idx)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+	if (lo < lv->ntiles && lv->tiles[lo].idx == idx)
+		return &lv->tiles[lo];
+	if (!make)
+		return NULL;
+	if (lv->ntiles == lv->cap)
+	{
+		lv->cap = Max(8, lv->cap * 2);
+		lv->tiles = lv->tiles ? repalloc(lv->tiles, sizeof(Tile) * lv->cap)
+			: palloc(sizeof(Tile) * lv->cap);
+	}
+	memmove(&lv->tiles[lo + 1], &lv->tiles[lo], sizeof(Tile) * (lv->ntiles - lo));
+	memset(&lv->tiles[lo], 0, sizeof(Tile));
+	lv->tiles[lo].idx = idx;
+	lv->ntiles++;
+	return &lv->tiles[lo];
+}
+
+/* Drops the tiles no window can reach any more. */
+static void
+trim_tiles(VState *s)
+{
+	for (int l = 0; l < s->nlevels; l++)
+	{
+		Level	   *lv = &s->lv[l];
+		int64		first = level_first(s, lv);
+		int64		drop = 0;
+
+		while (drop < lv->ntiles && lv->tiles[drop].idx < first)
+			drop++;
+		if (drop > 0)
+		{
+			memmove(lv->tiles, lv->tiles + drop, sizeof(Tile) * (lv->ntiles - drop));
+			lv->ntiles -= drop;
+		}
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Keys
+ * ------------------------------------------------------------------------
+ */
+
+static KeySlot *
+key_find(const VState *s, uint64 hash)
+{
+	uint64		mask;
+	uint64		i;
+
+	if (s->keycap == 0)
+		return NULL;
+	mask = (uint64) s->keycap - 1;
+	for (i = hash & mask;; i = (i + 1) & mask)
+	{
+		if (s->keys[i].hash == hash)
+			return &s->keys[i];
+		if (s->keys[i].hash == 0)
+			return NULL;
+	}
+}
+
+/* A key still counted somewhere: seen in a tile some level keeps. */
+static bool
+key_live(const VState *s, const KeySlot *k)
+{
+	for (int l = 0; l < s->nlevels; l++)
+		if (velocity_floor_div(k->seen, s->lv[l].hop) >= level_first(s, &s->lv[l]))
+			return true;
+	return false;
+}
+
+static void
+key_put(KeySlot *keys, int64 cap, uint64 hash, TimestampTz seen)
+{
+	uint64		mask = (uint64) cap - 1;
+	uint64		i = hash & mask;
+
+	while (keys[i].hash != 0)
+		i = (i + 1) & mask;
+	keys[i].hash = hash;
+	keys[i].seen = seen;
+}
+
+/* Rebuilds the key table without forgotten keys, with room for `more`. */
+static void
+keys_rebuild(VState *s, int64 more)
+{
+	int64		live = 0;
+	int64		cap = MIN_KEYCAP;
+	KeySlot    *keys;
+
+	for (int64 i = 0; i < s->keycap; i++)
+		if (s->keys[i].hash != 0 && key_live(s, &s->keys[i]))
+			live++;
+	/* at most half full after `more` insertions, a quarter just after */
+	while (cap < 4 * (live + more))
+		cap *= 2;
+	keys = palloc0(sizeof(KeySlot) * cap);
+	for (int64 i = 0; i < s->keycap; i++)
+		if (s->keys[i].hash != 0 && key_live(s, &s->keys[i]))
+			key_put(keys, cap, s->keys[i].hash, s->keys[i].seen);
+	if (s->keys)
+		pfree(s->keys);
+	s->keys = keys;
+	s->keycap = cap;
+	s->nkeys = live;
+}
+
+/* The slot of a key, made (with seen = NO_TIME) when missing. */
+static KeySlot *
+key_get(VState *s, uint64 hash)
+{
+	KeySlot    *k = key_find(s, hash);
+
+	if (k)
+		return k;
+	if (2 * (s->nkeys + 1) > s->keycap)
+		keys_rebuild(s, 1);
+	key_put(s->keys, s->keycap, hash, NO_TIME);
+	s->nkeys++;
+	return key_find(s, hash);
+}
+
+static HeadKey *
+head_find(const VState *s, uint64 hash)
+{
+	for (int64 i = 0; i < s->nhead; i++)
+		if (s->head[i].hash == hash)
+			return &s->head[i];
+	return NULL;
+}
+
+static void
+head_append(VState *s, uint64 hash, TimestampTz before)
+{
+	if (s->nhead == s->headcap)
+	{
+		s->headcap = Max(4, s->headcap * 2);
+		s->head = s->head ? repalloc(s->head, sizeof(HeadKey) * s->headcap)
+			: palloc(sizeof(HeadKey) * s->headcap);
+	}
+	s->head[s->nhead].hash = hash;
+	s->head[s->nhead].before = before;
+	s->nhead++;
+}
+
+/* A key's latest time moves from `from` (or none) to `to`, in every level. */
+static void
+key_moves(VState *s, TimestampTz from, TimestampTz to)
+{
+	for (int l = 0; l < s->nlevels; l++)
+	{
+		Level	   *lv = &s->lv[l];
+		Tile	   *t;
+
+		if (from != NO_TIME && (t = tile_get(s, lv, velocity_floor_div(from, lv->hop), false)))
+			t->distinct--;
+		if ((t = tile_get(s, lv, velocity_floor_div(to, lv->hop), true)))
+			t->distinct++;
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Events and reads
+ * ------------------------------------------------------------------------
+ */
+
+static void
+check_sum(DD *sum)
+{
+	if (isinf(sum->hi) || isnan(sum->hi))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("risk.velocity_add sum out of range for double precision")));
+}
+
+/* One event: at time t, an amount (or none), a key's hash (or none). */
+static void
+state_add(VState *s, TimestampTz t, bool has_amount, double amount, bool has_key, uint64 hash)
+{
+	bool		in_head;
+
+	if (!s->any || t > s->last)
+	{
+		s->any = true;
+		s->last = t;
+		s->head_count = 0;
+		s->head_sum.hi = s->head_sum.lo = 0;
+		s->nhead = 0;
+		trim_tiles(s);
+	}
+	in_head = (t == s->last);
+	if (in_head)
+	{
+		s->head_count++;
+		if (has_amount)
+		{
+			dd_add(&s->head_sum, amount);
+			check_sum(&s->head_sum);
+		}
+	}
+	for (int l = 0; l < s->nlevels; l++)
+	{
+		Tile	   *tile = tile_get(s, &s->lv[l], velocity_floor_div(t, s->lv[l].hop), true);
+
+		if (tile == NULL)
+			continue;			/* a late event no window reaches */
+		tile->count++;
+		if (has_amount)
+		{
+			dd_add(&tile->sum, amount);
+			check_sum(&tile->sum);
+		}
+	}
+	if (has_key)
+	{
+		KeySlot    *k = key_get(s, hash);
+
+		if (in_head && k->seen != t)
+			head_append(s, hash, k->seen);	/* the key's first event at last */
+		else if (!in_head && k->seen == s->last)
+		{
+			/* a late event of a head key: its time before the head moves */
+			HeadKey    *h = head_find(s, hash);
+
+			if (h && (h->before == NO_TIME || h->before < t))
+				h->before = t;
+		}
+		if (k->seen == NO_TIME || k->seen < t)
+		{
+			key_moves(s, k->seen, t);
+			k->seen = t;
+		}
+	}
+}
+
+/*
+ * The features at time t: counts, sums, distinct counts of each window, in
+ * out[0 .. 3 * nwindows).  Events at t itself are counted with
+ * include_current; a read at the latest time leaves out the whole head
+ * without it.  Tiles before the latest time's windows are gone: an earlier
+ * t reads at the latest time.
+ */
+static void
+state_read(const VState *s, TimestampTz t, bool include_current, Datum *out)
+{
+	int			n = s->nwindows;
+	bool		drop_head;
+
+	if (s->any && t < s->last)
+		t = s->last;
+	drop_head = s->any && t == s->last && !include_current;
+
+	for (int i = 0; i < n; i++)
+	{
+		const Level *lv = &s->lv[s->level[i]];
+		int64		first = velocity_floor_div(t - s->width[i], lv->hop);
+		int64		count = 0;
+		int64		distinct = 0;
+		DD			sum = {0, 0};
+
+		for (int64 j = lv->ntiles - 1; j >= 0 && lv->tiles[j].idx >= first; j--)
+		{
+			count += lv->tiles[j].count;
+			dd_add(&sum, lv->tiles[j].sum.hi);
+			dd_add(&sum, lv->tiles[j].sum.lo);
+			distinct += lv->tiles[j].distinct;
+		}
+		if (drop_head)
+		{
+			TimestampTz start = first * lv->hop;
+
+			count -= s->head_count;
+			dd_add(&sum, -s->head_sum.hi);
+			dd_add(&sum, -s->head_sum.lo);
+			for (int64 h = 0; h < s->nhead; h++)
+				if (s->head[h].before == NO_TIME || s->head[h].before < start)
+					distinct--;
+		}
+		if (count == 0)
+			sum.hi = sum.lo = 0;
+		out[i] = Float8GetDatum((double) count);
+		out[n + i] = Float8GetDatum(sum.hi + sum.lo);
+		out[2 * n + i] = Float8GetDatum((double) distinct);
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * The stored form
+ * ------------------------------------------------------------------------
+ */
+
+static Size
+state_size(const VState *s)
+{
+	Size		size = STATE_FIXED + sizeof(int64) * (2 * s->nwindows + s->nlevels);
+
+	for (int l = 0; l < s->nlevels; l++)
+		size += sizeof(Tile) * s->lv[l].ntiles;
+	return size + sizeof(HeadKey) * s->nhead + sizeof(KeySlot) * s->keycap;
+}
+
+static StateDisk *
+state_store(const VState *s)
+{
+	Size		size = state_size(s);
+	StateDisk  *d = palloc(size);
+	char	   *p;
+
+	SET_VARSIZE(d, size);
+	d->version = STATE_VERSION;
+	d->nwindows = s->nwindows;
+	d->flags = s->any ? STATE_ANY : 0;
+	d->unused = 0;
+	d->padding = 0;
+	d->last = s->last;
+	d->head_count = s->head_count;
+	d->head_sum = s->head_sum;
+	d->nhead = s->nhead;
+	d->nkeys = s->nkeys;
+	d->keycap = s->keycap;
+	p = (char *) d->data;
+#define PUT(src, bytes) do { if ((bytes) > 0) memcpy(p, (src), (bytes)); p += (bytes); } while (0)
+	PUT(s->width, sizeof(int64) * s->nwindows);
+	PUT(s->hop, sizeof(int64) * s->nwindows);
+	for (int l = 0; l < s->nlevels; l++)
+		PUT(&s->lv[l].ntiles, sizeof(int64));
+	for (int l = 0; l < s->nlevels; l++)
+		PUT(s->lv[l].tiles, sizeof(Tile) * s->lv[l].ntiles);
+	PUT(s->head, sizeof(HeadKey) * s->nhead);
+	PUT(s->keys, sizeof(KeySlot) * s->keycap);
+#undef PUT
+	Assert(p == (char *) d + size);
+	return d;
+}
+
+/*
+ * The state of stored bytes.  With copy, in arrays of its own that can
+ * grow; without, pointing into d (to read only).
+ */
+static void
+state_load(StateDisk *d, VState *s, bool copy)
+{
+	char	   *p = (char *) d->data;
+
+	if (d->version != STATE_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("velocity state of an unknown format (version %d)", d->version)));
+	memset(s, 0, sizeof(VState));
+	s->nwindows = d->nwindows;
+	memcpy(s->width, p, sizeof(int64) * s->nwindows);
+	p += sizeof(int64) * s->nwindows;
+	memcpy(s->hop, p, sizeof(int64) * s->nwindows);
+	p += sizeof(int64) * s->nwindows;
+	set_levels(s);
+	s->any = (d->flags & STATE_ANY) != 0;
+	s->last = d->last;
+	s->head_count = d->head_count;
+	s->head_sum = d->head_sum;
+	s->nhead = s->headcap = d->nhead;
+	s->nkeys = d->nkeys;
+	s->keycap = d->keycap;
+	for (int l = 0; l < s->nlevels; l++)
+	{
+		memcpy(&s->lv[l].ntiles, p, sizeof(int64));
+		s->lv[l].cap = s->lv[l].ntiles;
+		p += sizeof(int64);
+	}
+#define TAKE(dst, type, n) \
+	do { \
+		Size bytes = sizeof(type) * (n); \
+		if (!copy) (dst) = (type *) p; \
+		else if (bytes > 0) { (dst) = palloc(bytes); memcpy((dst), p, bytes); } \
+		else (dst) = NULL; \
+		p += bytes; \
+	} while (0)
+	for (int l = 0; l < s->nlevels; l++)
+		TAKE(s->lv[l].tiles, Tile, s->lv[l].ntiles);
+	TAKE(s->head, HeadKey, s->nhead);
+	TAKE(s->keys, KeySlot, s->keycap);
+#undef TAKE
+}
+
+static VState *
+state_arg(FunctionCallInfo fcinfo, int argno, bool copy)
+{
+	VState	   *s = palloc(sizeof(VState));
+
+	state_load((StateDisk *) PG_DETOAST_DATUM(PG_GETARG_DATUM(argno)), s, copy);
+	return s;
+}
+
+/* ------------------------------------------------------------------------
+ * The portable form (send/receive, and text as its hex)
+ *
+ * version, windows (count, then width and hop of each), flags, last,
+ * head count and sum, each level's tiles (count, then idx, count, sum hi,
+ * sum lo, distinct), head keys (count, then hash, before), keys still
+ * counted (count, then hash, seen), in ascending order of hash: equal
+ * states have equal forms.
+ * ------------------------------------------------------------------------
+ */
+
+static int
+cmp_slot(const void *a, const void *b)
+{
+	uint64		x = ((const KeySlot *) a)->hash;
+	uint64		y = ((const KeySlot *) b)->hash;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+cmp_head(const void *a, const void *b)
+{
+	uint64		x = ((const HeadKey *) a)->hash;
+	uint64		y = ((const HeadKey *) b)->hash;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+state_send(const VState *s, StringInfo buf)
+{
+	KeySlot    *live = palloc(sizeof(KeySlot) * Max(1, s->nkeys));
+	HeadKey    *head = palloc(sizeof(HeadKey) * Max(1, s->nhead));
+	int64		nlive = 0;
+
+	pq_sendbyte(buf, STATE_VERSION);
+	pq_sendbyte(buf, s->nwindows);
+	for (int i = 0; i < s->nwindows; i++)
+	{
+		pq_sendint64(buf, s->width[i]);
+		pq_sendint64(buf, s->hop[i]);
+	}
+	pq_sendbyte(buf, s->any ? STATE_ANY : 0);
+	pq_sendint64(buf, s->last);
+	pq_sendint64(buf, s->head_count);
+	pq_sendfloat8(buf, s->head_sum.hi);
+	pq_sendfloat8(buf, s->head_sum.lo);
+	for (int l = 0; l < s->nlevels; l++)
+	{
+		pq_sendint64(buf, s->lv[l].ntiles);
+		for (int64 j = 0; j < s->lv[l].ntiles; j++)
+		{
+			const Tile *t = &s->lv[l].tiles[j];
+
+			pq_sendint64(buf, t->idx);
+			pq_sendint64(buf, t->count);
+			pq_sendfloat8(buf, t->sum.hi);
+			pq_sendfloat8(buf, t->sum.lo);
+			pq_sendint64(buf, t->distinct);
+		}
+	}
+	if (s->nhead > 0)
+		memcpy(head, s->head, sizeof(HeadKey) * s->nhead);
+	qsort(head, s->nhead, sizeof(HeadKey), cmp_head);
+	pq_sendint64(buf, s->nhead);
+	for (int64 h = 0; h < s->nhead; h++)
+	{
+		pq_sendint64(buf, (int64) head[h].hash);
+		pq_sendint64(buf, head[h].before);
+	}
+	for (int64 i = 0; i < s->keycap; i++)
+		if (s->keys[i].hash != 0 && key_live(s, &s->keys[i]))
+			live[nlive++] = s->keys[i];
+	qsort(live, nlive, sizeof(KeySlot), cmp_slot);
+	pq_sendint64(buf, nlive);
+	for (int64 i = 0; i < nlive; i++)
+	{
+		pq_sendint64(buf, (int64) live[i].hash);
+		pq_sendint64(buf, live[i].seen);
+	}
+	pfree(live);
+	pfree(head);
+}
+
+/* Reading the portable form: every read is checked against the end. */
+typedef struct Reader
+{
+	const char *p;
+	const char *end;
+} Reader;
+
+static void
+bad_state(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid risk.velocity_state"),
+			 errdetail("%s", detail)));
+}
+
+static uint64
+read_u64(Reader *r)
+{
+	uint64		v = 0;
+
+	if (r->end - r->p < 8)
+		bad_state("The value ends too soon.");
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | (unsigned char) *r->p++;
+	return v;
+}
+
+static int64
+read_i64(Reader *r)
+{
+	return (int64) read_u64(r);
+}
+
+static double
+read_f8(Reader *r)
+{
+	union
+	{
+		uint64		i;
+		double		f;
+	}			v;
+
+	v.i = read_u64(r);
+	if (isnan(v.f) || isinf(v.f))
+		bad_state("A sum is not finite.");
+	return v.f;
+}
+
+static int
+read_byte(Reader *r)
+{
+	if (r->p >= r->end)
+		bad_state("The value ends too soon.");
+	return (unsigned char) *r->p++;
+}
+
+/* A count of items of `bytes` each that the rest of the value can hold. */
+static int64
+read_count(Reader *r, Size bytes)
+{
+	int64		n = read_i64(r);
+
+	if (n < 0 || (uint64) n > (Size) (r->end - r->p) / bytes)
+		bad_state("A count does not fit the value.");
+	return n;
+}
+
+/* Checks a state read from outside, so that nothing we do with it can go wrong. */
+static void
+state_check(VState *s)
+{
+	int64		total = 0;
+	int64	   *given;
+
+	for (int l = 0; l < s->nlevels; l++)
+		total += s->lv[l].ntiles;
+	given = palloc(sizeof(int64) * Max(1, total));
+
+	/* tiles in order, inside the windows, with sane counts */
+	total = 0;
+	for (int l = 0; l < s->nlevels; l++)
+	{
+		Level	   *lv = &s->lv[l];
+
+		for (int64 j = 0; j < lv->ntiles; j++)
+		{
+			Tile	   *t = &lv->tiles[j];
+
+			if (t->count < 0 || t->distinct < 0 || t->distinct > t->count)
+				bad_state("A tile has a negative count, or more keys than events.");
+			if (j > 0 && t->idx <= lv->tiles[j - 1].idx)
+				bad_state("Tiles are not in order.");
+			if (t->idx < level_first(s, lv) || t->idx > velocity_floor_div(s->last, lv->hop))
+				bad_state("A tile lies outside the windows.");
+			given[total++] = t->distinct;
+			t->distinct = 0;
+		}
+	}
+
+	/* the distinct counts are what the keys make them */
+	for (int64 i = 0; i < s->keycap; i++)
+	{
+		KeySlot    *k = &s->keys[i];
+
+		if (k->hash == 0)
+			continue;
+		for (int l = 0; l < s->nlevels; l++)
+		{
+			Level	   *lv = &s->lv[l];
+			int64		idx = velocity_floor_div(k->seen, lv->hop);
+			Tile	   *t = tile_get(s, lv, idx, false);
+
+			if (t)
+				t->distinct++;
+			else if (idx >= level_first(s, lv))
+				bad_state("A key was seen in a tile without events.");
+		}
+	}
+	total = 0;
+	for (int l = 0; l < s->nlevels; l++)
+		for (int64 j = 0; j < s->lv[l].ntiles; j++)
+			if (s->lv[l].tiles[j].distinct != given[total++])
+				bad_state("A tile's count of keys does not match the keys.");
+	pfree(given);
+
+	/* the head's keys: among the keys, seen at the latest time, in order */
+	for (int64 h = 0; h < s->nhead; h++)
+	{
+		KeySlot    *k = key_find(s, s->head[h].hash);
+
+		if (k == NULL || k->seen != s->last)
+			bad_state("A key of the latest events is not among the keys.");
+		if (s->head[h].before != NO_TIME &&
+			(s->head[h].before >= s->last || !IS_VALID_TIMESTAMP(s->head[h].before)))
+			bad_state("A key of the latest events was seen at an invalid time before them.");
+		if (h > 0 && s->head[h].hash <= s->head[h - 1].hash)
+			bad_state("The keys of the latest events are not in order.");
+	}
+	if (s->nhead > s->head_count)
+		bad_state("The latest events have more keys than events.");
+}
+
+static VState *
+state_receive(Reader *r)
+{
+	VState	   *s = palloc0(sizeof(VState));
+	int64		widths[VELOCITY_MAX_WINDOWS];
+	int64		nlive;
+	uint64		prev = 0;
+	int			flags;
+
+	if (read_byte(r) != STATE_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("velocity state of an unknown format")));
+	s->nwindows = read_byte(r);
+	if (s->nwindows < 1 || s->nwindows > VELOCITY_MAX_WINDOWS)
+		bad_state("It has no windows, or too many.");
+	for (int i = 0; i < s->nwindows; i++)
+	{
+		widths[i] = read_i64(r);
+		if (!velocity_width_ok(widths[i]) || read_i64(r) != velocity_tile_hop(widths[i]))
+			bad_state("A window has a bad width or hop.");
+	}
+	set_windows(s, s->nwindows, widths);
+	flags = read_byte(r);
+	if (flags & ~STATE_ANY)
+		bad_state("Unknown flags.");
+	s->any = (flags & STATE_ANY) != 0;
+	s->last = read_i64(r);
+	if (s->any ? TIMESTAMP_NOT_FINITE(s->last) || !IS_VALID_TIMESTAMP(s->last) : s->last != 0)
+		bad_state("The latest time is not a valid time.");
+	s->head_count = read_i64(r);
+	s->head_sum.hi = read_f8(r);
+	s->head_sum.lo = read_f8(r);
+	if (s->any ? s->head_count < 1 : s->head_count != 0)
+		bad_state("The count of the latest events is wrong.");
+	for (int l = 0; l < s->nlevels; l++)
+	{
+		Level	   *lv = &s->lv[l];
+
+		lv->ntiles = lv->cap = read_count(r, 40);
+		lv->tiles = palloc(sizeof(Tile) * Max(1, lv->ntiles));
+		for (int64 j = 0; j < lv->ntiles; j++)
+		{
+			lv->tiles[j].idx = read_i64(r);
+			lv->tiles[j].count = read_i64(r);
+			lv->tiles[j].sum.hi = read_f8(r);
+			lv->tiles[j].sum.lo = read_f8(r);
+			lv->tiles[j].distinct = read_i64(r);
+		}
+		if (!s->any && lv->ntiles > 0)
+			bad_state("An empty state has tiles.");
+	}
+	s->nhead = s->headcap = read_count(r, 16);
+	s->head = palloc(sizeof(HeadKey) * Max(1, s->nhead));
+	for (int64 h = 0; h < s->nhead; h++)
+	{
+		s->head[h].hash = read_u64(r);
+		s->head[h].before = read_i64(r);
+	}
+	nlive = read_count(r, 16);
+	s->keycap = MIN_KEYCAP;
+	while (s->keycap < 4 * nlive)
+		s->keycap *= 2;
+	s->keys = palloc0(sizeof(KeySlot) * s->keycap);
+	for (int64 i = 0; i < nlive; i++)
+	{
+		uint64		hash = read_u64(r);
+		TimestampTz seen = read_i64(r);
+
+		if (hash == 0 || (i > 0 && hash <= prev))
+			bad_state("Keys are not in order.");
+		prev = hash;
+		if (!s->any || seen > s->last || !IS_VALID_TIMESTAMP(seen))
+			bad_state("A key was seen at an invalid time.");
+		key_put(s->keys, s->keycap, hash, seen);
+	}
+	s->nkeys = nlive;
+	if (r->p != r->end)
+		bad_state("It has bytes after its end.");
+	state_check(s);
+	return s;
+}
+
+/* ------------------------------------------------------------------------
+ * Type I/O
+ * ------------------------------------------------------------------------
+ */
+
+PG_FUNCTION_INFO_V1(risk_velocity_state_in);
+Datum
+risk_velocity_state_in(PG_FUNCTION_ARGS)
+{
+	char	   *text = PG_GETARG_CSTRING(0);
+	size_t		len = strlen(text);
+	char	   *bytes;
+	Reader		r;
+
+	if (len < 2 || text[0] != '\\' || text[1] != 'x')
+		bad_state("A velocity state is written \\x followed by hexadecimal digits.");
+	bytes = palloc((len - 2) / 2 + 1);
+	r.p = bytes;
+	r.end = bytes + hex_decode(text + 2, len - 2, bytes);
+	PG_RETURN_POINTER(state_store(state_receive(&r)));
+}
+
+PG_FUNCTION_INFO_V1(risk_velocity_state_out);
+Datum
+risk_velocity_state_out(PG_FUNCTION_ARGS)
+{
+	VState	   *s = state_arg(fcinfo, 0, false);
+	StringInfoData buf;
+	char	   *text;
+
+	initStringInfo(&buf);
+	state_send(s, &buf);
+	text = palloc(2 * buf.len + 3);
+	text[0] = '\\';
+	text[1] = 'x';
+	text[2 + hex_encode(buf.data, buf.len, text + 2)] = '\0';
+	PG_RETURN_CSTRING(text);
+}
+
+PG_FUNCTION_INFO_V1(risk_velocity_state_recv);
+Datum
+risk_velocity_state_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	Reader		r;
+
+	r.p = buf->data + buf->cursor;
+	r.end = buf->data + buf->len;
+	buf->cursor = buf->len;
+	PG_RETURN_POINTER(state_store(state_receive(&r)));
+}
+
+PG_FUNCTION_INFO_V1(risk_velocity_state_send);
+Datum
+risk_velocity_state_send(PG_FUNCTION_ARGS)
+{
+	VState	   *s = state_arg(fcinfo, 0, false);
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	state_send(s, &buf);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/* ------------------------------------------------------------------------
+ * SQL functions
+ * ------------------------------------------------------------------------
+ */
+
+/* risk.velocity_init(windows interval[]): an empty state. */
+PG_FUNCTION_INFO_V1(risk_velocity_state_new);
+Datum
+risk_velocity_state_new(PG_FUNCTION_ARGS)
+{
+	VState		s;
+	int64		widths[VELOCITY_MAX_WINDOWS];
+	int			n = velocity_parse_windows("risk.velocity_init",
+										   PG_GETARG_ARRAYTYPE_P(0), widths);
+
+	memset(&s, 0, sizeof(s));
+	set_windows(&s, n, widths);
+	PG_RETURN_POINTER(state_store(&s));
+}
+
+/* The 64-bit hash of a key argument, with the type's extended hash. */
+typedef struct KeyHasher
+{
+	Oid			type;
+	FmgrInfo	proc;
+} KeyHasher;
+
+static uint64
+key_hash(FunctionCallInfo fcinfo, int argno, const char *fn)
+{
+	KeyHasher  *kh = fcinfo->flinfo->fn_extra;
+	Oid			type = get_fn_expr_argtype(fcinfo->flinfo, argno);
+	uint64		h;
+
+	if (kh == NULL || kh->type != type)
+	{
+		TypeCacheEntry *tc = lookup_type_cache(type, TYPECACHE_HASH_EXTENDED_PROC_FINFO);
+
+		if (!OidIsValid(tc->hash_extended_proc_finfo.fn_oid))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FUNCTION),
+					 errmsg("%s cannot count distinct values of type %s", fn, format_type_be(type)),
+					 errdetail("The type has no default hash operator class with a 64-bit hash."),
+					 errhint("Cast the values to text, or to another type that can be hashed.")));
+		kh = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(KeyHasher));
+		kh->type = type;
+		fmgr_info_copy(&kh->proc, &tc->hash_extended_proc_finfo, fcinfo->flinfo->fn_mcxt);
+		fcinfo->flinfo->fn_extra = kh;
+	}
+	h = DatumGetUInt64(FunctionCall2Coll(&kh->proc, PG_GET_COLLATION(),
+										 PG_GETARG_DATUM(argno), UInt64GetDatum(0)));
+	return h == 0 ? 1 : h;		/* 0 marks an empty slot */
+}
+
+static TimestampTz
+event_time(FunctionCallInfo fcinfo, int argno, const char *fn)
+{
+	TimestampTz t = PG_GETARG_TIMESTAMPTZ(argno);
+
+	if (TIMESTAMP_NOT_FINITE(t))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("%s cannot use an infinite time", fn)));
+	return t;
+}
+
+/* Adds the event of arguments at, amount[, key] to s; false for a NULL time. */
+static bool
+add_args(FunctionCallInfo fcinfo, VState *s, int at, const char *fn)
+{
+	bool		has_amount = !PG_ARGISNULL(at + 1);
+	double		amount = has_amount ? PG_GETARG_FLOAT8(at + 1) : 0;
+	bool		has_key = PG_NARGS() > at + 2 && !PG_ARGISNULL(at + 2);
+
+	if (PG_ARGISNULL(at))
+		return false;
+	if (isnan(amount) || isinf(amount))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s cannot sum infinite or NaN amounts", fn)));
+	state_add(s, event_time(fcinfo, at, fn), has_amount, amount,
+			  has_key, has_key ? key_hash(fcinfo, at + 2, fn) : 0);
+	return true;
+}
+
+/* risk.velocity_add(state, at, amount[, key]): the state with one more event. */
+PG_FUNCTION_INFO_V1(risk_velocity_add);
+Datum
+risk_velocity_add(PG_FUNCTION_ARGS)
+{
+	VState	   *s;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("risk.velocity_add needs a state, not NULL"),
+				 errhint("Start from risk.velocity_init(windows), e.g. coalesce(state, risk.velocity_init('{1 hour,1 day}')).")));
+	if (PG_ARGISNULL(1))
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));	/* no time: not an event */
+	s = state_arg(fcinfo, 0, true);
+	add_args(fcinfo, s, 1, "risk.velocity_add");
+	PG_RETURN_POINTER(state_store(s));
+}
+
+/* risk.velocity_read(state, at, include_current): the features at a time. */
+PG_FUNCTION_INFO_V1(risk_velocity_read);
+Datum
+risk_velocity_read(PG_FUNCTION_ARGS)
+{
+	VState	   *s = state_arg(fcinfo, 0, false);
+	TimestampTz t = event_time(fcinfo, 1, "risk.velocity_read");
+	Datum	   *out = palloc(sizeof(Datum) * 3 * s->nwindows);
+
+	state_read(s, t, PG_GETARG_BOOL(2), out);
+	PG_RETURN_ARRAYTYPE_P(construct_array(out, 3 * s->nwindows, FLOAT8OID, 8,
+										  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/* ------------------------------------------------------------------------
+ * risk.velocity_state_agg(at, amount, key, windows): the state of history
+ * ------------------------------------------------------------------------
+ */
+
+PG_FUNCTION_INFO_V1(risk_velocity_state_agg_step);
+Datum
+risk_velocity_state_agg_step(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = velocity_aggcontext(fcinfo, "risk.velocity_state_agg");
+	MemoryContext old = MemoryContextSwitchTo(aggcontext);
+	VState	   *s = PG_ARGISNULL(0) ? NULL : (VState *) PG_GETARG_POINTER(0);
+
+	if (s == NULL)
+	{
+		int64		widths[VELOCITY_MAX_WINDOWS];
+		int			n;
+
+		if (PG_ARGISNULL(4))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("risk.velocity_state_agg windows must not be NULL")));
+		n = velocity_parse_windows("risk.velocity_state_agg", PG_GETARG_ARRAYTYPE_P(4), widths);
+		s = palloc0(sizeof(VState));
+		set_windows(s, n, widths);
+	}
+	add_args(fcinfo, s, 1, "risk.velocity_state_agg");
+	MemoryContextSwitchTo(old);
+	PG_RETURN_POINTER(s);
+}
+
+PG_FUNCTION_INFO_V1(risk_velocity_state_agg_final);
+Datum
+risk_velocity_state_agg_final(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_POINTER(state_store((VState *) PG_GETARG_POINTER(0)));
+}
+
+/* The latest time of a key in s strictly before t (t >= s->last), or NO_TIME. */
+static TimestampTz
+seen_before(const VState *s, uint64 hash, TimestampTz t)
+{
+	KeySlot    *k = key_find(s, hash);
+	HeadKey    *h;
+
+	if (k == NULL)
+		return NO_TIME;
+	if (k->seen < t)
+		return k->seen;
+	h = head_find(s, hash);
+	return h ? h->before : NO_TIME;
+}
+
+/*
+ * b merged into a (same windows): tiles add up, a key's latest time is the
+ * later of the two, and the head is the events at the later latest time.
+ */
+static void
+state_merge(VState *a, const VState *b)
+{
+	TimestampTz last;
+	int64		nhead = 0;
+	HeadKey    *head = NULL;
+
+	if (a->nwindows != b->nwindows ||
+		memcmp(a->width, b->width, sizeof(int64) * a->nwindows) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("risk.velocity_state_agg needs the same windows on every row")));
+	if (!b->any)
+		return;
+	last = a->any ? Max(a->last, b->last) : b->last;
+
+	/* the head keys at `last`, with their times before it, from both */
+	for (int side = 0; side < 2; side++)
+	{
+		const VState *x = side ? b : a;
+
+		if (!x->any || x->last != last)
+			continue;
+		for (int64 h = 0; h < x->nhead; h++)
+		{
+			bool		dup = false;
+
+			for (int64 j = 0; j < nhead && !dup; j++)
+				dup = head[j].hash == x->head[h].hash;
+			if (dup)
+				continue;
+			head = head ? repalloc(head, sizeof(HeadKey) * (nhead + 1)) : palloc(sizeof(HeadKey));
+			head[nhead].hash = x->head[h].hash;
+			head[nhead].before = Max(a->any ? seen_before(a, x->head[h].hash, last) : NO_TIME,
+									 seen_before(b, x->head[h].hash, last));
+			nhead++;
+		}
+	}
+	if (!a->any || a->last < last)
+	{
+		a->head_count = 0;
+		a->head_sum.hi = a->head_sum.lo = 0;
+	}
+	if (b->last == last)
+	{
+		a->head_count += b->head_count;
+		dd_add(&a->head_sum, b->head_sum.hi);
+		dd_add(&a->head_sum, b->head_sum.lo);
+		check_sum(&a->head_sum);
+	}
+	a->any = true;
+	a->last = last;
+	if (a->head)
+		pfree(a->head);
+	a->head = head;
+	a->nhead = a->headcap = nhead;
+	trim_tiles(a);
+
+	/* counts and sums */
+	for (int l = 0; l < a->nlevels; l++)
+		for (int64 j = 0; j < b->lv[l].ntiles; j++)
+		{
+			const Tile *bt = &b->lv[l].tiles[j];
+			Tile	   *t = tile_get(a, &a->lv[l], bt->idx, true);
+
+			if (t == NULL)
+				continue;
+			t->count += bt->count;
+			dd_add(&t->sum, bt->sum.hi);
+			dd_add(&t->sum, bt->sum.lo);
+			check_sum(&t->sum);
+		}
+
+	/* keys: the later time of each, and the distinct counts recounted */
+	for (int64 i = 0; i < b->keycap; i++)
+		if (b->keys[i].hash != 0)
+		{
+			KeySlot    *k = key_get(a, b->keys[i].hash);
+
+			if (k->seen == NO_TIME || k->seen < b->keys[i].seen)
+				k->seen = b->keys[i].seen;
+		}
+	for (int l = 0; l < a->nlevels; l++)
+		for (int64 j = 0; j < a->lv[l].ntiles; j++)
+			a->lv[l].tiles[j].distinct = 0;
+	for (int64 i = 0; i < a->keycap; i++)
+		if (a->keys[i].hash != 0)
+			key_moves(a, NO_TIME, a->keys[i].seen);
+}
+
+PG_FUNCTION_INFO_V1(risk_velocity_state_agg_combine);
+Datum
+risk_velocity_state_agg_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = velocity_aggcontext(fcinfo, "risk.velocity_state_agg");
+	MemoryContext old;
+	VState	   *a = PG_ARGISNULL(0) ? NULL : (VState *) PG_GETARG_POINTER(0);
+	VState	   *b = PG_ARGISNULL(1) ? NULL : (VState *) PG_GETARG_POINTER(1);
+
+	if (b == NULL)
+		PG_RETURN_POINTER(a);
+	old = MemoryContextSwitchTo(aggcontext);
+	if (a == NULL)
+	{
+		a = palloc0(sizeof(VState));
+		set_windows(a, b->nwindows, b->width);
+	}
+	state_merge(a, b);
+	MemoryContextSwitchTo(old);
+	PG_RETURN_POINTER(a);
+}
+
+PG_FUNCTION_INFO_V1(risk_velocity_state_agg_serialize);
+Datum
+risk_velocity_state_agg_serialize(PG_FUNCTION_ARGS)
+{
+	velocity_aggcontext(fcinfo, "risk.velocity_state_agg");
+	PG_RETURN_POINTER(state_store((VState *) PG_GETARG_POINTER(0)));
+}
+
+PG_FUNCTION_INFO_V1(risk_velocity_state_agg_deserialize);
+Datum
+risk_velocity_state_agg_deserialize(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = velocity_aggcontext(fcinfo, "risk.velocity_state_agg");
+	MemoryContext old = MemoryContextSwitchTo(aggcontext);
+	VState	   *s = state_arg(fcinfo, 0, true);
+
+	MemoryContextSwitchTo(old);
+	PG_RETURN_POINTER(s);
+}
