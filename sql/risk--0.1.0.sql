@@ -446,17 +446,19 @@ COMMENT ON AGGREGATE @extschema@.last_k_distinct(anyelement, integer) IS
 ------------------------------------------------------------------------------
 
 CREATE FUNCTION @extschema@.velocity(at timestamptz, amount double precision, key anyelement,
-                                     windows interval[], include_current boolean DEFAULT false)
+                                     windows interval[], include_current boolean DEFAULT false,
+                                     max_distinct integer DEFAULT NULL)
   RETURNS double precision[]
   AS 'MODULE_PATHNAME', 'risk_velocity' LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.velocity(timestamptz, double precision, anyelement, interval[], boolean) IS
-  'Window function over (PARTITION BY entity ORDER BY at): for each window, the count of events, the sum of amount and the distinct count of key in [at - window, at) (or up to at itself with include_current), in one pass: counts, then sums, then distinct counts.';
+COMMENT ON FUNCTION @extschema@.velocity(timestamptz, double precision, anyelement, interval[], boolean, integer) IS
+  'Window function over (PARTITION BY entity ORDER BY at): for each window, the count of events, the sum of amount and the distinct count of key (capped at max_distinct if given) in [at - window, at) (or up to at itself with include_current), in one pass: counts, then sums, then distinct counts.';
 
 CREATE FUNCTION @extschema@.velocity_tiled(at timestamptz, amount double precision, key anyelement,
-                                           windows interval[], include_current boolean DEFAULT false)
+                                           windows interval[], include_current boolean DEFAULT false,
+                                           max_distinct integer DEFAULT NULL)
   RETURNS double precision[]
   AS 'MODULE_PATHNAME', 'risk_velocity_tiled' LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.velocity_tiled(timestamptz, double precision, anyelement, interval[], boolean) IS
+COMMENT ON FUNCTION @extschema@.velocity_tiled(timestamptz, double precision, anyelement, interval[], boolean, integer) IS
   'risk.velocity over tiled windows, the values risk.velocity_read gives online: each window starts at the start of the tile (hop) holding at - window, so it reaches back between window and window + window/12.';
 
 ------------------------------------------------------------------------------
@@ -489,15 +491,16 @@ CREATE TYPE @extschema@.velocity_state (
   SEND = @extschema@.velocity_state_send,
   INTERNALLENGTH = VARIABLE,
   ALIGNMENT = double,
-  STORAGE = extended
+  STORAGE = external   -- rewritten on every event: not worth compressing
 );
 COMMENT ON TYPE @extschema@.velocity_state IS
   'An entity''s velocity features kept online: tiled windows (count, sum, distinct keys), started by risk.velocity_init, updated by risk.velocity_add, read by risk.velocity_read, built from history by risk.velocity_state_agg.';
 
-CREATE FUNCTION @extschema@.velocity_init(windows interval[]) RETURNS @extschema@.velocity_state
-  AS 'MODULE_PATHNAME', 'risk_velocity_state_new' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.velocity_init(interval[]) IS
-  'An empty online velocity state for these windows (1 to 16, each tiled as risk.velocity_tiled tiles it).';
+CREATE FUNCTION @extschema@.velocity_init(windows interval[], max_distinct integer DEFAULT NULL)
+  RETURNS @extschema@.velocity_state
+  AS 'MODULE_PATHNAME', 'risk_velocity_state_new' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.velocity_init(interval[], integer) IS
+  'An empty online velocity state for these windows (1 to 16, each tiled as risk.velocity_tiled tiles it); with max_distinct, distinct counts are capped there and the state keeps only that many recent keys.';
 
 CREATE FUNCTION @extschema@.velocity_add(state @extschema@.velocity_state, at timestamptz,
                                          amount double precision, key anyelement)
@@ -524,6 +527,11 @@ CREATE FUNCTION @extschema@._velocity_state_add(internal, timestamptz, double pr
   AS 'MODULE_PATHNAME', 'risk_velocity_state_agg_step' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@._velocity_state_add(internal, timestamptz, double precision, anyelement, interval[]) IS
   'Transition function of risk.velocity_state_agg.';
+CREATE FUNCTION @extschema@._velocity_state_add(internal, timestamptz, double precision, anyelement, interval[], integer)
+  RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_velocity_state_agg_step' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._velocity_state_add(internal, timestamptz, double precision, anyelement, interval[], integer) IS
+  'Transition function of risk.velocity_state_agg with max_distinct.';
 CREATE FUNCTION @extschema@._velocity_state_final(internal) RETURNS @extschema@.velocity_state
   AS 'MODULE_PATHNAME', 'risk_velocity_state_agg_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@._velocity_state_final(internal) IS
@@ -553,3 +561,16 @@ CREATE AGGREGATE @extschema@.velocity_state_agg(at timestamptz, amount double pr
 );
 COMMENT ON AGGREGATE @extschema@.velocity_state_agg(timestamptz, double precision, anyelement, interval[]) IS
   'The online velocity state of a group''s events (any order), as risk.velocity_add would leave it: to backfill states from history.';
+
+CREATE AGGREGATE @extschema@.velocity_state_agg(at timestamptz, amount double precision, key anyelement,
+                                                windows interval[], max_distinct integer) (
+  SFUNC = @extschema@._velocity_state_add,
+  STYPE = internal,
+  FINALFUNC = @extschema@._velocity_state_final,
+  COMBINEFUNC = @extschema@._velocity_state_combine,
+  SERIALFUNC = @extschema@._velocity_state_serialize,
+  DESERIALFUNC = @extschema@._velocity_state_deserialize,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.velocity_state_agg(timestamptz, double precision, anyelement, interval[], integer) IS
+  'The online velocity state of a group''s events with distinct counts capped at max_distinct, as risk.velocity_add would leave a state from risk.velocity_init(windows, max_distinct).';

@@ -11,7 +11,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(38);
+SELECT plan(46);
 
 \set windows '''{10 minutes,1 hour,1 day,7 days}''::interval[]'
 
@@ -31,16 +31,15 @@ CREATE INDEX ON ev (buyer, ts);
 ANALYZE ev;
 
 -- the tiled window's start, restated from the README: hop = the largest of
--- 1 day, 1 hour, 5 min, 1 min, 5 s, 1 s at most window/12, tiles from midnight
+-- 1 day, 6 h, 2 h, 1 h, 30/10/5/1 min, 30/10/5/1 s at most window/12, tiles
+-- from midnight
 CREATE FUNCTION tile_start(t timestamptz, w interval) RETURNS timestamptz
   LANGUAGE sql IMMUTABLE AS $$
   SELECT CASE WHEN w < interval '12 seconds' THEN t - w
-              ELSE date_bin(CASE WHEN w >= interval '12 days' THEN interval '1 day'
-                                 WHEN w >= interval '12 hours' THEN interval '1 hour'
-                                 WHEN w >= interval '1 hour' THEN interval '5 minutes'
-                                 WHEN w >= interval '12 minutes' THEN interval '1 minute'
-                                 WHEN w >= interval '1 minute' THEN interval '5 seconds'
-                                 ELSE interval '1 second' END,
+              ELSE date_bin((SELECT max(h) FROM unnest('{1 day,6 hours,2 hours,1 hour,30 minutes,10 minutes,
+                                                           5 minutes,1 minute,30 seconds,10 seconds,
+                                                           5 seconds,1 second}'::interval[]) h
+                              WHERE h * 12 <= w),
                             t - w, timestamptz '2000-01-01 00:00+00') END $$;
 
 -- counts, sums, distinct counts of the buyer's events in [tile start, ts)
@@ -239,6 +238,56 @@ SELECT is(count(*) FILTER (WHERE o.feats IS DISTINCT FROM r.feats OR o.feats_inc
           0::bigint, 'each event''s features = a serial replay in the order the sessions applied them')
   FROM orders o JOIN replay() r USING (id);
 
+-- distinct counts capped at 5: the state keeps the keys of the latest
+-- events and the 5 most recent others (more between trims), and both sides
+-- give min(distinct, 5)
+CREATE FUNCTION replay_ordered(k int, shuffled boolean) RETURNS TABLE (id int, feats float8[], state text)
+  LANGUAGE plpgsql AS $$
+DECLARE
+  e record;
+  s risk.velocity_state;
+  cur bigint;
+BEGIN
+  FOR e IN SELECT * FROM ev ORDER BY buyer, CASE WHEN shuffled THEN md5(ev.id::text) END, ts, ev.id LOOP
+    IF cur IS DISTINCT FROM e.buyer THEN
+      IF cur IS NOT NULL THEN
+        id := NULL; feats := NULL; state := s::text;
+        RETURN NEXT;
+      END IF;
+      s := risk.velocity_init('{10 minutes,1 hour,1 day,7 days}', k);
+      cur := e.buyer;
+    END IF;
+    s := risk.velocity_add(s, e.ts, e.amount, e.device);
+    id := e.id;
+    feats := risk.velocity_read(s, e.ts);
+    state := NULL;
+    RETURN NEXT;
+  END LOOP;
+  id := NULL; feats := NULL; state := s::text;
+  RETURN NEXT;
+END $$;
+CREATE TABLE capped AS
+SELECT id, risk.velocity_tiled(ts, amount, device, :windows, false, 5) OVER w AS excl
+  FROM ev WINDOW w AS (PARTITION BY buyer ORDER BY ts);
+SELECT ok(count(*) FILTER (WHERE b.excl[12] > 5) > 1000, 'the cap binds on many events (the test is not vacuous)')
+  FROM batch b;
+SELECT is(count(*) FILTER (WHERE c.excl IS DISTINCT FROM b.excl[1:8] || ARRAY[least(b.excl[9], 5), least(b.excl[10], 5),
+                                                                              least(b.excl[11], 5), least(b.excl[12], 5)]),
+          0::bigint, 'risk.velocity_tiled with max_distinct = the uncapped values, distinct counts capped')
+  FROM capped c JOIN batch b USING (id);
+SELECT is(count(*) FILTER (WHERE r.feats IS DISTINCT FROM c.excl), 0::bigint,
+          'online with max_distinct 5, event by event = risk.velocity_tiled with max_distinct 5')
+  FROM replay_ordered(5, false) r JOIN capped c USING (id);
+SELECT is((SELECT array_agg(state ORDER BY state) FROM replay_ordered(5, true) WHERE id IS NULL),
+          (SELECT array_agg(state ORDER BY state) FROM replay_ordered(5, false) WHERE id IS NULL),
+          'capped states built in a shuffled order print the same as in time order');
+SELECT is((SELECT array_agg(s::text ORDER BY s::text)
+             FROM (SELECT risk.velocity_state_agg(ts, amount, device, :windows, 5) AS s FROM ev GROUP BY buyer) t),
+          (SELECT array_agg(state ORDER BY state) FROM replay_ordered(5, false) WHERE id IS NULL),
+          'risk.velocity_state_agg with max_distinct 5 = the same states');
+SELECT ok((SELECT max(length(state)) FROM replay_ordered(5, false) WHERE id IS NULL)
+          < (SELECT max(length(state)) FROM agg), 'and capped states are smaller');
+
 -- text and binary forms
 SELECT is(count(*) FILTER (WHERE state::text::risk.velocity_state::text IS DISTINCT FROM state::text), 0::bigint,
           'text form reads back to the same state')
@@ -260,6 +309,9 @@ SELECT throws_ok($$SELECT risk.velocity_add(NULL, now(), 1, 'a'::text)$$, '22004
 SELECT throws_ok($$SELECT risk.velocity_init('{0 seconds}')$$, '22023', NULL, 'a zero window: 22023');
 SELECT throws_ok($$SELECT risk.velocity_init('{-1 hour}')$$, '22023', NULL, 'a negative window: 22023');
 SELECT throws_ok($$SELECT risk.velocity_init('{1 month}')$$, '22023', NULL, 'a window in months: 22023');
+SELECT throws_ok($$SELECT risk.velocity_init('{1 hour}', 0)$$, '22023', NULL, 'max_distinct 0: 22023');
+SELECT throws_ok($$SELECT risk.velocity_tiled(now(), 1, 1, '{1 hour}', false, -1) OVER ()$$, '22023', NULL,
+                 'risk.velocity_tiled max_distinct -1: 22023');
 SELECT throws_ok($$SELECT risk.velocity_add(risk.velocity_init('{1 hour}'), 'infinity', 1, 'a'::text)$$,
                  '22008', NULL, 'an infinite time: 22008');
 SELECT throws_ok($$SELECT risk.velocity_add(risk.velocity_init('{1 hour}'), now(), 'NaN', 'a'::text)$$,
@@ -281,10 +333,11 @@ SELECT throws_ok($$SELECT ('\x' || overlay(encode(risk.velocity_state_send(state
 
 DROP PROCEDURE insert_quarter(int);
 DROP FUNCTION replay();
+DROP FUNCTION replay_ordered(int, boolean);
 DROP FUNCTION plan_of(text);
 DROP FUNCTION recount(ev, interval[], boolean);
 DROP FUNCTION tile_start(timestamptz, interval);
-DROP TABLE copied, agg, agg_parallel, orders, buyer_velocity, batch, ev;
+DROP TABLE capped, copied, agg, agg_parallel, orders, buyer_velocity, batch, ev;
 DROP FUNCTION orders_velocity();
 DROP SEQUENCE applied;
 SELECT * FROM finish();

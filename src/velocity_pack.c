@@ -52,7 +52,8 @@ enum
 	ARG_AMOUNT,
 	ARG_KEY,
 	ARG_WINDOWS,
-	ARG_INCLUDE
+	ARG_INCLUDE,
+	ARG_MAX_DISTINCT
 };
 
 typedef struct PackEvent
@@ -110,6 +111,7 @@ typedef struct PackState
 	int			widest;
 	bool		include_current;
 	bool		tiled;
+	int32		max_distinct;	/* distinct counts capped here; 0: no cap */
 	const char *fn;				/* the SQL name, for messages */
 	PackWindow	w[MAX_WINDOWS];
 	/* events [base, base + nbuf) of the partition, read in order */
@@ -174,6 +176,16 @@ setup(WindowObject winobj, FunctionCallInfo fcinfo, PackState *st, const char *f
 	st->include_current = DatumGetBool(WinGetFuncArgCurrent(winobj, ARG_INCLUDE, &isnull));
 	if (isnull)
 		st->include_current = false;
+	if (PG_NARGS() > ARG_MAX_DISTINCT)
+	{
+		d = WinGetFuncArgCurrent(winobj, ARG_MAX_DISTINCT, &isnull);
+		if (!isnull && DatumGetInt32(d) < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s max_distinct must be at least 1, not %d", fn, DatumGetInt32(d)),
+					 errhint("Pass NULL for exact distinct counts without a cap.")));
+		st->max_distinct = isnull ? 0 : DatumGetInt32(d);
+	}
 
 	st->key_type = get_fn_expr_argtype(fcinfo->flinfo, ARG_KEY);
 	tc = velocity_hashable_type(st->key_type, fn, "count distinct");
@@ -454,7 +466,9 @@ velocity_window(FunctionCallInfo fcinfo, bool tiled)
 	{
 		out[i] = Float8GetDatum((double) st->w[i].count);
 		out[st->nwindows + i] = Float8GetDatum(st->w[i].sum.hi + st->w[i].sum.lo);
-		out[2 * st->nwindows + i] = Float8GetDatum((double) st->w[i].distinct);
+		out[2 * st->nwindows + i] = Float8GetDatum((double) (st->max_distinct > 0 ?
+															 Min(st->w[i].distinct, st->max_distinct) :
+															 st->w[i].distinct));
 	}
 	PG_RETURN_ARRAYTYPE_P(construct_array(out, 3 * st->nwindows, FLOAT8OID, 8,
 										  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));

@@ -82,6 +82,7 @@ typedef struct Level
 
 typedef struct VState
 {
+	int32		max_distinct;	/* distinct counts capped here; 0: no cap */
 	int			nwindows;
 	int64		width[VELOCITY_MAX_WINDOWS];
 	int64		hop[VELOCITY_MAX_WINDOWS];
@@ -112,7 +113,7 @@ typedef struct StateDisk
 	uint8		nwindows;
 	uint8		flags;
 	uint8		unused;
-	int32		padding;
+	int32		max_distinct;
 	TimestampTz last;
 	int64		head_count;
 	DD			head_sum;
@@ -295,8 +296,8 @@ keys_rebuild(VState *s, int64 more)
 	for (int64 i = 0; i < s->keycap; i++)
 		if (s->keys[i].hash != 0 && key_live(s, &s->keys[i]))
 			live++;
-	/* at most half full after `more` insertions, a quarter just after */
-	while (cap < 4 * (live + more))
+	/* at most 3/4 full after `more` insertions, 3/8 to 3/4 just after */
+	while (3 * cap < 4 * (live + more))
 		cap *= 2;
 	keys = palloc0(sizeof(KeySlot) * cap);
 	for (int64 i = 0; i < s->keycap; i++)
@@ -317,7 +318,7 @@ key_get(VState *s, uint64 hash)
 
 	if (k)
 		return k;
-	if (2 * (s->nkeys + 1) > s->keycap)
+	if (4 * (s->nkeys + 1) > 3 * s->keycap)
 		keys_rebuild(s, 1);
 	key_put(s->keys, s->keycap, hash, NO_TIME);
 	s->nkeys++;
@@ -361,6 +362,58 @@ key_moves(VState *s, TimestampTz from, TimestampTz to)
 		if ((t = tile_get(s, lv, velocity_floor_div(to, lv->hop), true)))
 			t->distinct++;
 	}
+}
+
+static int
+cmp_recent(const void *a, const void *b)
+{
+	const KeySlot *x = a;
+	const KeySlot *y = b;
+
+	if (x->seen != y->seen)
+		return x->seen > y->seen ? -1 : 1;
+	return x->hash < y->hash ? -1 : x->hash > y->hash;
+}
+
+/*
+ * With a cap of K distinct keys: keeps the keys of the latest events and
+ * the K most recent others, and recounts the tiles' keys.  The counts stay
+ * exact up to K (a window with more keys holds all K most recent), so
+ * between trims any superset of those keys will do.
+ */
+static void
+keys_cap(VState *s)
+{
+	KeySlot    *all = palloc(sizeof(KeySlot) * Max(1, s->nkeys));
+	int64		n = 0;
+	int64		others = 0;
+
+	for (int64 i = 0; i < s->keycap; i++)
+		if (s->keys[i].hash != 0 && key_live(s, &s->keys[i]))
+			all[n++] = s->keys[i];
+	qsort(all, n, sizeof(KeySlot), cmp_recent);
+	memset(s->keys, 0, sizeof(KeySlot) * s->keycap);
+	s->nkeys = 0;
+	for (int l = 0; l < s->nlevels; l++)
+		for (int64 j = 0; j < s->lv[l].ntiles; j++)
+			s->lv[l].tiles[j].distinct = 0;
+	for (int64 i = 0; i < n; i++)
+	{
+		if (all[i].seen != s->last && others++ >= s->max_distinct)
+			continue;
+		key_put(s->keys, s->keycap, all[i].hash, all[i].seen);
+		s->nkeys++;
+		key_moves(s, NO_TIME, all[i].seen);
+	}
+	pfree(all);
+}
+
+/* Trims the keys to the cap once they have grown half as many again. */
+static void
+keys_maybe_cap(VState *s)
+{
+	if (s->max_distinct > 0 && 2 * s->nkeys > 3 * (int64) s->max_distinct + 2 * s->nhead + 16)
+		keys_cap(s);
 }
 
 /* ------------------------------------------------------------------------
@@ -434,6 +487,7 @@ state_add(VState *s, TimestampTz t, bool has_amount, double amount, bool has_key
 			key_moves(s, k->seen, t);
 			k->seen = t;
 		}
+		keys_maybe_cap(s);
 	}
 }
 
@@ -482,6 +536,8 @@ state_read(const VState *s, TimestampTz t, bool include_current, Datum *out)
 		}
 		if (count == 0)
 			sum.hi = sum.lo = 0;
+		if (s->max_distinct > 0 && distinct > s->max_distinct)
+			distinct = s->max_distinct;
 		out[i] = Float8GetDatum((double) count);
 		out[n + i] = Float8GetDatum(sum.hi + sum.lo);
 		out[2 * n + i] = Float8GetDatum((double) distinct);
@@ -515,7 +571,7 @@ state_store(const VState *s)
 	d->nwindows = s->nwindows;
 	d->flags = s->any ? STATE_ANY : 0;
 	d->unused = 0;
-	d->padding = 0;
+	d->max_distinct = s->max_distinct;
 	d->last = s->last;
 	d->head_count = s->head_count;
 	d->head_sum = s->head_sum;
@@ -551,6 +607,7 @@ state_load(StateDisk *d, VState *s, bool copy)
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("velocity state of an unknown format (version %d)", d->version)));
 	memset(s, 0, sizeof(VState));
+	s->max_distinct = d->max_distinct;
 	s->nwindows = d->nwindows;
 	memcpy(s->width, p, sizeof(int64) * s->nwindows);
 	p += sizeof(int64) * s->nwindows;
@@ -637,6 +694,7 @@ state_send(const VState *s, StringInfo buf)
 		pq_sendint64(buf, s->width[i]);
 		pq_sendint64(buf, s->hop[i]);
 	}
+	pq_sendint32(buf, s->max_distinct);
 	pq_sendbyte(buf, s->any ? STATE_ANY : 0);
 	pq_sendint64(buf, s->last);
 	pq_sendint64(buf, s->head_count);
@@ -711,6 +769,18 @@ static int64
 read_i64(Reader *r)
 {
 	return (int64) read_u64(r);
+}
+
+static int32
+read_i32(Reader *r)
+{
+	uint32		v = 0;
+
+	if (r->end - r->p < 4)
+		bad_state("The value ends too soon.");
+	for (int i = 0; i < 4; i++)
+		v = (v << 8) | (unsigned char) *r->p++;
+	return (int32) v;
 }
 
 static double
@@ -845,6 +915,9 @@ state_receive(Reader *r)
 			bad_state("A window has a bad width or hop.");
 	}
 	set_windows(s, s->nwindows, widths);
+	s->max_distinct = read_i32(r);
+	if (s->max_distinct < 0)
+		bad_state("The cap on distinct counts is negative.");
 	flags = read_byte(r);
 	if (flags & ~STATE_ANY)
 		bad_state("Unknown flags.");
@@ -883,7 +956,7 @@ state_receive(Reader *r)
 	}
 	nlive = read_count(r, 16);
 	s->keycap = MIN_KEYCAP;
-	while (s->keycap < 4 * nlive)
+	while (3 * s->keycap < 4 * nlive)
 		s->keycap *= 2;
 	s->keys = palloc0(sizeof(KeySlot) * s->keycap);
 	for (int64 i = 0; i < nlive; i++)
@@ -927,11 +1000,22 @@ risk_velocity_state_in(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(state_store(state_receive(&r)));
 }
 
+/* A stored state, in the form it is sent in: keys over its cap dropped. */
+static VState *
+state_arg_canonical(FunctionCallInfo fcinfo)
+{
+	VState	   *s = state_arg(fcinfo, 0, true);
+
+	if (s->max_distinct > 0)
+		keys_cap(s);
+	return s;
+}
+
 PG_FUNCTION_INFO_V1(risk_velocity_state_out);
 Datum
 risk_velocity_state_out(PG_FUNCTION_ARGS)
 {
-	VState	   *s = state_arg(fcinfo, 0, false);
+	VState	   *s = state_arg_canonical(fcinfo);
 	StringInfoData buf;
 	char	   *text;
 
@@ -961,7 +1045,7 @@ PG_FUNCTION_INFO_V1(risk_velocity_state_send);
 Datum
 risk_velocity_state_send(PG_FUNCTION_ARGS)
 {
-	VState	   *s = state_arg(fcinfo, 0, false);
+	VState	   *s = state_arg_canonical(fcinfo);
 	StringInfoData buf;
 
 	pq_begintypsend(&buf);
@@ -974,18 +1058,40 @@ risk_velocity_state_send(PG_FUNCTION_ARGS)
  * ------------------------------------------------------------------------
  */
 
-/* risk.velocity_init(windows interval[]): an empty state. */
+/* The cap on distinct counts in argument argno (NULL: none). */
+static int32
+max_distinct_arg(FunctionCallInfo fcinfo, int argno, const char *fn)
+{
+	int32		k;
+
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return 0;
+	k = PG_GETARG_INT32(argno);
+	if (k < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s max_distinct must be at least 1, not %d", fn, k),
+				 errhint("Pass NULL for exact distinct counts without a cap.")));
+	return k;
+}
+
+/* risk.velocity_init(windows interval[], max_distinct integer): an empty state. */
 PG_FUNCTION_INFO_V1(risk_velocity_state_new);
 Datum
 risk_velocity_state_new(PG_FUNCTION_ARGS)
 {
 	VState		s;
 	int64		widths[VELOCITY_MAX_WINDOWS];
-	int			n = velocity_parse_windows("risk.velocity_init",
-										   PG_GETARG_ARRAYTYPE_P(0), widths);
+	int			n;
 
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("risk.velocity_init windows must not be NULL")));
+	n = velocity_parse_windows("risk.velocity_init", PG_GETARG_ARRAYTYPE_P(0), widths);
 	memset(&s, 0, sizeof(s));
 	set_windows(&s, n, widths);
+	s.max_distinct = max_distinct_arg(fcinfo, 1, "risk.velocity_init");
 	PG_RETURN_POINTER(state_store(&s));
 }
 
@@ -1112,6 +1218,7 @@ risk_velocity_state_agg_step(PG_FUNCTION_ARGS)
 		n = velocity_parse_windows("risk.velocity_state_agg", PG_GETARG_ARRAYTYPE_P(4), widths);
 		s = palloc0(sizeof(VState));
 		set_windows(s, n, widths);
+		s->max_distinct = max_distinct_arg(fcinfo, 5, "risk.velocity_state_agg");
 	}
 	add_args(fcinfo, s, 1, "risk.velocity_state_agg");
 	MemoryContextSwitchTo(old);
@@ -1153,11 +1260,11 @@ state_merge(VState *a, const VState *b)
 	int64		nhead = 0;
 	HeadKey    *head = NULL;
 
-	if (a->nwindows != b->nwindows ||
+	if (a->nwindows != b->nwindows || a->max_distinct != b->max_distinct ||
 		memcmp(a->width, b->width, sizeof(int64) * a->nwindows) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("risk.velocity_state_agg needs the same windows on every row")));
+				 errmsg("risk.velocity_state_agg needs the same windows and max_distinct on every row")));
 	if (!b->any)
 		return;
 	last = a->any ? Max(a->last, b->last) : b->last;
@@ -1234,6 +1341,7 @@ state_merge(VState *a, const VState *b)
 	for (int64 i = 0; i < a->keycap; i++)
 		if (a->keys[i].hash != 0)
 			key_moves(a, NO_TIME, a->keys[i].seen);
+	keys_maybe_cap(a);
 }
 
 PG_FUNCTION_INFO_V1(risk_velocity_state_agg_combine);
@@ -1252,6 +1360,7 @@ risk_velocity_state_agg_combine(PG_FUNCTION_ARGS)
 	{
 		a = palloc0(sizeof(VState));
 		set_windows(a, b->nwindows, b->width);
+		a->max_distinct = b->max_distinct;
 	}
 	state_merge(a, b);
 	MemoryContextSwitchTo(old);

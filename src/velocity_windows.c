@@ -5,9 +5,9 @@
  *	  function and the online state so both mean the same thing.
  *
  * A tiled window of width W has a hop H (its tile width), chosen from W:
- * the largest of 1 day, 1 hour, 5 minutes, 1 minute, 5 seconds and
- * 1 second that is at most W / 12; windows under 12 seconds are not tiled
- * (H = 1 microsecond).  Tiles are aligned on midnight UTC.  For an event
+ * the largest of 1 day, 6 hours, 2 hours, 1 hour, 30, 10, 5 and 1 minutes,
+ * 30, 10, 5 and 1 seconds that is at most W / 12; windows under 12 seconds
+ * are not tiled (H = 1 microsecond).  A window has 12 to 61 tiles.  Tiles are aligned on midnight UTC.  For an event
  * at time t the window starts at the start of the tile holding t - W, so
  * it reaches back between W and W + H (at most W + W/12).
  *-------------------------------------------------------------------------
@@ -82,8 +82,9 @@ int64
 velocity_tile_hop(int64 width)
 {
 	static const int64 hops[] = {
-		USECS_PER_DAY, USECS_PER_HOUR, 5 * USECS_PER_MINUTE, USECS_PER_MINUTE,
-		5 * USECS_PER_SEC, USECS_PER_SEC
+		USECS_PER_DAY, 6 * USECS_PER_HOUR, 2 * USECS_PER_HOUR, USECS_PER_HOUR,
+		30 * USECS_PER_MINUTE, 10 * USECS_PER_MINUTE, 5 * USECS_PER_MINUTE, USECS_PER_MINUTE,
+		30 * USECS_PER_SEC, 10 * USECS_PER_SEC, 5 * USECS_PER_SEC, USECS_PER_SEC
 	};
 
 	for (int i = 0; i < lengthof(hops); i++)
