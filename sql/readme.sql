@@ -107,6 +107,43 @@ SELECT order_id, created_at, amount,
        risk.velocity(created_at, amount, device_id, ARRAY['1 hour', '24 hours']::interval[])
          OVER (PARTITION BY card_id ORDER BY created_at) AS v
   FROM card_orders ORDER BY order_id;
+-- online: a trigger keeps each card's state and scores orders as they come
+CREATE TABLE card_velocity (card_id text PRIMARY KEY, state risk.velocity_state NOT NULL)
+  WITH (toast_tuple_target = 8160);
+CREATE TABLE live_orders (LIKE card_orders, velocity float8[]);
+CREATE FUNCTION live_orders_velocity() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  s risk.velocity_state;
+BEGIN
+  INSERT INTO card_velocity AS v
+  VALUES (NEW.card_id,
+          risk.velocity_add(risk.velocity_init('{1 hour,24 hours}', max_distinct => 100),
+                            NEW.created_at, NEW.amount, NEW.device_id))
+  ON CONFLICT (card_id) DO UPDATE
+    SET state = risk.velocity_add(v.state, NEW.created_at, NEW.amount, NEW.device_id)
+  RETURNING state INTO s;
+  NEW.velocity := risk.velocity_read(s, NEW.created_at);
+  RETURN NEW;
+END $$;
+CREATE TRIGGER live_orders_velocity BEFORE INSERT ON live_orders
+  FOR EACH ROW EXECUTE FUNCTION live_orders_velocity();
+INSERT INTO live_orders SELECT * FROM card_orders ORDER BY created_at;
+SELECT order_id, created_at, amount, velocity FROM live_orders ORDER BY order_id;
+SELECT order_id,
+       risk.velocity_tiled(created_at, amount, device_id, '{1 hour,24 hours}', max_distinct => 100)
+         OVER (PARTITION BY card_id ORDER BY created_at) AS v
+  FROM card_orders ORDER BY order_id;
+SELECT risk.velocity_read(state, '2026-11-24 12:10') AS at_12_10,
+       risk.velocity_read(state, '2026-11-25 09:00') AS next_morning
+  FROM card_velocity;
+-- backfill: the states of history, then carry on from there
+TRUNCATE card_velocity;
+INSERT INTO card_velocity
+SELECT card_id, risk.velocity_state_agg(created_at, amount, device_id, '{1 hour,24 hours}', 100)
+  FROM card_orders GROUP BY card_id;
+SELECT risk.velocity_read(state, '2026-11-24 12:10') AS at_12_10 FROM card_velocity;
+DROP TABLE live_orders, card_velocity;
+DROP FUNCTION live_orders_velocity();
 DROP TABLE card_orders;
 CREATE TABLE buyer_cards (order_id int, buyer_id text, created_at timestamptz, card_id text);
 INSERT INTO buyer_cards VALUES
