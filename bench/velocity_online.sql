@@ -91,7 +91,7 @@ WITH r AS (SELECT max(us) FILTER (WHERE what = 'cold') AS cold,
                   max(us) FILTER (WHERE what = 'capped hot') AS capped_hot
              FROM online_result)
 SELECT v.* FROM r, LATERAL (VALUES
-  ('backfill: risk.velocity_state_agg of every entity', round(:backfill_ms * 1000 / (SELECT count(*) FROM ev_bench))::numeric(10, 3) || ' us/event',
+  ('backfill: risk.velocity_state_agg of every entity', round((:backfill_ms * 1000 / (SELECT count(*) FROM ev_bench))::numeric, 3) || ' us/event',
    to_char((SELECT count(*) FROM online_state WHERE entity >= 0), 'FM9,999,999') || ' states'),
   ('cold entity: insert-and-read', round(cold::numeric, 1) || ' us', 'target <= 50 us; state ' || :cold_bytes || ' bytes'),
   ('cold entity: plain counter UPSERT', round(cold_c::numeric, 1) || ' us', 'baseline'),
