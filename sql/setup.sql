@@ -43,6 +43,19 @@ SELECT m.model || '.' || e.ext, pg_read_binary_file(:'fx' || '/' || m.model || '
 INSERT INTO fx.files
 SELECT f, pg_read_binary_file(:'fx' || '/' || f)
   FROM unnest(ARRAY['orders.json', 'orders.bin', 'orders_v2.json']) f;
+-- fx.plan_of(query): the query's plan on one line, for tests that check a
+-- plan's shape (a Partial Aggregate under Gather)
+CREATE FUNCTION fx.plan_of(query text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  line text;
+  plan text := '';
+BEGIN
+  FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
+    plan := plan || line || ' ';
+  END LOOP;
+  RETURN plan;
+END $$;
+
 GRANT USAGE ON SCHEMA fx TO PUBLIC;
 GRANT SELECT ON ALL TABLES IN SCHEMA fx TO PUBLIC;
 

@@ -83,16 +83,6 @@ SELECT is(risk.count_distinct(v COLLATE ci), 2::bigint, 'the call''s collation d
   FROM (VALUES ('Alice'), ('ALICE'), ('bob'), (NULL)) t(v);
 
 -- as a plain aggregate, also under a parallel plan
-CREATE FUNCTION plan_of(query text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-  line text;
-  plan text := '';
-BEGIN
-  FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
-    plan := plan || line || ' ';
-  END LOOP;
-  RETURN plan;
-END $$;
 SELECT is(risk.count_distinct(device), count(DISTINCT device), 'GROUP BY-less aggregate = count(DISTINCT)')
   FROM ev;
 SELECT is(risk.count_distinct(x), 0::bigint, 'no rows: 0') FROM (SELECT 1 WHERE false) t(x);
@@ -102,7 +92,7 @@ SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
 SET parallel_leader_participation = off;
-SELECT ok(plan_of($$SELECT buyer % 7, risk.count_distinct(device), risk.count_distinct(card)
+SELECT ok(fx.plan_of($$SELECT buyer % 7, risk.count_distinct(device), risk.count_distinct(card)
                      FROM ev GROUP BY 1$$) ~ 'Gather.*Partial (Hash|Group)?Aggregate',
           'the plan splits the aggregate: a Partial Aggregate under Gather');
 SELECT is(count(*) FILTER (WHERE a <> b OR c <> d), 0::bigint,
@@ -151,7 +141,7 @@ SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
 SET parallel_leader_participation = off;
-SELECT ok(plan_of($$SELECT buyer % 7, risk.approx_count_distinct(id) FROM ev GROUP BY 1$$)
+SELECT ok(fx.plan_of($$SELECT buyer % 7, risk.approx_count_distinct(id) FROM ev GROUP BY 1$$)
           ~ 'Gather.*Partial (Hash|Group)?Aggregate', 'approx_count_distinct: a Partial Aggregate under Gather');
 SELECT is(count(*) FILTER (WHERE p.a IS DISTINCT FROM s.a), 0::bigint,
           'parallel GROUP BY: the same estimates as without workers (sketches merge exactly)')
@@ -255,7 +245,7 @@ SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
 SET parallel_leader_participation = off;
-SELECT ok(plan_of($$SELECT buyer % 7, risk.stddev(amount::float8), risk.decayed_sum(amount::float8, ts, '1 day')
+SELECT ok(fx.plan_of($$SELECT buyer % 7, risk.stddev(amount::float8), risk.decayed_sum(amount::float8, ts, '1 day')
                      FROM ev GROUP BY 1$$) ~ 'Gather.*Partial (Hash|Group)?Aggregate',
           'stddev and decayed_sum: a Partial Aggregate under Gather');
 SELECT is(count(*) FILTER (WHERE abs(p.sd - s.sd) > 1e-12 * s.sd OR abs(p.d - s.d) > 1e-12 * s.d), 0::bigint,
@@ -404,7 +394,6 @@ SELECT throws_ok($$SELECT risk.count_distinct(device) OVER (ORDER BY ts RANGE BE
                  '22013', NULL, 'a negative window (PostgreSQL''s own check)');
 
 DROP FUNCTION recount(interval, interval);
-DROP FUNCTION plan_of(text);
 DROP TABLE ev;
 DROP COLLATION ci;
 SELECT * FROM finish();

@@ -11,7 +11,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(46);
+SELECT plan(48);
 
 \set windows '''{10 minutes,1 hour,1 day,7 days}''::interval[]'
 
@@ -120,22 +120,12 @@ SELECT is(count(*) FILTER (WHERE a.state IS DISTINCT FROM s.state::text), 0::big
   FROM agg a JOIN (SELECT buyer, risk.velocity_state_agg(ts, amount, device, :windows ORDER BY md5(id::text)) AS state
                      FROM ev GROUP BY buyer) s USING (buyer);
 
-CREATE FUNCTION plan_of(query text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-  line text;
-  plan text := '';
-BEGIN
-  FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
-    plan := plan || line || ' ';
-  END LOOP;
-  RETURN plan;
-END $$;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
 SET parallel_leader_participation = off;
-SELECT ok(plan_of($$SELECT buyer % 3, risk.velocity_state_agg(ts, amount, device, '{1 hour,7 days}') FROM ev GROUP BY 1$$)
+SELECT ok(fx.plan_of($$SELECT buyer % 3, risk.velocity_state_agg(ts, amount, device, '{1 hour,7 days}') FROM ev GROUP BY 1$$)
             ~ 'Partial (Hash|Group)?Aggregate',
           'risk.velocity_state_agg splits into partial aggregates');
 CREATE TABLE agg_parallel AS
@@ -325,16 +315,28 @@ SELECT throws_ok($$SELECT ('\x' || substr(encode(risk.velocity_state_send(state)
 SELECT throws_ok($$SELECT ('\x02' || substr(encode(risk.velocity_state_send(state), 'hex'), 3))::risk.velocity_state
                      FROM buyer_velocity WHERE buyer = 7$$,
                  'XX001', NULL, 'a state of an unknown format version: XX001');
--- a tile's distinct count changed by one: the last 8 bytes of the first tile
+-- the binary form: version, 4 windows (width, hop), max_distinct, flags,
+-- latest time, head count, head sum (2 x 8), then each level's tile count
+-- and tiles (idx, count, sum hi, sum lo, distinct)
+\set head_at '(1 + 2 * (1 + 1 + 4 * 16 + 4 + 1 + 8))'
+\set distinct_at '(1 + 2 * (1 + 1 + 4 * 16 + 4 + 1 + 8 + 8 + 16 + 8 + 32))'
+SELECT is(ARRAY[substr(h, :head_at, 16), substr(h, :distinct_at, 16)],
+          ARRAY['0000000000000001', '0000000000000001'],
+          'those offsets find the head count and the first tile''s distinct count (one event, one key)')
+  FROM encode(risk.velocity_state_send(risk.velocity_add(risk.velocity_init('{10 minutes,1 hour,1 day,7 days}'),
+                                                         now(), 1, 'a'::text)), 'hex') h;
 SELECT throws_ok($$SELECT ('\x' || overlay(encode(risk.velocity_state_send(state), 'hex')
-                                           placing '00000000000003e7' from (1 + 2 * (1 + 1 + 4 * 16 + 1 + 8 + 8 + 16 + 8 + 32)) for 16))::risk.velocity_state
+                                           placing '00000000000003e7' from $$ || :'distinct_at' || $$ for 16))::risk.velocity_state
                      FROM buyer_velocity WHERE buyer = 7$$,
-                 '22P02', 'invalid risk.velocity_state', 'a state whose counts do not add up: 22P02');
+                 '22P02', 'invalid risk.velocity_state', 'a tile''s distinct count changed: 22P02');
+SELECT throws_ok($$SELECT ('\x' || overlay(encode(risk.velocity_state_send(state), 'hex')
+                                           placing '00000000000f4240' from $$ || :'head_at' || $$ for 16))::risk.velocity_state
+                     FROM buyer_velocity WHERE buyer = 7$$,
+                 '22P02', 'invalid risk.velocity_state', 'a count of latest events beyond the latest tile''s: 22P02');
 
 DROP PROCEDURE insert_quarter(int);
 DROP FUNCTION replay();
 DROP FUNCTION replay_ordered(int, boolean);
-DROP FUNCTION plan_of(text);
 DROP FUNCTION recount(ev, interval[], boolean);
 DROP FUNCTION tile_start(timestamptz, interval);
 DROP TABLE capped, copied, agg, agg_parallel, orders, buyer_velocity, batch, ev;

@@ -50,6 +50,7 @@
 #define STATE_ANY 0x01			/* holds at least one event */
 #define NO_TIME PG_INT64_MIN	/* a key never seen before the head */
 #define MIN_KEYCAP 8
+#define MAX_EVENTS (INT64CONST(1) << 53)	/* per level, in a state read from outside */
 
 typedef struct Tile
 {
@@ -263,14 +264,21 @@ key_find(const VState *s, uint64 hash)
 	}
 }
 
-/* A key still counted somewhere: seen in a tile some level keeps. */
+/* A time some window can still reach: in a tile some level keeps. */
+static bool
+time_live(const VState *s, TimestampTz t)
+{
+	for (int l = 0; l < s->nlevels; l++)
+		if (velocity_floor_div(t, s->lv[l].hop) >= level_first(s, &s->lv[l]))
+			return true;
+	return false;
+}
+
+/* A key still counted somewhere. */
 static bool
 key_live(const VState *s, const KeySlot *k)
 {
-	for (int l = 0; l < s->nlevels; l++)
-		if (velocity_floor_div(k->seen, s->lv[l].hop) >= level_first(s, &s->lv[l]))
-			return true;
-	return false;
+	return time_live(s, k->seen);
 }
 
 static void
@@ -563,7 +571,7 @@ static StateDisk *
 state_store(const VState *s)
 {
 	Size		size = state_size(s);
-	StateDisk  *d = palloc(size);
+	StateDisk  *d = palloc0(size);	/* no stray padding bytes on disk */
 	char	   *p;
 
 	SET_VARSIZE(d, size);
@@ -720,8 +728,10 @@ state_send(const VState *s, StringInfo buf)
 	pq_sendint64(buf, s->nhead);
 	for (int64 h = 0; h < s->nhead; h++)
 	{
+		/* a time before every window reads as none: send it so */
 		pq_sendint64(buf, (int64) head[h].hash);
-		pq_sendint64(buf, head[h].before);
+		pq_sendint64(buf, head[h].before != NO_TIME && time_live(s, head[h].before) ?
+					  head[h].before : NO_TIME);
 	}
 	for (int64 i = 0; i < s->keycap; i++)
 		if (s->keys[i].hash != 0 && key_live(s, &s->keys[i]))
@@ -833,6 +843,8 @@ state_check(VState *s)
 	for (int l = 0; l < s->nlevels; l++)
 	{
 		Level	   *lv = &s->lv[l];
+		int64		events = 0;
+		Tile	   *latest;
 
 		for (int64 j = 0; j < lv->ntiles; j++)
 		{
@@ -844,9 +856,16 @@ state_check(VState *s)
 				bad_state("Tiles are not in order.");
 			if (t->idx < level_first(s, lv) || t->idx > velocity_floor_div(s->last, lv->hop))
 				bad_state("A tile lies outside the windows.");
+			if (t->count > MAX_EVENTS - events)
+				bad_state("It counts too many events.");
+			events += t->count;
 			given[total++] = t->distinct;
 			t->distinct = 0;
 		}
+		/* the latest events are in the latest tile */
+		latest = s->any ? tile_get(s, lv, velocity_floor_div(s->last, lv->hop), false) : NULL;
+		if (s->any && (latest == NULL || latest->count < s->head_count))
+			bad_state("The latest events are not in the latest tile.");
 	}
 
 	/* the distinct counts are what the keys make them */
@@ -875,7 +894,16 @@ state_check(VState *s)
 				bad_state("A tile's count of keys does not match the keys.");
 	pfree(given);
 
-	/* the head's keys: among the keys, seen at the latest time, in order */
+	/* the head's keys: the keys seen at the latest time, in order */
+	{
+		int64		at_last = 0;
+
+		for (int64 i = 0; i < s->keycap; i++)
+			if (s->keys[i].hash != 0 && s->keys[i].seen == s->last)
+				at_last++;
+		if (at_last != s->nhead)
+			bad_state("The keys of the latest events are not the keys seen then.");
+	}
 	for (int64 h = 0; h < s->nhead; h++)
 	{
 		KeySlot    *k = key_find(s, s->head[h].hash);
@@ -1141,22 +1169,31 @@ event_time(FunctionCallInfo fcinfo, int argno, const char *fn)
 	return t;
 }
 
-/* Adds the event of arguments at, amount[, key] to s; false for a NULL time. */
-static bool
-add_args(FunctionCallInfo fcinfo, VState *s, int at, const char *fn)
+/* An event: arguments at, amount[, key]. */
+typedef struct Event
 {
-	bool		has_amount = !PG_ARGISNULL(at + 1);
-	double		amount = has_amount ? PG_GETARG_FLOAT8(at + 1) : 0;
-	bool		has_key = PG_NARGS() > at + 2 && !PG_ARGISNULL(at + 2);
+	TimestampTz at;
+	bool		has_amount;
+	double		amount;
+	bool		has_key;
+	uint64		hash;
+} Event;
 
+/* The event of arguments at, amount[, key]; false for a NULL time (no event). */
+static bool
+event_args(FunctionCallInfo fcinfo, int at, const char *fn, Event *ev)
+{
 	if (PG_ARGISNULL(at))
 		return false;
-	if (isnan(amount) || isinf(amount))
+	ev->has_amount = !PG_ARGISNULL(at + 1);
+	ev->amount = ev->has_amount ? PG_GETARG_FLOAT8(at + 1) : 0;
+	if (isnan(ev->amount) || isinf(ev->amount))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("%s cannot sum infinite or NaN amounts", fn)));
-	state_add(s, event_time(fcinfo, at, fn), has_amount, amount,
-			  has_key, has_key ? key_hash(fcinfo, at + 2, fn) : 0);
+	ev->at = event_time(fcinfo, at, fn);
+	ev->has_key = PG_NARGS() > at + 2 && !PG_ARGISNULL(at + 2);
+	ev->hash = ev->has_key ? key_hash(fcinfo, at + 2, fn) : 0;
 	return true;
 }
 
@@ -1166,6 +1203,7 @@ Datum
 risk_velocity_add(PG_FUNCTION_ARGS)
 {
 	VState	   *s;
+	Event		ev;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -1175,7 +1213,8 @@ risk_velocity_add(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(1))
 		PG_RETURN_DATUM(PG_GETARG_DATUM(0));	/* no time: not an event */
 	s = state_arg(fcinfo, 0, true);
-	add_args(fcinfo, s, 1, "risk.velocity_add");
+	if (event_args(fcinfo, 1, "risk.velocity_add", &ev))
+		state_add(s, ev.at, ev.has_amount, ev.amount, ev.has_key, ev.hash);
 	PG_RETURN_POINTER(state_store(s));
 }
 
@@ -1203,9 +1242,13 @@ Datum
 risk_velocity_state_agg_step(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcontext = velocity_aggcontext(fcinfo, "risk.velocity_state_agg");
-	MemoryContext old = MemoryContextSwitchTo(aggcontext);
+	MemoryContext old;
 	VState	   *s = PG_ARGISNULL(0) ? NULL : (VState *) PG_GETARG_POINTER(0);
+	Event		ev;
+	bool		is_event = event_args(fcinfo, 1, "risk.velocity_state_agg", &ev);
 
+	/* the key hashed above, in the call's memory; the state lives in the aggregate's */
+	old = MemoryContextSwitchTo(aggcontext);
 	if (s == NULL)
 	{
 		int64		widths[VELOCITY_MAX_WINDOWS];
@@ -1220,7 +1263,8 @@ risk_velocity_state_agg_step(PG_FUNCTION_ARGS)
 		set_windows(s, n, widths);
 		s->max_distinct = max_distinct_arg(fcinfo, 5, "risk.velocity_state_agg");
 	}
-	add_args(fcinfo, s, 1, "risk.velocity_state_agg");
+	if (is_event)
+		state_add(s, ev.at, ev.has_amount, ev.amount, ev.has_key, ev.hash);
 	MemoryContextSwitchTo(old);
 	PG_RETURN_POINTER(s);
 }
@@ -1232,21 +1276,6 @@ risk_velocity_state_agg_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	PG_RETURN_POINTER(state_store((VState *) PG_GETARG_POINTER(0)));
-}
-
-/* The latest time of a key in s strictly before t (t >= s->last), or NO_TIME. */
-static TimestampTz
-seen_before(const VState *s, uint64 hash, TimestampTz t)
-{
-	KeySlot    *k = key_find(s, hash);
-	HeadKey    *h;
-
-	if (k == NULL)
-		return NO_TIME;
-	if (k->seen < t)
-		return k->seen;
-	h = head_find(s, hash);
-	return h ? h->before : NO_TIME;
 }
 
 /*
@@ -1269,28 +1298,47 @@ state_merge(VState *a, const VState *b)
 		return;
 	last = a->any ? Max(a->last, b->last) : b->last;
 
-	/* the head keys at `last`, with their times before it, from both */
+	/*
+	 * The head keys at `last`: those of either side's head there, once each,
+	 * with the later of their times before it on either side.
+	 */
+	head = palloc(sizeof(HeadKey) * Max(1, a->nhead + b->nhead));
 	for (int side = 0; side < 2; side++)
 	{
 		const VState *x = side ? b : a;
 
-		if (!x->any || x->last != last)
-			continue;
-		for (int64 h = 0; h < x->nhead; h++)
+		if (x->any && x->last == last && x->nhead > 0)
 		{
-			bool		dup = false;
-
-			for (int64 j = 0; j < nhead && !dup; j++)
-				dup = head[j].hash == x->head[h].hash;
-			if (dup)
-				continue;
-			head = head ? repalloc(head, sizeof(HeadKey) * (nhead + 1)) : palloc(sizeof(HeadKey));
-			head[nhead].hash = x->head[h].hash;
-			head[nhead].before = Max(a->any ? seen_before(a, x->head[h].hash, last) : NO_TIME,
-									 seen_before(b, x->head[h].hash, last));
-			nhead++;
+			memcpy(head + nhead, x->head, sizeof(HeadKey) * x->nhead);
+			nhead += x->nhead;
 		}
 	}
+	qsort(head, nhead, sizeof(HeadKey), cmp_head);
+	{
+		int64		n = 0;
+
+		for (int64 h = 0; h < nhead; h++)
+		{
+			if (n > 0 && head[n - 1].hash == head[h].hash)
+			{
+				if (head[n - 1].before == NO_TIME || head[n - 1].before < head[h].before)
+					head[n - 1].before = head[h].before;
+				continue;
+			}
+			head[n++] = head[h];
+		}
+		nhead = n;
+	}
+	for (int64 h = 0; h < nhead; h++)
+		for (int side = 0; side < 2; side++)
+		{
+			const VState *x = side ? b : a;
+			KeySlot    *k = x->any ? key_find(x, head[h].hash) : NULL;
+
+			/* seen on this side only before `last`: that is its time before */
+			if (k && k->seen < last && (head[h].before == NO_TIME || head[h].before < k->seen))
+				head[h].before = k->seen;
+		}
 	if (!a->any || a->last < last)
 	{
 		a->head_count = 0;

@@ -7,9 +7,11 @@
  * A tiled window of width W has a hop H (its tile width), chosen from W:
  * the largest of 1 day, 6 hours, 2 hours, 1 hour, 30, 10, 5 and 1 minutes,
  * 30, 10, 5 and 1 seconds that is at most W / 12; windows under 12 seconds
- * are not tiled (H = 1 microsecond).  A window has 12 to 61 tiles.  Tiles are aligned on midnight UTC.  For an event
- * at time t the window starts at the start of the tile holding t - W, so
- * it reaches back between W and W + H (at most W + W/12).
+ * are not tiled (H = 1 microsecond).  Windows from 12 seconds to 12 days
+ * have 12 to 61 tiles; longer ones have one per day.  Tiles are aligned on
+ * midnight UTC.  For an event at time t the window starts at the start of
+ * the tile holding t - W, so it reaches back between W and W + H (at most
+ * W + W/12).
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
