@@ -13,9 +13,10 @@ SET synchronous_commit = off;
 SET client_min_messages = warning;
 
 \echo -- backfilling the states of every entity (risk.velocity_state_agg)
--- states up to 8 kB stay in the row (README: tuning the online state)
+-- states up to 8 kB stay in the row, and half of each page is left for
+-- updates, so that a state of up to 4 kB is rewritten in its page (README)
 CREATE TABLE online_state (entity bigint PRIMARY KEY, state risk.velocity_state NOT NULL)
-  WITH (toast_tuple_target = 8160);
+  WITH (fillfactor = 50, toast_tuple_target = 8160);
 SELECT clock_timestamp() AS t0 \gset
 INSERT INTO online_state
 SELECT entity, risk.velocity_state_agg(at, amount, device, '{10 minutes,1 hour,24 hours,7 days}')

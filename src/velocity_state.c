@@ -12,7 +12,9 @@
  * read costs O(tiles in the window) and an event O(levels), however long
  * the history.  Keys are told apart by a 64-bit hash (the type's extended
  * hash) and kept, with the time each was last seen, in an open-addressing
- * table stored as it is; keys and tiles every window has left are dropped.
+ * table; keys and tiles every window has left are dropped.  With a cap on
+ * distinct counts (max_distinct K), the stored state holds only the keys
+ * of the latest events and the K most recent others.
  *
  * The events at the latest time (the head) are also counted apart, so a
  * read at that time can leave them out: features strictly before t, as
@@ -23,7 +25,9 @@
  * earlier than the latest event (a late event's own read) reads at the
  * latest event's time.
  *
- * On disk the state is one varlena in the machine's layout (StateDisk);
+ * On disk the state is one varlena in the machine's layout (StateDisk),
+ * kept small: an UPDATE that rewrites a row of up to about 4 kB can stay
+ * on its page (a HOT update), which is most of the cost of an insert.
  * send/receive and text (hex of the same bytes) use a portable, canonical
  * form, checked in full when read back.
  *-------------------------------------------------------------------------
@@ -46,8 +50,11 @@
 
 #include "velocity.h"
 
-#define STATE_VERSION 1
+#define FORM_VERSION 1			/* the portable form (send/receive, text) */
+#define DISK_VERSION 2			/* the stored form; 1 was an earlier layout */
 #define STATE_ANY 0x01			/* holds at least one event */
+#define STATE_WIDE 0x02			/* stored: tile counts in 64 bits */
+#define STATE_KEYED 0x04		/* stored: tiles have distinct counts */
 #define NO_TIME PG_INT64_MIN	/* a key never seen before the head */
 #define MIN_KEYCAP 8
 #define MAX_EVENTS (INT64CONST(1) << 53)	/* per level, in a state read from outside */
@@ -63,7 +70,7 @@ typedef struct Tile
 typedef struct KeySlot
 {
 	uint64		hash;			/* 0: an empty slot */
-	TimestampTz seen;			/* the latest time of the key */
+	TimestampTz seen;			/* the latest time of the key; NO_TIME: forgotten */
 } KeySlot;
 
 typedef struct HeadKey
@@ -97,15 +104,23 @@ typedef struct VState
 	int64		nhead;
 	int64		headcap;
 	HeadKey    *head;			/* keys of the events at last */
-	int64		nkeys;
+	int64		nkeys;			/* keys held (seen set) */
+	int64		nused;			/* slots in use, forgotten keys too */
 	int64		keycap;			/* 0 or a power of two */
 	KeySlot    *keys;
 } VState;
 
 /*
- * The stored form.  After the fixed part: width[nwindows], hop[nwindows],
- * ntiles[nlevels] (int64 each), the tiles level by level, the head keys,
- * then the key table's keycap slots.
+ * The stored form.  After the fixed part, 8-byte items first:
+ *   int64 width[nwindows], int64 ntiles[nlevels],
+ *   HeadKey head[nhead], KeySlot keys[nkeys] (the live keys, in no order),
+ *   double sum_hi[tiles], double sum_lo[tiles]  (level by level),
+ *   with STATE_WIDE: int64 count[tiles] (and distinct[tiles] with STATE_KEYED);
+ * then 4-byte items:
+ *   int32 back[tiles]: the tile's distance from its level's latest tile,
+ *   without STATE_WIDE: int32 count[tiles] (and distinct[tiles] with STATE_KEYED).
+ * A tile stores in 28 bytes, 24 without keys, so that the state of a busy
+ * entity with a capped distinct count still fits twice in a page.
  */
 typedef struct StateDisk
 {
@@ -115,12 +130,12 @@ typedef struct StateDisk
 	uint8		flags;
 	uint8		unused;
 	int32		max_distinct;
+	int32		nhead;
+	int32		nkeys;
+	int32		unused2;
 	TimestampTz last;
 	int64		head_count;
 	DD			head_sum;
-	int64		nhead;
-	int64		nkeys;
-	int64		keycap;
 	int64		data[FLEXIBLE_ARRAY_MEMBER];
 } StateDisk;
 
@@ -274,11 +289,11 @@ time_live(const VState *s, TimestampTz t)
 	return false;
 }
 
-/* A key still counted somewhere. */
+/* A key still counted somewhere: held, and seen where a window reaches. */
 static bool
 key_live(const VState *s, const KeySlot *k)
 {
-	return time_live(s, k->seen);
+	return k->hash != 0 && k->seen != NO_TIME && time_live(s, k->seen);
 }
 
 static void
@@ -293,44 +308,58 @@ key_put(KeySlot *keys, int64 cap, uint64 hash, TimestampTz seen)
 	keys[i].seen = seen;
 }
 
-/* Rebuilds the key table without forgotten keys, with room for `more`. */
+/* An empty key table for `n` keys and `more`: at most 3/4 full then. */
+static KeySlot *
+keys_alloc(int64 n, int64 more, int64 *cap)
+{
+	*cap = MIN_KEYCAP;
+	while (3 * *cap < 4 * (n + more))
+		*cap *= 2;
+	return palloc0(sizeof(KeySlot) * *cap);
+}
+
+/* Rebuilds the key table with the live keys alone, with room for `more`. */
 static void
 keys_rebuild(VState *s, int64 more)
 {
 	int64		live = 0;
-	int64		cap = MIN_KEYCAP;
+	int64		cap;
 	KeySlot    *keys;
 
 	for (int64 i = 0; i < s->keycap; i++)
-		if (s->keys[i].hash != 0 && key_live(s, &s->keys[i]))
+		if (key_live(s, &s->keys[i]))
 			live++;
-	/* at most 3/4 full after `more` insertions, 3/8 to 3/4 just after */
-	while (3 * cap < 4 * (live + more))
-		cap *= 2;
-	keys = palloc0(sizeof(KeySlot) * cap);
+	keys = keys_alloc(live, more, &cap);
 	for (int64 i = 0; i < s->keycap; i++)
-		if (s->keys[i].hash != 0 && key_live(s, &s->keys[i]))
+		if (key_live(s, &s->keys[i]))
 			key_put(keys, cap, s->keys[i].hash, s->keys[i].seen);
 	if (s->keys)
 		pfree(s->keys);
 	s->keys = keys;
 	s->keycap = cap;
-	s->nkeys = live;
+	s->nkeys = s->nused = live;
 }
 
-/* The slot of a key, made (with seen = NO_TIME) when missing. */
+/*
+ * The slot of a key, held from now on: the caller sets its time when it
+ * is NO_TIME (a new key, or one forgotten).
+ */
 static KeySlot *
 key_get(VState *s, uint64 hash)
 {
 	KeySlot    *k = key_find(s, hash);
 
-	if (k)
-		return k;
-	if (4 * (s->nkeys + 1) > 3 * s->keycap)
-		keys_rebuild(s, 1);
-	key_put(s->keys, s->keycap, hash, NO_TIME);
-	s->nkeys++;
-	return key_find(s, hash);
+	if (k == NULL)
+	{
+		if (4 * (s->nused + 1) > 3 * s->keycap)
+			keys_rebuild(s, 1);
+		key_put(s->keys, s->keycap, hash, NO_TIME);
+		s->nused++;
+		k = key_find(s, hash);
+	}
+	if (k->seen == NO_TIME)
+		s->nkeys++;
+	return k;
 }
 
 static HeadKey *
@@ -356,7 +385,7 @@ head_append(VState *s, uint64 hash, TimestampTz before)
 	s->nhead++;
 }
 
-/* A key's latest time moves from `from` (or none) to `to`, in every level. */
+/* A key's latest time moves from `from` to `to` (either NO_TIME: none), in every level. */
 static void
 key_moves(VState *s, TimestampTz from, TimestampTz to)
 {
@@ -367,61 +396,126 @@ key_moves(VState *s, TimestampTz from, TimestampTz to)
 
 		if (from != NO_TIME && (t = tile_get(s, lv, velocity_floor_div(from, lv->hop), false)))
 			t->distinct--;
-		if ((t = tile_get(s, lv, velocity_floor_div(to, lv->hop), true)))
+		if (to != NO_TIME && (t = tile_get(s, lv, velocity_floor_div(to, lv->hop), true)))
 			t->distinct++;
 	}
 }
 
+/*
+ * A key ranked for the cap: the time it was last seen before the latest
+ * events (for a head key, its time before the head).
+ */
+typedef struct Ranked
+{
+	TimestampTz time;
+	uint64		hash;
+	KeySlot    *key;			/* a key not in the head */
+	HeadKey    *head;			/* or a head key */
+} Ranked;
+
+/* Most recent first; among keys of the same time, by hash. */
 static int
 cmp_recent(const void *a, const void *b)
 {
-	const KeySlot *x = a;
-	const KeySlot *y = b;
+	const Ranked *x = a;
+	const Ranked *y = b;
 
-	if (x->seen != y->seen)
-		return x->seen > y->seen ? -1 : 1;
+	if (x->time != y->time)
+		return x->time > y->time ? -1 : 1;
 	return x->hash < y->hash ? -1 : x->hash > y->hash;
 }
 
+/* A key is dropped: no tile counts it any more. */
+static void
+key_forget(VState *s, KeySlot *k)
+{
+	key_moves(s, k->seen, NO_TIME);
+	k->seen = NO_TIME;
+	s->nkeys--;
+}
+
+/* A ranked key beyond the cap: forgotten, or a head key's time before set to none. */
+static void
+rank_drop(VState *s, Ranked *r)
+{
+	if (r->key)
+		key_forget(s, r->key);
+	else
+		r->head->before = NO_TIME;
+}
+
 /*
- * With a cap of K distinct keys: keeps the keys of the latest events and
- * the K most recent others, and recounts the tiles' keys.  The counts stay
- * exact up to K (a window with more keys holds all K most recent), so
- * between trims any superset of those keys will do.
+ * With a cap of K distinct keys.  Rank the keys by the time each was last
+ * seen before the latest events (the head): the K first, and the head's
+ * keys, are kept, and the others forgotten.  Then each capped count is
+ * exact: without the head, a window with at most K keys holds only ranked
+ * keys it keeps, and one with more holds the K first; with the head, the
+ * same goes for the head's keys and the K - nhead first others.  Between
+ * trims any superset of those keys will do.
+ *
+ * Ranks do not change when a key enters the head, so the kept keys do not
+ * depend on the order of the events, and a head key ranked after K has its
+ * time before set to none (as for a forgotten key): equal states print
+ * equal.  An insert adds at most one key to a trimmed state, dropped
+ * without sorting.
  */
 static void
-keys_cap(VState *s)
+keys_trim(VState *s)
 {
-	KeySlot    *all = palloc(sizeof(KeySlot) * Max(1, s->nkeys));
+	Ranked	   *rank;
 	int64		n = 0;
-	int64		others = 0;
+	int64		excess;
 
+	if (s->max_distinct == 0 || s->nkeys <= s->max_distinct)
+		return;
+	rank = palloc(sizeof(Ranked) * (s->keycap + s->nhead));
 	for (int64 i = 0; i < s->keycap; i++)
-		if (s->keys[i].hash != 0 && key_live(s, &s->keys[i]))
-			all[n++] = s->keys[i];
-	qsort(all, n, sizeof(KeySlot), cmp_recent);
-	memset(s->keys, 0, sizeof(KeySlot) * s->keycap);
-	s->nkeys = 0;
-	for (int l = 0; l < s->nlevels; l++)
-		for (int64 j = 0; j < s->lv[l].ntiles; j++)
-			s->lv[l].tiles[j].distinct = 0;
-	for (int64 i = 0; i < n; i++)
+		if (key_live(s, &s->keys[i]) && s->keys[i].seen != s->last)
+		{
+			Ranked	   *r = &rank[n++];
+
+			r->time = s->keys[i].seen;
+			r->hash = s->keys[i].hash;
+			r->key = &s->keys[i];
+			r->head = NULL;
+		}
+	for (int64 h = 0; h < s->nhead; h++)
+		if (s->head[h].before != NO_TIME && time_live(s, s->head[h].before))
+		{
+			Ranked	   *r = &rank[n++];
+
+			r->time = s->head[h].before;
+			r->hash = s->head[h].hash;
+			r->key = NULL;
+			r->head = &s->head[h];
+		}
+	excess = n - s->max_distinct;
+	if (excess > 8)
 	{
-		if (all[i].seen != s->last && others++ >= s->max_distinct)
-			continue;
-		key_put(s->keys, s->keycap, all[i].hash, all[i].seen);
-		s->nkeys++;
-		key_moves(s, NO_TIME, all[i].seen);
+		qsort(rank, n, sizeof(Ranked), cmp_recent);
+		for (int64 i = s->max_distinct; i < n; i++)
+			rank_drop(s, &rank[i]);
 	}
-	pfree(all);
+	else
+		for (; excess > 0; excess--)
+		{
+			int64		least = 0;
+
+			for (int64 i = 1; i < n; i++)
+				if (cmp_recent(&rank[i], &rank[least]) > 0)
+					least = i;
+			rank_drop(s, &rank[least]);
+			rank[least] = rank[--n];
+		}
+	pfree(rank);
 }
 
 /* Trims the keys to the cap once they have grown half as many again. */
 static void
-keys_maybe_cap(VState *s)
+keys_maybe_trim(VState *s)
 {
 	if (s->max_distinct > 0 && 2 * s->nkeys > 3 * (int64) s->max_distinct + 2 * s->nhead + 16)
-		keys_cap(s);
+		keys_trim(s);
 }
 
 /* ------------------------------------------------------------------------
@@ -495,7 +589,7 @@ state_add(VState *s, TimestampTz t, bool has_amount, double amount, bool has_key
 			key_moves(s, k->seen, t);
 			k->seen = t;
 		}
-		keys_maybe_cap(s);
+		keys_maybe_trim(s);
 	}
 }
 
@@ -557,105 +651,205 @@ state_read(const VState *s, TimestampTz t, bool include_current, Datum *out)
  * ------------------------------------------------------------------------
  */
 
-static Size
-state_size(const VState *s)
+/* The flags of the stored form: which tile fields it has, and how wide. */
+static int
+store_flags(const VState *s)
 {
-	Size		size = STATE_FIXED + sizeof(int64) * (2 * s->nwindows + s->nlevels);
+	int			flags = s->any ? STATE_ANY : 0;
 
 	for (int l = 0; l < s->nlevels; l++)
-		size += sizeof(Tile) * s->lv[l].ntiles;
-	return size + sizeof(HeadKey) * s->nhead + sizeof(KeySlot) * s->keycap;
+		for (int64 j = 0; j < s->lv[l].ntiles; j++)
+		{
+			if (s->lv[l].tiles[j].count > PG_INT32_MAX)
+				flags |= STATE_WIDE;
+			if (s->lv[l].tiles[j].distinct != 0)
+				flags |= STATE_KEYED;
+		}
+	return flags;
 }
 
-static StateDisk *
-state_store(const VState *s)
+static Size
+state_size(const VState *s, int flags, int64 nlive)
 {
-	Size		size = state_size(s);
-	StateDisk  *d = palloc0(size);	/* no stray padding bytes on disk */
+	int64		tiles = 0;
+	Size		counts;
+
+	for (int l = 0; l < s->nlevels; l++)
+		tiles += s->lv[l].ntiles;
+	counts = (flags & STATE_KEYED ? 2 : 1) * (flags & STATE_WIDE ? sizeof(int64) : sizeof(int32));
+	return STATE_FIXED + sizeof(int64) * (s->nwindows + s->nlevels) +
+		sizeof(HeadKey) * s->nhead + sizeof(KeySlot) * nlive +
+		(2 * sizeof(double) + sizeof(int32) + counts) * tiles;
+}
+
+/* The latest tile of a level: tiles are stored by their distance from it. */
+static int64
+level_latest(const VState *s, const Level *lv)
+{
+	return velocity_floor_div(s->last, lv->hop);
+}
+
+/*
+ * The stored form of a state, its keys trimmed to the cap first.  Only the
+ * live keys are stored; loading rebuilds their table.
+ */
+static StateDisk *
+state_store(VState *s)
+{
+	int			flags;
+	int64		nlive = 0;
+	Size		size;
+	StateDisk  *d;
 	char	   *p;
 
+	keys_trim(s);
+	flags = store_flags(s);
+	for (int64 i = 0; i < s->keycap; i++)
+		if (key_live(s, &s->keys[i]))
+			nlive++;
+	size = state_size(s, flags, nlive);
+	d = palloc0(size);			/* no stray padding bytes on disk */
 	SET_VARSIZE(d, size);
-	d->version = STATE_VERSION;
+	d->version = DISK_VERSION;
 	d->nwindows = s->nwindows;
-	d->flags = s->any ? STATE_ANY : 0;
-	d->unused = 0;
+	d->flags = flags;
 	d->max_distinct = s->max_distinct;
+	d->nhead = s->nhead;
+	d->nkeys = nlive;
 	d->last = s->last;
 	d->head_count = s->head_count;
 	d->head_sum = s->head_sum;
-	d->nhead = s->nhead;
-	d->nkeys = s->nkeys;
-	d->keycap = s->keycap;
 	p = (char *) d->data;
 #define PUT(src, bytes) do { if ((bytes) > 0) memcpy(p, (src), (bytes)); p += (bytes); } while (0)
+#define PUT_TILES(type, expr) \
+	for (int l = 0; l < s->nlevels; l++) \
+		for (int64 j = 0; j < s->lv[l].ntiles; j++) \
+		{ \
+			const Tile *t = &s->lv[l].tiles[j]; \
+			type v = (expr); \
+			PUT(&v, sizeof(type)); \
+		}
 	PUT(s->width, sizeof(int64) * s->nwindows);
-	PUT(s->hop, sizeof(int64) * s->nwindows);
 	for (int l = 0; l < s->nlevels; l++)
 		PUT(&s->lv[l].ntiles, sizeof(int64));
-	for (int l = 0; l < s->nlevels; l++)
-		PUT(s->lv[l].tiles, sizeof(Tile) * s->lv[l].ntiles);
 	PUT(s->head, sizeof(HeadKey) * s->nhead);
-	PUT(s->keys, sizeof(KeySlot) * s->keycap);
+	for (int64 i = 0; i < s->keycap; i++)
+		if (key_live(s, &s->keys[i]))
+			PUT(&s->keys[i], sizeof(KeySlot));
+	PUT_TILES(double, t->sum.hi);
+	PUT_TILES(double, t->sum.lo);
+	if (flags & STATE_WIDE)
+	{
+		PUT_TILES(int64, t->count);
+		if (flags & STATE_KEYED)
+			PUT_TILES(int64, t->distinct);
+	}
+	PUT_TILES(int32, (int32) (level_latest(s, &s->lv[l]) - t->idx));
+	if (!(flags & STATE_WIDE))
+	{
+		PUT_TILES(int32, (int32) t->count);
+		if (flags & STATE_KEYED)
+			PUT_TILES(int32, (int32) t->distinct);
+	}
+#undef PUT_TILES
 #undef PUT
 	Assert(p == (char *) d + size);
 	return d;
 }
 
 /*
- * The state of stored bytes.  With copy, in arrays of its own that can
- * grow; without, pointing into d (to read only).
+ * The state of stored bytes.  With keys, with its key table and arrays of
+ * its own that can grow, to add events to; without, to read features only.
  */
 static void
-state_load(StateDisk *d, VState *s, bool copy)
+state_load(StateDisk *d, VState *s, bool keys)
 {
-	char	   *p = (char *) d->data;
+	const char *p = (const char *) d->data;
+	int64		widths[VELOCITY_MAX_WINDOWS];
+	int64		nlive;
 
-	if (d->version != STATE_VERSION)
+	if (d->version != DISK_VERSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("velocity state of an unknown format (version %d)", d->version)));
+				 errmsg("velocity state stored in an unknown layout (version %d)", d->version),
+				 errhint("Rebuild the state from its events with risk.velocity_state_agg.")));
 	memset(s, 0, sizeof(VState));
+	memcpy(widths, p, sizeof(int64) * d->nwindows);
+	p += sizeof(int64) * d->nwindows;
+	set_windows(s, d->nwindows, widths);
 	s->max_distinct = d->max_distinct;
-	s->nwindows = d->nwindows;
-	memcpy(s->width, p, sizeof(int64) * s->nwindows);
-	p += sizeof(int64) * s->nwindows;
-	memcpy(s->hop, p, sizeof(int64) * s->nwindows);
-	p += sizeof(int64) * s->nwindows;
-	set_levels(s);
 	s->any = (d->flags & STATE_ANY) != 0;
 	s->last = d->last;
 	s->head_count = d->head_count;
 	s->head_sum = d->head_sum;
-	s->nhead = s->headcap = d->nhead;
-	s->nkeys = d->nkeys;
-	s->keycap = d->keycap;
 	for (int l = 0; l < s->nlevels; l++)
 	{
-		memcpy(&s->lv[l].ntiles, p, sizeof(int64));
-		s->lv[l].cap = s->lv[l].ntiles;
+		Level	   *lv = &s->lv[l];
+
+		memcpy(&lv->ntiles, p, sizeof(int64));
 		p += sizeof(int64);
+		lv->cap = lv->ntiles;
+		lv->tiles = palloc0(sizeof(Tile) * Max(1, lv->ntiles));
 	}
-#define TAKE(dst, type, n) \
-	do { \
-		Size bytes = sizeof(type) * (n); \
-		if (!copy) (dst) = (type *) p; \
-		else if (bytes > 0) { (dst) = palloc(bytes); memcpy((dst), p, bytes); } \
-		else (dst) = NULL; \
-		p += bytes; \
-	} while (0)
+	s->nhead = s->headcap = d->nhead;
+	if (keys)
+	{
+		s->head = palloc(sizeof(HeadKey) * Max(1, s->nhead));
+		memcpy(s->head, p, sizeof(HeadKey) * s->nhead);
+	}
+	else
+		s->head = (HeadKey *) p;
+	p += sizeof(HeadKey) * s->nhead;
+	nlive = d->nkeys;
+	if (keys)
+	{
+		s->keys = keys_alloc(nlive, 1, &s->keycap);
+		for (int64 i = 0; i < nlive; i++)
+		{
+			KeySlot		k;
+
+			memcpy(&k, p + sizeof(KeySlot) * i, sizeof(KeySlot));
+			key_put(s->keys, s->keycap, k.hash, k.seen);
+		}
+		s->nkeys = s->nused = nlive;
+	}
+	p += sizeof(KeySlot) * nlive;
+#define TAKE_TILES(type, field) \
+	for (int l = 0; l < s->nlevels; l++) \
+		for (int64 j = 0; j < s->lv[l].ntiles; j++) \
+		{ \
+			type v; \
+			memcpy(&v, p, sizeof(type)); \
+			p += sizeof(type); \
+			s->lv[l].tiles[j].field = v; \
+		}
+	TAKE_TILES(double, sum.hi);
+	TAKE_TILES(double, sum.lo);
+	if (d->flags & STATE_WIDE)
+	{
+		TAKE_TILES(int64, count);
+		if (d->flags & STATE_KEYED)
+			TAKE_TILES(int64, distinct);
+	}
+	TAKE_TILES(int32, idx);
 	for (int l = 0; l < s->nlevels; l++)
-		TAKE(s->lv[l].tiles, Tile, s->lv[l].ntiles);
-	TAKE(s->head, HeadKey, s->nhead);
-	TAKE(s->keys, KeySlot, s->keycap);
-#undef TAKE
+		for (int64 j = 0; j < s->lv[l].ntiles; j++)
+			s->lv[l].tiles[j].idx = level_latest(s, &s->lv[l]) - s->lv[l].tiles[j].idx;
+	if (!(d->flags & STATE_WIDE))
+	{
+		TAKE_TILES(int32, count);
+		if (d->flags & STATE_KEYED)
+			TAKE_TILES(int32, distinct);
+	}
+#undef TAKE_TILES
 }
 
 static VState *
-state_arg(FunctionCallInfo fcinfo, int argno, bool copy)
+state_arg(FunctionCallInfo fcinfo, int argno, bool keys)
 {
 	VState	   *s = palloc(sizeof(VState));
 
-	state_load((StateDisk *) PG_DETOAST_DATUM(PG_GETARG_DATUM(argno)), s, copy);
+	state_load((StateDisk *) PG_DETOAST_DATUM(PG_GETARG_DATUM(argno)), s, keys);
 	return s;
 }
 
@@ -695,7 +889,7 @@ state_send(const VState *s, StringInfo buf)
 	HeadKey    *head = palloc(sizeof(HeadKey) * Max(1, s->nhead));
 	int64		nlive = 0;
 
-	pq_sendbyte(buf, STATE_VERSION);
+	pq_sendbyte(buf, FORM_VERSION);
 	pq_sendbyte(buf, s->nwindows);
 	for (int i = 0; i < s->nwindows; i++)
 	{
@@ -929,7 +1123,7 @@ state_receive(Reader *r)
 	uint64		prev = 0;
 	int			flags;
 
-	if (read_byte(r) != STATE_VERSION)
+	if (read_byte(r) != FORM_VERSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("velocity state of an unknown format")));
@@ -999,7 +1193,7 @@ state_receive(Reader *r)
 			bad_state("A key was seen at an invalid time.");
 		key_put(s->keys, s->keycap, hash, seen);
 	}
-	s->nkeys = nlive;
+	s->nkeys = s->nused = nlive;
 	if (r->p != r->end)
 		bad_state("It has bytes after its end.");
 	state_check(s);
@@ -1035,7 +1229,7 @@ state_arg_canonical(FunctionCallInfo fcinfo)
 	VState	   *s = state_arg(fcinfo, 0, true);
 
 	if (s->max_distinct > 0)
-		keys_cap(s);
+		keys_trim(s);
 	return s;
 }
 
@@ -1376,7 +1570,7 @@ state_merge(VState *a, const VState *b)
 
 	/* keys: the later time of each, and the distinct counts recounted */
 	for (int64 i = 0; i < b->keycap; i++)
-		if (b->keys[i].hash != 0)
+		if (b->keys[i].hash != 0 && b->keys[i].seen != NO_TIME)
 		{
 			KeySlot    *k = key_get(a, b->keys[i].hash);
 
@@ -1389,7 +1583,7 @@ state_merge(VState *a, const VState *b)
 	for (int64 i = 0; i < a->keycap; i++)
 		if (a->keys[i].hash != 0)
 			key_moves(a, NO_TIME, a->keys[i].seen);
-	keys_maybe_cap(a);
+	keys_maybe_trim(a);
 }
 
 PG_FUNCTION_INFO_V1(risk_velocity_state_agg_combine);
