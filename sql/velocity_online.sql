@@ -11,7 +11,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(48);
+SELECT plan(52);
 
 \set windows '''{10 minutes,1 hour,1 day,7 days}''::interval[]'
 
@@ -277,6 +277,14 @@ SELECT is((SELECT array_agg(s::text ORDER BY s::text)
           'risk.velocity_state_agg with max_distinct 5 = the same states');
 SELECT ok((SELECT max(length(state)) FROM replay_ordered(5, false) WHERE id IS NULL)
           < (SELECT max(length(state)) FROM agg), 'and capped states are smaller');
+-- a cap of 1: each insert forgets a key, and a key entering the head keeps its rank
+SELECT is(count(*) FILTER (WHERE r.feats IS DISTINCT FROM b.excl[1:8] || ARRAY[least(b.excl[9], 1), least(b.excl[10], 1),
+                                                                              least(b.excl[11], 1), least(b.excl[12], 1)]),
+          0::bigint, 'online with max_distinct 1, event by event = the batch distinct counts capped at 1')
+  FROM replay_ordered(1, false) r JOIN batch b USING (id);
+SELECT is((SELECT array_agg(state ORDER BY state) FROM replay_ordered(1, true) WHERE id IS NULL),
+          (SELECT array_agg(state ORDER BY state) FROM replay_ordered(1, false) WHERE id IS NULL),
+          'max_distinct 1: states built in a shuffled order print the same as in time order');
 
 -- text and binary forms
 SELECT is(count(*) FILTER (WHERE state::text::risk.velocity_state::text IS DISTINCT FROM state::text), 0::bigint,
@@ -334,12 +342,29 @@ SELECT throws_ok($$SELECT ('\x' || overlay(encode(risk.velocity_state_send(state
                      FROM buyer_velocity WHERE buyer = 7$$,
                  '22P02', 'invalid risk.velocity_state', 'a count of latest events beyond the latest tile''s: 22P02');
 
+-- tile counts beyond 32 bits (stored wider): a one-window state whose
+-- head and tile count 3,000,000,000 events
+\set wide_head '(1 + 2 * (1 + 1 + 16 + 4 + 1 + 8))'
+\set wide_count '(1 + 2 * (1 + 1 + 16 + 4 + 1 + 8 + 8 + 16 + 8 + 8))'
+CREATE TABLE wide AS
+SELECT ('\x' || overlay(overlay(h placing '00000000b2d05e00' from :wide_head for 16)
+                        placing '00000000b2d05e00' from :wide_count for 16))::risk.velocity_state AS state
+  FROM encode(risk.velocity_state_send(risk.velocity_add(risk.velocity_init('{1 hour}'),
+                                                         '2026-11-24 10:00+00', 2, NULL::text)), 'hex') h;
+SELECT is(ARRAY[risk.velocity_read(state, '2026-11-24 10:00+00', true),
+                risk.velocity_read(risk.velocity_add(state, '2026-11-24 10:05+00', 1, NULL::text), '2026-11-24 10:10+00')],
+          ARRAY[ARRAY[3e9, 2, 0], ARRAY[3e9 + 1, 3, 0]]::float8[],
+          'a tile of 3,000,000,000 events reads and adds up')
+  FROM wide;
+SELECT is(state::text::risk.velocity_state::text, state::text, 'and its text form reads back to the same state')
+  FROM wide;
+
 DROP PROCEDURE insert_quarter(int);
 DROP FUNCTION replay();
 DROP FUNCTION replay_ordered(int, boolean);
 DROP FUNCTION recount(ev, interval[], boolean);
 DROP FUNCTION tile_start(timestamptz, interval);
-DROP TABLE capped, copied, agg, agg_parallel, orders, buyer_velocity, batch, ev;
+DROP TABLE wide, capped, copied, agg, agg_parallel, orders, buyer_velocity, batch, ev;
 DROP FUNCTION orders_velocity();
 DROP SEQUENCE applied;
 SELECT * FROM finish();
