@@ -109,7 +109,7 @@ SELECT order_id, created_at, amount,
   FROM card_orders ORDER BY order_id;
 -- online: a trigger keeps each card's state and scores orders as they come
 CREATE TABLE card_velocity (card_id text PRIMARY KEY, state risk.velocity_state NOT NULL)
-  WITH (toast_tuple_target = 8160);
+  WITH (fillfactor = 50, toast_tuple_target = 8160);
 CREATE TABLE live_orders (LIKE card_orders, velocity float8[]);
 CREATE FUNCTION live_orders_velocity() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE

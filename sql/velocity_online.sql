@@ -11,7 +11,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(52);
+SELECT plan(54);
 
 \set windows '''{10 minutes,1 hour,1 day,7 days}''::interval[]'
 
@@ -316,6 +316,12 @@ SELECT throws_ok($$SELECT risk.velocity_add(risk.velocity_init('{1 hour}'), now(
                  '22003', NULL, 'a NaN amount: 22003');
 SELECT throws_ok($$SELECT risk.velocity_add(risk.velocity_init('{1 hour}'), now(), 1, point(1, 2))$$,
                  '42883', NULL, 'a key type without a hash: 42883');
+SELECT throws_ok($$SELECT risk.velocity_state_agg(at, 1, NULL::text, w::interval[])
+                     FROM (VALUES (now(), '{1 hour}'), (now(), '{2 hours}')) v(at, w)$$,
+                 '22023', NULL, 'risk.velocity_state_agg with other windows on a later row: 22023');
+SELECT throws_ok($$SELECT risk.velocity_state_agg(at, 1, NULL::text, '{1 hour}', k)
+                     FROM (VALUES (now(), 5), (now(), 6)) v(at, k)$$,
+                 '22023', NULL, 'risk.velocity_state_agg with another max_distinct on a later row: 22023');
 SELECT throws_ok($$SELECT 'nonsense'::risk.velocity_state$$, '22P02', NULL, 'text that is not a state: 22P02');
 SELECT throws_ok($$SELECT ('\x' || substr(encode(risk.velocity_state_send(state), 'hex'), 1, 200))::risk.velocity_state
                      FROM buyer_velocity WHERE buyer = 7$$,

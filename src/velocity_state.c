@@ -1317,21 +1317,36 @@ risk_velocity_state_new(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(state_store(&s));
 }
 
-/* The 64-bit hash of a key argument, with the type's extended hash. */
-typedef struct KeyHasher
+/*
+ * What a call site keeps between rows (fn_extra): the key type's hash
+ * function and, for the aggregate, the windows argument last parsed.
+ */
+typedef struct CallCache
 {
-	Oid			type;
-	FmgrInfo	proc;
-} KeyHasher;
+	Oid			key_type;
+	FmgrInfo	key_hash;
+	ArrayType  *windows;		/* a copy of the argument */
+	int			nwindows;
+	int64		widths[VELOCITY_MAX_WINDOWS];
+} CallCache;
 
+static CallCache *
+call_cache(FunctionCallInfo fcinfo)
+{
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(CallCache));
+	return fcinfo->flinfo->fn_extra;
+}
+
+/* The 64-bit hash of a key argument, with the type's extended hash. */
 static uint64
 key_hash(FunctionCallInfo fcinfo, int argno, const char *fn)
 {
-	KeyHasher  *kh = fcinfo->flinfo->fn_extra;
+	CallCache  *cc = call_cache(fcinfo);
 	Oid			type = get_fn_expr_argtype(fcinfo->flinfo, argno);
 	uint64		h;
 
-	if (kh == NULL || kh->type != type)
+	if (cc->key_type != type)
 	{
 		TypeCacheEntry *tc = lookup_type_cache(type, TYPECACHE_HASH_EXTENDED_PROC_FINFO);
 
@@ -1341,14 +1356,51 @@ key_hash(FunctionCallInfo fcinfo, int argno, const char *fn)
 					 errmsg("%s cannot count distinct values of type %s", fn, format_type_be(type)),
 					 errdetail("The type has no default hash operator class with a 64-bit hash."),
 					 errhint("Cast the values to text, or to another type that can be hashed.")));
-		kh = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(KeyHasher));
-		kh->type = type;
-		fmgr_info_copy(&kh->proc, &tc->hash_extended_proc_finfo, fcinfo->flinfo->fn_mcxt);
-		fcinfo->flinfo->fn_extra = kh;
+		fmgr_info_copy(&cc->key_hash, &tc->hash_extended_proc_finfo, fcinfo->flinfo->fn_mcxt);
+		cc->key_type = type;
 	}
-	h = DatumGetUInt64(FunctionCall2Coll(&kh->proc, PG_GET_COLLATION(),
+	h = DatumGetUInt64(FunctionCall2Coll(&cc->key_hash, PG_GET_COLLATION(),
 										 PG_GETARG_DATUM(argno), UInt64GetDatum(0)));
 	return h == 0 ? 1 : h;		/* 0 marks an empty slot */
+}
+
+/*
+ * The window widths of argument argno, parsed once for a run of rows
+ * that pass the same array.
+ */
+static int
+windows_arg(FunctionCallInfo fcinfo, int argno, const char *fn, int64 *widths)
+{
+	CallCache  *cc = call_cache(fcinfo);
+	ArrayType  *arr;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s windows must not be NULL", fn)));
+	arr = PG_GETARG_ARRAYTYPE_P(argno);
+	if (cc->windows == NULL || VARSIZE(cc->windows) != VARSIZE(arr) ||
+		memcmp(cc->windows, arr, VARSIZE(arr)) != 0)
+	{
+		cc->nwindows = velocity_parse_windows(fn, arr, cc->widths);
+		if (cc->windows)
+			pfree(cc->windows);
+		cc->windows = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARSIZE(arr));
+		memcpy(cc->windows, arr, VARSIZE(arr));
+	}
+	memcpy(widths, cc->widths, sizeof(int64) * cc->nwindows);
+	return cc->nwindows;
+}
+
+/* Every row of an aggregate group and every partial state: the same windows and cap. */
+static void
+check_same_windows(const VState *s, int n, const int64 *widths, int32 max_distinct)
+{
+	if (s->nwindows != n || s->max_distinct != max_distinct ||
+		memcmp(s->width, widths, sizeof(int64) * n) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("risk.velocity_state_agg needs the same windows and max_distinct on every row")));
 }
 
 static TimestampTz
@@ -1440,23 +1492,20 @@ risk_velocity_state_agg_step(PG_FUNCTION_ARGS)
 	VState	   *s = PG_ARGISNULL(0) ? NULL : (VState *) PG_GETARG_POINTER(0);
 	Event		ev;
 	bool		is_event = event_args(fcinfo, 1, "risk.velocity_state_agg", &ev);
+	int64		widths[VELOCITY_MAX_WINDOWS];
+	int			n = windows_arg(fcinfo, 4, "risk.velocity_state_agg", widths);
+	int32		max_distinct = max_distinct_arg(fcinfo, 5, "risk.velocity_state_agg");
 
 	/* the key hashed above, in the call's memory; the state lives in the aggregate's */
 	old = MemoryContextSwitchTo(aggcontext);
 	if (s == NULL)
 	{
-		int64		widths[VELOCITY_MAX_WINDOWS];
-		int			n;
-
-		if (PG_ARGISNULL(4))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("risk.velocity_state_agg windows must not be NULL")));
-		n = velocity_parse_windows("risk.velocity_state_agg", PG_GETARG_ARRAYTYPE_P(4), widths);
 		s = palloc0(sizeof(VState));
 		set_windows(s, n, widths);
-		s->max_distinct = max_distinct_arg(fcinfo, 5, "risk.velocity_state_agg");
+		s->max_distinct = max_distinct;
 	}
+	else
+		check_same_windows(s, n, widths, max_distinct);
 	if (is_event)
 		state_add(s, ev.at, ev.has_amount, ev.amount, ev.has_key, ev.hash);
 	MemoryContextSwitchTo(old);
@@ -1483,11 +1532,7 @@ state_merge(VState *a, const VState *b)
 	int64		nhead = 0;
 	HeadKey    *head = NULL;
 
-	if (a->nwindows != b->nwindows || a->max_distinct != b->max_distinct ||
-		memcmp(a->width, b->width, sizeof(int64) * a->nwindows) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("risk.velocity_state_agg needs the same windows and max_distinct on every row")));
+	check_same_windows(a, b->nwindows, b->width, b->max_distinct);
 	if (!b->any)
 		return;
 	last = a->any ? Max(a->last, b->last) : b->last;
