@@ -1,8 +1,7 @@
 /*-------------------------------------------------------------------------
  * velocity.h
- *	  What the velocity aggregates and risk.velocity share: the aggregate
- *	  context, hashable value types, double-double sums, and the reading of
- *	  serialized states.
+ *	  What the velocity aggregates and risk.velocity share: hashable value
+ *	  types, the reading of serialized states, window widths and tiles.
  *-------------------------------------------------------------------------
  */
 #ifndef RISK_VELOCITY_H
@@ -15,16 +14,7 @@
 #include "utils/builtins.h"
 #include "utils/typcache.h"
 
-/* The aggregate's memory context; "can't happen" outside an aggregate. */
-static inline MemoryContext
-velocity_aggcontext(FunctionCallInfo fcinfo, const char *fn)
-{
-	MemoryContext aggcontext;
-
-	if (!AggCheckCallContext(fcinfo, &aggcontext))
-		elog(ERROR, "%s called in non-aggregate context", fn);
-	return aggcontext;
-}
+#include "aggregates.h"
 
 /*
  * The type cache entry of a type whose values we hash and compare (default
@@ -44,28 +34,6 @@ velocity_hashable_type(Oid type, const char *fn, const char *verb)
 				 errdetail("The type has no default hash operator class."),
 				 errhint("Cast the values to text, or to another type that can be hashed.")));
 	return tc;
-}
-
-/*
- * A double-double sum: an unevaluated pair hi + lo (Knuth's TwoSum), so
- * that subtracting a value back out undoes adding it to about 1e-32.
- */
-typedef struct DD
-{
-	double		hi;
-	double		lo;
-} DD;
-
-static inline void
-dd_add(DD *s, double x)
-{
-	double		t = s->hi + x;
-	double		b = t - s->hi;
-	double		err = (s->hi - (t - b)) + (x - b);
-
-	s->lo += err;
-	s->hi = t + s->lo;
-	s->lo -= s->hi - t;
 }
 
 /* A serialized state's bytes, past its format version byte (checked). */

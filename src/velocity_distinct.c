@@ -197,7 +197,7 @@ state_remove(DistinctState *st, Datum value)
 static DistinctState *
 get_state(FunctionCallInfo fcinfo, const char *fn)
 {
-	MemoryContext aggcontext = velocity_aggcontext(fcinfo, fn);
+	MemoryContext aggcontext = risk_aggcontext(fcinfo, fn);
 
 	if (!PG_ARGISNULL(0))
 		return (DistinctState *) PG_GETARG_POINTER(0);
@@ -226,7 +226,7 @@ risk_count_distinct_remove(PG_FUNCTION_ARGS)
 {
 	DistinctState *st;
 
-	(void) velocity_aggcontext(fcinfo, "risk_count_distinct_remove");
+	(void) risk_aggcontext(fcinfo, "risk_count_distinct_remove");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();		/* nothing to undo: let the executor restart */
 	st = (DistinctState *) PG_GETARG_POINTER(0);
@@ -300,7 +300,7 @@ PG_FUNCTION_INFO_V1(risk_count_distinct_combine);
 Datum
 risk_count_distinct_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = velocity_aggcontext(fcinfo, "risk_count_distinct_combine");
+	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk_count_distinct_combine");
 	DistinctState *into = PG_ARGISNULL(0) ? NULL : (DistinctState *) PG_GETARG_POINTER(0);
 	DistinctState *from = PG_ARGISNULL(1) ? NULL : (DistinctState *) PG_GETARG_POINTER(1);
 
@@ -328,7 +328,7 @@ risk_count_distinct_serialize(PG_FUNCTION_ARGS)
 	bool		varlena;
 	FmgrInfo	send_fn;
 
-	(void) velocity_aggcontext(fcinfo, "risk_count_distinct_serialize");
+	(void) risk_aggcontext(fcinfo, "risk_count_distinct_serialize");
 	getTypeBinaryOutputInfo(st->type, &send, &varlena);
 	fmgr_info(send, &send_fn);
 
@@ -354,7 +354,7 @@ PG_FUNCTION_INFO_V1(risk_count_distinct_deserialize);
 Datum
 risk_count_distinct_deserialize(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = velocity_aggcontext(fcinfo, "risk_count_distinct_deserialize");
+	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk_count_distinct_deserialize");
 	bytea	   *bytes = PG_GETARG_BYTEA_PP(0);
 	StringInfoData buf;
 	DistinctState *st;

@@ -173,7 +173,7 @@ PG_FUNCTION_INFO_V1(risk_hll_add);
 Datum
 risk_hll_add(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = velocity_aggcontext(fcinfo, "risk_hll_add");
+	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk_hll_add");
 	HllState   *st = PG_ARGISNULL(0) ? NULL : (HllState *) PG_GETARG_POINTER(0);
 
 	if (st == NULL)
@@ -197,7 +197,7 @@ risk_hll_remove(PG_FUNCTION_ARGS)
 {
 	HllState   *st;
 
-	(void) velocity_aggcontext(fcinfo, "risk_hll_remove");
+	(void) risk_aggcontext(fcinfo, "risk_hll_remove");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	st = (HllState *) PG_GETARG_POINTER(0);
@@ -219,7 +219,7 @@ PG_FUNCTION_INFO_V1(risk_hll_combine);
 Datum
 risk_hll_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = velocity_aggcontext(fcinfo, "risk_hll_combine");
+	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk_hll_combine");
 	HllState   *into = PG_ARGISNULL(0) ? NULL : (HllState *) PG_GETARG_POINTER(0);
 	HllState   *from = PG_ARGISNULL(1) ? NULL : (HllState *) PG_GETARG_POINTER(1);
 	pairs_iterator it;
@@ -245,7 +245,7 @@ risk_hll_serialize(PG_FUNCTION_ARGS)
 	pairs_iterator it;
 	PairEntry  *e;
 
-	(void) velocity_aggcontext(fcinfo, "risk_hll_serialize");
+	(void) risk_aggcontext(fcinfo, "risk_hll_serialize");
 	pq_begintypsend(&buf);
 	pq_sendbyte(&buf, HLL_FORMAT_VERSION);
 	pq_sendint32(&buf, st->type);
@@ -264,7 +264,7 @@ PG_FUNCTION_INFO_V1(risk_hll_deserialize);
 Datum
 risk_hll_deserialize(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = velocity_aggcontext(fcinfo, "risk_hll_deserialize");
+	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk_hll_deserialize");
 	bytea	   *bytes = PG_GETARG_BYTEA_PP(0);
 	StringInfoData buf;
 	HllState   *st;

@@ -88,7 +88,7 @@ typedef struct MomentState
 static MomentState *
 moments(FunctionCallInfo fcinfo, const char *fn)
 {
-	MemoryContext aggcontext = velocity_aggcontext(fcinfo, fn);
+	MemoryContext aggcontext = risk_aggcontext(fcinfo, fn);
 
 	if (PG_ARGISNULL(0))
 		return MemoryContextAllocZero(aggcontext, sizeof(MomentState));
@@ -155,7 +155,7 @@ PG_FUNCTION_INFO_V1(risk_moments_combine);
 Datum
 risk_moments_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = velocity_aggcontext(fcinfo, "risk_moments_combine");
+	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk_moments_combine");
 	MomentState *into = PG_ARGISNULL(0) ? NULL : (MomentState *) PG_GETARG_POINTER(0);
 	MomentState *from = PG_ARGISNULL(1) ? NULL : (MomentState *) PG_GETARG_POINTER(1);
 
@@ -268,7 +268,7 @@ PG_FUNCTION_INFO_V1(risk_decay_add);
 Datum
 risk_decay_add(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = velocity_aggcontext(fcinfo, "risk_decay_add");
+	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk_decay_add");
 	DecayState *st = PG_ARGISNULL(0) ? NULL : (DecayState *) PG_GETARG_POINTER(0);
 	double		x;
 	TimestampTz t;
@@ -319,7 +319,7 @@ risk_decay_remove(PG_FUNCTION_ARGS)
 {
 	DecayState *st;
 
-	(void) velocity_aggcontext(fcinfo, "risk_decay_remove");
+	(void) risk_aggcontext(fcinfo, "risk_decay_remove");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	st = (DecayState *) PG_GETARG_POINTER(0);
@@ -357,7 +357,7 @@ PG_FUNCTION_INFO_V1(risk_decay_combine);
 Datum
 risk_decay_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = velocity_aggcontext(fcinfo, "risk_decay_combine");
+	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk_decay_combine");
 	DecayState *into = PG_ARGISNULL(0) ? NULL : (DecayState *) PG_GETARG_POINTER(0);
 	DecayState *from = PG_ARGISNULL(1) ? NULL : (DecayState *) PG_GETARG_POINTER(1);
 
@@ -429,7 +429,7 @@ PG_FUNCTION_INFO_V1(risk_moments_deserialize);
 Datum
 risk_moments_deserialize(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = velocity_aggcontext(fcinfo, "risk_moments_deserialize");
+	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk_moments_deserialize");
 	MomentState *st = MemoryContextAllocZero(aggcontext, sizeof(MomentState));
 	StringInfoData buf;
 
@@ -464,7 +464,7 @@ PG_FUNCTION_INFO_V1(risk_decay_deserialize);
 Datum
 risk_decay_deserialize(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = velocity_aggcontext(fcinfo, "risk_decay_deserialize");
+	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk_decay_deserialize");
 	DecayState *st = MemoryContextAllocZero(aggcontext, sizeof(DecayState));
 	StringInfoData buf;
 

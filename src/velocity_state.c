@@ -1487,7 +1487,7 @@ PG_FUNCTION_INFO_V1(risk_velocity_state_agg_step);
 Datum
 risk_velocity_state_agg_step(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = velocity_aggcontext(fcinfo, "risk.velocity_state_agg");
+	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk.velocity_state_agg");
 	MemoryContext old;
 	VState	   *s = PG_ARGISNULL(0) ? NULL : (VState *) PG_GETARG_POINTER(0);
 	Event		ev;
@@ -1635,7 +1635,7 @@ PG_FUNCTION_INFO_V1(risk_velocity_state_agg_combine);
 Datum
 risk_velocity_state_agg_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = velocity_aggcontext(fcinfo, "risk.velocity_state_agg");
+	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk.velocity_state_agg");
 	MemoryContext old;
 	VState	   *a = PG_ARGISNULL(0) ? NULL : (VState *) PG_GETARG_POINTER(0);
 	VState	   *b = PG_ARGISNULL(1) ? NULL : (VState *) PG_GETARG_POINTER(1);
@@ -1658,7 +1658,7 @@ PG_FUNCTION_INFO_V1(risk_velocity_state_agg_serialize);
 Datum
 risk_velocity_state_agg_serialize(PG_FUNCTION_ARGS)
 {
-	velocity_aggcontext(fcinfo, "risk.velocity_state_agg");
+	risk_aggcontext(fcinfo, "risk.velocity_state_agg");
 	PG_RETURN_POINTER(state_store((VState *) PG_GETARG_POINTER(0)));
 }
 
@@ -1666,7 +1666,7 @@ PG_FUNCTION_INFO_V1(risk_velocity_state_agg_deserialize);
 Datum
 risk_velocity_state_agg_deserialize(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = velocity_aggcontext(fcinfo, "risk.velocity_state_agg");
+	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk.velocity_state_agg");
 	MemoryContext old = MemoryContextSwitchTo(aggcontext);
 	VState	   *s = state_arg(fcinfo, 0, true);
 

@@ -1,0 +1,45 @@
+/*-------------------------------------------------------------------------
+ * aggregates.h
+ *	  What every aggregate of the extension shares: the aggregate's memory
+ *	  context, and double-double sums.
+ *-------------------------------------------------------------------------
+ */
+#ifndef RISK_AGGREGATES_H
+#define RISK_AGGREGATES_H
+
+#include "fmgr.h"
+
+/* The aggregate's memory context; "can't happen" outside an aggregate. */
+static inline MemoryContext
+risk_aggcontext(FunctionCallInfo fcinfo, const char *fn)
+{
+	MemoryContext aggcontext;
+
+	if (!AggCheckCallContext(fcinfo, &aggcontext))
+		elog(ERROR, "%s called in non-aggregate context", fn);
+	return aggcontext;
+}
+
+/*
+ * A double-double sum: an unevaluated pair hi + lo (Knuth's TwoSum), so
+ * that subtracting a value back out undoes adding it to about 1e-32.
+ */
+typedef struct DD
+{
+	double		hi;
+	double		lo;
+} DD;
+
+static inline void
+dd_add(DD *s, double x)
+{
+	double		t = s->hi + x;
+	double		b = t - s->hi;
+	double		err = (s->hi - (t - b)) + (x - b);
+
+	s->lo += err;
+	s->hi = t + s->lo;
+	s->lo -= s->hi - t;
+}
+
+#endif
