@@ -574,3 +574,539 @@ CREATE AGGREGATE @extschema@.velocity_state_agg(at timestamptz, amount double pr
 );
 COMMENT ON AGGREGATE @extschema@.velocity_state_agg(timestamptz, double precision, anyelement, interval[], integer) IS
   'The online velocity state of a group''s events with distinct counts capped at max_distinct, as risk.velocity_add would leave a state from risk.velocity_init(windows, max_distinct).';
+
+-- ---------------------------------------------------------------------------
+-- Risk metrics: exact aggregates over (score, label[, weight]).  A label is a
+-- boolean or an integer 0/1 (1: a positive, bad row); rows with a NULL score,
+-- label or weight are skipped.  Rank metrics keep every score and sort them
+-- (src/metrics_sample.c, src/metrics_rank.c); threshold metrics and losses
+-- stream into a float8[] state.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@._metric_add(internal, double precision, boolean) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_add(internal, double precision, boolean) IS
+  'Transition function of the rank metrics (risk.auc, risk.ks, ...): keeps each score by class.';
+CREATE FUNCTION @extschema@._metric_add_param(internal, double precision, boolean, double precision) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_add_param' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_add_param(internal, double precision, boolean, double precision) IS
+  'Transition function of the rank metrics with a parameter (risk.recall_at_fpr, risk.lift, risk.capture_rate).';
+CREATE FUNCTION @extschema@._metric_add(internal, double precision, boolean, double precision) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_add(internal, double precision, boolean, double precision) IS
+  'Transition function of the rank metrics (risk.auc, risk.ks, ...): keeps each score by class, with its weight.';
+CREATE FUNCTION @extschema@._metric_add_param(internal, double precision, boolean, double precision, double precision) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_add_param' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_add_param(internal, double precision, boolean, double precision, double precision) IS
+  'Transition function of the rank metrics with a parameter (risk.recall_at_fpr, risk.lift, risk.capture_rate), with a weight.';
+CREATE FUNCTION @extschema@._metric_add(internal, double precision, integer) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_add(internal, double precision, integer) IS
+  'Transition function of the rank metrics (risk.auc, risk.ks, ...): keeps each score by class.';
+CREATE FUNCTION @extschema@._metric_add_param(internal, double precision, integer, double precision) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_add_param' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_add_param(internal, double precision, integer, double precision) IS
+  'Transition function of the rank metrics with a parameter (risk.recall_at_fpr, risk.lift, risk.capture_rate).';
+CREATE FUNCTION @extschema@._metric_add(internal, double precision, integer, double precision) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_add(internal, double precision, integer, double precision) IS
+  'Transition function of the rank metrics (risk.auc, risk.ks, ...): keeps each score by class, with its weight.';
+CREATE FUNCTION @extschema@._metric_add_param(internal, double precision, integer, double precision, double precision) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_add_param' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_add_param(internal, double precision, integer, double precision, double precision) IS
+  'Transition function of the rank metrics with a parameter (risk.recall_at_fpr, risk.lift, risk.capture_rate), with a weight.';
+CREATE FUNCTION @extschema@._metric_combine(internal, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_combine(internal, internal) IS
+  'Combine function of the rank metrics (joins two samples).';
+CREATE FUNCTION @extschema@._metric_serialize(internal) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'risk_metric_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_serialize(internal) IS
+  'Serialize function of the rank metrics.';
+CREATE FUNCTION @extschema@._metric_deserialize(bytea, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_deserialize(bytea, internal) IS
+  'Deserialize function of the rank metrics.';
+
+CREATE FUNCTION @extschema@._auc_final(internal) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_auc_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._auc_final(internal) IS
+  'Final function of risk.auc.';
+CREATE AGGREGATE @extschema@.auc(score double precision, label boolean) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._auc_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.auc(double precision, boolean) IS
+  'Area under the ROC curve: the chance that a positive scores above a negative, ties counted one half. NULL with a single class.';
+CREATE AGGREGATE @extschema@.auc(score double precision, label boolean, weight double precision) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._auc_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.auc(double precision, boolean, double precision) IS
+  'Weighted area under the ROC curve (dollar-weighted AUC: each positive-negative pair counts the product of their weights). NULL with a single class.';
+CREATE AGGREGATE @extschema@.auc(score double precision, label integer) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._auc_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.auc(double precision, integer) IS
+  'Area under the ROC curve: the chance that a positive scores above a negative, ties counted one half. NULL with a single class.';
+CREATE AGGREGATE @extschema@.auc(score double precision, label integer, weight double precision) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._auc_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.auc(double precision, integer, double precision) IS
+  'Weighted area under the ROC curve (dollar-weighted AUC: each positive-negative pair counts the product of their weights). NULL with a single class.';
+
+CREATE FUNCTION @extschema@._gini_final(internal) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_gini_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._gini_final(internal) IS
+  'Final function of risk.gini.';
+CREATE AGGREGATE @extschema@.gini(score double precision, label boolean) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._gini_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.gini(double precision, boolean) IS
+  'Gini coefficient, 2 * AUC - 1. NULL with a single class.';
+CREATE AGGREGATE @extschema@.gini(score double precision, label boolean, weight double precision) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._gini_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.gini(double precision, boolean, double precision) IS
+  'Weighted Gini coefficient, 2 * weighted AUC - 1. NULL with a single class.';
+CREATE AGGREGATE @extschema@.gini(score double precision, label integer) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._gini_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.gini(double precision, integer) IS
+  'Gini coefficient, 2 * AUC - 1. NULL with a single class.';
+CREATE AGGREGATE @extschema@.gini(score double precision, label integer, weight double precision) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._gini_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.gini(double precision, integer, double precision) IS
+  'Weighted Gini coefficient, 2 * weighted AUC - 1. NULL with a single class.';
+
+CREATE FUNCTION @extschema@._average_precision_final(internal) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_average_precision_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._average_precision_final(internal) IS
+  'Final function of risk.average_precision.';
+CREATE AGGREGATE @extschema@.average_precision(score double precision, label boolean) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._average_precision_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.average_precision(double precision, boolean) IS
+  'Average precision as scikit-learn defines it: the sum over distinct scores of the recall each adds times the precision there. NULL with a single class.';
+CREATE AGGREGATE @extschema@.average_precision(score double precision, label boolean, weight double precision) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._average_precision_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.average_precision(double precision, boolean, double precision) IS
+  'Weighted average precision (scikit-learn''s, with sample weights). NULL with a single class.';
+CREATE AGGREGATE @extschema@.average_precision(score double precision, label integer) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._average_precision_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.average_precision(double precision, integer) IS
+  'Average precision as scikit-learn defines it: the sum over distinct scores of the recall each adds times the precision there. NULL with a single class.';
+CREATE AGGREGATE @extschema@.average_precision(score double precision, label integer, weight double precision) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._average_precision_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.average_precision(double precision, integer, double precision) IS
+  'Weighted average precision (scikit-learn''s, with sample weights). NULL with a single class.';
+
+CREATE FUNCTION @extschema@._ks_final(internal) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_ks_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._ks_final(internal) IS
+  'Final function of risk.ks.';
+CREATE AGGREGATE @extschema@.ks(score double precision, label boolean) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._ks_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.ks(double precision, boolean) IS
+  'Kolmogorov-Smirnov statistic: the largest gap, over thresholds, between the shares of positives and of negatives scored at or above it. NULL with a single class.';
+CREATE AGGREGATE @extschema@.ks(score double precision, label boolean, weight double precision) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._ks_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.ks(double precision, boolean, double precision) IS
+  'Weighted Kolmogorov-Smirnov statistic (shares of weight). NULL with a single class.';
+CREATE AGGREGATE @extschema@.ks(score double precision, label integer) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._ks_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.ks(double precision, integer) IS
+  'Kolmogorov-Smirnov statistic: the largest gap, over thresholds, between the shares of positives and of negatives scored at or above it. NULL with a single class.';
+CREATE AGGREGATE @extschema@.ks(score double precision, label integer, weight double precision) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._ks_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.ks(double precision, integer, double precision) IS
+  'Weighted Kolmogorov-Smirnov statistic (shares of weight). NULL with a single class.';
+
+CREATE FUNCTION @extschema@._recall_at_fpr_final(internal) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_recall_at_fpr_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._recall_at_fpr_final(internal) IS
+  'Final function of risk.recall_at_fpr.';
+CREATE AGGREGATE @extschema@.recall_at_fpr(score double precision, label boolean, max_fpr double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._recall_at_fpr_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.recall_at_fpr(double precision, boolean, double precision) IS
+  'Recall (true-positive rate) at the lowest threshold whose false-positive rate is at most max_fpr (in [0, 1]); 0 when no threshold qualifies. NULL with a single class.';
+CREATE AGGREGATE @extschema@.recall_at_fpr(score double precision, label boolean, max_fpr double precision, weight double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._recall_at_fpr_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.recall_at_fpr(double precision, boolean, double precision, double precision) IS
+  'Weighted recall at a false-positive rate: shares of weight (dollar recall at a given share of good dollars flagged). NULL with a single class.';
+CREATE AGGREGATE @extschema@.recall_at_fpr(score double precision, label integer, max_fpr double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._recall_at_fpr_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.recall_at_fpr(double precision, integer, double precision) IS
+  'Recall (true-positive rate) at the lowest threshold whose false-positive rate is at most max_fpr (in [0, 1]); 0 when no threshold qualifies. NULL with a single class.';
+CREATE AGGREGATE @extschema@.recall_at_fpr(score double precision, label integer, max_fpr double precision, weight double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._recall_at_fpr_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.recall_at_fpr(double precision, integer, double precision, double precision) IS
+  'Weighted recall at a false-positive rate: shares of weight (dollar recall at a given share of good dollars flagged). NULL with a single class.';
+
+CREATE FUNCTION @extschema@._capture_rate_final(internal) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_capture_rate_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._capture_rate_final(internal) IS
+  'Final function of risk.capture_rate.';
+CREATE AGGREGATE @extschema@.capture_rate(score double precision, label boolean, top_fraction double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._capture_rate_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.capture_rate(double precision, boolean, double precision) IS
+  'Capture rate: the share of all positives among the top_fraction (in (0, 1]) of rows with the highest scores; a tied group across the cut counts in proportion. NULL with a single class.';
+CREATE AGGREGATE @extschema@.capture_rate(score double precision, label boolean, top_fraction double precision, weight double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._capture_rate_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.capture_rate(double precision, boolean, double precision, double precision) IS
+  'Dollar capture rate: the share of the positives'' weight (amount) among the top_fraction of rows by score. NULL with a single class.';
+CREATE AGGREGATE @extschema@.capture_rate(score double precision, label integer, top_fraction double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._capture_rate_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.capture_rate(double precision, integer, double precision) IS
+  'Capture rate: the share of all positives among the top_fraction (in (0, 1]) of rows with the highest scores; a tied group across the cut counts in proportion. NULL with a single class.';
+CREATE AGGREGATE @extschema@.capture_rate(score double precision, label integer, top_fraction double precision, weight double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._capture_rate_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.capture_rate(double precision, integer, double precision, double precision) IS
+  'Dollar capture rate: the share of the positives'' weight (amount) among the top_fraction of rows by score. NULL with a single class.';
+
+CREATE FUNCTION @extschema@._lift_final(internal) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_lift_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._lift_final(internal) IS
+  'Final function of risk.lift.';
+CREATE AGGREGATE @extschema@.lift(score double precision, label boolean, top_fraction double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._lift_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.lift(double precision, boolean, double precision) IS
+  'Lift: the positive rate among the top_fraction (in (0, 1]) of rows by score over the overall positive rate, i.e. capture_rate / top_fraction. NULL with a single class.';
+CREATE AGGREGATE @extschema@.lift(score double precision, label boolean, top_fraction double precision, weight double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._lift_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.lift(double precision, boolean, double precision, double precision) IS
+  'Dollar lift: risk.capture_rate with weights over top_fraction. NULL with a single class.';
+CREATE AGGREGATE @extschema@.lift(score double precision, label integer, top_fraction double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._lift_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.lift(double precision, integer, double precision) IS
+  'Lift: the positive rate among the top_fraction (in (0, 1]) of rows by score over the overall positive rate, i.e. capture_rate / top_fraction. NULL with a single class.';
+CREATE AGGREGATE @extschema@.lift(score double precision, label integer, top_fraction double precision, weight double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._lift_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.lift(double precision, integer, double precision, double precision) IS
+  'Dollar lift: risk.capture_rate with weights over top_fraction. NULL with a single class.';
+
+CREATE TYPE @extschema@.confusion AS (
+  threshold double precision, tp double precision, fp double precision, tn double precision,
+  fn double precision, precision double precision, recall double precision, f1 double precision,
+  accuracy double precision, fpr double precision
+);
+COMMENT ON TYPE @extschema@.confusion IS
+  'The confusion matrix at a threshold (a row is flagged when its score is at or above it): counts (or sums of weights) of true and false positives and negatives, and the rates made of them (NULL where a denominator is zero).';
+
+CREATE FUNCTION @extschema@._threshold_add(double precision[], double precision, boolean, double precision) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_threshold_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._threshold_add(double precision[], double precision, boolean, double precision) IS
+  'Transition function of the metrics at a threshold (risk.confusion, risk.precision, ...): state {threshold, tp, fp, tn, fn}.';
+CREATE FUNCTION @extschema@._threshold_add(double precision[], double precision, boolean, double precision, double precision) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_threshold_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._threshold_add(double precision[], double precision, boolean, double precision, double precision) IS
+  'Transition function of the metrics at a threshold (risk.confusion, risk.precision, ...): state {threshold, tp, fp, tn, fn}, sums of weights.';
+CREATE FUNCTION @extschema@._threshold_add(double precision[], double precision, integer, double precision) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_threshold_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._threshold_add(double precision[], double precision, integer, double precision) IS
+  'Transition function of the metrics at a threshold (risk.confusion, risk.precision, ...): state {threshold, tp, fp, tn, fn}.';
+CREATE FUNCTION @extschema@._threshold_add(double precision[], double precision, integer, double precision, double precision) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_threshold_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._threshold_add(double precision[], double precision, integer, double precision, double precision) IS
+  'Transition function of the metrics at a threshold (risk.confusion, risk.precision, ...): state {threshold, tp, fp, tn, fn}, sums of weights.';
+CREATE FUNCTION @extschema@._threshold_combine(double precision[], double precision[]) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_threshold_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._threshold_combine(double precision[], double precision[]) IS
+  'Combine function of the metrics at a threshold.';
+CREATE FUNCTION @extschema@._confusion_final(double precision[]) RETURNS @extschema@.confusion
+  AS 'MODULE_PATHNAME', 'risk_confusion_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._confusion_final(double precision[]) IS
+  'Final function of risk.confusion.';
+CREATE AGGREGATE @extschema@.confusion(score double precision, label boolean, threshold double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._confusion_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.confusion(double precision, boolean, double precision) IS
+  'The confusion matrix at a threshold: tp, fp, tn, fn and precision, recall, f1, accuracy, fpr.';
+CREATE AGGREGATE @extschema@.confusion(score double precision, label boolean, threshold double precision, weight double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._confusion_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.confusion(double precision, boolean, double precision, double precision) IS
+  'The confusion matrix at a threshold with weights (amounts): sums of weight instead of counts.';
+CREATE AGGREGATE @extschema@.confusion(score double precision, label integer, threshold double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._confusion_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.confusion(double precision, integer, double precision) IS
+  'The confusion matrix at a threshold: tp, fp, tn, fn and precision, recall, f1, accuracy, fpr.';
+CREATE AGGREGATE @extschema@.confusion(score double precision, label integer, threshold double precision, weight double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._confusion_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.confusion(double precision, integer, double precision, double precision) IS
+  'The confusion matrix at a threshold with weights (amounts): sums of weight instead of counts.';
+
+CREATE FUNCTION @extschema@._precision_final(double precision[]) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_precision_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._precision_final(double precision[]) IS
+  'Final function of risk.precision.';
+CREATE AGGREGATE @extschema@.precision(score double precision, label boolean, threshold double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._precision_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.precision(double precision, boolean, double precision) IS
+  'Precision at a threshold: the share of positives among the rows scored at or above it. NULL when none is.';
+CREATE AGGREGATE @extschema@.precision(score double precision, label boolean, threshold double precision, weight double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._precision_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.precision(double precision, boolean, double precision, double precision) IS
+  'Dollar precision at a threshold: the share of the flagged rows'' weight (amount) that is positive. NULL when none is flagged.';
+CREATE AGGREGATE @extschema@.precision(score double precision, label integer, threshold double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._precision_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.precision(double precision, integer, double precision) IS
+  'Precision at a threshold: the share of positives among the rows scored at or above it. NULL when none is.';
+CREATE AGGREGATE @extschema@.precision(score double precision, label integer, threshold double precision, weight double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._precision_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.precision(double precision, integer, double precision, double precision) IS
+  'Dollar precision at a threshold: the share of the flagged rows'' weight (amount) that is positive. NULL when none is flagged.';
+
+CREATE FUNCTION @extschema@._recall_final(double precision[]) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_recall_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._recall_final(double precision[]) IS
+  'Final function of risk.recall.';
+CREATE AGGREGATE @extschema@.recall(score double precision, label boolean, threshold double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._recall_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.recall(double precision, boolean, double precision) IS
+  'Recall at a threshold: the share of positives scored at or above it. NULL without positives.';
+CREATE AGGREGATE @extschema@.recall(score double precision, label boolean, threshold double precision, weight double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._recall_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.recall(double precision, boolean, double precision, double precision) IS
+  'Dollar recall at a threshold: the share of the positives'' weight (amount) scored at or above it. NULL without positives.';
+CREATE AGGREGATE @extschema@.recall(score double precision, label integer, threshold double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._recall_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.recall(double precision, integer, double precision) IS
+  'Recall at a threshold: the share of positives scored at or above it. NULL without positives.';
+CREATE AGGREGATE @extschema@.recall(score double precision, label integer, threshold double precision, weight double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._recall_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.recall(double precision, integer, double precision, double precision) IS
+  'Dollar recall at a threshold: the share of the positives'' weight (amount) scored at or above it. NULL without positives.';
+
+CREATE FUNCTION @extschema@._f1_final(double precision[]) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_f1_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._f1_final(double precision[]) IS
+  'Final function of risk.f1.';
+CREATE AGGREGATE @extschema@.f1(score double precision, label boolean, threshold double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._f1_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.f1(double precision, boolean, double precision) IS
+  'F1 at a threshold: 2 tp / (2 tp + fp + fn). NULL when there is neither a positive nor a flagged row.';
+CREATE AGGREGATE @extschema@.f1(score double precision, label boolean, threshold double precision, weight double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._f1_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.f1(double precision, boolean, double precision, double precision) IS
+  'Weighted F1 at a threshold (sums of weight). NULL when there is neither a positive nor a flagged row.';
+CREATE AGGREGATE @extschema@.f1(score double precision, label integer, threshold double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._f1_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.f1(double precision, integer, double precision) IS
+  'F1 at a threshold: 2 tp / (2 tp + fp + fn). NULL when there is neither a positive nor a flagged row.';
+CREATE AGGREGATE @extschema@.f1(score double precision, label integer, threshold double precision, weight double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._f1_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.f1(double precision, integer, double precision, double precision) IS
+  'Weighted F1 at a threshold (sums of weight). NULL when there is neither a positive nor a flagged row.';
+
+CREATE FUNCTION @extschema@._accuracy_final(double precision[]) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_accuracy_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._accuracy_final(double precision[]) IS
+  'Final function of risk.accuracy.';
+CREATE AGGREGATE @extschema@.accuracy(score double precision, label boolean, threshold double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._accuracy_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.accuracy(double precision, boolean, double precision) IS
+  'Accuracy at a threshold: the share of rows flagged when positive and not flagged when negative.';
+CREATE AGGREGATE @extschema@.accuracy(score double precision, label boolean, threshold double precision, weight double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._accuracy_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.accuracy(double precision, boolean, double precision, double precision) IS
+  'Weighted accuracy at a threshold (shares of weight).';
+CREATE AGGREGATE @extschema@.accuracy(score double precision, label integer, threshold double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._accuracy_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.accuracy(double precision, integer, double precision) IS
+  'Accuracy at a threshold: the share of rows flagged when positive and not flagged when negative.';
+CREATE AGGREGATE @extschema@.accuracy(score double precision, label integer, threshold double precision, weight double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._accuracy_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.accuracy(double precision, integer, double precision, double precision) IS
+  'Weighted accuracy at a threshold (shares of weight).';
+
+CREATE FUNCTION @extschema@._loss_add(double precision[], double precision, boolean) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_loss_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._loss_add(double precision[], double precision, boolean) IS
+  'Transition function of risk.log_loss and risk.brier: state {weight, log loss sum (hi, lo), Brier sum (hi, lo)}.';
+CREATE FUNCTION @extschema@._loss_add(double precision[], double precision, boolean, double precision) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_loss_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._loss_add(double precision[], double precision, boolean, double precision) IS
+  'Transition function of risk.log_loss and risk.brier: state {weight, log loss sum (hi, lo), Brier sum (hi, lo)}.';
+CREATE FUNCTION @extschema@._loss_add(double precision[], double precision, integer) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_loss_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._loss_add(double precision[], double precision, integer) IS
+  'Transition function of risk.log_loss and risk.brier: state {weight, log loss sum (hi, lo), Brier sum (hi, lo)}.';
+CREATE FUNCTION @extschema@._loss_add(double precision[], double precision, integer, double precision) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_loss_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._loss_add(double precision[], double precision, integer, double precision) IS
+  'Transition function of risk.log_loss and risk.brier: state {weight, log loss sum (hi, lo), Brier sum (hi, lo)}.';
+CREATE FUNCTION @extschema@._loss_combine(double precision[], double precision[]) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_loss_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._loss_combine(double precision[], double precision[]) IS
+  'Combine function of risk.log_loss and risk.brier.';
+CREATE FUNCTION @extschema@._log_loss_final(double precision[]) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_log_loss_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._log_loss_final(double precision[]) IS
+  'Final function of risk.log_loss.';
+CREATE AGGREGATE @extschema@.log_loss(score double precision, label boolean) (
+  SFUNC = @extschema@._loss_add, STYPE = double precision[], FINALFUNC = @extschema@._log_loss_final,
+  COMBINEFUNC = @extschema@._loss_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.log_loss(double precision, boolean) IS
+  'Log loss (cross-entropy) of probabilities in [0, 1], clipped to [2.2e-16, 1 - 2.2e-16] as scikit-learn does: the mean of -ln(p) over positives and -ln(1 - p) over negatives.';
+CREATE AGGREGATE @extschema@.log_loss(score double precision, label boolean, weight double precision) (
+  SFUNC = @extschema@._loss_add, STYPE = double precision[], FINALFUNC = @extschema@._log_loss_final,
+  COMBINEFUNC = @extschema@._loss_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.log_loss(double precision, boolean, double precision) IS
+  'Weighted log loss: the weighted mean of -ln(p) over positives and -ln(1 - p) over negatives.';
+CREATE AGGREGATE @extschema@.log_loss(score double precision, label integer) (
+  SFUNC = @extschema@._loss_add, STYPE = double precision[], FINALFUNC = @extschema@._log_loss_final,
+  COMBINEFUNC = @extschema@._loss_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.log_loss(double precision, integer) IS
+  'Log loss (cross-entropy) of probabilities in [0, 1], clipped to [2.2e-16, 1 - 2.2e-16] as scikit-learn does: the mean of -ln(p) over positives and -ln(1 - p) over negatives.';
+CREATE AGGREGATE @extschema@.log_loss(score double precision, label integer, weight double precision) (
+  SFUNC = @extschema@._loss_add, STYPE = double precision[], FINALFUNC = @extschema@._log_loss_final,
+  COMBINEFUNC = @extschema@._loss_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.log_loss(double precision, integer, double precision) IS
+  'Weighted log loss: the weighted mean of -ln(p) over positives and -ln(1 - p) over negatives.';
+
+CREATE FUNCTION @extschema@._brier_final(double precision[]) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_brier_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._brier_final(double precision[]) IS
+  'Final function of risk.brier.';
+CREATE AGGREGATE @extschema@.brier(score double precision, label boolean) (
+  SFUNC = @extschema@._loss_add, STYPE = double precision[], FINALFUNC = @extschema@._brier_final,
+  COMBINEFUNC = @extschema@._loss_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.brier(double precision, boolean) IS
+  'Brier score of probabilities in [0, 1]: the mean of (p - label)^2.';
+CREATE AGGREGATE @extschema@.brier(score double precision, label boolean, weight double precision) (
+  SFUNC = @extschema@._loss_add, STYPE = double precision[], FINALFUNC = @extschema@._brier_final,
+  COMBINEFUNC = @extschema@._loss_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.brier(double precision, boolean, double precision) IS
+  'Weighted Brier score: the weighted mean of (p - label)^2.';
+CREATE AGGREGATE @extschema@.brier(score double precision, label integer) (
+  SFUNC = @extschema@._loss_add, STYPE = double precision[], FINALFUNC = @extschema@._brier_final,
+  COMBINEFUNC = @extschema@._loss_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.brier(double precision, integer) IS
+  'Brier score of probabilities in [0, 1]: the mean of (p - label)^2.';
+CREATE AGGREGATE @extschema@.brier(score double precision, label integer, weight double precision) (
+  SFUNC = @extschema@._loss_add, STYPE = double precision[], FINALFUNC = @extschema@._brier_final,
+  COMBINEFUNC = @extschema@._loss_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.brier(double precision, integer, double precision) IS
+  'Weighted Brier score: the weighted mean of (p - label)^2.';
+

@@ -1,0 +1,227 @@
+/*-------------------------------------------------------------------------
+ * metrics_rank.c
+ *	  The exact rank metrics, as final functions over the sample of
+ *	  metrics_sample.c: risk.auc, risk.gini, risk.average_precision,
+ *	  risk.ks, risk.recall_at_fpr, risk.lift and risk.capture_rate, each
+ *	  with an optional weight (an amount: dollar-weighted variants).
+ *
+ * Every one walks the distinct scores from the highest down (a threshold
+ * flags the rows scored at or above it), so tied scores move together:
+ * AUC counts a tied positive-negative pair one half, and the curves have
+ * one point per distinct score, as scikit-learn's.  A sample with a single
+ * class ranks nothing: these metrics are NULL then.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "fmgr.h"
+
+#include "metrics.h"
+
+/*
+ * The sorted sample of a final function's state; NULL without both
+ * classes.  With top_fraction, its parameter is one (above 0).
+ */
+static MetricSample *
+ranked_sample(FunctionCallInfo fcinfo, bool top_fraction)
+{
+	MetricSample *s;
+
+	if (PG_ARGISNULL(0))
+		return NULL;
+	s = (MetricSample *) PG_GETARG_POINTER(0);
+	if (top_fraction && s->param_set && s->param <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s top fraction must be above 0", metric_name(fcinfo)),
+				 errhint("The fraction of rows with the highest scores, e.g. 0.01 for the top 1%%.")));
+	if (s->cls[0].total <= 0 || s->cls[1].total <= 0)
+		return NULL;
+	metric_sample_sort(s);
+	return s;
+}
+
+/*
+ * AUC: the chance that a positive outranks a negative, ties one half.  For
+ * each distinct score, its positives times the negatives below it, plus
+ * half of its own negatives; summed in double-double, exact for counts.
+ */
+static double
+sample_auc(const MetricSample *s)
+{
+	GroupCursor c;
+	ScoreGroup	g;
+	double		neg_above = 0;
+	DD			pairs = {0, 0};
+
+	group_cursor_init(&c, s);
+	while (group_cursor_next(&c, &g))
+	{
+		double		below = s->cls[0].total - neg_above - g.weight[0];
+
+		if (g.weight[1] > 0)
+		{
+			dd_add(&pairs, g.weight[1] * below);
+			dd_add(&pairs, 0.5 * g.weight[1] * g.weight[0]);
+		}
+		neg_above += g.weight[0];
+	}
+	return (pairs.hi + pairs.lo) / (s->cls[0].total * s->cls[1].total);
+}
+
+PG_FUNCTION_INFO_V1(risk_auc_final);
+Datum
+risk_auc_final(PG_FUNCTION_ARGS)
+{
+	MetricSample *s = ranked_sample(fcinfo, false);
+
+	if (s == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(sample_auc(s));
+}
+
+PG_FUNCTION_INFO_V1(risk_gini_final);
+Datum
+risk_gini_final(PG_FUNCTION_ARGS)
+{
+	MetricSample *s = ranked_sample(fcinfo, false);
+
+	if (s == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(2 * sample_auc(s) - 1);
+}
+
+/*
+ * Average precision, as scikit-learn defines it: the sum over distinct
+ * scores of the recall each adds times the precision at it.
+ */
+PG_FUNCTION_INFO_V1(risk_average_precision_final);
+Datum
+risk_average_precision_final(PG_FUNCTION_ARGS)
+{
+	MetricSample *s = ranked_sample(fcinfo, false);
+	GroupCursor c;
+	ScoreGroup	g;
+	double		tp = 0;
+	double		fp = 0;
+	DD			ap = {0, 0};
+
+	if (s == NULL)
+		PG_RETURN_NULL();
+	group_cursor_init(&c, s);
+	while (group_cursor_next(&c, &g))
+	{
+		tp += g.weight[1];
+		fp += g.weight[0];
+		if (g.weight[1] > 0)
+			dd_add(&ap, (g.weight[1] / s->cls[1].total) * (tp / (tp + fp)));
+	}
+	PG_RETURN_FLOAT8(ap.hi + ap.lo);
+}
+
+/* KS: the largest gap between the shares of positives and of negatives flagged. */
+PG_FUNCTION_INFO_V1(risk_ks_final);
+Datum
+risk_ks_final(PG_FUNCTION_ARGS)
+{
+	MetricSample *s = ranked_sample(fcinfo, false);
+	GroupCursor c;
+	ScoreGroup	g;
+	double		tp = 0;
+	double		fp = 0;
+	double		ks = 0;
+
+	if (s == NULL)
+		PG_RETURN_NULL();
+	group_cursor_init(&c, s);
+	while (group_cursor_next(&c, &g))
+	{
+		tp += g.weight[1];
+		fp += g.weight[0];
+		ks = Max(ks, fabs(tp / s->cls[1].total - fp / s->cls[0].total));
+	}
+	PG_RETURN_FLOAT8(ks);
+}
+
+/*
+ * Recall at a false-positive rate alpha: the recall at the lowest threshold
+ * whose false-positive rate is at most alpha (0 when even the highest
+ * score's is above it).
+ */
+PG_FUNCTION_INFO_V1(risk_recall_at_fpr_final);
+Datum
+risk_recall_at_fpr_final(PG_FUNCTION_ARGS)
+{
+	MetricSample *s = ranked_sample(fcinfo, false);
+	GroupCursor c;
+	ScoreGroup	g;
+	double		tp = 0;
+	double		fp = 0;
+	double		recall = 0;
+
+	if (s == NULL)
+		PG_RETURN_NULL();
+	group_cursor_init(&c, s);
+	while (group_cursor_next(&c, &g))
+	{
+		tp += g.weight[1];
+		fp += g.weight[0];
+		if (fp / s->cls[0].total > s->param)
+			break;
+		recall = tp / s->cls[1].total;
+	}
+	PG_RETURN_FLOAT8(recall);
+}
+
+/*
+ * The share of the positives' weight in the top fraction of rows by score
+ * (rows counted, not weighted).  A tied group across the cut counts in
+ * proportion to the part of it inside: what a random order of its rows
+ * would give on average.
+ */
+static double
+top_capture(FunctionCallInfo fcinfo, const MetricSample *s)
+{
+	GroupCursor c;
+	ScoreGroup	g;
+	double		rows = (double) (s->cls[0].n + s->cls[1].n);
+	double		quota = s->param * rows;
+	double		taken = 0;
+	double		caught = 0;
+
+	group_cursor_init(&c, s);
+	while (taken < quota && group_cursor_next(&c, &g))
+	{
+		double		n = (double) (g.count[0] + g.count[1]);
+		double		part = Min(1.0, (quota - taken) / n);
+
+		caught += part * g.weight[1];
+		taken += part * n;
+	}
+	return caught / s->cls[1].total;
+}
+
+PG_FUNCTION_INFO_V1(risk_capture_rate_final);
+Datum
+risk_capture_rate_final(PG_FUNCTION_ARGS)
+{
+	MetricSample *s = ranked_sample(fcinfo, true);
+
+	if (s == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(top_capture(fcinfo, s));
+}
+
+/* Lift: the positive rate in the top fraction over the overall rate. */
+PG_FUNCTION_INFO_V1(risk_lift_final);
+Datum
+risk_lift_final(PG_FUNCTION_ARGS)
+{
+	MetricSample *s = ranked_sample(fcinfo, true);
+
+	if (s == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(top_capture(fcinfo, s) / s->param);
+}
