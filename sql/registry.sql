@@ -43,10 +43,18 @@ SELECT c.relname, e.extname
   FROM pg_extension e, unnest(e.extconfig) AS cfg(oid) JOIN pg_class c ON c.oid = cfg.oid
  WHERE e.extname = 'risk';
 
--- every SQL function is documented and labelled
-SELECT p.proname, pg_get_function_identity_arguments(p.oid) AS args,
+-- every SQL function and aggregate is documented: none is listed here
+CREATE VIEW risk_functions AS
+SELECT p.proname, pg_get_function_identity_arguments(p.oid) AS args, p.prokind AS kind,
        p.provolatile AS vol, p.proisstrict AS strict, p.proparallel AS par,
        obj_description(p.oid, 'pg_proc') IS NOT NULL AS commented
   FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.deptype = 'e'
-  JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'risk'
- ORDER BY 1, 2;
+  JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'risk';
+SELECT proname, args FROM risk_functions WHERE NOT commented ORDER BY 1, 2;
+-- and labelled: all are IMMUTABLE and PARALLEL SAFE but those listed here,
+-- which read or write the model registry or its cache
+SELECT proname, args, vol, strict, par FROM risk_functions WHERE vol <> 'i' OR par <> 's' ORDER BY 1, 2;
+-- the functions of each kind (f: function, a: aggregate), and how many are STRICT
+SELECT kind, count(*) AS functions, count(*) FILTER (WHERE strict) AS strict
+  FROM risk_functions GROUP BY kind ORDER BY kind;
+DROP VIEW risk_functions;

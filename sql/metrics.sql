@@ -1,0 +1,181 @@
+-- Risk metrics, exact aggregates, against scikit-learn (and numpy where
+-- scikit-learn has no such metric), computed at test time by
+-- .ci/metric_fixtures.py on 24,500 rows in five groups: scores on a coarse
+-- grid (ties), continuous, at and near 0 and 1, rare positives, a single
+-- class; with and without weights; boolean and integer labels; serial and
+-- parallel plans; NULLs skipped; errors.
+\set VERBOSITY terse
+\set QUIET on
+\pset format unaligned
+\pset tuples_only on
+\pset pager off
+
+SELECT plan(35);
+
+\getenv fixtures RISK_FIXTURES
+CREATE TABLE m_rows (grp text, id int, score float8, label int, weight float8);
+\set f :fixtures '/metric_rows.csv'
+COPY m_rows FROM :'f' CSV;
+CREATE TABLE m_expected (grp text, metric text, weighted boolean, value float8);
+\set f :fixtures '/metric_expected.csv'
+COPY m_expected FROM :'f' CSV;
+
+-- every metric of a group, unweighted with boolean labels and weighted with
+-- integer labels, in long form (grp, weighted, metric, value)
+CREATE FUNCTION metrics_of(rows regclass) RETURNS TABLE (grp text, weighted boolean, metric text, value float8)
+  LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY EXECUTE format($q$
+    SELECT r.grp, false, v.metric, v.value
+      FROM (SELECT grp,
+                   risk.auc(score, label = 1) AS auc, risk.gini(score, label = 1) AS gini,
+                   risk.average_precision(score, label = 1) AS ap, risk.ks(score, label = 1) AS ks,
+                   risk.recall_at_fpr(score, label = 1, 0.05) AS rf, risk.capture_rate(score, label = 1, 0.1) AS cr,
+                   risk.lift(score, label = 1, 0.1) AS lift, risk.log_loss(score, label = 1) AS ll,
+                   risk.brier(score, label = 1) AS brier, risk.precision(score, label = 1, 0.5) AS p,
+                   risk.recall(score, label = 1, 0.5) AS r, risk.f1(score, label = 1, 0.5) AS f1,
+                   risk.accuracy(score, label = 1, 0.5) AS acc
+              FROM %1$s GROUP BY grp) r,
+           LATERAL (VALUES ('auc', auc), ('gini', gini), ('average_precision', ap), ('ks', ks),
+                           ('recall_at_fpr', rf), ('capture_rate', cr), ('lift', lift), ('log_loss', ll),
+                           ('brier', brier), ('precision', p), ('recall', r), ('f1', f1), ('accuracy', acc)) v(metric, value)
+    UNION ALL
+    SELECT r.grp, true, v.metric, v.value
+      FROM (SELECT grp,
+                   risk.auc(score, label, weight) AS auc, risk.gini(score, label, weight) AS gini,
+                   risk.average_precision(score, label, weight) AS ap, risk.ks(score, label, weight) AS ks,
+                   risk.recall_at_fpr(score, label, 0.05, weight) AS rf, risk.capture_rate(score, label, 0.1, weight) AS cr,
+                   risk.lift(score, label, 0.1, weight) AS lift, risk.log_loss(score, label, weight) AS ll,
+                   risk.brier(score, label, weight) AS brier, risk.precision(score, label, 0.5, weight) AS p,
+                   risk.recall(score, label, 0.5, weight) AS r, risk.f1(score, label, 0.5, weight) AS f1,
+                   risk.accuracy(score, label, 0.5, weight) AS acc
+              FROM %1$s GROUP BY grp) r,
+           LATERAL (VALUES ('auc', auc), ('gini', gini), ('average_precision', ap), ('ks', ks),
+                           ('recall_at_fpr', rf), ('capture_rate', cr), ('lift', lift), ('log_loss', ll),
+                           ('brier', brier), ('precision', p), ('recall', r), ('f1', f1), ('accuracy', acc)) v(metric, value)
+  $q$, rows);
+END $$;
+
+CREATE TABLE ours AS SELECT * FROM metrics_of('m_rows');
+SELECT is((SELECT count(*) FROM ours o JOIN m_expected e USING (grp, weighted, metric)), 130::bigint,
+          'every reference value has its counterpart (5 groups, 13 metrics, with and without weights)');
+SELECT is((SELECT array_agg(DISTINCT metric ORDER BY metric) FROM m_expected WHERE grp = 'single' AND value IS NULL),
+          '{auc,average_precision,capture_rate,gini,ks,lift,recall,recall_at_fpr}',
+          'with a single class, the rank metrics and recall are none (the others have values)');
+
+-- each metric within 1e-9 of the reference (relative above 1), and NULL where it is
+SELECT is((SELECT string_agg(format('%s/%s%s: %s, expected %s', grp, metric, CASE WHEN weighted THEN ' (weighted)' END,
+                                    o.value, e.value), '; ')
+             FROM ours o JOIN m_expected e USING (grp, weighted, metric)
+            WHERE o.metric = m
+              AND ((o.value IS NULL) <> (e.value IS NULL)
+                   OR abs(o.value - e.value) > 1e-9 * greatest(1, abs(e.value)))),
+          NULL, m || ' = ' || src)
+  FROM (VALUES ('auc', 'scikit-learn roc_auc_score'), ('gini', '2 * roc_auc_score - 1'),
+               ('average_precision', 'scikit-learn average_precision_score'),
+               ('ks', 'max |tpr - fpr| of scikit-learn roc_curve'),
+               ('recall_at_fpr', 'max tpr where fpr <= 0.05 on scikit-learn roc_curve'),
+               ('capture_rate', 'a numpy recount, tied groups in proportion'),
+               ('lift', 'capture rate / top fraction'),
+               ('log_loss', 'scikit-learn log_loss'), ('brier', 'scikit-learn brier_score_loss'),
+               ('precision', 'scikit-learn precision_score at 0.5'), ('recall', 'scikit-learn recall_score at 0.5'),
+               ('f1', 'scikit-learn f1_score at 0.5'), ('accuracy', 'scikit-learn accuracy_score at 0.5')) t(m, src);
+
+-- boolean and integer labels, and weights of 1, give the same values
+SELECT is((SELECT string_agg(grp, ', ') FROM (
+             SELECT grp FROM m_rows GROUP BY grp
+             HAVING risk.auc(score, label) IS DISTINCT FROM risk.auc(score, label = 1)
+                 OR risk.auc(score, label, 1) IS DISTINCT FROM risk.auc(score, label = 1)
+                 OR risk.ks(score, label::boolean, 1.0) IS DISTINCT FROM risk.ks(score, label)
+                 OR risk.log_loss(score, label, 1) IS DISTINCT FROM risk.log_loss(score, label = 1)
+                 OR risk.recall(score, label, 0.5, 1) IS DISTINCT FROM risk.recall(score, label = 1, 0.5)) d),
+          NULL, 'boolean and integer labels, and unit weights, give the same values');
+
+-- NULL scores, labels and weights are skipped (a NULL weight where there is one)
+CREATE TABLE m_nulls AS
+SELECT * FROM m_rows
+UNION ALL SELECT grp, -1, NULL, 1, 5 FROM m_rows WHERE id < 50
+UNION ALL SELECT grp, -2, 0.9, NULL, 5 FROM m_rows WHERE id < 50;
+SELECT is((SELECT count(*) FROM metrics_of('m_nulls') n JOIN ours o USING (grp, weighted, metric)
+            WHERE n.value IS DISTINCT FROM o.value),
+          0::bigint, 'rows with a NULL score or label are skipped');
+INSERT INTO m_nulls SELECT grp, -3, 0.9, 1, NULL FROM m_rows WHERE id < 50;
+SELECT is((SELECT count(*) FROM metrics_of('m_nulls') n JOIN ours o USING (grp, weighted, metric)
+            WHERE n.weighted AND n.value IS DISTINCT FROM o.value),
+          0::bigint, 'rows with a NULL weight are skipped by the weighted metrics');
+SELECT is((SELECT ARRAY[risk.auc(score, label), risk.log_loss(score, label), risk.precision(score, label, 0.5)]
+             FROM m_rows WHERE false),
+          ARRAY[NULL, NULL, NULL]::float8[], 'no rows: NULL');
+SELECT is((SELECT risk.confusion(score, label = 1, 0.5) FROM m_rows WHERE grp = 'single' AND score > 2),
+          NULL::risk.confusion, 'no rows: no confusion matrix');
+
+-- the confusion matrix: counts against a plain-SQL recount, and its rates
+SELECT is((SELECT (risk.confusion(score, label = 1, 0.3)).* FROM m_rows WHERE grp = 'coarse'),
+          (SELECT (0.3, tp, fp, tn, fn, tp / nullif(tp + fp, 0), tp / nullif(tp + fn, 0),
+                   2 * tp / nullif(2 * tp + fp + fn, 0), (tp + tn) / (tp + fp + tn + fn), fp / nullif(fp + tn, 0))::risk.confusion
+             FROM (SELECT count(*) FILTER (WHERE score >= 0.3 AND label = 1)::float8 AS tp,
+                          count(*) FILTER (WHERE score >= 0.3 AND label = 0)::float8 AS fp,
+                          count(*) FILTER (WHERE score < 0.3 AND label = 0)::float8 AS tn,
+                          count(*) FILTER (WHERE score < 0.3 AND label = 1)::float8 AS fn
+                     FROM m_rows WHERE grp = 'coarse') c),
+          'risk.confusion at 0.3 (a tied grid value: flagged at or above) = a plain-SQL recount');
+SELECT is((SELECT risk.confusion(score, label, 0.3, weight) FROM m_rows WHERE grp = 'fine'),
+          (SELECT (0.3, tp, fp, tn, fn, tp / (tp + fp), tp / (tp + fn), 2 * tp / (2 * tp + fp + fn),
+                   (tp + tn) / (tp + fp + tn + fn), fp / (fp + tn))::risk.confusion
+             FROM (SELECT sum(weight) FILTER (WHERE score >= 0.3 AND label = 1) AS tp,
+                          sum(weight) FILTER (WHERE score >= 0.3 AND label = 0) AS fp,
+                          sum(weight) FILTER (WHERE score < 0.3 AND label = 0) AS tn,
+                          sum(weight) FILTER (WHERE score < 0.3 AND label = 1) AS fn
+                     FROM m_rows WHERE grp = 'fine') c),
+          'weighted risk.confusion = sums of the amounts (dollar precision and recall)');
+
+-- parallel plans: the same values
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+SELECT ok(fx.plan_of('SELECT risk.auc(score, label), risk.recall(score, label, 0.5), risk.brier(score, label) FROM m_rows')
+          ~ 'Finalize Aggregate .* Gather .* Partial Aggregate',
+          'the metrics run as partial aggregates under Gather');
+SELECT ok(fx.plan_of('SELECT grp, risk.ks(score, label), risk.f1(score, label, 0.5) FROM m_rows GROUP BY grp')
+          ~ 'Partial (Hash|Group)?Aggregate',
+          'and with GROUP BY too');
+CREATE TABLE ours_parallel AS SELECT * FROM metrics_of('m_rows');
+CREATE TABLE whole_parallel AS
+SELECT risk.auc(score, label) AS auc, risk.average_precision(score, label, weight) AS ap,
+       risk.log_loss(score, label) AS ll, risk.accuracy(score, label, 0.5, weight) AS acc FROM m_rows;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+RESET parallel_leader_participation;
+SELECT is((SELECT count(*) FROM ours_parallel p JOIN ours o USING (grp, weighted, metric)
+            WHERE (p.value IS NULL) <> (o.value IS NULL) OR abs(p.value - o.value) > 1e-12 * greatest(1, abs(o.value))),
+          0::bigint, 'each group''s metrics in parallel = serially (to 1e-12)');
+SELECT is((SELECT count(*) FROM ours_parallel), 130::bigint, '(all of them)');
+SELECT is((SELECT ARRAY[auc, ll] FROM whole_parallel),
+          (SELECT ARRAY[risk.auc(score, label), risk.log_loss(score, label)] FROM m_rows),
+          'the whole table''s AUC and log loss in parallel = serially, exactly');
+SELECT ok((SELECT abs(ap - risk.average_precision(score, label, weight)) < 1e-12
+              AND abs(acc - risk.accuracy(score, label, 0.5, weight)) < 1e-12 FROM whole_parallel, m_rows GROUP BY ap, acc),
+          'and the weighted ones to 1e-12 (weights summed in another order)');
+
+-- errors
+SELECT throws_ok($$SELECT risk.auc(s, true) FROM (VALUES (0.5), ('NaN')) v(s)$$, '22023',
+                 'risk.auc cannot rank a NaN score', 'a NaN score: 22023');
+SELECT throws_ok($$SELECT risk.ks(0.5, l) FROM (VALUES (0), (2)) v(l)$$, '22023',
+                 'risk.ks label must be 0 or 1, not 2', 'a label of 2: 22023');
+SELECT throws_ok($$SELECT risk.auc(0.5, true, -1)$$, '22023', NULL, 'a negative weight: 22023');
+SELECT throws_ok($$SELECT risk.log_loss(1.5, true)$$, '22003',
+                 'risk.log_loss needs probabilities in [0, 1], not 1.5', 'log loss of a score above 1: 22003');
+SELECT throws_ok($$SELECT risk.precision(0.5, true, t) FROM (VALUES (0.5), (0.6)) v(t)$$, '22023', NULL,
+                 'a threshold that changes within a group: 22023');
+SELECT throws_ok($$SELECT risk.recall_at_fpr(0.5, true, 1.5)$$, '22023', NULL, 'a false-positive rate above 1: 22023');
+SELECT throws_ok($$SELECT risk.lift(s, l, 0) FROM (VALUES (0.5, true), (0.2, false)) v(s, l)$$, '22023',
+                 'risk.lift top fraction must be above 0', 'a top fraction of 0: 22023');
+SELECT throws_ok($$SELECT risk.recall(0.5, true, NULL)$$, '22004', NULL, 'a NULL threshold: 22004');
+
+DROP TABLE m_rows, m_expected, m_nulls, ours, ours_parallel, whole_parallel;
+DROP FUNCTION metrics_of(regclass);
+SELECT * FROM finish();
