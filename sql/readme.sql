@@ -163,6 +163,32 @@ DROP TABLE buyer_cards;
 SELECT n, risk.approx_count_distinct(g) AS estimate
   FROM (VALUES (100), (10000), (1000000)) v(n), generate_series(1, n) g
  GROUP BY n ORDER BY n;
+-- risk metrics
+CREATE TABLE scored_orders (order_id int, day date, score float8, is_fraud boolean, amount numeric);
+INSERT INTO scored_orders VALUES
+    (1, '2026-11-23', 0.91, true, 420), (2, '2026-11-23', 0.15, false, 35),
+    (3, '2026-11-23', 0.62, false, 80), (4, '2026-11-23', 0.62, true, 150),
+    (5, '2026-11-23', 0.05, false, 12), (6, '2026-11-23', 0.33, false, 64),
+    (7, '2026-11-24', 0.88, true, 999), (8, '2026-11-24', 0.30, false, 60),
+    (9, '2026-11-24', 0.45, true, 45), (10, '2026-11-24', 0.10, false, 20),
+    (11, '2026-11-24', 0.72, false, 300), (12, '2026-11-24', NULL, true, 75);
+SELECT day, count(score) AS scored,
+       round(risk.auc(score, is_fraud)::numeric, 4) AS auc,
+       round(risk.ks(score, is_fraud)::numeric, 4) AS ks,
+       round(risk.average_precision(score, is_fraud)::numeric, 4) AS ap,
+       round(risk.log_loss(score, is_fraud)::numeric, 4) AS log_loss,
+       round(risk.brier(score, is_fraud)::numeric, 4) AS brier
+  FROM scored_orders GROUP BY day ORDER BY day;
+SELECT round(risk.auc(score, is_fraud, amount)::numeric, 4) AS dollar_auc,
+       risk.recall(score, is_fraud, 0.6) AS recall,
+       round(risk.recall(score, is_fraud, 0.6, amount)::numeric, 4) AS dollar_recall,
+       risk.capture_rate(score, is_fraud, 0.25) AS top_25pct_capture,
+       risk.lift(score, is_fraud, 0.25) AS top_25pct_lift,
+       risk.recall_at_fpr(score, is_fraud, 0.2) AS recall_at_20pct_fpr
+  FROM scored_orders;
+SELECT (risk.confusion(score, is_fraud, 0.6)).* FROM scored_orders;
+SELECT risk.auc(score, is_fraud) AS auc FROM scored_orders WHERE NOT is_fraud;
+DROP TABLE scored_orders;
 RESET timezone;
 RESET datestyle;
 
