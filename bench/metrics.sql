@@ -3,6 +3,7 @@
 -- (parallel workers off, so that both are timed on one core); the rows are
 -- then written for scikit-learn (bench/metrics.py), whose time is measured
 -- on arrays already in memory.
+CREATE EXTENSION IF NOT EXISTS risk;
 SET max_parallel_workers_per_gather = 0;
 SET jit = off;
 SET work_mem = '4GB';
