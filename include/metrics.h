@@ -83,12 +83,14 @@ typedef struct ScoreGroup
 	double		score;
 	double		weight[2];		/* negatives, positives */
 	int64		count[2];
+	double		flagged[2];		/* weight at or above the score: fp, tp */
 } ScoreGroup;
 
 typedef struct GroupCursor
 {
 	const MetricSample *s;
 	int64		at[2];			/* entries not yet read, per class */
+	double		flagged[2];
 } GroupCursor;
 
 extern void group_cursor_init(GroupCursor *c, const MetricSample *s);

@@ -53,21 +53,15 @@ sample_auc(const MetricSample *s)
 {
 	GroupCursor c;
 	ScoreGroup	g;
-	double		neg_above = 0;
 	DD			pairs = {0, 0};
 
 	group_cursor_init(&c, s);
 	while (group_cursor_next(&c, &g))
-	{
-		double		below = s->cls[0].total - neg_above - g.weight[0];
-
 		if (g.weight[1] > 0)
 		{
-			dd_add(&pairs, g.weight[1] * below);
+			dd_add(&pairs, g.weight[1] * (s->cls[0].total - g.flagged[0]));
 			dd_add(&pairs, 0.5 * g.weight[1] * g.weight[0]);
 		}
-		neg_above += g.weight[0];
-	}
 	return (pairs.hi + pairs.lo) / (s->cls[0].total * s->cls[1].total);
 }
 
@@ -104,20 +98,15 @@ risk_average_precision_final(PG_FUNCTION_ARGS)
 	MetricSample *s = ranked_sample(fcinfo, false);
 	GroupCursor c;
 	ScoreGroup	g;
-	double		tp = 0;
-	double		fp = 0;
 	DD			ap = {0, 0};
 
 	if (s == NULL)
 		PG_RETURN_NULL();
 	group_cursor_init(&c, s);
 	while (group_cursor_next(&c, &g))
-	{
-		tp += g.weight[1];
-		fp += g.weight[0];
 		if (g.weight[1] > 0)
-			dd_add(&ap, (g.weight[1] / s->cls[1].total) * (tp / (tp + fp)));
-	}
+			dd_add(&ap, (g.weight[1] / s->cls[1].total) *
+				   (g.flagged[1] / (g.flagged[1] + g.flagged[0])));
 	PG_RETURN_FLOAT8(ap.hi + ap.lo);
 }
 
@@ -129,19 +118,13 @@ risk_ks_final(PG_FUNCTION_ARGS)
 	MetricSample *s = ranked_sample(fcinfo, false);
 	GroupCursor c;
 	ScoreGroup	g;
-	double		tp = 0;
-	double		fp = 0;
 	double		ks = 0;
 
 	if (s == NULL)
 		PG_RETURN_NULL();
 	group_cursor_init(&c, s);
 	while (group_cursor_next(&c, &g))
-	{
-		tp += g.weight[1];
-		fp += g.weight[0];
-		ks = Max(ks, fabs(tp / s->cls[1].total - fp / s->cls[0].total));
-	}
+		ks = Max(ks, fabs(g.flagged[1] / s->cls[1].total - g.flagged[0] / s->cls[0].total));
 	PG_RETURN_FLOAT8(ks);
 }
 
@@ -157,21 +140,13 @@ risk_recall_at_fpr_final(PG_FUNCTION_ARGS)
 	MetricSample *s = ranked_sample(fcinfo, false);
 	GroupCursor c;
 	ScoreGroup	g;
-	double		tp = 0;
-	double		fp = 0;
 	double		recall = 0;
 
 	if (s == NULL)
 		PG_RETURN_NULL();
 	group_cursor_init(&c, s);
-	while (group_cursor_next(&c, &g))
-	{
-		tp += g.weight[1];
-		fp += g.weight[0];
-		if (fp / s->cls[0].total > s->param)
-			break;
-		recall = tp / s->cls[1].total;
-	}
+	while (group_cursor_next(&c, &g) && g.flagged[0] / s->cls[0].total <= s->param)
+		recall = g.flagged[1] / s->cls[1].total;
 	PG_RETURN_FLOAT8(recall);
 }
 

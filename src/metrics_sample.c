@@ -545,6 +545,7 @@ group_cursor_init(GroupCursor *c, const MetricSample *s)
 	c->s = s;
 	c->at[0] = s->cls[0].n;
 	c->at[1] = s->cls[1].n;
+	c->flagged[0] = c->flagged[1] = 0;
 }
 
 bool
@@ -575,6 +576,8 @@ group_cursor_next(GroupCursor *c, ScoreGroup *g)
 			g->count[k]++;
 			g->weight[k] += cl->weight ? cl->weight[c->at[k]] : 1;
 		}
+		c->flagged[k] += g->weight[k];
+		g->flagged[k] = c->flagged[k];
 	}
 	return true;
 }
