@@ -21,6 +21,19 @@ risk_aggcontext(FunctionCallInfo fcinfo, const char *fn)
 }
 
 /*
+ * A combine function's answer when its second state is NULL: the first,
+ * or NULL when both are (a parallel worker that saw no row sends NULL, and
+ * a pointer to nothing must not pass for a state).
+ */
+static inline Datum
+risk_combine_first(FunctionCallInfo fcinfo, void *first)
+{
+	if (first == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_POINTER(first);
+}
+
+/*
  * A double-double sum: an unevaluated pair hi + lo (Knuth's TwoSum), so
  * that subtracting a value back out undoes adding it to about 1e-32.
  */

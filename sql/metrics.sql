@@ -10,7 +10,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(35);
+SELECT plan(38);
 
 \getenv fixtures RISK_FIXTURES
 CREATE TABLE m_rows (grp text, id int, score float8, label int, weight float8);
@@ -141,6 +141,16 @@ SELECT ok(fx.plan_of('SELECT risk.auc(score, label), risk.recall(score, label, 0
 SELECT ok(fx.plan_of('SELECT grp, risk.ks(score, label), risk.f1(score, label, 0.5) FROM m_rows GROUP BY grp')
           ~ 'Partial (Hash|Group)?Aggregate',
           'and with GROUP BY too');
+-- workers that see no row send no state: the answer is NULL, as serially
+-- (the filter matches no row, but the planner cannot know it)
+SELECT ok(fx.plan_of('SELECT risk.auc(score, label) FROM m_rows WHERE score + 0 > 2')
+          ~ 'Finalize Aggregate .* Gather .* Partial Aggregate', 'an empty filter runs in parallel too');
+SELECT is((SELECT ARRAY[risk.auc(score, label), risk.ks(score, label, weight), risk.precision(score, label, 0.5),
+                        risk.recall(score, label, 0.5, weight), risk.log_loss(score, label), risk.brier(score, label, weight)]
+             FROM m_rows WHERE score + 0 > 2),
+          '{NULL,NULL,NULL,NULL,NULL,NULL}'::float8[], 'no row in any worker: NULL, and no crash');
+SELECT is((SELECT risk.confusion(score, label, 0.5) FROM m_rows WHERE score + 0 > 2), NULL,
+          'risk.confusion: NULL');
 CREATE TABLE ours_parallel AS SELECT * FROM metrics_of('m_rows');
 CREATE TABLE whole_parallel AS
 SELECT risk.auc(score, label) AS auc, risk.average_precision(score, label, weight) AS ap,

@@ -11,7 +11,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(54);
+SELECT plan(55);
 
 \set windows '''{10 minutes,1 hour,1 day,7 days}''::interval[]'
 
@@ -130,6 +130,9 @@ SELECT ok(fx.plan_of($$SELECT buyer % 3, risk.velocity_state_agg(ts, amount, dev
           'risk.velocity_state_agg splits into partial aggregates');
 CREATE TABLE agg_parallel AS
 SELECT buyer % 3 AS g, risk.velocity_state_agg(ts, amount, device, '{1 hour,7 days}')::text AS state FROM ev GROUP BY 1;
+SELECT is(risk.velocity_state_agg(ts, amount, device, '{1 hour,7 days}'), NULL,
+          'no row in any parallel worker: NULL, and no crash')
+  FROM ev WHERE amount + 0 < -1;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;

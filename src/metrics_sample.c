@@ -267,7 +267,7 @@ risk_metric_combine(PG_FUNCTION_ARGS)
 	MemoryContext old;
 
 	if (b == NULL)
-		PG_RETURN_POINTER(a);
+		return risk_combine_first(fcinfo, a);
 	if (a == NULL)
 	{
 		a = MemoryContextAllocZero(aggcontext, sizeof(MetricSample));

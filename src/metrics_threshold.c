@@ -57,7 +57,7 @@ risk_threshold_combine(PG_FUNCTION_ARGS)
 	double	   *a;
 
 	if (b == NULL)
-		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+		return risk_combine_first(fcinfo, PG_ARGISNULL(0) ? NULL : PG_GETARG_POINTER(0));
 	if (PG_ARGISNULL(0))
 		PG_RETURN_DATUM(PG_GETARG_DATUM(1));
 	arr = metric_array_state(fcinfo, 0, T_LEN);

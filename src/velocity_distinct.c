@@ -305,7 +305,7 @@ risk_count_distinct_combine(PG_FUNCTION_ARGS)
 	DistinctState *from = PG_ARGISNULL(1) ? NULL : (DistinctState *) PG_GETARG_POINTER(1);
 
 	if (from == NULL)
-		PG_RETURN_POINTER(into);
+		return risk_combine_first(fcinfo, into);
 	if (into == NULL)
 		into = state_create(aggcontext, from->type, from->collation);
 	for (ValueNode *v = from->oldest; v != NULL; v = v->newer)

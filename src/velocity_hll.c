@@ -226,7 +226,7 @@ risk_hll_combine(PG_FUNCTION_ARGS)
 	PairEntry  *e;
 
 	if (from == NULL)
-		PG_RETURN_POINTER(into);
+		return risk_combine_first(fcinfo, into);
 	if (into == NULL)
 		into = state_create(aggcontext, from->type, from->collation);
 	pairs_start_iterate(from->pairs, &it);

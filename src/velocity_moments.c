@@ -160,7 +160,7 @@ risk_moments_combine(PG_FUNCTION_ARGS)
 	MomentState *from = PG_ARGISNULL(1) ? NULL : (MomentState *) PG_GETARG_POINTER(1);
 
 	if (from == NULL)
-		PG_RETURN_POINTER(into);
+		return risk_combine_first(fcinfo, into);
 	if (into == NULL)
 		into = MemoryContextAllocZero(aggcontext, sizeof(MomentState));
 	into->n += from->n;
@@ -362,7 +362,7 @@ risk_decay_combine(PG_FUNCTION_ARGS)
 	DecayState *from = PG_ARGISNULL(1) ? NULL : (DecayState *) PG_GETARG_POINTER(1);
 
 	if (from == NULL || from->n == 0)
-		PG_RETURN_POINTER(into);
+		return risk_combine_first(fcinfo, into);
 	if (into == NULL || into->n == 0)
 	{
 		if (into == NULL)

@@ -1641,7 +1641,7 @@ risk_velocity_state_agg_combine(PG_FUNCTION_ARGS)
 	VState	   *b = PG_ARGISNULL(1) ? NULL : (VState *) PG_GETARG_POINTER(1);
 
 	if (b == NULL)
-		PG_RETURN_POINTER(a);
+		return risk_combine_first(fcinfo, a);
 	old = MemoryContextSwitchTo(aggcontext);
 	if (a == NULL)
 	{
