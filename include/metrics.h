@@ -74,26 +74,85 @@ typedef struct MetricSample
 /* Sorts both classes (ascending), when rows came since the last sort. */
 extern void metric_sample_sort(MetricSample *s);
 
+struct ScoreSummary;
+
 /*
- * The distinct scores of a sorted sample from the highest down, each with
- * the weight (and count) of each class at it: the thresholds of a curve.
+ * What the rank metrics and curves read: the exact sample of an aggregate
+ * (sorted), or the bins of a risk.score_summary, whose rows count as tied
+ * at their bin's mean score.
+ */
+typedef struct Ranked
+{
+	double		total[2];		/* weight of negatives, positives */
+	double		rows;			/* rows, counted */
+	const MetricSample *sample;
+	const struct ScoreSummary *summary;
+} Ranked;
+
+/* The ranked sample of an aggregate's state (sorted here). */
+extern void ranked_sample(Ranked *r, MetricSample *s);
+
+/*
+ * The distinct scores from the highest down, each with the weight of each
+ * class at it: the thresholds of a curve.
  */
 typedef struct ScoreGroup
 {
 	double		score;
 	double		weight[2];		/* negatives, positives */
-	int64		count[2];
+	double		rows;			/* rows, counted */
 	double		flagged[2];		/* weight at or above the score: fp, tp */
 } ScoreGroup;
 
 typedef struct GroupCursor
 {
-	const MetricSample *s;
-	int64		at[2];			/* entries not yet read, per class */
+	const Ranked *r;
+	int64		at[2];			/* sample entries not yet read, per class */
+	int			bin;			/* summary entries not yet read */
 	double		flagged[2];
 } GroupCursor;
 
-extern void group_cursor_init(GroupCursor *c, const MetricSample *s);
+extern void group_cursor_init(GroupCursor *c, const Ranked *r);
 extern bool group_cursor_next(GroupCursor *c, ScoreGroup *g);
+
+/* metrics_summary.c: the bins stored; the next non-empty one from the top */
+extern int	summary_stored_bins(const struct ScoreSummary *s);
+extern bool summary_cursor_next(GroupCursor *c, ScoreGroup *g);
+
+/* metrics_rank.c: the rank metrics of both classes (not NULL) */
+extern double rank_auc(const Ranked *r);
+extern double rank_average_precision(const Ranked *r);
+extern double rank_ks(const Ranked *r);
+extern double rank_recall_at_fpr(const Ranked *r, double max_fpr);
+extern double rank_capture(const Ranked *r, double top_fraction);
+extern void check_top_fraction(FunctionCallInfo fcinfo, const char *name, double top_fraction);
+
+/* metrics_curve.c: the curves as arrays of their composite row types */
+extern Datum curve_roc(FunctionCallInfo fcinfo, const Ranked *r);
+extern Datum curve_pr(FunctionCallInfo fcinfo, const Ranked *r);
+extern Datum curve_gains(FunctionCallInfo fcinfo, const Ranked *r, int buckets);
+extern Datum curve_calibration(FunctionCallInfo fcinfo, const Ranked *r, int bins, const char *name);
+/* a number of bins or buckets, checked (1 to 10,000) */
+extern int	curve_bins(const char *name, double bins);
+
+/* metrics_threshold.c: from {threshold, tp, fp, tn, fn} */
+enum
+{
+	T_THRESHOLD, T_TP, T_FP, T_TN, T_FN, T_LEN
+};
+typedef enum
+{
+	M_PRECISION, M_RECALL, M_F1, M_ACCURACY, M_FPR, M_COUNT
+} Measure;
+extern double threshold_measure(const double *v, Measure m, bool *isnull);
+extern Datum threshold_confusion(FunctionCallInfo fcinfo, const double *v);
+
+/* metrics_loss.c: {weight, log loss hi, lo, Brier hi, lo} */
+enum
+{
+	L_WEIGHT, L_LOG_HI, L_LOG_LO, L_BRIER_HI, L_BRIER_LO, L_LEN
+};
+extern void loss_add(FunctionCallInfo fcinfo, double *v, const MetricRow *row);
+extern void loss_merge(double *into, const double *from);
 
 #endif

@@ -1110,3 +1110,331 @@ CREATE AGGREGATE @extschema@.brier(score double precision, label integer, weight
 COMMENT ON AGGREGATE @extschema@.brier(double precision, integer, double precision) IS
   'Weighted Brier score: the weighted mean of (p - label)^2.';
 
+
+-- Curves: aggregates returning arrays of rows, for unnest()
+CREATE TYPE @extschema@.roc_point AS (threshold double precision, fpr double precision, tpr double precision);
+COMMENT ON TYPE @extschema@.roc_point IS
+  'A point of an ROC curve: flagging the rows scored at or above threshold gives the false-positive rate fpr and the true-positive rate (recall) tpr.';
+CREATE TYPE @extschema@.pr_point AS (threshold double precision, precision double precision, recall double precision);
+COMMENT ON TYPE @extschema@.pr_point IS
+  'A point of a precision-recall curve: flagging the rows scored at or above threshold gives this precision and recall.';
+CREATE TYPE @extschema@.gains_bucket AS (
+  bucket integer, min_score double precision, max_score double precision, "rows" bigint,
+  positives double precision, positive_rate double precision, population double precision,
+  capture double precision, lift double precision, ks double precision
+);
+COMMENT ON TYPE @extschema@.gains_bucket IS
+  'A row of a gains table, bucket 1 holding the highest scores: its score range, rows, positives (weight) and positive rate, then cumulative from bucket 1: the share of rows (population), the share of positives caught (capture), capture / population (lift) and the gap between the shares of positives and negatives (ks).';
+CREATE TYPE @extschema@.calibration_bin AS (
+  bin integer, lower double precision, upper double precision, "rows" bigint,
+  positives double precision, mean_score double precision, positive_rate double precision
+);
+COMMENT ON TYPE @extschema@.calibration_bin IS
+  'A bin of a calibration table: the probabilities above lower up to upper (from 0 for the first bin), its rows, positives (weight), mean score and positive rate (weighted).';
+
+CREATE FUNCTION @extschema@._metric_add_bins(internal, double precision, boolean, integer) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_add_bins' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_add_bins(internal, double precision, boolean, integer) IS
+  'Transition function of risk.gains and risk.calibration.';
+CREATE FUNCTION @extschema@._metric_add_bins(internal, double precision, boolean, integer, double precision) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_add_bins' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_add_bins(internal, double precision, boolean, integer, double precision) IS
+  'Transition function of risk.gains and risk.calibration, with a weight.';
+CREATE FUNCTION @extschema@._metric_add_bins(internal, double precision, integer, integer) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_add_bins' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_add_bins(internal, double precision, integer, integer) IS
+  'Transition function of risk.gains and risk.calibration.';
+CREATE FUNCTION @extschema@._metric_add_bins(internal, double precision, integer, integer, double precision) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_add_bins' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_add_bins(internal, double precision, integer, integer, double precision) IS
+  'Transition function of risk.gains and risk.calibration, with a weight.';
+
+CREATE FUNCTION @extschema@._roc_curve_final(internal) RETURNS @extschema@.roc_point[]
+  AS 'MODULE_PATHNAME', 'risk_roc_curve_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._roc_curve_final(internal) IS
+  'Final function of risk.roc_curve.';
+CREATE AGGREGATE @extschema@.roc_curve(score double precision, label boolean) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._roc_curve_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.roc_curve(double precision, boolean) IS
+  'The ROC curve: one point per distinct score from the highest down, from (+Infinity, 0, 0); unnest() it into rows. NULL with a single class.';
+CREATE AGGREGATE @extschema@.roc_curve(score double precision, label boolean, weight double precision) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._roc_curve_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.roc_curve(double precision, boolean, double precision) IS
+  'The ROC curve with weights (amounts): rates are shares of the weight. NULL with a single class.';
+CREATE AGGREGATE @extschema@.roc_curve(score double precision, label integer) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._roc_curve_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.roc_curve(double precision, integer) IS
+  'The ROC curve: one point per distinct score from the highest down, from (+Infinity, 0, 0); unnest() it into rows. NULL with a single class.';
+CREATE AGGREGATE @extschema@.roc_curve(score double precision, label integer, weight double precision) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._roc_curve_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.roc_curve(double precision, integer, double precision) IS
+  'The ROC curve with weights (amounts): rates are shares of the weight. NULL with a single class.';
+
+CREATE FUNCTION @extschema@._pr_curve_final(internal) RETURNS @extschema@.pr_point[]
+  AS 'MODULE_PATHNAME', 'risk_pr_curve_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._pr_curve_final(internal) IS
+  'Final function of risk.pr_curve.';
+CREATE AGGREGATE @extschema@.pr_curve(score double precision, label boolean) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._pr_curve_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.pr_curve(double precision, boolean) IS
+  'The precision-recall curve: one point per distinct score from the highest down; unnest() it into rows. NULL with a single class.';
+CREATE AGGREGATE @extschema@.pr_curve(score double precision, label boolean, weight double precision) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._pr_curve_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.pr_curve(double precision, boolean, double precision) IS
+  'The precision-recall curve with weights (amounts). NULL with a single class.';
+CREATE AGGREGATE @extschema@.pr_curve(score double precision, label integer) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._pr_curve_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.pr_curve(double precision, integer) IS
+  'The precision-recall curve: one point per distinct score from the highest down; unnest() it into rows. NULL with a single class.';
+CREATE AGGREGATE @extschema@.pr_curve(score double precision, label integer, weight double precision) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._pr_curve_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.pr_curve(double precision, integer, double precision) IS
+  'The precision-recall curve with weights (amounts). NULL with a single class.';
+
+CREATE FUNCTION @extschema@._gains_final(internal) RETURNS @extschema@.gains_bucket[]
+  AS 'MODULE_PATHNAME', 'risk_gains_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._gains_final(internal) IS
+  'Final function of risk.gains.';
+CREATE AGGREGATE @extschema@.gains(score double precision, label boolean, buckets integer) (
+  SFUNC = @extschema@._metric_add_bins, STYPE = internal, FINALFUNC = @extschema@._gains_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.gains(double precision, boolean, integer) IS
+  'The gains table: rows ranked by score cut into buckets of equal row counts (10: deciles), tied scores in one bucket; unnest() it into rows. NULL with a single class.';
+CREATE AGGREGATE @extschema@.gains(score double precision, label boolean, buckets integer, weight double precision) (
+  SFUNC = @extschema@._metric_add_bins, STYPE = internal, FINALFUNC = @extschema@._gains_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.gains(double precision, boolean, integer, double precision) IS
+  'The gains table with weights (amounts): positives, rates, capture and KS in weight; buckets by row count. NULL with a single class.';
+CREATE AGGREGATE @extschema@.gains(score double precision, label integer, buckets integer) (
+  SFUNC = @extschema@._metric_add_bins, STYPE = internal, FINALFUNC = @extschema@._gains_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.gains(double precision, integer, integer) IS
+  'The gains table: rows ranked by score cut into buckets of equal row counts (10: deciles), tied scores in one bucket; unnest() it into rows. NULL with a single class.';
+CREATE AGGREGATE @extschema@.gains(score double precision, label integer, buckets integer, weight double precision) (
+  SFUNC = @extschema@._metric_add_bins, STYPE = internal, FINALFUNC = @extschema@._gains_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.gains(double precision, integer, integer, double precision) IS
+  'The gains table with weights (amounts): positives, rates, capture and KS in weight; buckets by row count. NULL with a single class.';
+
+CREATE FUNCTION @extschema@._calibration_final(internal) RETURNS @extschema@.calibration_bin[]
+  AS 'MODULE_PATHNAME', 'risk_calibration_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._calibration_final(internal) IS
+  'Final function of risk.calibration.';
+CREATE AGGREGATE @extschema@.calibration(score double precision, label boolean, bins integer) (
+  SFUNC = @extschema@._metric_add_bins, STYPE = internal, FINALFUNC = @extschema@._calibration_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.calibration(double precision, boolean, integer) IS
+  'The calibration table (reliability diagram): [0, 1] cut into equal bins, each non-empty one with its mean score and positive rate; unnest() it into rows. Scores must be probabilities.';
+CREATE AGGREGATE @extschema@.calibration(score double precision, label boolean, bins integer, weight double precision) (
+  SFUNC = @extschema@._metric_add_bins, STYPE = internal, FINALFUNC = @extschema@._calibration_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.calibration(double precision, boolean, integer, double precision) IS
+  'The calibration table with weights: weighted mean score and positive rate per bin.';
+CREATE AGGREGATE @extschema@.calibration(score double precision, label integer, bins integer) (
+  SFUNC = @extschema@._metric_add_bins, STYPE = internal, FINALFUNC = @extschema@._calibration_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.calibration(double precision, integer, integer) IS
+  'The calibration table (reliability diagram): [0, 1] cut into equal bins, each non-empty one with its mean score and positive rate; unnest() it into rows. Scores must be probabilities.';
+CREATE AGGREGATE @extschema@.calibration(score double precision, label integer, bins integer, weight double precision) (
+  SFUNC = @extschema@._metric_add_bins, STYPE = internal, FINALFUNC = @extschema@._calibration_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.calibration(double precision, integer, integer, double precision) IS
+  'The calibration table with weights: weighted mean score and positive rate per bin.';
+
+-- risk.score_summary: bounded summaries for dashboards
+CREATE TYPE @extschema@.score_summary;
+CREATE FUNCTION @extschema@._summary_in(cstring) RETURNS @extschema@.score_summary
+  AS 'MODULE_PATHNAME', 'risk_summary_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._summary_in(cstring) IS 'Input function of risk.score_summary (its JSON text form).';
+CREATE FUNCTION @extschema@._summary_out(@extschema@.score_summary) RETURNS cstring
+  AS 'MODULE_PATHNAME', 'risk_summary_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._summary_out(@extschema@.score_summary) IS 'Output function of risk.score_summary: JSON with every number exact.';
+CREATE FUNCTION @extschema@._summary_recv(internal) RETURNS @extschema@.score_summary
+  AS 'MODULE_PATHNAME', 'risk_summary_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._summary_recv(internal) IS 'Binary input function of risk.score_summary.';
+CREATE FUNCTION @extschema@._summary_send(@extschema@.score_summary) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'risk_summary_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._summary_send(@extschema@.score_summary) IS 'Binary output function of risk.score_summary.';
+CREATE TYPE @extschema@.score_summary (
+  INPUT = @extschema@._summary_in, OUTPUT = @extschema@._summary_out,
+  RECEIVE = @extschema@._summary_recv, SEND = @extschema@._summary_send,
+  INTERNALLENGTH = VARIABLE, ALIGNMENT = double, STORAGE = external
+);
+COMMENT ON TYPE @extschema@.score_summary IS
+  'A bounded, mergeable summary of scored and labelled rows (probabilities in 1,282 fixed logit-scale bins, and exact loss sums), made by the aggregate risk.score_summary and merged by risk.rollup; the metric functions read it. Versioned.';
+
+CREATE FUNCTION @extschema@._summary_add(@extschema@.score_summary, double precision, boolean) RETURNS @extschema@.score_summary
+  AS 'MODULE_PATHNAME', 'risk_summary_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._summary_add(@extschema@.score_summary, double precision, boolean) IS
+  'Transition function of risk.score_summary.';
+CREATE FUNCTION @extschema@._summary_add(@extschema@.score_summary, double precision, boolean, double precision) RETURNS @extschema@.score_summary
+  AS 'MODULE_PATHNAME', 'risk_summary_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._summary_add(@extschema@.score_summary, double precision, boolean, double precision) IS
+  'Transition function of risk.score_summary, with a weight.';
+CREATE FUNCTION @extschema@._summary_add(@extschema@.score_summary, double precision, integer) RETURNS @extschema@.score_summary
+  AS 'MODULE_PATHNAME', 'risk_summary_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._summary_add(@extschema@.score_summary, double precision, integer) IS
+  'Transition function of risk.score_summary.';
+CREATE FUNCTION @extschema@._summary_add(@extschema@.score_summary, double precision, integer, double precision) RETURNS @extschema@.score_summary
+  AS 'MODULE_PATHNAME', 'risk_summary_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._summary_add(@extschema@.score_summary, double precision, integer, double precision) IS
+  'Transition function of risk.score_summary, with a weight.';
+CREATE FUNCTION @extschema@._summary_merge(@extschema@.score_summary, @extschema@.score_summary) RETURNS @extschema@.score_summary
+  AS 'MODULE_PATHNAME', 'risk_summary_merge' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._summary_merge(@extschema@.score_summary, @extschema@.score_summary) IS
+  'Transition function of risk.rollup, and combine function of risk.score_summary and risk.rollup.';
+CREATE FUNCTION @extschema@._summary_final(@extschema@.score_summary) RETURNS @extschema@.score_summary
+  AS 'MODULE_PATHNAME', 'risk_summary_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._summary_final(@extschema@.score_summary) IS
+  'Final function of risk.score_summary and risk.rollup: the stored form, with the non-empty bins only.';
+CREATE AGGREGATE @extschema@.score_summary(score double precision, label boolean) (
+  SFUNC = @extschema@._summary_add, STYPE = @extschema@.score_summary, FINALFUNC = @extschema@._summary_final,
+  COMBINEFUNC = @extschema@._summary_merge, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.score_summary(double precision, boolean) IS
+  'A summary of probabilities and labels, to keep in a materialized view (one per day, shop, ...); the metric functions read it, risk.rollup merges it. NULL without rows.';
+CREATE AGGREGATE @extschema@.score_summary(score double precision, label boolean, weight double precision) (
+  SFUNC = @extschema@._summary_add, STYPE = @extschema@.score_summary, FINALFUNC = @extschema@._summary_final,
+  COMBINEFUNC = @extschema@._summary_merge, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.score_summary(double precision, boolean, double precision) IS
+  'A summary of probabilities and labels with weights (amounts), to keep in a materialized view; the metric functions read it, risk.rollup merges it. NULL without rows.';
+CREATE AGGREGATE @extschema@.score_summary(score double precision, label integer) (
+  SFUNC = @extschema@._summary_add, STYPE = @extschema@.score_summary, FINALFUNC = @extschema@._summary_final,
+  COMBINEFUNC = @extschema@._summary_merge, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.score_summary(double precision, integer) IS
+  'A summary of probabilities and labels, to keep in a materialized view (one per day, shop, ...); the metric functions read it, risk.rollup merges it. NULL without rows.';
+CREATE AGGREGATE @extschema@.score_summary(score double precision, label integer, weight double precision) (
+  SFUNC = @extschema@._summary_add, STYPE = @extschema@.score_summary, FINALFUNC = @extschema@._summary_final,
+  COMBINEFUNC = @extschema@._summary_merge, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.score_summary(double precision, integer, double precision) IS
+  'A summary of probabilities and labels with weights (amounts), to keep in a materialized view; the metric functions read it, risk.rollup merges it. NULL without rows.';
+CREATE AGGREGATE @extschema@.rollup(summary @extschema@.score_summary) (
+  SFUNC = @extschema@._summary_merge, STYPE = @extschema@.score_summary, FINALFUNC = @extschema@._summary_final,
+  COMBINEFUNC = @extschema@._summary_merge, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.rollup(@extschema@.score_summary) IS
+  'Merges risk.score_summary values (days into weeks, shops into countries): the summary of all their rows. NULL summaries are skipped.';
+
+CREATE FUNCTION @extschema@.auc(summary @extschema@.score_summary) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_auc' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.auc(@extschema@.score_summary) IS
+  'AUC of a risk.score_summary, rows of one bin counted as tied; off by at most risk.auc_error_bound. NULL with a single class.';
+CREATE FUNCTION @extschema@.auc_error_bound(summary @extschema@.score_summary) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_auc_error_bound' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.auc_error_bound(@extschema@.score_summary) IS
+  'The largest difference between risk.auc of a summary and the exact AUC of its rows: half the share of positive-negative pairs that share a bin. NULL with a single class.';
+CREATE FUNCTION @extschema@.gini(summary @extschema@.score_summary) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_gini' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.gini(@extschema@.score_summary) IS
+  'Gini (2 AUC - 1) of a risk.score_summary. NULL with a single class.';
+CREATE FUNCTION @extschema@.average_precision(summary @extschema@.score_summary) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_average_precision' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.average_precision(@extschema@.score_summary) IS
+  'Average precision of a risk.score_summary, bins as tied scores. NULL with a single class.';
+CREATE FUNCTION @extschema@.ks(summary @extschema@.score_summary) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_ks' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ks(@extschema@.score_summary) IS
+  'KS of a risk.score_summary over its bin edges: at most the exact KS, and below it by at most the largest share of either class in one bin. NULL with a single class.';
+CREATE FUNCTION @extschema@.recall_at_fpr(summary @extschema@.score_summary, max_fpr double precision) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_recall_at_fpr' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.recall_at_fpr(@extschema@.score_summary, double precision) IS
+  'Recall at a false-positive rate of at most max_fpr, from a risk.score_summary. NULL with a single class.';
+CREATE FUNCTION @extschema@.capture_rate(summary @extschema@.score_summary, top_fraction double precision) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_capture_rate' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.capture_rate(@extschema@.score_summary, double precision) IS
+  'Share of the positives among the top_fraction of rows by score, from a risk.score_summary (a bin across the cut counts in proportion). NULL with a single class.';
+CREATE FUNCTION @extschema@.lift(summary @extschema@.score_summary, top_fraction double precision) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_lift' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.lift(@extschema@.score_summary, double precision) IS
+  'Lift at top_fraction (capture_rate / top_fraction), from a risk.score_summary. NULL with a single class.';
+CREATE FUNCTION @extschema@.log_loss(summary @extschema@.score_summary) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_log_loss' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.log_loss(@extschema@.score_summary) IS
+  'Log loss of the rows of a risk.score_summary: exact (a sum kept over the rows).';
+CREATE FUNCTION @extschema@.brier(summary @extschema@.score_summary) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_brier' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.brier(@extschema@.score_summary) IS
+  'Brier score of the rows of a risk.score_summary: exact (a sum kept over the rows).';
+CREATE FUNCTION @extschema@.confusion(summary @extschema@.score_summary, threshold double precision) RETURNS @extschema@.confusion
+  AS 'MODULE_PATHNAME', 'risk_summary_confusion' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.confusion(@extschema@.score_summary, double precision) IS
+  'The confusion matrix at a threshold from a risk.score_summary: a bin is flagged when its mean score is at or above the threshold, so only the bin holding the threshold may be misplaced.';
+CREATE FUNCTION @extschema@.precision(summary @extschema@.score_summary, threshold double precision) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_precision' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.precision(@extschema@.score_summary, double precision) IS
+  'Precision at a threshold, from a risk.score_summary (bins flagged by their mean score).';
+CREATE FUNCTION @extschema@.recall(summary @extschema@.score_summary, threshold double precision) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_recall' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.recall(@extschema@.score_summary, double precision) IS
+  'Recall at a threshold, from a risk.score_summary (bins flagged by their mean score).';
+CREATE FUNCTION @extschema@.f1(summary @extschema@.score_summary, threshold double precision) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_f1' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.f1(@extschema@.score_summary, double precision) IS
+  'F1 at a threshold, from a risk.score_summary (bins flagged by their mean score).';
+CREATE FUNCTION @extschema@.accuracy(summary @extschema@.score_summary, threshold double precision) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_accuracy' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.accuracy(@extschema@.score_summary, double precision) IS
+  'Accuracy at a threshold, from a risk.score_summary (bins flagged by their mean score).';
+CREATE FUNCTION @extschema@.roc_curve(summary @extschema@.score_summary) RETURNS @extschema@.roc_point[]
+  AS 'MODULE_PATHNAME', 'risk_summary_roc_curve' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.roc_curve(@extschema@.score_summary) IS
+  'The ROC curve of a risk.score_summary: one point per non-empty bin (threshold: its mean score). NULL with a single class.';
+CREATE FUNCTION @extschema@.pr_curve(summary @extschema@.score_summary) RETURNS @extschema@.pr_point[]
+  AS 'MODULE_PATHNAME', 'risk_summary_pr_curve' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.pr_curve(@extschema@.score_summary) IS
+  'The precision-recall curve of a risk.score_summary: one point per non-empty bin. NULL with a single class.';
+CREATE FUNCTION @extschema@.gains(summary @extschema@.score_summary, buckets integer) RETURNS @extschema@.gains_bucket[]
+  AS 'MODULE_PATHNAME', 'risk_summary_gains' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.gains(@extschema@.score_summary, integer) IS
+  'The gains table of a risk.score_summary, bins kept whole. NULL with a single class.';
+CREATE FUNCTION @extschema@.calibration(summary @extschema@.score_summary, bins integer) RETURNS @extschema@.calibration_bin[]
+  AS 'MODULE_PATHNAME', 'risk_summary_calibration' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.calibration(@extschema@.score_summary, integer) IS
+  'The calibration table of a risk.score_summary, each summary bin placed by its mean score.';
+CREATE FUNCTION @extschema@.rows(summary @extschema@.score_summary) RETURNS bigint
+  AS 'MODULE_PATHNAME', 'risk_summary_rows' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rows(@extschema@.score_summary) IS
+  'The number of rows a risk.score_summary holds.';

@@ -20,11 +20,6 @@
 
 #include "metrics.h"
 
-enum
-{
-	L_WEIGHT, L_LOG_HI, L_LOG_LO, L_BRIER_HI, L_BRIER_LO, L_LEN
-};
-
 static void
 state_add(double *v, int at, double x)
 {
@@ -35,27 +30,44 @@ state_add(double *v, int at, double x)
 	v[at + 1] = sum.lo;
 }
 
+/* One row into {weight, log loss, Brier}: probabilities only. */
+void
+loss_add(FunctionCallInfo fcinfo, double *v, const MetricRow *row)
+{
+	double		p;
+
+	if (row->score < 0 || row->score > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s needs probabilities in [0, 1], not %g", metric_name(fcinfo), row->score),
+				 errhint("Pass the model's probability (risk.score), not a raw margin.")));
+	p = Min(Max(row->score, DBL_EPSILON), 1 - DBL_EPSILON);
+	v[L_WEIGHT] += row->weight;
+	state_add(v, L_LOG_HI, -row->weight * (row->label ? log(p) : log(1 - p)));
+	state_add(v, L_BRIER_HI, row->weight * (row->score - row->label) * (row->score - row->label));
+}
+
+void
+loss_merge(double *into, const double *from)
+{
+	into[L_WEIGHT] += from[L_WEIGHT];
+	for (int at = L_LOG_HI; at < L_LEN; at += 2)
+	{
+		state_add(into, at, from[at]);
+		state_add(into, at, from[at + 1]);
+	}
+}
+
 /* risk_loss_add(state, score, label[, weight]) */
 PG_FUNCTION_INFO_V1(risk_loss_add);
 Datum
 risk_loss_add(PG_FUNCTION_ARGS)
 {
 	ArrayType  *arr = metric_array_state(fcinfo, 0, L_LEN);
-	double	   *v = (double *) ARR_DATA_PTR(arr);
 	MetricRow	row;
-	double		p;
 
-	if (!metric_row(fcinfo, 1, PG_NARGS() > 3 ? 3 : -1, &row))
-		PG_RETURN_ARRAYTYPE_P(arr);
-	if (row.score < 0 || row.score > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("%s needs probabilities in [0, 1], not %g", metric_name(fcinfo), row.score),
-				 errhint("Pass the model's probability (risk.score), not a raw margin.")));
-	p = Min(Max(row.score, DBL_EPSILON), 1 - DBL_EPSILON);
-	v[L_WEIGHT] += row.weight;
-	state_add(v, L_LOG_HI, -row.weight * (row.label ? log(p) : log(1 - p)));
-	state_add(v, L_BRIER_HI, row.weight * (row.score - row.label) * (row.score - row.label));
+	if (metric_row(fcinfo, 1, PG_NARGS() > 3 ? 3 : -1, &row))
+		loss_add(fcinfo, (double *) ARR_DATA_PTR(arr), &row);
 	PG_RETURN_ARRAYTYPE_P(arr);
 }
 
@@ -65,20 +77,13 @@ risk_loss_combine(PG_FUNCTION_ARGS)
 {
 	double	   *b = metric_array_arg(fcinfo, 1, L_LEN);
 	ArrayType  *arr;
-	double	   *a;
 
 	if (b == NULL)
 		return risk_combine_first(fcinfo, PG_ARGISNULL(0) ? NULL : PG_GETARG_POINTER(0));
 	if (PG_ARGISNULL(0))
 		PG_RETURN_DATUM(PG_GETARG_DATUM(1));
 	arr = metric_array_state(fcinfo, 0, L_LEN);
-	a = (double *) ARR_DATA_PTR(arr);
-	a[L_WEIGHT] += b[L_WEIGHT];
-	for (int at = L_LOG_HI; at < L_LEN; at += 2)
-	{
-		state_add(a, at, b[at]);
-		state_add(a, at, b[at + 1]);
-	}
+	loss_merge((double *) ARR_DATA_PTR(arr), b);
 	PG_RETURN_ARRAYTYPE_P(arr);
 }
 

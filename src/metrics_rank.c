@@ -20,27 +20,35 @@
 
 #include "metrics.h"
 
+void
+check_top_fraction(FunctionCallInfo fcinfo, const char *name, double top_fraction)
+{
+	if (top_fraction <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s top fraction must be above 0", name),
+				 errhint("The fraction of rows with the highest scores, e.g. 0.01 for the top 1%%.")));
+}
+
 /*
- * The sorted sample of a final function's state; NULL without both
- * classes.  With top_fraction, its parameter is one (above 0).
+ * The ranked sample of a final function's state; false (the metric is
+ * NULL) without both classes.  With top_fraction, its parameter is one
+ * (above 0).
  */
-static MetricSample *
-ranked_sample(FunctionCallInfo fcinfo, bool top_fraction)
+static bool
+final_ranked(FunctionCallInfo fcinfo, bool top_fraction, Ranked *r)
 {
 	MetricSample *s;
 
 	if (PG_ARGISNULL(0))
-		return NULL;
+		return false;
 	s = (MetricSample *) PG_GETARG_POINTER(0);
-	if (top_fraction && s->param_set && s->param <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s top fraction must be above 0", metric_name(fcinfo)),
-				 errhint("The fraction of rows with the highest scores, e.g. 0.01 for the top 1%%.")));
+	if (top_fraction && s->param_set)
+		check_top_fraction(fcinfo, metric_name(fcinfo), s->param);
 	if (s->cls[0].total <= 0 || s->cls[1].total <= 0)
-		return NULL;
-	metric_sample_sort(s);
-	return s;
+		return false;
+	ranked_sample(r, s);
+	return true;
 }
 
 /*
@@ -48,84 +56,54 @@ ranked_sample(FunctionCallInfo fcinfo, bool top_fraction)
  * each distinct score, its positives times the negatives below it, plus
  * half of its own negatives; summed in double-double, exact for counts.
  */
-static double
-sample_auc(const MetricSample *s)
+double
+rank_auc(const Ranked *r)
 {
 	GroupCursor c;
 	ScoreGroup	g;
 	DD			pairs = {0, 0};
 
-	group_cursor_init(&c, s);
+	group_cursor_init(&c, r);
 	while (group_cursor_next(&c, &g))
 		if (g.weight[1] > 0)
 		{
-			dd_add(&pairs, g.weight[1] * (s->cls[0].total - g.flagged[0]));
+			dd_add(&pairs, g.weight[1] * (r->total[0] - g.flagged[0]));
 			dd_add(&pairs, 0.5 * g.weight[1] * g.weight[0]);
 		}
-	return (pairs.hi + pairs.lo) / (s->cls[0].total * s->cls[1].total);
-}
-
-PG_FUNCTION_INFO_V1(risk_auc_final);
-Datum
-risk_auc_final(PG_FUNCTION_ARGS)
-{
-	MetricSample *s = ranked_sample(fcinfo, false);
-
-	if (s == NULL)
-		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8(sample_auc(s));
-}
-
-PG_FUNCTION_INFO_V1(risk_gini_final);
-Datum
-risk_gini_final(PG_FUNCTION_ARGS)
-{
-	MetricSample *s = ranked_sample(fcinfo, false);
-
-	if (s == NULL)
-		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8(2 * sample_auc(s) - 1);
+	return (pairs.hi + pairs.lo) / (r->total[0] * r->total[1]);
 }
 
 /*
  * Average precision, as scikit-learn defines it: the sum over distinct
  * scores of the recall each adds times the precision at it.
  */
-PG_FUNCTION_INFO_V1(risk_average_precision_final);
-Datum
-risk_average_precision_final(PG_FUNCTION_ARGS)
+double
+rank_average_precision(const Ranked *r)
 {
-	MetricSample *s = ranked_sample(fcinfo, false);
 	GroupCursor c;
 	ScoreGroup	g;
 	DD			ap = {0, 0};
 
-	if (s == NULL)
-		PG_RETURN_NULL();
-	group_cursor_init(&c, s);
+	group_cursor_init(&c, r);
 	while (group_cursor_next(&c, &g))
 		if (g.weight[1] > 0)
-			dd_add(&ap, (g.weight[1] / s->cls[1].total) *
+			dd_add(&ap, (g.weight[1] / r->total[1]) *
 				   (g.flagged[1] / (g.flagged[1] + g.flagged[0])));
-	PG_RETURN_FLOAT8(ap.hi + ap.lo);
+	return ap.hi + ap.lo;
 }
 
 /* KS: the largest gap between the shares of positives and of negatives flagged. */
-PG_FUNCTION_INFO_V1(risk_ks_final);
-Datum
-risk_ks_final(PG_FUNCTION_ARGS)
+double
+rank_ks(const Ranked *r)
 {
-	MetricSample *s = ranked_sample(fcinfo, false);
 	GroupCursor c;
 	ScoreGroup	g;
 	double		ks = 0;
 
-	if (s == NULL)
-		PG_RETURN_NULL();
-	group_cursor_init(&c, s);
+	group_cursor_init(&c, r);
 	while (group_cursor_next(&c, &g))
-		ks = Max(ks, fabs(g.flagged[1] / s->cls[1].total - g.flagged[0] / s->cls[0].total));
-	PG_RETURN_FLOAT8(ks);
+		ks = Max(ks, fabs(g.flagged[1] / r->total[1] - g.flagged[0] / r->total[0]));
+	return ks;
 }
 
 /*
@@ -133,21 +111,17 @@ risk_ks_final(PG_FUNCTION_ARGS)
  * whose false-positive rate is at most alpha (0 when even the highest
  * score's is above it).
  */
-PG_FUNCTION_INFO_V1(risk_recall_at_fpr_final);
-Datum
-risk_recall_at_fpr_final(PG_FUNCTION_ARGS)
+double
+rank_recall_at_fpr(const Ranked *r, double max_fpr)
 {
-	MetricSample *s = ranked_sample(fcinfo, false);
 	GroupCursor c;
 	ScoreGroup	g;
 	double		recall = 0;
 
-	if (s == NULL)
-		PG_RETURN_NULL();
-	group_cursor_init(&c, s);
-	while (group_cursor_next(&c, &g) && g.flagged[0] / s->cls[0].total <= s->param)
-		recall = g.flagged[1] / s->cls[1].total;
-	PG_RETURN_FLOAT8(recall);
+	group_cursor_init(&c, r);
+	while (group_cursor_next(&c, &g) && g.flagged[0] / r->total[0] <= max_fpr)
+		recall = g.flagged[1] / r->total[1];
+	return recall;
 }
 
 /*
@@ -156,37 +130,90 @@ risk_recall_at_fpr_final(PG_FUNCTION_ARGS)
  * proportion to the part of it inside: what a random order of its rows
  * would give on average.
  */
-static double
-top_capture(FunctionCallInfo fcinfo, const MetricSample *s)
+double
+rank_capture(const Ranked *r, double top_fraction)
 {
 	GroupCursor c;
 	ScoreGroup	g;
-	double		rows = (double) (s->cls[0].n + s->cls[1].n);
-	double		quota = s->param * rows;
+	double		quota = top_fraction * r->rows;
 	double		taken = 0;
 	double		caught = 0;
 
-	group_cursor_init(&c, s);
+	group_cursor_init(&c, r);
 	while (taken < quota && group_cursor_next(&c, &g))
 	{
-		double		n = (double) (g.count[0] + g.count[1]);
-		double		part = Min(1.0, (quota - taken) / n);
+		double		part = Min(1.0, (quota - taken) / g.rows);
 
 		caught += part * g.weight[1];
-		taken += part * n;
+		taken += part * g.rows;
 	}
-	return caught / s->cls[1].total;
+	return caught / r->total[1];
+}
+
+PG_FUNCTION_INFO_V1(risk_auc_final);
+Datum
+risk_auc_final(PG_FUNCTION_ARGS)
+{
+	Ranked		r;
+
+	if (!final_ranked(fcinfo, false, &r))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(rank_auc(&r));
+}
+
+PG_FUNCTION_INFO_V1(risk_gini_final);
+Datum
+risk_gini_final(PG_FUNCTION_ARGS)
+{
+	Ranked		r;
+
+	if (!final_ranked(fcinfo, false, &r))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(2 * rank_auc(&r) - 1);
+}
+
+PG_FUNCTION_INFO_V1(risk_average_precision_final);
+Datum
+risk_average_precision_final(PG_FUNCTION_ARGS)
+{
+	Ranked		r;
+
+	if (!final_ranked(fcinfo, false, &r))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(rank_average_precision(&r));
+}
+
+PG_FUNCTION_INFO_V1(risk_ks_final);
+Datum
+risk_ks_final(PG_FUNCTION_ARGS)
+{
+	Ranked		r;
+
+	if (!final_ranked(fcinfo, false, &r))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(rank_ks(&r));
+}
+
+PG_FUNCTION_INFO_V1(risk_recall_at_fpr_final);
+Datum
+risk_recall_at_fpr_final(PG_FUNCTION_ARGS)
+{
+	Ranked		r;
+
+	if (!final_ranked(fcinfo, false, &r))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(rank_recall_at_fpr(&r, r.sample->param));
 }
 
 PG_FUNCTION_INFO_V1(risk_capture_rate_final);
 Datum
 risk_capture_rate_final(PG_FUNCTION_ARGS)
 {
-	MetricSample *s = ranked_sample(fcinfo, true);
+	Ranked		r;
 
-	if (s == NULL)
+	if (!final_ranked(fcinfo, true, &r))
 		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8(top_capture(fcinfo, s));
+	PG_RETURN_FLOAT8(rank_capture(&r, r.sample->param));
 }
 
 /* Lift: the positive rate in the top fraction over the overall rate. */
@@ -194,9 +221,9 @@ PG_FUNCTION_INFO_V1(risk_lift_final);
 Datum
 risk_lift_final(PG_FUNCTION_ARGS)
 {
-	MetricSample *s = ranked_sample(fcinfo, true);
+	Ranked		r;
 
-	if (s == NULL)
+	if (!final_ranked(fcinfo, true, &r))
 		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8(top_capture(fcinfo, s) / s->param);
+	PG_RETURN_FLOAT8(rank_capture(&r, r.sample->param) / r.sample->param);
 }

@@ -44,7 +44,7 @@ const char *
 metric_name(FunctionCallInfo fcinfo)
 {
 	Aggref	   *agg = AggGetAggref(fcinfo);
-	char	   *name = agg ? get_func_name(agg->aggfnoid) : NULL;
+	char	   *name = get_func_name(agg ? agg->aggfnoid : fcinfo->flinfo->fn_oid);
 
 	return name ? psprintf("risk.%s", name) : "a risk metric";
 }
@@ -208,17 +208,50 @@ class_add(ClassScores *c, bool weighted, double score, double weight)
 	c->total += weight;
 }
 
+/* What the argument after the label is: nothing, a rate, or a count of bins. */
+typedef enum
+{
+	PARAM_NONE, PARAM_RATE, PARAM_BINS
+} ParamSort;
+
+/* The parameter of a row, in argument 3: the same on every row. */
+static void
+sample_param(FunctionCallInfo fcinfo, MetricSample *s, ParamSort kind)
+{
+	if (kind == PARAM_RATE)
+		/* a rate in [0, 1]; the final function checks what more it needs */
+		s->param = metric_param(fcinfo, 3, 0, false, 1, s->param_set, s->param);
+	else
+	{
+		double		bins;
+
+		if (PG_ARGISNULL(3))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s needs a number of bins, not NULL", metric_name(fcinfo))));
+		bins = curve_bins(metric_name(fcinfo), PG_GETARG_INT32(3));
+		if (s->param_set && bins != s->param)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s needs the same parameter on every row of a group (%g, then %g)",
+							metric_name(fcinfo), s->param, bins)));
+		s->param = bins;
+	}
+	s->param_set = true;
+}
+
 /*
  * The transition: risk_metric_add(state, score, label[, weight]), and
- * risk_metric_add_param(state, score, label, param[, weight]) for the
+ * risk_metric_add_param(state, score, label, rate[, weight]) or
+ * risk_metric_add_bins(state, score, label, bins[, weight]) for the
  * metrics with a parameter.
  */
 static Datum
-sample_add(FunctionCallInfo fcinfo, bool has_param)
+sample_add(FunctionCallInfo fcinfo, ParamSort kind)
 {
 	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk_metric_add");
 	MetricSample *s = PG_ARGISNULL(0) ? NULL : (MetricSample *) PG_GETARG_POINTER(0);
-	int			weight_argno = PG_NARGS() > (has_param ? 4 : 3) ? PG_NARGS() - 1 : -1;
+	int			weight_argno = PG_NARGS() > (kind != PARAM_NONE ? 4 : 3) ? PG_NARGS() - 1 : -1;
 	MetricRow	row;
 	MemoryContext old;
 
@@ -226,14 +259,10 @@ sample_add(FunctionCallInfo fcinfo, bool has_param)
 	{
 		s = MemoryContextAllocZero(aggcontext, sizeof(MetricSample));
 		s->weighted = weight_argno >= 0;
-		s->has_param = has_param;
+		s->has_param = kind != PARAM_NONE;
 	}
-	if (has_param)
-	{
-		/* a rate in [0, 1]; the final function checks what more it needs */
-		s->param = metric_param(fcinfo, 3, 0, false, 1, s->param_set, s->param);
-		s->param_set = true;
-	}
+	if (kind != PARAM_NONE)
+		sample_param(fcinfo, s, kind);
 	if (!metric_row(fcinfo, 1, weight_argno, &row))
 		PG_RETURN_POINTER(s);
 	old = MemoryContextSwitchTo(aggcontext);
@@ -247,14 +276,21 @@ PG_FUNCTION_INFO_V1(risk_metric_add);
 Datum
 risk_metric_add(PG_FUNCTION_ARGS)
 {
-	return sample_add(fcinfo, false);
+	return sample_add(fcinfo, PARAM_NONE);
 }
 
 PG_FUNCTION_INFO_V1(risk_metric_add_param);
 Datum
 risk_metric_add_param(PG_FUNCTION_ARGS)
 {
-	return sample_add(fcinfo, true);
+	return sample_add(fcinfo, PARAM_RATE);
+}
+
+PG_FUNCTION_INFO_V1(risk_metric_add_bins);
+Datum
+risk_metric_add_bins(PG_FUNCTION_ARGS)
+{
+	return sample_add(fcinfo, PARAM_BINS);
 }
 
 PG_FUNCTION_INFO_V1(risk_metric_combine);
@@ -539,24 +575,45 @@ metric_sample_sort(MetricSample *s)
  */
 
 void
-group_cursor_init(GroupCursor *c, const MetricSample *s)
+ranked_sample(Ranked *r, MetricSample *s)
 {
-	Assert(s->sorted);
-	c->s = s;
-	c->at[0] = s->cls[0].n;
-	c->at[1] = s->cls[1].n;
-	c->flagged[0] = c->flagged[1] = 0;
+	metric_sample_sort(s);
+	memset(r, 0, sizeof(*r));
+	r->sample = s;
+	for (int k = 0; k < 2; k++)
+	{
+		r->total[k] = s->cls[k].total;
+		r->rows += (double) s->cls[k].n;
+	}
+}
+
+void
+group_cursor_init(GroupCursor *c, const Ranked *r)
+{
+	memset(c, 0, sizeof(*c));
+	c->r = r;
+	if (r->sample)
+	{
+		Assert(r->sample->sorted);
+		c->at[0] = r->sample->cls[0].n;
+		c->at[1] = r->sample->cls[1].n;
+	}
+	else
+		c->bin = summary_stored_bins(r->summary);
 }
 
 bool
 group_cursor_next(GroupCursor *c, ScoreGroup *g)
 {
+	const MetricSample *s = c->r->sample;
 	bool		any = false;
 
+	if (s == NULL)
+		return summary_cursor_next(c, g);
 	for (int k = 0; k < 2; k++)
 		if (c->at[k] > 0)
 		{
-			double		v = c->s->cls[k].score[c->at[k] - 1];
+			double		v = s->cls[k].score[c->at[k] - 1];
 
 			if (!any || v > g->score)
 				g->score = v;
@@ -564,18 +621,19 @@ group_cursor_next(GroupCursor *c, ScoreGroup *g)
 		}
 	if (!any)
 		return false;
+	g->rows = 0;
 	for (int k = 0; k < 2; k++)
 	{
-		const ClassScores *cl = &c->s->cls[k];
+		const ClassScores *cl = &s->cls[k];
+		int64		end = c->at[k];
 
 		g->weight[k] = 0;
-		g->count[k] = 0;
 		while (c->at[k] > 0 && cl->score[c->at[k] - 1] == g->score)
 		{
 			c->at[k]--;
-			g->count[k]++;
 			g->weight[k] += cl->weight ? cl->weight[c->at[k]] : 1;
 		}
+		g->rows += (double) (end - c->at[k]);
 		c->flagged[k] += g->weight[k];
 		g->flagged[k] = c->flagged[k];
 	}

@@ -23,11 +23,6 @@
 
 #include "metrics.h"
 
-enum
-{
-	T_THRESHOLD, T_TP, T_FP, T_TN, T_FN, T_LEN
-};
-
 /* risk_threshold_add(state, score, label, threshold[, weight]) */
 PG_FUNCTION_INFO_V1(risk_threshold_add);
 Datum
@@ -80,13 +75,8 @@ ratio(double num, double den, bool *isnull)
 	return *isnull ? 0 : num / den;
 }
 
-typedef enum
-{
-	M_PRECISION, M_RECALL, M_F1, M_ACCURACY, M_FPR, M_COUNT
-} Measure;
-
-static double
-measure(const double *v, Measure m, bool *isnull)
+double
+threshold_measure(const double *v, Measure m, bool *isnull)
 {
 	double		tp = v[T_TP],
 				fp = v[T_FP],
@@ -121,7 +111,7 @@ measure_final(FunctionCallInfo fcinfo, Measure m)
 
 	if (v == NULL)
 		PG_RETURN_NULL();
-	r = measure(v, m, &isnull);
+	r = threshold_measure(v, m, &isnull);
 	if (isnull)
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(r);
@@ -159,17 +149,13 @@ risk_accuracy_final(PG_FUNCTION_ARGS)
  * risk.confusion: (threshold, tp, fp, tn, fn, precision, recall, f1,
  * accuracy, fpr), the type risk.confusion.
  */
-PG_FUNCTION_INFO_V1(risk_confusion_final);
 Datum
-risk_confusion_final(PG_FUNCTION_ARGS)
+threshold_confusion(FunctionCallInfo fcinfo, const double *v)
 {
-	double	   *v = metric_array_arg(fcinfo, 0, T_LEN);
 	TupleDesc	desc;
 	Datum		values[T_LEN + M_COUNT];
 	bool		nulls[T_LEN + M_COUNT];
 
-	if (v == NULL)
-		PG_RETURN_NULL();
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "risk.confusion must return a composite type");
 	desc = BlessTupleDesc(desc);
@@ -179,6 +165,17 @@ risk_confusion_final(PG_FUNCTION_ARGS)
 		nulls[i] = false;
 	}
 	for (int m = 0; m < M_COUNT; m++)
-		values[T_LEN + m] = Float8GetDatum(measure(v, (Measure) m, &nulls[T_LEN + m]));
+		values[T_LEN + m] = Float8GetDatum(threshold_measure(v, (Measure) m, &nulls[T_LEN + m]));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+PG_FUNCTION_INFO_V1(risk_confusion_final);
+Datum
+risk_confusion_final(PG_FUNCTION_ARGS)
+{
+	double	   *v = metric_array_arg(fcinfo, 0, T_LEN);
+
+	if (v == NULL)
+		PG_RETURN_NULL();
+	return threshold_confusion(fcinfo, v);
 }
