@@ -10,7 +10,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(38);
+SELECT plan(44);
 
 \getenv fixtures RISK_FIXTURES
 CREATE TABLE m_rows (grp text, id int, score float8, label int, weight float8);
@@ -129,6 +129,61 @@ SELECT is((SELECT risk.confusion(score, label, 0.3, weight) FROM m_rows WHERE gr
                      FROM m_rows WHERE grp = 'fine') c),
           'weighted risk.confusion = sums of the amounts (dollar precision and recall)');
 
+-- curves: every point against scikit-learn (roc_curve, precision_recall_curve,
+-- calibration_curve) or the straightforward reference (gains), to 1e-9
+CREATE TABLE m_curves (grp text, weighted boolean, curve text, i int,
+                       c1 float8, c2 float8, c3 float8, c4 float8, c5 float8,
+                       c6 float8, c7 float8, c8 float8, c9 float8, c10 float8);
+\set f :fixtures '/metric_curves.csv'
+COPY m_curves FROM :'f' CSV;
+CREATE FUNCTION close_to(a float8[], b float8[]) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+  SELECT cardinality(a) = cardinality(b) AND
+         bool_and(x IS NOT DISTINCT FROM y OR abs(x - y) <= 1e-9 * greatest(1, abs(y)))
+    FROM unnest(a, b) u(x, y) $$;
+CREATE TABLE our_curves AS
+WITH g AS (
+  SELECT grp, false AS weighted, risk.roc_curve(score, label = 1) AS roc, risk.pr_curve(score, label = 1) AS pr,
+         risk.gains(score, label = 1, 10) AS gains, risk.calibration(score, label = 1, 10) AS cal
+    FROM m_rows GROUP BY grp
+  UNION ALL
+  SELECT grp, true, risk.roc_curve(score, label, weight), risk.pr_curve(score, label, weight),
+         risk.gains(score, label, 10, weight), risk.calibration(score, label, 10, weight)
+    FROM m_rows GROUP BY grp)
+SELECT grp, weighted, 'roc' AS curve, i::int, ARRAY[threshold, fpr, tpr] AS v
+  FROM g, unnest(g.roc) WITH ORDINALITY p(threshold, fpr, tpr, i)
+UNION ALL
+SELECT grp, weighted, 'pr', i::int, ARRAY[threshold, precision, recall]
+  FROM g, unnest(g.pr) WITH ORDINALITY p(threshold, precision, recall, i)
+UNION ALL
+SELECT grp, weighted, 'gains', i::int, ARRAY[bucket, min_score, max_score, rows, positives, positive_rate,
+                                            population, capture, lift, ks]
+  FROM g, unnest(g.gains) WITH ORDINALITY p(bucket, min_score, max_score, rows, positives, positive_rate,
+                                            population, capture, lift, ks, i)
+UNION ALL
+SELECT grp, weighted, 'calibration', i::int, ARRAY[bin, lower, upper, rows, positives, mean_score, positive_rate]
+  FROM g, unnest(g.cal) WITH ORDINALITY p(bin, lower, upper, rows, positives, mean_score, positive_rate, i);
+CREATE VIEW curve_check AS
+  SELECT curve, count(*) FILTER (WHERE o.v IS NULL OR e.i IS NULL OR
+                                       NOT close_to(o.v, array_remove(ARRAY[c1, c2, c3, c4, c5, c6, c7, c8, c9, c10], NULL)))
+                AS wrong,
+         count(*) AS points
+    FROM m_curves e FULL JOIN our_curves o USING (grp, weighted, curve, i) GROUP BY curve;
+SELECT is((SELECT ARRAY[wrong, points] FROM curve_check WHERE curve = 'roc'), '{0,24194}'::bigint[],
+          'risk.roc_curve = roc_curve(drop_intermediate=False), every point, weighted and not');
+SELECT is((SELECT ARRAY[wrong, points] FROM curve_check WHERE curve = 'pr'), '{0,24186}'::bigint[],
+          'risk.pr_curve = precision_recall_curve, every point, weighted and not');
+SELECT is((SELECT ARRAY[wrong, points] FROM curve_check WHERE curve = 'gains'), '{0,72}'::bigint[],
+          'risk.gains = the reference gains table (deciles, ties in one bucket), weighted and not');
+SELECT is((SELECT ARRAY[wrong, points] FROM curve_check WHERE curve = 'calibration'), '{0,70}'::bigint[],
+          'risk.calibration = calibration_curve (uniform bins, edges as numpy''s), weighted and not');
+SELECT is((SELECT ARRAY[risk.roc_curve(score, label) IS NULL, risk.pr_curve(score, label) IS NULL,
+                        risk.gains(score, label, 10) IS NULL, risk.calibration(score, label, 10) IS NULL]
+             FROM m_rows WHERE grp = 'single'),
+          '{t,t,t,f}', 'a single class: no ROC, PR or gains (NULL), a calibration table');
+SELECT is((SELECT lift FROM unnest((SELECT risk.gains(score, label, 10) FROM m_rows WHERE grp = 'fine')) LIMIT 1),
+          (SELECT risk.lift(score, label, 0.1) FROM m_rows WHERE grp = 'fine'),
+          'the top decile''s lift = risk.lift at 0.1 (no ties across the cut)');
+
 -- parallel plans: the same values
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
@@ -186,6 +241,8 @@ SELECT throws_ok($$SELECT risk.lift(s, l, 0) FROM (VALUES (0.5, true), (0.2, fal
                  'risk.lift top fraction must be above 0', 'a top fraction of 0: 22023');
 SELECT throws_ok($$SELECT risk.recall(0.5, true, NULL)$$, '22004', NULL, 'a NULL threshold: 22004');
 
-DROP TABLE m_rows, m_expected, m_nulls, ours, ours_parallel, whole_parallel;
+DROP VIEW curve_check;
+DROP TABLE m_rows, m_expected, m_nulls, ours, ours_parallel, whole_parallel, m_curves, our_curves;
+DROP FUNCTION close_to(float8[], float8[]);
 DROP FUNCTION metrics_of(regclass);
 SELECT * FROM finish();

@@ -1366,6 +1366,10 @@ CREATE FUNCTION @extschema@.auc_error_bound(summary @extschema@.score_summary) R
   AS 'MODULE_PATHNAME', 'risk_summary_auc_error_bound' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.auc_error_bound(@extschema@.score_summary) IS
   'The largest difference between risk.auc of a summary and the exact AUC of its rows: half the share of positive-negative pairs that share a bin. NULL with a single class.';
+CREATE FUNCTION @extschema@.ks_error_bound(summary @extschema@.score_summary) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_ks_error_bound' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ks_error_bound(@extschema@.score_summary) IS
+  'The largest difference between risk.ks of a summary (read at bin edges) and the exact KS of its rows: the largest share of either class in one bin. NULL with a single class.';
 CREATE FUNCTION @extschema@.gini(summary @extschema@.score_summary) RETURNS double precision
   AS 'MODULE_PATHNAME', 'risk_summary_gini' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.gini(@extschema@.score_summary) IS

@@ -686,6 +686,26 @@ risk_summary_auc_error_bound(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8((pairs.hi + pairs.lo) / (r.total[0] * r.total[1]));
 }
 
+/*
+ * The largest error of risk.ks(summary), which reads the gap at bin edges
+ * only: the largest share of either class in one bin.
+ */
+PG_FUNCTION_INFO_V1(risk_summary_ks_error_bound);
+Datum
+risk_summary_ks_error_bound(PG_FUNCTION_ARGS)
+{
+	Ranked		r;
+	GroupCursor c;
+	ScoreGroup	g;
+	double		bound = 0;
+
+	SUMMARY_RANKED(r, false);
+	group_cursor_init(&c, &r);
+	while (group_cursor_next(&c, &g))
+		bound = Max(bound, Max(g.weight[0] / r.total[0], g.weight[1] / r.total[1]));
+	PG_RETURN_FLOAT8(bound);
+}
+
 PG_FUNCTION_INFO_V1(risk_summary_average_precision);
 Datum
 risk_summary_average_precision(PG_FUNCTION_ARGS)
