@@ -127,18 +127,30 @@ score_bin(double p)
 	return Min((int) floor((z + LOGIT_RANGE) * BINS_PER_UNIT), INNER_BINS - 1) + 1;
 }
 
-/* A score for a bin without weight: its middle (0 and 1 for the end bins). */
+/* The probability at a logit edge of the inner bins (edge 0: -20). */
 static double
-bin_middle(int bin)
+edge_probability(int edge)
 {
-	double		z;
+	return 1 / (1 + exp(-((double) edge / BINS_PER_UNIT - LOGIT_RANGE)));
+}
 
-	if (bin == 0)
-		return 0;
-	if (bin == SUMMARY_BINS - 1)
-		return 1;
-	z = (bin - 0.5) / BINS_PER_UNIT - LOGIT_RANGE;
-	return 1 / (1 + exp(-z));
+/*
+ * The score the rows of a bin are tied at: their (weighted) mean, kept
+ * within the bin's edges against rounding (the mean of rows all at 0.5 must
+ * not fall below 0.5), or the bin's middle when it has no weight.
+ */
+static double
+bin_score(int bin, const SummaryBin *b)
+{
+	double		lo = bin == 0 ? 0 : edge_probability(bin - 1);
+	double		hi = bin == SUMMARY_BINS - 1 ? 1 : edge_probability(bin);
+	double		w = b->weight[0] + b->weight[1];
+
+	if (w > 0)
+		return Min(Max(b->score_sum / w, lo), hi);
+	if (bin == 0 || bin == SUMMARY_BINS - 1)
+		return bin == 0 ? 0 : 1;
+	return 1 / (1 + exp(-(((double) bin - 0.5) / BINS_PER_UNIT - LOGIT_RANGE)));
 }
 
 /*
@@ -620,7 +632,6 @@ summary_cursor_next(GroupCursor *c, ScoreGroup *g)
 	ScoreSummary *s = (ScoreSummary *) c->r->summary;
 	SummaryBin *bins = summary_bins(s);
 	SummaryBin *b;
-	double		w;
 
 	do
 	{
@@ -628,8 +639,7 @@ summary_cursor_next(GroupCursor *c, ScoreGroup *g)
 			return false;
 	} while (bins[c->bin].rows == 0);
 	b = &bins[c->bin];
-	w = b->weight[0] + b->weight[1];
-	g->score = w > 0 ? Min(Max(b->score_sum / w, 0), 1) : bin_middle(summary_bin_at(s, c->bin));
+	g->score = bin_score(summary_bin_at(s, c->bin), b);
 	g->rows = b->rows;
 	for (int k = 0; k < 2; k++)
 	{
