@@ -9,13 +9,14 @@ OBJS        = src/risk.o src/xgb_bridge.o src/model_json.o src/forest.o \
               src/velocity_distinct.o src/velocity_hll.o src/velocity_moments.o \
               src/velocity_pack.o src/velocity_windows.o src/velocity_state.o \
               src/metrics_sample.o src/metrics_rank.o src/metrics_threshold.o src/metrics_loss.o \
-              src/metrics_curve.o src/metrics_summary.o
+              src/metrics_curve.o src/metrics_summary.o \
+              src/metrics_drift.o src/metrics_compare.o
 DATA        = sql/risk--$(EXTVERSION).sql
 PGFILEDESC  = "risk - risk-control engine for PostgreSQL"
 
 # Regression tests, in the order they run (sql/NAME.sql, expected/NAME.out).
 REGRESS     = setup parity score registry readme errors cache privileges \
-              dump_restore velocity velocity_online metrics metric_summary
+              dump_restore velocity velocity_online metrics metric_summary metric_compare
 
 PG_CPPFLAGS = -I$(srcdir)/include
 # Bit-exact float32 arithmetic with libxgboost: no fused multiply-add.

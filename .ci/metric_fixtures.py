@@ -7,6 +7,12 @@ Usage: /usr/bin/python3 .ci/metric_fixtures.py OUTDIR
 Writes to OUTDIR:
   metric_rows.csv      grp, id, score, label (0/1), weight
   metric_expected.csv  grp, metric, weighted (t/f), value ("" for none)
+  metric_pairs.csv     grp, id, score_b (a challenger's score of the same rows)
+  metric_compare.csv   grp, what, value: DeLong's interval of AUC (95% and
+                       90%) and test of score against score_b, by direct
+                       pairwise counting; two-proportion z-tests
+  metric_drift.csv     case, value, actual (t/f): samples for PSI
+  metric_drift_expected.csv  case, bins, psi, by the reference quantiles
   metric_curves.csv    grp, weighted, curve, i (1-based), then the curve's
                        columns (threshold, fpr, tpr for roc; threshold,
                        precision, recall for pr; every column of
@@ -24,6 +30,7 @@ import sys
 
 import numpy as np
 from sklearn import metrics as M
+from scipy.stats import norm
 from sklearn.calibration import calibration_curve
 
 SEED = 20261124
@@ -170,13 +177,77 @@ def curves(y, s, w):
     return out
 
 
+def placements(y, s):
+    """DeLong's placements by direct pairwise counting: for each positive the
+    share of negatives it outranks, for each negative the share of positives
+    that outrank it, ties one half."""
+    pos, neg = s[y], s[~y]
+    cmp = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
+    return cmp.mean(axis=1), cmp.mean(axis=0)
+
+
+def delong(y, s, s_b, levels=(0.95, 0.90)):
+    v10, v01 = placements(y, s)
+    auc = v10.mean()
+    se = np.sqrt(v10.var(ddof=1) / len(v10) + v01.var(ddof=1) / len(v01))
+    out = {"auc": auc, "se": se}
+    for level in levels:
+        z = norm.ppf(0.5 + level / 2)
+        out["lower_%g" % level] = max(auc - z * se, 0)
+        out["upper_%g" % level] = min(auc + z * se, 1)
+    w10, w01 = placements(y, s_b)
+    d10, d01 = v10 - w10, v01 - w01
+    se_d = np.sqrt(d10.var(ddof=1) / len(d10) + d01.var(ddof=1) / len(d01))
+    out["auc_b"] = w10.mean()
+    out["diff_se"] = se_d
+    out["z"] = (auc - w10.mean()) / se_d
+    out["p"] = 2 * norm.sf(abs(out["z"]))
+    return out
+
+
+PROPORTIONS = [(30, 1000, 45, 1000), (120, 5000, 100, 5200), (0, 10, 3, 10), (7, 7, 1, 9)]
+
+
+def proportion_test(x1, n1, x2, n2):
+    p = (x1 + x2) / (n1 + n2)
+    z = (x1 / n1 - x2 / n2) / np.sqrt(p * (1 - p) * (1 / n1 + 1 / n2))
+    return z, 2 * norm.sf(abs(z))
+
+
+def drift_cases(rng):
+    """case -> (reference, actual): a shift, ties (edges merge), the same
+    distribution, actual values outside the reference range."""
+    yield "shift", rng.beta(2, 5, 5000), rng.beta(2.6, 5, 3000)
+    yield "ties", rng.integers(0, 6, 4000).astype(float), rng.integers(0, 8, 2500).astype(float)
+    yield "same", rng.normal(0, 1, 4000), rng.normal(0, 1, 4000)
+    yield "outside", rng.uniform(0, 1, 2000), rng.uniform(0.5, 1.5, 2000)
+
+
+def psi(ref, act, bins, eps=0.0001):
+    """Bins at the reference quantiles: edge k is the value at rank
+    ceil(k n / bins) of the sorted reference; repeated edges merge; a bin
+    holds (lower, upper]."""
+    r = np.sort(ref)
+    n = len(r)
+    edges = np.unique([r[max(int(np.ceil(k * n / bins)), 1) - 1] for k in range(1, bins)])
+    e = np.bincount(np.searchsorted(edges, ref, side="left"), minlength=len(edges) + 1) / len(ref)
+    a = np.bincount(np.searchsorted(edges, act, side="left"), minlength=len(edges) + 1) / len(act)
+    e, a = np.maximum(e, eps), np.maximum(a, eps)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
 def main(outdir):
     rng = np.random.default_rng(SEED)
-    rows, expected, curve_rows = [], [], []
+    other = np.random.default_rng(SEED + 1)     # the groups draw from rng alone
+    rows, expected, curve_rows, pairs, compare = [], [], [], [], []
     for name, s, y in groups(rng):
         w = np.round(rng.lognormal(3, 1.2, size=len(s)), 2)
         for i in range(len(s)):
             rows.append((name, i, repr(float(s[i])), int(y[i]), repr(float(w[i]))))
+        s_b = np.clip(s + other.normal(0, 0.08, len(s)), 0, 1).round(3)
+        pairs.extend((name, i, repr(float(s_b[i]))) for i in range(len(s)))
+        if y.min() != y.max():
+            compare.extend((name, what, repr(float(v))) for what, v in delong(y, s, s_b).items())
         for weighted, wt in (("f", np.ones(len(s))), ("t", w)):
             for metric, value in references(y, s, wt).items():
                 expected.append((name, metric, weighted, "" if value is None else repr(float(value))))
@@ -188,6 +259,19 @@ def main(outdir):
         csv.writer(f).writerows(rows)
     with open(os.path.join(outdir, "metric_expected.csv"), "w", newline="") as f:
         csv.writer(f).writerows(expected)
+    for i, (x1, n1, x2, n2) in enumerate(PROPORTIONS):
+        z, p = proportion_test(x1, n1, x2, n2)
+        compare.extend([("prop%d" % i, "z", repr(float(z))), ("prop%d" % i, "p", repr(float(p)))])
+    drift, drift_expected = [], []
+    for case, ref, act in drift_cases(other):
+        drift.extend((case, repr(float(v)), "f") for v in ref)
+        drift.extend((case, repr(float(v)), "t") for v in act)
+        for bins in (10, 4):
+            drift_expected.append((case, bins, repr(psi(ref, act, bins))))
+    for name, data in (("metric_pairs.csv", pairs), ("metric_compare.csv", compare),
+                       ("metric_drift.csv", drift), ("metric_drift_expected.csv", drift_expected)):
+        with open(os.path.join(outdir, name), "w", newline="") as f:
+            csv.writer(f).writerows(data)
     with open(os.path.join(outdir, "metric_curves.csv"), "w", newline="") as f:
         csv.writer(f).writerows(curve_rows)
 

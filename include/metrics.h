@@ -9,6 +9,7 @@
 #define RISK_METRICS_H
 
 #include "fmgr.h"
+#include "access/tupdesc.h"
 #include "utils/array.h"
 
 #include "aggregates.h"
@@ -126,6 +127,20 @@ extern double rank_ks(const Ranked *r);
 extern double rank_recall_at_fpr(const Ranked *r, double max_fpr);
 extern double rank_capture(const Ranked *r, double top_fraction);
 extern void check_top_fraction(FunctionCallInfo fcinfo, const char *name, double top_fraction);
+
+/* metrics_curve.c: rows made into an array of the function's row type */
+typedef struct CurveRows
+{
+	TupleDesc	desc;
+	Oid			type;
+	Datum	   *rows;
+	int			n;
+	int			cap;
+} CurveRows;
+
+extern void curve_start(FunctionCallInfo fcinfo, CurveRows *c);
+extern void curve_row(CurveRows *c, Datum *values, bool *nulls);
+extern Datum curve_end(CurveRows *c);
 
 /* metrics_curve.c: the curves as arrays of their composite row types */
 extern Datum curve_roc(FunctionCallInfo fcinfo, const Ranked *r);

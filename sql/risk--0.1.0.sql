@@ -1442,3 +1442,150 @@ CREATE FUNCTION @extschema@.rows(summary @extschema@.score_summary) RETURNS bigi
   AS 'MODULE_PATHNAME', 'risk_summary_rows' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.rows(@extschema@.score_summary) IS
   'The number of rows a risk.score_summary holds.';
+
+-- Drift: PSI and CSI
+CREATE TYPE @extschema@.psi_bin AS (
+  bin integer, lower double precision, upper double precision,
+  expected double precision, actual double precision, psi double precision
+);
+COMMENT ON TYPE @extschema@.psi_bin IS
+  'A bin of risk.psi_table: the values above lower up to upper (edges from the reference quantiles), the shares of the reference (expected) and actual rows in it, and its term (A - E) ln(A / E) of the PSI, shares of 0 counted as 0.0001.';
+CREATE FUNCTION @extschema@._psi_final(internal) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_psi_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._psi_final(internal) IS 'Final function of risk.psi and risk.csi.';
+CREATE FUNCTION @extschema@._psi_table_final(internal) RETURNS @extschema@.psi_bin[]
+  AS 'MODULE_PATHNAME', 'risk_psi_table_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._psi_table_final(internal) IS 'Final function of risk.psi_table.';
+CREATE AGGREGATE @extschema@.psi(value double precision, actual boolean) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._psi_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.psi(double precision, boolean) IS
+  'Population stability index of a score: actual is true for the rows under watch, false for the reference (expected) rows; 10 bins at the reference deciles, empty shares as 0.0001. Below 0.1 stable, 0.1-0.25 a shift, above 0.25 a major shift. NULL without both samples.';
+CREATE AGGREGATE @extschema@.psi(value double precision, actual boolean, bins integer) (
+  SFUNC = @extschema@._metric_add_bins, STYPE = internal, FINALFUNC = @extschema@._psi_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.psi(double precision, boolean, integer) IS
+  'Population stability index with bins at the reference quantiles (bins = 10: deciles).';
+CREATE AGGREGATE @extschema@.csi(value double precision, actual boolean) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._psi_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.csi(double precision, boolean) IS
+  'Characteristic stability index of a feature: PSI of its values, actual true for the rows under watch, false for the reference rows; 10 bins at the reference deciles.';
+CREATE AGGREGATE @extschema@.csi(value double precision, actual boolean, bins integer) (
+  SFUNC = @extschema@._metric_add_bins, STYPE = internal, FINALFUNC = @extschema@._psi_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.csi(double precision, boolean, integer) IS
+  'Characteristic stability index with bins at the reference quantiles.';
+CREATE AGGREGATE @extschema@.psi_table(value double precision, actual boolean) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._psi_table_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.psi_table(double precision, boolean) IS
+  'The bins of risk.psi (10 at the reference deciles): shares and term per bin, to see where the distribution moved; unnest() it into rows.';
+CREATE AGGREGATE @extschema@.psi_table(value double precision, actual boolean, bins integer) (
+  SFUNC = @extschema@._metric_add_bins, STYPE = internal, FINALFUNC = @extschema@._psi_table_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.psi_table(double precision, boolean, integer) IS
+  'The bins of risk.psi with bins at the reference quantiles; unnest() it into rows.';
+
+-- Comparing: DeLong and the two-proportion z-test
+CREATE TYPE @extschema@.auc_interval AS (
+  auc double precision, lower double precision, upper double precision,
+  std_error double precision, level double precision
+);
+COMMENT ON TYPE @extschema@.auc_interval IS
+  'AUC with its DeLong confidence interval at a level (0.95 by default), clipped to [0, 1], and its standard error.';
+CREATE FUNCTION @extschema@._auc_ci_final(internal) RETURNS @extschema@.auc_interval
+  AS 'MODULE_PATHNAME', 'risk_auc_ci_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._auc_ci_final(internal) IS 'Final function of risk.auc_ci.';
+CREATE AGGREGATE @extschema@.auc_ci(score double precision, label boolean) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._auc_ci_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.auc_ci(double precision, boolean) IS
+  'AUC with its 95% DeLong confidence interval (risk.auc_interval). NULL with fewer than two rows of either class.';
+CREATE AGGREGATE @extschema@.auc_ci(score double precision, label boolean, level double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._auc_ci_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.auc_ci(double precision, boolean, double precision) IS
+  'AUC with its DeLong confidence interval at a level in (0, 1). NULL with fewer than two rows of either class.';
+CREATE AGGREGATE @extschema@.auc_ci(score double precision, label integer) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._auc_ci_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.auc_ci(double precision, integer) IS
+  'AUC with its 95% DeLong confidence interval (risk.auc_interval). NULL with fewer than two rows of either class.';
+CREATE AGGREGATE @extschema@.auc_ci(score double precision, label integer, level double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._auc_ci_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.auc_ci(double precision, integer, double precision) IS
+  'AUC with its DeLong confidence interval at a level in (0, 1). NULL with fewer than two rows of either class.';
+CREATE TYPE @extschema@.auc_comparison AS (
+  auc_a double precision, auc_b double precision, difference double precision,
+  std_error double precision, z double precision, p_value double precision
+);
+COMMENT ON TYPE @extschema@.auc_comparison IS
+  'DeLong''s test of two scores of the same rows: their AUCs, auc_a - auc_b, its standard error, z and the two-sided p-value (z and p NULL when both rank the rows alike).';
+CREATE FUNCTION @extschema@._pairs_add(internal, double precision, double precision, boolean) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_pairs_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._pairs_add(internal, double precision, double precision, boolean) IS
+  'Transition function of risk.auc_test.';
+CREATE FUNCTION @extschema@._pairs_add(internal, double precision, double precision, integer) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_pairs_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._pairs_add(internal, double precision, double precision, integer) IS
+  'Transition function of risk.auc_test.';
+CREATE FUNCTION @extschema@._pairs_combine(internal, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_pairs_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._pairs_combine(internal, internal) IS 'Combine function of risk.auc_test.';
+CREATE FUNCTION @extschema@._pairs_serialize(internal) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'risk_pairs_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._pairs_serialize(internal) IS 'Serialize function of risk.auc_test.';
+CREATE FUNCTION @extschema@._pairs_deserialize(bytea, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_pairs_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._pairs_deserialize(bytea, internal) IS 'Deserialize function of risk.auc_test.';
+CREATE FUNCTION @extschema@._auc_test_final(internal) RETURNS @extschema@.auc_comparison
+  AS 'MODULE_PATHNAME', 'risk_auc_test_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._auc_test_final(internal) IS 'Final function of risk.auc_test.';
+CREATE AGGREGATE @extschema@.auc_test(score_a double precision, score_b double precision, label boolean) (
+  SFUNC = @extschema@._pairs_add, STYPE = internal, FINALFUNC = @extschema@._auc_test_final,
+  COMBINEFUNC = @extschema@._pairs_combine, SERIALFUNC = @extschema@._pairs_serialize,
+  DESERIALFUNC = @extschema@._pairs_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.auc_test(double precision, double precision, boolean) IS
+  'DeLong''s test of two correlated scores (champion and challenger) of the same labelled rows (risk.auc_comparison). Rows with a NULL are skipped; NULL with fewer than two rows of either class.';
+CREATE AGGREGATE @extschema@.auc_test(score_a double precision, score_b double precision, label integer) (
+  SFUNC = @extschema@._pairs_add, STYPE = internal, FINALFUNC = @extschema@._auc_test_final,
+  COMBINEFUNC = @extschema@._pairs_combine, SERIALFUNC = @extschema@._pairs_serialize,
+  DESERIALFUNC = @extschema@._pairs_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.auc_test(double precision, double precision, integer) IS
+  'DeLong''s test of two correlated scores (champion and challenger) of the same labelled rows (risk.auc_comparison). Rows with a NULL are skipped; NULL with fewer than two rows of either class.';
+CREATE TYPE @extschema@.proportion_comparison AS (
+  rate_a double precision, rate_b double precision, difference double precision,
+  z double precision, p_value double precision
+);
+COMMENT ON TYPE @extschema@.proportion_comparison IS
+  'The two-proportion z-test: both rates, rate_a - rate_b, z with the pooled standard error and the two-sided p-value (z and p NULL when every trial or none succeeded).';
+CREATE FUNCTION @extschema@.proportion_test(successes_a bigint, trials_a bigint, successes_b bigint, trials_b bigint)
+  RETURNS @extschema@.proportion_comparison
+  AS 'MODULE_PATHNAME', 'risk_proportion_test' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.proportion_test(bigint, bigint, bigint, bigint) IS
+  'Two-proportion z-test of successes_a of trials_a against successes_b of trials_b (block rate of A against B): risk.proportion_comparison.';
+

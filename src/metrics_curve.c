@@ -33,17 +33,7 @@
 
 #define MAX_BINS 10000
 
-/* The rows of a curve, made into an array of the function's row type. */
-typedef struct CurveRows
-{
-	TupleDesc	desc;
-	Oid			type;
-	Datum	   *rows;
-	int			n;
-	int			cap;
-} CurveRows;
-
-static void
+void
 curve_start(FunctionCallInfo fcinfo, CurveRows *c)
 {
 	Oid			array_type = get_fn_expr_rettype(fcinfo->flinfo);
@@ -57,7 +47,7 @@ curve_start(FunctionCallInfo fcinfo, CurveRows *c)
 	c->rows = palloc(sizeof(Datum) * c->cap);
 }
 
-static void
+void
 curve_row(CurveRows *c, Datum *values, bool *nulls)
 {
 	if (c->n == c->cap)
@@ -68,7 +58,7 @@ curve_row(CurveRows *c, Datum *values, bool *nulls)
 	c->rows[c->n++] = HeapTupleGetDatum(heap_form_tuple(c->desc, values, nulls));
 }
 
-static Datum
+Datum
 curve_end(CurveRows *c)
 {
 	int16		len;

@@ -1,0 +1,128 @@
+-- Drift and comparisons: risk.psi, risk.csi and risk.psi_table against a
+-- straightforward reference (bins at the reference quantiles, ε = 0.0001);
+-- risk.auc_ci and risk.auc_test against DeLong's placements counted pair by
+-- pair; risk.proportion_test against the pooled z formula.  References:
+-- .ci/metric_fixtures.py (numpy, scipy's normal distribution).
+\set VERBOSITY terse
+\set QUIET on
+\pset format unaligned
+\pset tuples_only on
+\pset pager off
+
+SELECT plan(19);
+
+\getenv fixtures RISK_FIXTURES
+CREATE TABLE d_rows (run text, value float8, actual boolean);
+\set f :fixtures '/metric_drift.csv'
+COPY d_rows FROM :'f' CSV;
+CREATE TABLE d_expected (run text, bins int, psi float8);
+\set f :fixtures '/metric_drift_expected.csv'
+COPY d_expected FROM :'f' CSV;
+CREATE TABLE m_rows (grp text, id int, score float8, label int, weight float8);
+\set f :fixtures '/metric_rows.csv'
+COPY m_rows FROM :'f' CSV;
+CREATE TABLE m_pairs (grp text, id int, score_b float8);
+\set f :fixtures '/metric_pairs.csv'
+COPY m_pairs FROM :'f' CSV;
+CREATE TABLE m_compare (grp text, what text, value float8);
+\set f :fixtures '/metric_compare.csv'
+COPY m_compare FROM :'f' CSV;
+CREATE FUNCTION expect(g text, w text) RETURNS float8 LANGUAGE sql STABLE AS
+  $$ SELECT value FROM m_compare WHERE grp = g AND what = w $$;
+
+-- PSI and CSI
+SELECT is((SELECT count(*) FROM d_expected e JOIN (SELECT run, risk.psi(value, actual) AS p10, risk.psi(value, actual, 4) AS p4,
+                                                          risk.csi(value, actual, 4) AS c4
+                                                     FROM d_rows GROUP BY run) o USING (run)
+            WHERE abs((CASE e.bins WHEN 10 THEN o.p10 ELSE o.p4 END) - e.psi) <= 1e-12 * greatest(1, e.psi)
+              AND (e.bins = 10 OR o.c4 = o.p4)), 8::bigint,
+          'risk.psi (deciles and quartiles) = the reference, for a shift, ties, the same distribution, values outside');
+SELECT ok((SELECT psi < 0.1 FROM d_expected WHERE run = 'same' AND bins = 10)
+          AND (SELECT psi > 0.25 FROM d_expected WHERE run = 'outside' AND bins = 10),
+          '(the cases span stable to major shifts)');
+SELECT is((SELECT array_agg(cardinality(t) ORDER BY run)
+             FROM (SELECT run, risk.psi_table(value, actual) AS t FROM d_rows GROUP BY run) x),
+          '{10,10,10,7}'::int[], 'risk.psi_table: one row per bin, repeated edges merged (values 0 to 5: six edges, seven bins)');
+SELECT is((SELECT count(*) FROM (SELECT run, risk.psi_table(value, actual) AS t, risk.psi(value, actual) AS p
+                                   FROM d_rows GROUP BY run) x
+            WHERE abs((SELECT sum(psi) FROM unnest(t)) - p) < 1e-12
+              AND abs((SELECT sum(expected) FROM unnest(t)) - 1) < 1e-12
+              AND abs((SELECT sum(actual) FROM unnest(t)) - 1) < 1e-12), 4::bigint,
+          'risk.psi_table: the terms add up to risk.psi, the shares to 1');
+SELECT ok((SELECT (t[cardinality(t)]).upper = 'Infinity' AND (t[1]).lower = '-Infinity' AND (t[1]).expected > 0
+             FROM (SELECT risk.psi_table(value, actual) AS t FROM d_rows WHERE run = 'outside') x),
+          'the outer bins are open, so values outside the reference range are counted');
+SELECT ok((SELECT risk.psi(value, actual) IS NULL FROM d_rows WHERE NOT actual), 'no actual rows: NULL');
+SELECT is((SELECT risk.psi(value, actual) FROM d_rows WHERE run = 'shift'),
+          (SELECT risk.psi(value, actual) FROM (SELECT * FROM d_rows WHERE run = 'shift'
+                                                  UNION ALL SELECT NULL, NULL, true UNION ALL SELECT NULL, 1, NULL) x),
+          'NULL values and NULL flags are skipped');
+
+-- DeLong
+CREATE TABLE ci AS
+SELECT grp, risk.auc_ci(score, label = 1) AS c95, risk.auc_ci(score, label, 0.9) AS c90,
+       risk.auc_test(score, score_b, label) AS t
+  FROM m_rows JOIN m_pairs USING (grp, id) GROUP BY grp;
+SELECT is((SELECT count(*) FROM ci WHERE grp <> 'single'
+              AND abs((c95).auc - expect(grp, 'auc')) < 1e-12
+              AND abs((c95).std_error - expect(grp, 'se')) < 1e-9
+              AND abs((c95).lower - expect(grp, 'lower_0.95')) < 1e-9
+              AND abs((c95).upper - expect(grp, 'upper_0.95')) < 1e-9
+              AND abs((c90).lower - expect(grp, 'lower_0.9')) < 1e-9
+              AND abs((c90).upper - expect(grp, 'upper_0.9')) < 1e-9 AND (c90).level = 0.9), 4::bigint,
+          'risk.auc_ci = DeLong''s interval by pairwise placements (95% and 90%), ties included');
+SELECT is((SELECT count(*) FROM ci WHERE grp <> 'single'
+              AND abs((t).auc_a - expect(grp, 'auc')) < 1e-12
+              AND abs((t).auc_b - expect(grp, 'auc_b')) < 1e-12
+              AND abs((t).std_error - expect(grp, 'diff_se')) < 1e-9
+              AND abs((t).z - expect(grp, 'z')) < 1e-6 * greatest(1, abs(expect(grp, 'z')))
+              AND abs((t).p_value - expect(grp, 'p')) < 1e-9 * greatest(1e-3, expect(grp, 'p'))), 4::bigint,
+          'risk.auc_test = DeLong''s test of two correlated scores (AUCs, standard error, z, p)');
+SELECT ok((SELECT (t).p_value < 0.001 FROM ci WHERE grp = 'fine') AND (SELECT (t).p_value > 0.05 FROM ci WHERE grp = 'extreme'),
+          '(the groups have a clear difference and a doubtful one)');
+SELECT is((SELECT ARRAY[(c95).auc, (t).auc_a] FROM ci WHERE grp = 'fine'),
+          (SELECT ARRAY[risk.auc(score, label), risk.auc(score, label)] FROM m_rows WHERE grp = 'fine'),
+          'the AUC of risk.auc_ci and risk.auc_test = risk.auc');
+SELECT ok((SELECT c95 IS NULL AND t IS NULL FROM ci WHERE grp = 'single'), 'a single class: NULL');
+SELECT is((SELECT ARRAY[(t).z, (t).p_value] FROM (SELECT risk.auc_test(score, score * 2, label) AS t FROM m_rows WHERE grp = 'fine') x),
+          '{NULL,NULL}'::float8[], 'two scores that rank alike: no z, no p (NULL)');
+SELECT throws_ok($$SELECT risk.auc_ci(s, l, 1) FROM (VALUES (0.1, true), (0.2, false)) v(s, l)$$, '22023',
+                 'risk.auc_ci level must lie in (0, 1), not 1', 'a level of 1: 22023');
+
+-- parallel: the same interval and test
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+SELECT ok(fx.plan_of('SELECT risk.auc_test(score, score_b, label), risk.psi(score, label = 1) FROM m_rows JOIN m_pairs USING (grp, id)')
+          ~ 'Partial', 'risk.auc_test and risk.psi run as partial aggregates');
+CREATE TABLE ci_parallel AS
+SELECT grp, risk.auc_ci(score, label = 1) AS c95, risk.auc_test(score, score_b, label) AS t
+  FROM m_rows JOIN m_pairs USING (grp, id) GROUP BY grp;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+RESET parallel_leader_participation;
+SELECT is((SELECT count(*) FROM ci JOIN ci_parallel p USING (grp)
+            WHERE (ci.grp = 'single' AND p.c95 IS NULL AND p.t IS NULL)
+               OR ((ci.c95).auc = (p.c95).auc AND abs((ci.c95).std_error - (p.c95).std_error) < 1e-15
+                   AND (ci.t).auc_b = (p.t).auc_b AND abs((ci.t).z - (p.t).z) < 1e-9 * abs((ci.t).z))), 5::bigint,
+          'in parallel: the same intervals and tests (to rounding: rows summed in another order)');
+
+-- the two-proportion z-test
+SELECT is((SELECT count(*) FROM (VALUES (0, 30, 1000, 45, 1000), (1, 120, 5000, 100, 5200), (2, 0, 10, 3, 10), (3, 7, 7, 1, 9)) v(i, x1, n1, x2, n2),
+                               risk.proportion_test(x1, n1, x2, n2) t
+            WHERE abs(t.z - expect('prop' || i, 'z')) < 1e-12 * abs(t.z)
+              AND abs(t.p_value - expect('prop' || i, 'p')) < 1e-12
+              AND t.rate_a = x1::float8 / n1 AND t.difference = x1::float8 / n1 - x2::float8 / n2), 4::bigint,
+          'risk.proportion_test = the pooled two-proportion z-test (z and two-sided p)');
+SELECT is((SELECT ARRAY[z, p_value] FROM risk.proportion_test(0, 10, 0, 20)), '{NULL,NULL}'::float8[],
+          'no successes anywhere: no z, no p (NULL)');
+SELECT throws_ok($$SELECT risk.proportion_test(11, 10, 1, 10)$$, '22023',
+                 'risk.proportion_test needs 0 <= successes <= trials and trials > 0, not 11 of 10',
+                 'more successes than trials: 22023');
+
+DROP TABLE d_rows, d_expected, m_rows, m_pairs, m_compare, ci, ci_parallel;
+DROP FUNCTION expect(text, text);
