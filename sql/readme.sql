@@ -188,6 +188,50 @@ SELECT round(risk.auc(score, is_fraud, amount)::numeric, 4) AS dollar_auc,
   FROM scored_orders;
 SELECT (risk.confusion(score, is_fraud, 0.6)).* FROM scored_orders;
 SELECT risk.auc(score, is_fraud) AS auc FROM scored_orders WHERE NOT is_fraud;
+SELECT p.* FROM unnest((SELECT risk.roc_curve(score, is_fraud) FROM scored_orders WHERE day = '2026-11-23')) p;
+SELECT threshold, round(precision::numeric, 4) AS precision, recall
+  FROM unnest((SELECT risk.pr_curve(score, is_fraud) FROM scored_orders WHERE day = '2026-11-23'));
+SELECT d.day, p.threshold, round(p.fpr::numeric, 4) AS fpr, round(p.tpr::numeric, 4) AS tpr
+  FROM (SELECT day, risk.roc_curve(score, is_fraud) AS curve FROM scored_orders GROUP BY day) d,
+       unnest(d.curve) p
+ WHERE d.day = '2026-11-24';
+SELECT bucket, min_score, max_score, rows, positives, round(positive_rate::numeric, 4) AS positive_rate,
+       round(population::numeric, 4) AS population, round(capture::numeric, 4) AS capture,
+       round(lift::numeric, 4) AS lift, round(ks::numeric, 4) AS ks
+  FROM unnest((SELECT risk.gains(score, is_fraud, 4) FROM scored_orders));
+SELECT bin, lower, upper, rows, positives, round(mean_score::numeric, 4) AS mean_score,
+       round(positive_rate::numeric, 4) AS positive_rate
+  FROM unnest((SELECT risk.calibration(score, is_fraud, 4) FROM scored_orders));
+CREATE MATERIALIZED VIEW daily_model_quality AS
+SELECT day, risk.score_summary(score, is_fraud) AS summary,
+       risk.score_summary(score, is_fraud, amount::float8) AS dollar_summary
+  FROM scored_orders GROUP BY day;
+SELECT day, risk.rows(summary) AS rows, round(risk.auc(summary)::numeric, 4) AS auc,
+       round(risk.auc_error_bound(summary)::numeric, 4) AS auc_bound,
+       round(risk.ks(summary)::numeric, 4) AS ks, round(risk.log_loss(summary)::numeric, 4) AS log_loss,
+       round(risk.recall(dollar_summary, 0.6)::numeric, 4) AS dollar_recall
+  FROM daily_model_quality ORDER BY day;
+SELECT risk.rows(risk.rollup(summary)) AS rows,
+       round(risk.auc(risk.rollup(summary))::numeric, 4) AS auc,
+       round(risk.log_loss(risk.rollup(summary))::numeric, 4) AS log_loss
+  FROM daily_model_quality;
+SELECT day, round(risk.auc(risk.rollup(summary) OVER (ORDER BY day ROWS BETWEEN 6 PRECEDING AND CURRENT ROW))::numeric, 4)
+       AS auc_7_days
+  FROM daily_model_quality ORDER BY day;
+SELECT length(summary::text) AS text_length, pg_column_size(summary) AS bytes FROM daily_model_quality ORDER BY day;
+SELECT round(risk.psi(score, day = '2026-11-24', 4)::numeric, 4) AS psi FROM scored_orders;
+SELECT bin, lower, upper, round(expected::numeric, 4) AS expected, round(actual::numeric, 4) AS actual,
+       round(psi::numeric, 4) AS psi
+  FROM unnest((SELECT risk.psi_table(score, day = '2026-11-24', 4) FROM scored_orders));
+SELECT round(auc::numeric, 4) AS auc, round(lower::numeric, 4) AS lower, round(upper::numeric, 4) AS upper,
+       round(std_error::numeric, 4) AS std_error, level
+  FROM (SELECT (risk.auc_ci(score, is_fraud)).* FROM scored_orders) c;
+SELECT round(auc_a::numeric, 4) AS auc_a, round(auc_b::numeric, 4) AS auc_b, round(difference::numeric, 4) AS difference,
+       round(std_error::numeric, 4) AS std_error, round(z::numeric, 4) AS z, round(p_value::numeric, 4) AS p_value
+  FROM (SELECT (risk.auc_test(score, amount::float8, is_fraud)).* FROM scored_orders) t;
+SELECT rate_a, rate_b, round(difference::numeric, 4) AS difference, round(z::numeric, 4) AS z, round(p_value::numeric, 4) AS p_value
+  FROM risk.proportion_test(412, 10000, 371, 10000);
+DROP MATERIALIZED VIEW daily_model_quality;
 DROP TABLE scored_orders;
 RESET timezone;
 RESET datestyle;
