@@ -218,7 +218,6 @@ SELECT risk.rows(risk.rollup(summary)) AS rows,
 SELECT day, round(risk.auc(risk.rollup(summary) OVER (ORDER BY day ROWS BETWEEN 6 PRECEDING AND CURRENT ROW))::numeric, 4)
        AS auc_7_days
   FROM daily_model_quality ORDER BY day;
-SELECT length(summary::text) AS text_length, pg_column_size(summary) AS bytes FROM daily_model_quality ORDER BY day;
 SELECT round(risk.psi(score, day = '2026-11-24', 4)::numeric, 4) AS psi FROM scored_orders;
 SELECT bin, lower, upper, round(expected::numeric, 4) AS expected, round(actual::numeric, 4) AS actual,
        round(psi::numeric, 4) AS psi

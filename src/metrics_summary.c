@@ -153,9 +153,18 @@ bin_score(int bin, const SummaryBin *b)
 	return 1 / (1 + exp(-(((double) bin - 0.5) / BINS_PER_UNIT - LOGIT_RANGE)));
 }
 
+static void pg_attribute_noreturn()
+summary_corrupted(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("risk.score_summary value is corrupted or of an unknown version"),
+			 errhint("Rebuild it with risk.score_summary from the rows.")));
+}
+
 /*
- * A summary from a function argument, checked: a value of another version
- * or of an inconsistent size is refused.
+ * A summary from a function argument, checked: a value of another version,
+ * of an inconsistent size or with bins out of order is refused.
  */
 static ScoreSummary *
 summary_arg(FunctionCallInfo fcinfo, int argno)
@@ -165,10 +174,15 @@ summary_arg(FunctionCallInfo fcinfo, int argno)
 	if (VARSIZE(s) < sizeof(ScoreSummary) || s->version != SUMMARY_VERSION ||
 		s->nbins > SUMMARY_BINS || (summary_dense(s) && s->nbins != SUMMARY_BINS) ||
 		VARSIZE(s) != summary_size(summary_dense(s), s->nbins))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("risk.score_summary value is corrupted or of an unknown version"),
-				 errhint("Rebuild it with risk.score_summary from the rows.")));
+		summary_corrupted();
+	if (!summary_dense(s))
+	{
+		uint16	   *index = summary_index(s);
+
+		for (int i = 0; i < s->nbins; i++)
+			if (index[i] >= SUMMARY_BINS || (i > 0 && index[i] <= index[i - 1]))
+				summary_corrupted();
+	}
 	return s;
 }
 
