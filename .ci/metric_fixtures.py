@@ -13,6 +13,8 @@ Writes to OUTDIR:
                        pairwise counting; two-proportion z-tests
   metric_drift.csv     case, value, actual (t/f): samples for PSI
   metric_drift_expected.csv  case, bins, psi, by the reference quantiles
+  metric_categories.csv  category, actual (t/f): a categorical feature, for
+                       CSI (its value in metric_compare.csv)
   metric_curves.csv    grp, weighted, curve, i (1-based), then the curve's
                        columns (threshold, fpr, tpr for roc; threshold,
                        precision, recall for pr; every column of
@@ -124,13 +126,13 @@ def pr(y, s, w):
 def gains(y, s, w, buckets):
     """Rows ranked by score, cut into equal row counts, ties kept together:
     a distinct score starting after `before` rows goes to bucket
-    floor(before / n * buckets) + 1."""
+    floor(before * buckets / n) + 1 (in integers)."""
     n, P, N = len(s), w[y].sum(), w[~y].sum()
     table = {}
     before = 0
     for v in np.unique(s)[::-1]:
         at = s == v
-        b = int(np.floor(before / n * buckets)) + 1
+        b = before * buckets // n + 1
         t = table.setdefault(b, dict(lo=v, hi=v, rows=0, pos=0.0, neg=0.0, end=0))
         t["lo"] = v
         t["rows"] += int(at.sum())
@@ -236,6 +238,22 @@ def psi(ref, act, bins, eps=0.0001):
     return float(np.sum((a - e) * np.log(a / e)))
 
 
+def csi_categories(rng):
+    """Categories of a feature (payment method, say) on each side, one only
+    in the actual rows and one only in the reference."""
+    ref = rng.choice(["card", "wallet", "cod", "bnpl", "gift"], size=3000, p=[0.5, 0.3, 0.1, 0.07, 0.03])
+    act = rng.choice(["card", "wallet", "cod", "bnpl", "crypto"], size=2000, p=[0.4, 0.35, 0.1, 0.1, 0.05])
+    return ref, act
+
+
+def csi(ref, act, eps=0.0001):
+    cats = sorted(set(ref) | set(act))
+    e = np.array([np.mean(ref == c) for c in cats])
+    a = np.array([np.mean(act == c) for c in cats])
+    e, a = np.maximum(e, eps), np.maximum(a, eps)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
 def main(outdir):
     rng = np.random.default_rng(SEED)
     other = np.random.default_rng(SEED + 1)     # the groups draw from rng alone
@@ -268,7 +286,10 @@ def main(outdir):
         drift.extend((case, repr(float(v)), "t") for v in act)
         for bins in (10, 4):
             drift_expected.append((case, bins, repr(psi(ref, act, bins))))
-    for name, data in (("metric_pairs.csv", pairs), ("metric_compare.csv", compare),
+    ref, act = csi_categories(other)
+    categories = [(c, "f") for c in ref] + [(c, "t") for c in act]
+    compare.append(("categories", "csi", repr(csi(ref, act))))
+    for name, data in (("metric_categories.csv", categories), ("metric_pairs.csv", pairs), ("metric_compare.csv", compare),
                        ("metric_drift.csv", drift), ("metric_drift_expected.csv", drift_expected)):
         with open(os.path.join(outdir, name), "w", newline="") as f:
             csv.writer(f).writerows(data)

@@ -9,14 +9,21 @@
 
 #include "fmgr.h"
 
-/* The aggregate's memory context; "can't happen" outside an aggregate. */
+/*
+ * The aggregate's memory context.  The support functions of an aggregate
+ * can be called directly (those of risk.score_summary take no internal
+ * argument): an error then.
+ */
 static inline MemoryContext
 risk_aggcontext(FunctionCallInfo fcinfo, const char *fn)
 {
 	MemoryContext aggcontext;
 
 	if (!AggCheckCallContext(fcinfo, &aggcontext))
-		elog(ERROR, "%s called in non-aggregate context", fn);
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s is a support function of an aggregate and cannot be called directly", fn),
+				 errhint("Call the aggregate it belongs to.")));
 	return aggcontext;
 }
 

@@ -9,7 +9,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(19);
+SELECT plan(24);
 
 \getenv fixtures RISK_FIXTURES
 CREATE TABLE d_rows (run text, value float8, actual boolean);
@@ -58,6 +58,23 @@ SELECT is((SELECT risk.psi(value, actual) FROM d_rows WHERE run = 'shift'),
                                                   UNION ALL SELECT NULL, NULL, true UNION ALL SELECT NULL, 1, NULL) x),
           'NULL values and NULL flags are skipped');
 
+-- CSI of a categorical feature
+CREATE TABLE c_rows (category text, actual boolean);
+\set f :fixtures '/metric_categories.csv'
+COPY c_rows FROM :'f' CSV;
+SELECT ok((SELECT abs(risk.csi(category, actual) - expect('categories', 'csi')) < 1e-12 FROM c_rows),
+          'risk.csi over categories = the reference (a category on one side only counted with ε)');
+SELECT is((SELECT array_agg(category || ':' || round(expected::numeric, 4) || ':' || round(actual::numeric, 4))
+             FROM unnest((SELECT risk.csi_table(category, actual) FROM c_rows))),
+          (SELECT array_agg(category || ':' || round(e::numeric, 4) || ':' || round(a::numeric, 4) ORDER BY category)
+             FROM (SELECT category,
+                          count(*) FILTER (WHERE NOT actual)::float8 / (SELECT count(*) FROM c_rows WHERE NOT actual) AS e,
+                          count(*) FILTER (WHERE actual)::float8 / (SELECT count(*) FROM c_rows WHERE actual) AS a
+                     FROM c_rows GROUP BY category) r),
+          'risk.csi_table: every category by name, with its shares = a plain-SQL recount');
+SELECT is((SELECT risk.csi(category, actual) FROM (SELECT * FROM c_rows UNION ALL SELECT NULL, true UNION ALL SELECT 'card', NULL) x),
+          (SELECT risk.csi(category, actual) FROM c_rows), 'NULL categories and flags are skipped');
+
 -- DeLong
 CREATE TABLE ci AS
 SELECT grp, risk.auc_ci(score, label = 1) AS c95, risk.auc_ci(score, label, 0.9) AS c90,
@@ -97,6 +114,9 @@ SET max_parallel_workers_per_gather = 2;
 SET parallel_leader_participation = off;
 SELECT ok(fx.plan_of('SELECT risk.auc_test(score, score_b, label), risk.psi(score, label = 1) FROM m_rows JOIN m_pairs USING (grp, id)')
           ~ 'Partial', 'risk.auc_test and risk.psi run as partial aggregates');
+SELECT ok(fx.plan_of('SELECT risk.csi(category, actual) FROM c_rows') ~ 'Partial', 'and risk.csi over categories');
+SELECT ok((SELECT abs(risk.csi(category, actual) - expect('categories', 'csi')) < 1e-12 FROM c_rows),
+          'risk.csi over categories in parallel: the same');
 CREATE TABLE ci_parallel AS
 SELECT grp, risk.auc_ci(score, label = 1) AS c95, risk.auc_test(score, score_b, label) AS t
   FROM m_rows JOIN m_pairs USING (grp, id) GROUP BY grp;
@@ -124,5 +144,5 @@ SELECT throws_ok($$SELECT risk.proportion_test(11, 10, 1, 10)$$, '22023',
                  'risk.proportion_test needs 0 <= successes <= trials and trials > 0, not 11 of 10',
                  'more successes than trials: 22023');
 
-DROP TABLE d_rows, d_expected, m_rows, m_pairs, m_compare, ci, ci_parallel;
+DROP TABLE d_rows, d_expected, m_rows, m_pairs, m_compare, ci, ci_parallel, c_rows;
 DROP FUNCTION expect(text, text);

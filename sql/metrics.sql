@@ -10,7 +10,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(44);
+SELECT plan(45);
 
 \getenv fixtures RISK_FIXTURES
 CREATE TABLE m_rows (grp text, id int, score float8, label int, weight float8);
@@ -180,6 +180,9 @@ SELECT is((SELECT ARRAY[risk.roc_curve(score, label) IS NULL, risk.pr_curve(scor
                         risk.gains(score, label, 10) IS NULL, risk.calibration(score, label, 10) IS NULL]
              FROM m_rows WHERE grp = 'single'),
           '{t,t,t,f}', 'a single class: no ROC, PR or gains (NULL), a calibration table');
+SELECT is((SELECT array_agg(DISTINCT rows) || count(*) FROM unnest((SELECT risk.gains(g / 1000.0, g % 2 = 0, 100)
+                                                                       FROM generate_series(1, 1000) g))),
+          '{10,100}'::bigint[], 'a percentile table of 1,000 distinct scores: 100 buckets of 10 rows');
 SELECT is((SELECT lift FROM unnest((SELECT risk.gains(score, label, 10) FROM m_rows WHERE grp = 'fine')) LIMIT 1),
           (SELECT risk.lift(score, label, 0.1) FROM m_rows WHERE grp = 'fine'),
           'the top decile''s lift = risk.lift at 0.1 (no ties across the cut)');

@@ -222,6 +222,11 @@ SELECT round(risk.psi(score, day = '2026-11-24', 4)::numeric, 4) AS psi FROM sco
 SELECT bin, lower, upper, round(expected::numeric, 4) AS expected, round(actual::numeric, 4) AS actual,
        round(psi::numeric, 4) AS psi
   FROM unnest((SELECT risk.psi_table(score, day = '2026-11-24', 4) FROM scored_orders));
+SELECT category, round(expected::numeric, 4) AS expected, round(actual::numeric, 4) AS actual,
+       round(csi::numeric, 4) AS csi
+  FROM unnest((SELECT risk.csi_table(CASE WHEN amount >= 300 THEN 'large' WHEN amount >= 50 THEN 'medium' ELSE 'small' END,
+                                day = '2026-11-24')
+                 FROM scored_orders));
 SELECT round(auc::numeric, 4) AS auc, round(lower::numeric, 4) AS lower, round(upper::numeric, 4) AS upper,
        round(std_error::numeric, 4) AS std_error, level
   FROM (SELECT (risk.auc_ci(score, is_fraud)).* FROM scored_orders) c;

@@ -1328,31 +1328,31 @@ CREATE FUNCTION @extschema@._summary_final(@extschema@.score_summary) RETURNS @e
 COMMENT ON FUNCTION @extschema@._summary_final(@extschema@.score_summary) IS
   'Final function of risk.score_summary and risk.rollup: the stored form, with the non-empty bins only.';
 CREATE AGGREGATE @extschema@.score_summary(score double precision, label boolean) (
-  SFUNC = @extschema@._summary_add, STYPE = @extschema@.score_summary, FINALFUNC = @extschema@._summary_final,
+  SFUNC = @extschema@._summary_add, STYPE = @extschema@.score_summary, SSPACE = 41100, FINALFUNC = @extschema@._summary_final,
   COMBINEFUNC = @extschema@._summary_merge, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.score_summary(double precision, boolean) IS
   'A summary of probabilities and labels, to keep in a materialized view (one per day, shop, ...); the metric functions read it, risk.rollup merges it. NULL without rows.';
 CREATE AGGREGATE @extschema@.score_summary(score double precision, label boolean, weight double precision) (
-  SFUNC = @extschema@._summary_add, STYPE = @extschema@.score_summary, FINALFUNC = @extschema@._summary_final,
+  SFUNC = @extschema@._summary_add, STYPE = @extschema@.score_summary, SSPACE = 41100, FINALFUNC = @extschema@._summary_final,
   COMBINEFUNC = @extschema@._summary_merge, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.score_summary(double precision, boolean, double precision) IS
   'A summary of probabilities and labels with weights (amounts), to keep in a materialized view; the metric functions read it, risk.rollup merges it. NULL without rows.';
 CREATE AGGREGATE @extschema@.score_summary(score double precision, label integer) (
-  SFUNC = @extschema@._summary_add, STYPE = @extschema@.score_summary, FINALFUNC = @extschema@._summary_final,
+  SFUNC = @extschema@._summary_add, STYPE = @extschema@.score_summary, SSPACE = 41100, FINALFUNC = @extschema@._summary_final,
   COMBINEFUNC = @extschema@._summary_merge, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.score_summary(double precision, integer) IS
   'A summary of probabilities and labels, to keep in a materialized view (one per day, shop, ...); the metric functions read it, risk.rollup merges it. NULL without rows.';
 CREATE AGGREGATE @extschema@.score_summary(score double precision, label integer, weight double precision) (
-  SFUNC = @extschema@._summary_add, STYPE = @extschema@.score_summary, FINALFUNC = @extschema@._summary_final,
+  SFUNC = @extschema@._summary_add, STYPE = @extschema@.score_summary, SSPACE = 41100, FINALFUNC = @extschema@._summary_final,
   COMBINEFUNC = @extschema@._summary_merge, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.score_summary(double precision, integer, double precision) IS
   'A summary of probabilities and labels with weights (amounts), to keep in a materialized view; the metric functions read it, risk.rollup merges it. NULL without rows.';
 CREATE AGGREGATE @extschema@.rollup(summary @extschema@.score_summary) (
-  SFUNC = @extschema@._summary_merge, STYPE = @extschema@.score_summary, FINALFUNC = @extschema@._summary_final,
+  SFUNC = @extschema@._summary_merge, STYPE = @extschema@.score_summary, SSPACE = 41100, FINALFUNC = @extschema@._summary_final,
   COMBINEFUNC = @extschema@._summary_merge, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.rollup(@extschema@.score_summary) IS
@@ -1589,3 +1589,46 @@ CREATE FUNCTION @extschema@.proportion_test(successes_a bigint, trials_a bigint,
 COMMENT ON FUNCTION @extschema@.proportion_test(bigint, bigint, bigint, bigint) IS
   'Two-proportion z-test of successes_a of trials_a against successes_b of trials_b (block rate of A against B): risk.proportion_comparison.';
 
+
+-- CSI of a categorical feature: one bin per category
+CREATE TYPE @extschema@.csi_category AS (
+  category text, expected double precision, actual double precision, csi double precision
+);
+COMMENT ON TYPE @extschema@.csi_category IS
+  'A category of risk.csi_table: the shares of the reference (expected) and actual rows in it, and its term (A - E) ln(A / E), shares of 0 counted as 0.0001.';
+CREATE FUNCTION @extschema@._categories_add(internal, text, boolean) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_categories_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._categories_add(internal, text, boolean) IS
+  'Transition function of risk.csi and risk.csi_table over categories.';
+CREATE FUNCTION @extschema@._categories_combine(internal, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_categories_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._categories_combine(internal, internal) IS
+  'Combine function of risk.csi and risk.csi_table over categories.';
+CREATE FUNCTION @extschema@._categories_serialize(internal) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'risk_categories_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._categories_serialize(internal) IS
+  'Serialize function of risk.csi and risk.csi_table over categories.';
+CREATE FUNCTION @extschema@._categories_deserialize(bytea, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_categories_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._categories_deserialize(bytea, internal) IS
+  'Deserialize function of risk.csi and risk.csi_table over categories.';
+CREATE FUNCTION @extschema@._csi_categories_final(internal) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_csi_categories_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._csi_categories_final(internal) IS 'Final function of risk.csi over categories.';
+CREATE FUNCTION @extschema@._csi_table_final(internal) RETURNS @extschema@.csi_category[]
+  AS 'MODULE_PATHNAME', 'risk_csi_table_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._csi_table_final(internal) IS 'Final function of risk.csi_table.';
+CREATE AGGREGATE @extschema@.csi(category text, actual boolean) (
+  SFUNC = @extschema@._categories_add, STYPE = internal, FINALFUNC = @extschema@._csi_categories_final,
+  COMBINEFUNC = @extschema@._categories_combine, SERIALFUNC = @extschema@._categories_serialize,
+  DESERIALFUNC = @extschema@._categories_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.csi(text, boolean) IS
+  'Characteristic stability index of a categorical feature: one bin per category (compared byte for byte), actual true for the rows under watch, false for the reference rows; shares of 0 as 0.0001. NULL categories are skipped; NULL without both samples.';
+CREATE AGGREGATE @extschema@.csi_table(category text, actual boolean) (
+  SFUNC = @extschema@._categories_add, STYPE = internal, FINALFUNC = @extschema@._csi_table_final,
+  COMBINEFUNC = @extschema@._categories_combine, SERIALFUNC = @extschema@._categories_serialize,
+  DESERIALFUNC = @extschema@._categories_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.csi_table(text, boolean) IS
+  'The categories of risk.csi(category, actual), by name: shares and term per category; unnest() it into rows.';

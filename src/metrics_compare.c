@@ -257,8 +257,13 @@ risk_pairs_deserialize(PG_FUNCTION_ARGS)
 	for (int k = 0; k < 2; k++)
 	{
 		int64		n = pq_getmsgint64(&buf);
-		const double *a = (const double *) pq_getmsgbytes(&buf, sizeof(double) * n);
-		const double *b = (const double *) pq_getmsgbytes(&buf, sizeof(double) * n);
+		const double *a;
+		const double *b;
+
+		if (n < 0 || n > (buf.len - buf.cursor) / (int64) (2 * sizeof(double)))
+			elog(ERROR, "risk.auc_test state is corrupted");
+		a = (const double *) pq_getmsgbytes(&buf, sizeof(double) * n);
+		b = (const double *) pq_getmsgbytes(&buf, sizeof(double) * n);
 
 		for (int64 i = 0; i < n; i++)
 			pairs_add(&s->cls[k], a[i], b[i]);

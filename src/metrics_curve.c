@@ -160,7 +160,7 @@ gains_row(CurveRows *c, const Ranked *r, const Bucket *b, const GroupCursor *cur
 
 /*
  * A score group whose rows start after `before` of all rows goes to bucket
- * floor(before / rows * buckets) + 1: ties stay together, and a bucket
+ * floor(before * buckets / rows) + 1: ties stay together, and a bucket
  * that no group starts in is left out.
  */
 Datum
@@ -178,7 +178,7 @@ curve_gains(FunctionCallInfo fcinfo, const Ranked *r, int buckets)
 	at_end = cur;
 	while (group_cursor_next(&cur, &g))
 	{
-		int			number = (int) floor(before / r->rows * buckets) + 1;
+		int			number = (int) floor(before * buckets / r->rows) + 1;
 
 		if (number != b.number)
 		{

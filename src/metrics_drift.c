@@ -2,7 +2,9 @@
  * metrics_drift.c
  *	  Distribution drift: risk.psi (population stability index, of a score)
  *	  and risk.csi (characteristic stability index, the same of a feature),
- *	  and risk.psi_table, the bins they are made of.
+ *	  and risk.psi_table, the bins they are made of; for a categorical
+ *	  feature, risk.csi(category text, actual) and risk.csi_table, one bin
+ *	  per category.
  *
  * One aggregate over both samples: risk.psi(value, actual[, bins]), actual
  * true for the rows of the period under watch and false for the reference
@@ -19,14 +21,20 @@
  * shift, above 0.25 as a major shift.  The state is the sample of the rank
  * metrics (metrics_sample.c), the reference as class 0 and the actual rows
  * as class 1; NULL values are skipped, and either sample empty gives NULL.
+ * Categories keep a hash table of their counts on each side.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include <math.h>
 
+#include "common/hashfn.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "libpq/pqformat.h"
 #include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
 
 #include "metrics.h"
 
@@ -54,7 +62,8 @@ drift_bins(const MetricSample *s, int bins, int *nbins)
 		if (n == 0 || edge > out[n - 1].upper)
 			out[n++].upper = edge;
 	}
-	out[n++].upper = INFINITY;
+	if (n == 0 || out[n - 1].upper < INFINITY)
+		out[n++].upper = INFINITY;
 	for (int c = 0; c < 2; c++)
 	{
 		int			b = 0;
@@ -158,4 +167,254 @@ risk_psi_table_final(PG_FUNCTION_ARGS)
 		curve_row(&c, values, nulls);
 	}
 	return curve_end(&c);
+}
+
+/* ------------------------------------------------------------------------
+ * risk.csi(category text, actual) and risk.csi_table: one bin per category
+ * ------------------------------------------------------------------------
+ */
+
+#define CATEGORIES_VERSION 1
+
+/* A category (its text, compared byte for byte) and its rows on each side. */
+typedef struct Category
+{
+	char	   *name;			/* the key: a copy in the aggregate's memory */
+	int64		count[2];		/* reference, actual */
+} Category;
+
+typedef struct CategoryCounts
+{
+	HTAB	   *categories;
+	MemoryContext cxt;
+	int64		total[2];
+} CategoryCounts;
+
+static uint32
+category_hash(const void *key, Size keysize)
+{
+	const char *name = *(char *const *) key;
+
+	return DatumGetUInt32(hash_any((const unsigned char *) name, strlen(name)));
+}
+
+static int
+category_match(const void *a, const void *b, Size keysize)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static CategoryCounts *
+categories_create(MemoryContext cxt)
+{
+	CategoryCounts *c = MemoryContextAllocZero(cxt, sizeof(CategoryCounts));
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(char *);
+	ctl.entrysize = sizeof(Category);
+	ctl.hash = category_hash;
+	ctl.match = category_match;
+	ctl.hcxt = cxt;
+	c->categories = hash_create("risk.csi categories", 64, &ctl,
+								HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+	c->cxt = cxt;
+	return c;
+}
+
+static void
+categories_add(CategoryCounts *c, const char *name, int side, int64 n)
+{
+	bool		found;
+	Category   *e = hash_search(c->categories, &name, HASH_ENTER, &found);
+
+	if (!found)
+	{
+		e->name = MemoryContextStrdup(c->cxt, name);
+		e->count[0] = e->count[1] = 0;
+	}
+	e->count[side] += n;
+	c->total[side] += n;
+}
+
+/* risk_categories_add(state, category text, actual boolean) */
+PG_FUNCTION_INFO_V1(risk_categories_add);
+Datum
+risk_categories_add(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk.csi");
+	CategoryCounts *c = PG_ARGISNULL(0) ? NULL : (CategoryCounts *) PG_GETARG_POINTER(0);
+
+	if (c == NULL)
+		c = categories_create(aggcontext);
+	if (!PG_ARGISNULL(1) && !PG_ARGISNULL(2))
+		categories_add(c, text_to_cstring(PG_GETARG_TEXT_PP(1)), PG_GETARG_BOOL(2), 1);
+	PG_RETURN_POINTER(c);
+}
+
+PG_FUNCTION_INFO_V1(risk_categories_combine);
+Datum
+risk_categories_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk.csi");
+	CategoryCounts *a = PG_ARGISNULL(0) ? NULL : (CategoryCounts *) PG_GETARG_POINTER(0);
+	CategoryCounts *b = PG_ARGISNULL(1) ? NULL : (CategoryCounts *) PG_GETARG_POINTER(1);
+	HASH_SEQ_STATUS seq;
+	Category   *e;
+
+	if (b == NULL)
+		return risk_combine_first(fcinfo, a);
+	if (a == NULL)
+		a = categories_create(aggcontext);
+	hash_seq_init(&seq, b->categories);
+	while ((e = hash_seq_search(&seq)) != NULL)
+		for (int side = 0; side < 2; side++)
+			if (e->count[side] > 0)
+				categories_add(a, e->name, side, e->count[side]);
+	PG_RETURN_POINTER(a);
+}
+
+/* Serialized: version, the number of categories, then each name and its two counts. */
+PG_FUNCTION_INFO_V1(risk_categories_serialize);
+Datum
+risk_categories_serialize(PG_FUNCTION_ARGS)
+{
+	CategoryCounts *c = (CategoryCounts *) PG_GETARG_POINTER(0);
+	HASH_SEQ_STATUS seq;
+	Category   *e;
+	StringInfoData buf;
+
+	risk_aggcontext(fcinfo, "risk.csi");
+	pq_begintypsend(&buf);
+	pq_sendbyte(&buf, CATEGORIES_VERSION);
+	pq_sendint64(&buf, hash_get_num_entries(c->categories));
+	hash_seq_init(&seq, c->categories);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		pq_sendstring(&buf, e->name);
+		pq_sendint64(&buf, e->count[0]);
+		pq_sendint64(&buf, e->count[1]);
+	}
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+PG_FUNCTION_INFO_V1(risk_categories_deserialize);
+Datum
+risk_categories_deserialize(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk.csi");
+	bytea	   *bytes = PG_GETARG_BYTEA_PP(0);
+	StringInfoData buf;
+	CategoryCounts *c = categories_create(aggcontext);
+	int64		n;
+
+	buf.data = VARDATA_ANY(bytes);
+	buf.len = buf.maxlen = VARSIZE_ANY_EXHDR(bytes);
+	buf.cursor = 0;
+	if (pq_getmsgbyte(&buf) != CATEGORIES_VERSION)
+		elog(ERROR, "risk.csi state of an unknown version");
+	n = pq_getmsgint64(&buf);
+	for (int64 i = 0; i < n; i++)
+	{
+		const char *name = pq_getmsgstring(&buf);
+		int64		ref = pq_getmsgint64(&buf);
+		int64		act = pq_getmsgint64(&buf);
+
+		categories_add(c, name, 0, ref);
+		categories_add(c, name, 1, act);
+	}
+	pq_getmsgend(&buf);
+	PG_RETURN_POINTER(c);
+}
+
+static int
+cmp_category(const void *a, const void *b)
+{
+	return strcmp((*(Category *const *) a)->name, (*(Category *const *) b)->name);
+}
+
+/* The categories sorted by name, or NULL without both sides. */
+static Category **
+categories_sorted(FunctionCallInfo fcinfo, CategoryCounts **counts, int64 *n)
+{
+	CategoryCounts *c;
+	HASH_SEQ_STATUS seq;
+	Category  **sorted;
+	Category   *e;
+
+	if (PG_ARGISNULL(0))
+		return NULL;
+	c = (CategoryCounts *) PG_GETARG_POINTER(0);
+	if (c->total[0] == 0 || c->total[1] == 0)
+		return NULL;
+	*n = hash_get_num_entries(c->categories);
+	sorted = palloc(sizeof(Category *) * *n);
+	*n = 0;
+	hash_seq_init(&seq, c->categories);
+	while ((e = hash_seq_search(&seq)) != NULL)
+		sorted[(*n)++] = e;
+	qsort(sorted, *n, sizeof(Category *), cmp_category);
+	*counts = c;
+	return sorted;
+}
+
+/* A category's term, with shares of 0 as EPSILON. */
+static double
+category_term(const Category *e, const CategoryCounts *c, double *expected, double *actual)
+{
+	double		ex = (double) e->count[0] / c->total[0];
+	double		ac = (double) e->count[1] / c->total[1];
+
+	*expected = ex;
+	*actual = ac;
+	ex = Max(ex, EPSILON);
+	ac = Max(ac, EPSILON);
+	return (ac - ex) * log(ac / ex);
+}
+
+PG_FUNCTION_INFO_V1(risk_csi_categories_final);
+Datum
+risk_csi_categories_final(PG_FUNCTION_ARGS)
+{
+	CategoryCounts *c;
+	int64		n;
+	Category  **sorted = categories_sorted(fcinfo, &c, &n);
+	DD			csi = {0, 0};
+	double		e,
+				a;
+
+	if (sorted == NULL)
+		PG_RETURN_NULL();
+	for (int64 i = 0; i < n; i++)
+		dd_add(&csi, category_term(sorted[i], c, &e, &a));
+	PG_RETURN_FLOAT8(csi.hi + csi.lo);
+}
+
+/* risk.csi_table: (category, expected, actual, csi) per category, by name. */
+PG_FUNCTION_INFO_V1(risk_csi_table_final);
+Datum
+risk_csi_table_final(PG_FUNCTION_ARGS)
+{
+	CategoryCounts *c;
+	int64		n;
+	Category  **sorted = categories_sorted(fcinfo, &c, &n);
+	CurveRows	rows;
+
+	if (sorted == NULL)
+		PG_RETURN_NULL();
+	curve_start(fcinfo, &rows);
+	for (int64 i = 0; i < n; i++)
+	{
+		Datum		values[4];
+		bool		nulls[4] = {false};
+		double		e,
+					a,
+					term = category_term(sorted[i], c, &e, &a);
+
+		values[0] = CStringGetTextDatum(sorted[i]->name);
+		values[1] = Float8GetDatum(e);
+		values[2] = Float8GetDatum(a);
+		values[3] = Float8GetDatum(term);
+		curve_row(&rows, values, nulls);
+	}
+	return curve_end(&rows);
 }

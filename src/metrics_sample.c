@@ -44,7 +44,13 @@ const char *
 metric_name(FunctionCallInfo fcinfo)
 {
 	Aggref	   *agg = AggGetAggref(fcinfo);
-	char	   *name = get_func_name(agg ? agg->aggfnoid : fcinfo->flinfo->fn_oid);
+	char	   *name = NULL;
+
+	/* a window aggregate has no Aggref: only a plain function names itself */
+	if (agg != NULL)
+		name = get_func_name(agg->aggfnoid);
+	else if (!AggCheckCallContext(fcinfo, NULL))
+		name = get_func_name(fcinfo->flinfo->fn_oid);
 
 	return name ? psprintf("risk.%s", name) : "a risk metric";
 }
@@ -229,8 +235,10 @@ sample_param(FunctionCallInfo fcinfo, MetricSample *s, ParamSort kind)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("%s needs a number of bins, not NULL", metric_name(fcinfo))));
-		bins = curve_bins(metric_name(fcinfo), PG_GETARG_INT32(3));
-		if (s->param_set && bins != s->param)
+		bins = PG_GETARG_INT32(3);
+		if (!s->param_set)		/* checked once: the name costs a lookup */
+			curve_bins(metric_name(fcinfo), bins);
+		else if (bins != s->param)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("%s needs the same parameter on every row of a group (%g, then %g)",
@@ -399,6 +407,8 @@ risk_metric_deserialize(PG_FUNCTION_ARGS)
 		ClassScores *c = &s->cls[k];
 		int64		n = pq_getmsgint64(&buf);
 
+		if (n < 0 || n > (buf.len - buf.cursor) / (int64) sizeof(double))
+			elog(ERROR, "metric sample state is corrupted");
 		c->total = pq_getmsgfloat8(&buf);
 		while (c->cap < n)
 			class_grow(c, s->weighted);

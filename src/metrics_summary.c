@@ -26,6 +26,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "common/shortest_dec.h"
@@ -42,6 +43,8 @@
 #define BINS_PER_UNIT 32
 #define INNER_BINS (2 * LOGIT_RANGE * BINS_PER_UNIT)
 #define SUMMARY_BINS (INNER_BINS + 2)
+
+#define MAX_ROWS 9007199254740992.0	/* 2^53: rows counted exactly */
 
 #define SUMMARY_WEIGHTED 0x01	/* built with a weight argument */
 #define SUMMARY_DENSE 0x02		/* every bin stored, no index */
@@ -435,8 +438,8 @@ read_number(Reader *r)
 
 	skip_space(r);
 	errno = 0;
-	x = strtod(r->at, &end);
-	if (end == r->at || errno == ERANGE || !isfinite(x))
+	x = strtod(r->at, &end);	/* below the smallest double: 0, fine for sums */
+	if (end == r->at || !isfinite(x))
 		bad_summary(r, psprintf("expected a finite number at \"%.20s\"", r->at));
 	r->at = end;
 	return x;
@@ -452,8 +455,11 @@ check_bin(const Reader *r, const SummaryBin *b, bool weighted)
 {
 	double		w = b->weight[0] + b->weight[1];
 
+	/* the score sum and the weights are rounded apart: leave room for it */
+	double		slack = Max(1e-9, b->rows * 4 * DBL_EPSILON);
+
 	if (b->weight[0] < 0 || b->weight[1] < 0 || b->score_sum < 0 || b->rows < 1 ||
-		b->rows != floor(b->rows) || b->score_sum > w * (1 + 1e-12) ||
+		b->rows != floor(b->rows) || b->rows > MAX_ROWS || b->score_sum > w * (1 + slack) ||
 		(!weighted && w != b->rows))
 		bad_summary(r, "a bin's weights, rows and score sum do not fit together");
 }
