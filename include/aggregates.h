@@ -8,6 +8,8 @@
 #define RISK_AGGREGATES_H
 
 #include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "libpq/pqformat.h"
 
 /*
  * The aggregate's memory context.  The support functions of an aggregate
@@ -25,6 +27,20 @@ risk_aggcontext(FunctionCallInfo fcinfo, const char *fn)
 				 errmsg("%s is a support function of an aggregate and cannot be called directly", fn),
 				 errhint("Call the aggregate it belongs to.")));
 	return aggcontext;
+}
+
+/*
+ * A reader over a serialized state (a deserialize function's bytea), with
+ * the pq_getmsg functions; a state of another version is refused.
+ */
+static inline void
+risk_state_reader(StringInfo buf, bytea *bytes, int version, const char *what)
+{
+	buf->data = VARDATA_ANY(bytes);
+	buf->len = buf->maxlen = VARSIZE_ANY_EXHDR(bytes);
+	buf->cursor = 0;
+	if (pq_getmsgbyte(buf) != version)
+		elog(ERROR, "%s state of an unknown version", what);
 }
 
 /*

@@ -248,11 +248,7 @@ risk_pairs_deserialize(PG_FUNCTION_ARGS)
 	PairSample *s;
 	MemoryContext old = MemoryContextSwitchTo(aggcontext);
 
-	buf.data = VARDATA_ANY(bytes);
-	buf.len = buf.maxlen = VARSIZE_ANY_EXHDR(bytes);
-	buf.cursor = 0;
-	if (pq_getmsgbyte(&buf) != PAIRS_VERSION)
-		elog(ERROR, "risk.auc_test state of an unknown version");
+	risk_state_reader(&buf, bytes, PAIRS_VERSION, "risk.auc_test");
 	s = palloc0(sizeof(PairSample));
 	for (int k = 0; k < 2; k++)
 	{

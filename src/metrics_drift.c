@@ -307,11 +307,7 @@ risk_categories_deserialize(PG_FUNCTION_ARGS)
 	CategoryCounts *c = categories_create(aggcontext);
 	int64		n;
 
-	buf.data = VARDATA_ANY(bytes);
-	buf.len = buf.maxlen = VARSIZE_ANY_EXHDR(bytes);
-	buf.cursor = 0;
-	if (pq_getmsgbyte(&buf) != CATEGORIES_VERSION)
-		elog(ERROR, "risk.csi state of an unknown version");
+	risk_state_reader(&buf, bytes, CATEGORIES_VERSION, "risk.csi");
 	n = pq_getmsgint64(&buf);
 	for (int64 i = 0; i < n; i++)
 	{

@@ -392,11 +392,7 @@ risk_metric_deserialize(PG_FUNCTION_ARGS)
 	MetricSample *s;
 	MemoryContext old = MemoryContextSwitchTo(aggcontext);
 
-	buf.data = VARDATA_ANY(bytes);
-	buf.len = buf.maxlen = VARSIZE_ANY_EXHDR(bytes);
-	buf.cursor = 0;
-	if (pq_getmsgbyte(&buf) != SAMPLE_VERSION)
-		elog(ERROR, "metric sample of an unknown version");
+	risk_state_reader(&buf, bytes, SAMPLE_VERSION, "metric sample");
 	s = palloc0(sizeof(MetricSample));
 	s->weighted = pq_getmsgbyte(&buf);
 	s->has_param = pq_getmsgbyte(&buf);
