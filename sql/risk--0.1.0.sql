@@ -1632,3 +1632,16 @@ CREATE AGGREGATE @extschema@.csi_table(category text, actual boolean) (
 );
 COMMENT ON AGGREGATE @extschema@.csi_table(text, boolean) IS
   'The categories of risk.csi(category, actual), by name: shares and term per category; unnest() it into rows.';
+
+-- Synthetic marketplace orders
+CREATE FUNCTION @extschema@.synthetic_orders(
+    n bigint, seed integer DEFAULT 42, start_at timestamptz DEFAULT '2026-01-01 00:00:00+00',
+    days integer DEFAULT 30, buyers bigint DEFAULT 0, first_order_id bigint DEFAULT 1)
+  RETURNS TABLE (order_id bigint, created_at timestamptz, buyer_id bigint, account_created_at timestamptz,
+                 device_id bigint, ip inet, address_id bigint, payment_id bigint, shop_id integer,
+                 sku_id integer, quantity integer, list_price double precision, discount double precision,
+                 amount double precision, coupon text, review_stars integer, review_minutes integer,
+                 is_fraud boolean, pattern text)
+  AS 'MODULE_PATHNAME', 'risk_synthetic_orders' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 100000;
+COMMENT ON FUNCTION @extschema@.synthetic_orders(bigint, integer, timestamptz, integer, bigint, bigint) IS
+  'n synthetic marketplace orders over days days from start_at, in time order, numbered from first_order_id: ordinary buyers (buyers of them; 0: n / 6) and labelled abuse (pattern: account_takeover, coupon_abuse, deal_hunting, scalping, brushing, click_farm, address_harvesting). The same arguments give the same rows.';

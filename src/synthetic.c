@@ -1,0 +1,923 @@
+/*-------------------------------------------------------------------------
+ * synthetic.c
+ *	  risk.synthetic_orders: a deterministic stream of marketplace orders,
+ *	  mostly ordinary, with planted and labelled abuse, one pattern per risk
+ *	  area, for demos, tests and developing detection.
+ *
+ * The world is a function of the seed, so nothing is stored: buyer b's
+ * signup time, devices, home network, addresses and cards, a shop's
+ * popularity, a SKU's price all come from hashes of (seed, what, id).
+ * Orders are made a day at a time (the ordinary ones for that day and the
+ * abuse episodes that start on it), sorted by time and numbered; a call
+ * asks for n orders over days days from start_at and gets exactly n.
+ *
+ * Ordinary behaviour carries the same signals as abuse, so that no single
+ * column gives a pattern away: ordinary buyers change devices and networks,
+ * share addresses and cards in households, use the welcome coupon on their
+ * first order, buy in bursts at a release, get deep discounts and review
+ * with five stars.  What marks abuse is how orders relate: velocity and
+ * linkage (README: "Synthetic orders").
+ *
+ * Patterns (the pattern column; is_fraud is true for all but 'normal'):
+ *	account_takeover	an old account, at once a new device, a foreign
+ *						datacenter IP and a new address, one to three
+ *						expensive orders within the hour on its stored card
+ *	coupon_abuse		10 to 40 accounts made in the last two days, sharing
+ *						a few devices, addresses and cards, each redeeming
+ *						the welcome coupon within six hours
+ *	deal_hunting		a price error (85 to 95% off one SKU for two hours)
+ *						sniped by 5 to 20 heavy buyers at high quantities
+ *	scalping			a limited SKU's release: 5 to 15 accounts linked by
+ *						cards and addresses buy the limit in the first
+ *						minutes, among ordinary fans who buy it too
+ *	brushing			a small shop and 5 to 20 young accounts: cheap orders
+ *						to one or two shared addresses, five-star reviews
+ *						within the hour
+ *	click_farm			20 to 100 accounts on 2 to 5 devices in one /24,
+ *						ordering cheap items of a few shops at a machine's
+ *						regular pace
+ *	address_harvesting	information leakage: a few accounts test leaked
+ *						data with many tiny orders, each shipped to another
+ *						buyer's address, at many shops
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "common/hashfn.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/inet.h"
+#include "utils/timestamp.h"
+
+#define SKUS_PER_SHOP 50
+#define FRESH_IDS ((int64) 1000000000000)	/* ids of things abuse makes up */
+
+typedef enum Pattern
+{
+	P_NORMAL,
+	P_ACCOUNT_TAKEOVER,
+	P_COUPON_ABUSE,
+	P_DEAL_HUNTING,
+	P_SCALPING,
+	P_BRUSHING,
+	P_CLICK_FARM,
+	P_ADDRESS_HARVESTING,
+	P_COUNT
+} Pattern;
+
+static const char *const pattern_names[P_COUNT] = {
+	"normal", "account_takeover", "coupon_abuse", "deal_hunting", "scalping",
+	"brushing", "click_farm", "address_harvesting"
+};
+
+/* Each pattern's share of all orders, and its episodes' mean size. */
+static const double pattern_share[P_COUNT] = {0, 0.003, 0.006, 0.003, 0.004, 0.005, 0.005, 0.002};
+
+typedef struct Order
+{
+	TimestampTz created_at;
+	int64		buyer_id;
+	TimestampTz account_created_at;
+	int64		device_id;
+	uint32		ip;				/* IPv4, host order */
+	int64		address_id;
+	int64		payment_id;
+	int32		shop_id;
+	int32		sku_id;
+	int32		quantity;
+	double		list_price;
+	double		discount;
+	const char *coupon;
+	int32		review_stars;	/* 0: no review */
+	int32		review_minutes;
+	Pattern		pattern;
+} Order;
+
+/* ------------------------------------------------------------------------
+ * Randomness: a splitmix64 stream per (seed, what, id)
+ * ------------------------------------------------------------------------
+ */
+
+typedef struct Rng
+{
+	uint64		state;
+} Rng;
+
+static inline uint64
+mix64(uint64 z)
+{
+	z = (z ^ (z >> 30)) * UINT64CONST(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64CONST(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+static inline uint64
+rng_next(Rng *r)
+{
+	r->state += UINT64CONST(0x9e3779b97f4a7c15);
+	return mix64(r->state);
+}
+
+static Rng
+rng_for(int64 seed, uint64 what, int64 id)
+{
+	Rng			r = {mix64(mix64((uint64) seed * 31 + what) ^ (uint64) id)};
+
+	return r;
+}
+
+/* uniform in [0, 1) */
+static inline double
+uniform(Rng *r)
+{
+	return (rng_next(r) >> 11) * (1.0 / (UINT64CONST(1) << 53));
+}
+
+/* uniform integer in [lo, hi] */
+static inline int64
+between(Rng *r, int64 lo, int64 hi)
+{
+	return lo + (int64) (uniform(r) * (double) (hi - lo + 1));
+}
+
+static inline bool
+chance(Rng *r, double p)
+{
+	return uniform(r) < p;
+}
+
+static double
+normal01(Rng *r)
+{
+	double		u = uniform(r);
+	double		v = uniform(r);
+
+	return sqrt(-2 * log(1 - u)) * cos(2 * M_PI * v);
+}
+
+/* Rank in [0, n) with probability about proportional to 1 / (rank + 1)^s. */
+static int64
+zipf(Rng *r, int64 n, double s)
+{
+	double		u = uniform(r);
+	double		x;
+
+	if (fabs(s - 1) < 1e-9)
+		x = exp(u * log((double) n + 1)) - 1;
+	else
+	{
+		double		a = 1 - s;
+
+		x = pow(u * (pow((double) n + 1, a) - 1) + 1, 1 / a) - 1;
+	}
+	return Min((int64) x, n - 1);
+}
+
+/* ------------------------------------------------------------------------
+ * The world: buyers, shops and SKUs, from hashes of their ids
+ * ------------------------------------------------------------------------
+ */
+
+enum
+{
+	W_BUYER = 1, W_SKU, W_SHOP, W_DAY, W_EPISODE, W_RANK, W_ORDER
+};
+
+typedef struct World
+{
+	int64		seed;
+	int64		buyers;
+	int32		shops;
+	TimestampTz start;
+	int32		days;
+} World;
+
+typedef struct Buyer
+{
+	int64		id;
+	TimestampTz signup;
+	int			devices;
+	int			addresses;
+	int			cards;
+	int64		household;		/* shares addresses and cards with this buyer */
+	uint32		home_net;		/* a /24 */
+} Buyer;
+
+static Buyer
+buyer_of(const World *w, int64 id)
+{
+	Rng			r = rng_for(w->seed, W_BUYER, id);
+	Buyer		b;
+	double		age_days;
+
+	b.id = id;
+	/* a tenth sign up during the period; the others up to three years before */
+	if (chance(&r, 0.1))
+		age_days = -uniform(&r) * w->days;
+	else
+		age_days = 1095 * pow(uniform(&r), 1.5) + 1;
+	b.signup = w->start - (TimestampTz) (age_days * USECS_PER_DAY);
+	b.devices = chance(&r, 0.3) ? 2 : 1;
+	b.addresses = chance(&r, 0.2) ? 2 : 1;
+	b.cards = chance(&r, 0.35) ? 2 : 1;
+	b.household = (id > 1 && chance(&r, 0.05)) ? id - 1 : id;
+	b.home_net = (10u << 24) | (uint32) (between(&r, 0, 65535) << 8);
+	return b;
+}
+
+/* Buyer of activity rank k: ranks are scattered over the ids. */
+static int64
+buyer_at_rank(const World *w, int64 k)
+{
+	/* an affine permutation of [0, buyers): a step coprime with it */
+	int64		step = 7919;
+
+	while (w->buyers % step == 0 || step % w->buyers == 0)
+		step += 2;
+	return (int64) (((__int128) k * step + w->seed) % w->buyers) + 1;
+}
+
+static double
+sku_price(const World *w, int32 sku)
+{
+	Rng			r = rng_for(w->seed, W_SKU, sku);
+
+	return round(exp(3.0 + 1.1 * normal01(&r)) * 100) / 100 + 0.99;
+}
+
+static int32
+shop_at_rank(const World *w, int64 k)
+{
+	return (int32) ((k * 104729 + w->seed) % w->shops) + 1;
+}
+
+/* A time of day, more orders in the evening, few at night. */
+static int64
+time_of_day(Rng *r)
+{
+	for (;;)
+	{
+		double		h = uniform(r) * 24;
+		double		intensity = 1 + 0.85 * sin(2 * M_PI * (h - 14) / 24);
+
+		if (uniform(r) * 1.85 < intensity)
+			return (int64) (h * USECS_PER_HOUR);
+	}
+}
+
+static uint32
+mobile_ip(Rng *r)
+{
+	return (100u << 24) | (64u << 16) | (uint32) between(r, 0, 65535);
+}
+
+static uint32
+datacenter_ip(Rng *r)
+{
+	return (185u << 24) | (uint32) between(r, 0, (1 << 24) - 1);
+}
+
+/* An ordinary order by buyer b at time t: its usual devices, networks, addresses and cards. */
+static void
+ordinary_order(const World *w, Rng *r, const Buyer *b, TimestampTz t, Order *o)
+{
+	int64		rank = zipf(r, w->shops, 1.1);
+
+	memset(o, 0, sizeof(*o));
+	o->created_at = t;
+	o->buyer_id = b->id;
+	o->account_created_at = b->signup;
+	o->device_id = chance(r, 0.03) ? FRESH_IDS + (int64) (rng_next(r) >> 24)
+		: b->id * 4 + between(r, 0, b->devices - 1);
+	o->ip = chance(r, 0.2) ? mobile_ip(r) : b->home_net | (uint32) between(r, 1, 254);
+	o->address_id = chance(r, 0.02) ? FRESH_IDS + (int64) (rng_next(r) >> 24)
+		: b->household * 4 + between(r, 0, b->addresses - 1);
+	o->payment_id = b->household * 4 + between(r, 0, b->cards - 1);
+	o->shop_id = shop_at_rank(w, rank);
+	o->sku_id = o->shop_id * 100 + (int32) zipf(r, SKUS_PER_SHOP, 1.0);
+	o->list_price = sku_price(w, o->sku_id);
+	o->quantity = chance(r, 0.85) ? 1 : chance(r, 0.67) ? 2 : (int32) between(r, 3, 5);
+	if (chance(r, 0.25))
+		o->discount = round(uniform(r) * 25 + 5) / 100;
+	else if (chance(r, 0.07))
+		o->discount = round(uniform(r) * 30 + 30) / 100;
+	if (t - b->signup < 2 * USECS_PER_DAY && chance(r, 0.6))
+		o->coupon = "WELCOME5";
+	else if (chance(r, 0.06))
+		o->coupon = chance(r, 0.5) ? "SAVE10" : "FREESHIP";
+	if (chance(r, 0.25))
+	{
+		double		u = uniform(r);
+
+		o->review_stars = u < 0.55 ? 5 : u < 0.8 ? 4 : u < 0.9 ? 3 : u < 0.94 ? 2 : 1;
+		o->review_minutes = (int32) between(r, 24 * 60, 14 * 24 * 60);
+		if (chance(r, 0.03))
+			o->review_minutes = (int32) between(r, 10, 120);	/* a keen buyer */
+	}
+	o->pattern = P_NORMAL;
+}
+
+/* An ordinary buyer active at time t (signed up before it). */
+static Buyer
+ordinary_buyer(const World *w, Rng *r, TimestampTz t)
+{
+	for (;;)
+	{
+		Buyer		b = buyer_of(w, buyer_at_rank(w, zipf(r, w->buyers, 1.05)));
+
+		if (b.signup < t - 10 * USECS_PER_MINUTE)
+			return b;
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Abuse episodes
+ * ------------------------------------------------------------------------
+ */
+
+typedef struct Episode
+{
+	Pattern		pattern;
+	int64		number;			/* of its pattern */
+	int32		day;
+	int32		orders;			/* orders it makes (its planned size) */
+} Episode;
+
+typedef struct OrderBuffer
+{
+	Order	   *orders;
+	int			n;
+	int			cap;
+} OrderBuffer;
+
+static Order *
+buffer_add(OrderBuffer *buf)
+{
+	if (buf->n == buf->cap)
+	{
+		buf->cap = Max(buf->cap * 2, 1024);
+		buf->orders = buf->orders ? repalloc_huge(buf->orders, sizeof(Order) * buf->cap)
+			: palloc_extended(sizeof(Order) * buf->cap, MCXT_ALLOC_HUGE);
+	}
+	return &buf->orders[buf->n++];
+}
+
+/*
+ * An episode's stream: its first draws fix its shape (size), so that the
+ * plan can count its orders before making them.
+ */
+static Rng
+episode_rng(const World *w, Pattern p, int64 number)
+{
+	return rng_for(w->seed, W_EPISODE * 16 + p, number);
+}
+
+/* A fresh account of an abuse ring: made up, signed up `age` before t. */
+static Buyer
+fresh_account(const World *w, Rng *r, Pattern p, int64 number, int k, TimestampTz signup)
+{
+	Buyer		b;
+
+	b.id = w->buyers + 1 + ((number * P_COUNT + p) * 128 + k) % (INT64CONST(1) << 40);
+	b.signup = signup;
+	b.devices = b.addresses = b.cards = 1;
+	b.household = b.id;
+	b.home_net = (10u << 24) | (uint32) (between(r, 0, 65535) << 8);
+	return b;
+}
+
+static int64
+fresh_id(const World *w, Pattern p, int64 number, int k)
+{
+	return FRESH_IDS * 2 + ((number * P_COUNT + p) * 256 + k) + w->seed % 1000 * FRESH_IDS / 1000;
+}
+
+/* The orders of one episode, or only their number when buf is NULL. */
+static int
+episode_orders(const World *w, const Episode *e, OrderBuffer *buf)
+{
+	Rng			r = episode_rng(w, e->pattern, e->number);
+	TimestampTz day = w->start + (TimestampTz) e->day * USECS_PER_DAY;
+	TimestampTz t0 = day + time_of_day(&r);
+	int			made = 0;
+
+	switch (e->pattern)
+	{
+		case P_ACCOUNT_TAKEOVER:
+			{
+				int			n = (int) between(&r, 1, 3);
+				Buyer		victim;
+				int64		device = fresh_id(w, e->pattern, e->number, 0);
+				int64		address = fresh_id(w, e->pattern, e->number, 1);
+				uint32		ip = datacenter_ip(&r);
+
+				if (buf == NULL)
+					return n;
+				do
+					victim = buyer_of(w, between(&r, 1, w->buyers));
+				while (victim.signup > t0 - 365 * USECS_PER_DAY);
+				for (int i = 0; i < n; i++)
+				{
+					Order	   *o = buffer_add(buf);
+					int32		best = 0;
+
+					ordinary_order(w, &r, &victim, t0 + between(&r, 0, USECS_PER_HOUR), o);
+					/* the dearest of a few popular SKUs: electronics, gift cards */
+					for (int k = 0; k < 8; k++)
+					{
+						int32		sku = shop_at_rank(w, zipf(&r, 20, 1.0)) * 100 + (int32) between(&r, 0, 9);
+
+						if (best == 0 || sku_price(w, sku) > sku_price(w, best))
+							best = sku;
+					}
+					o->sku_id = best;
+					o->shop_id = best / 100;
+					o->list_price = sku_price(w, best) * between(&r, 3, 8);
+					o->quantity = 1;
+					o->discount = 0;
+					o->coupon = NULL;
+					o->review_stars = 0;
+					o->device_id = device;
+					o->ip = ip | (uint32) between(&r, 0, 3);
+					o->address_id = address;
+					o->pattern = e->pattern;
+					made++;
+				}
+				break;
+			}
+		case P_COUPON_ABUSE:
+			{
+				int			n = (int) between(&r, 10, 40);
+				int			ndev = (int) between(&r, 1, 3);
+				int			naddr = (int) between(&r, 1, 2);
+				int			ncard = (int) between(&r, 1, 3);
+				uint32		net = mobile_ip(&r) & ~0xffu;
+
+				if (buf == NULL)
+					return n;
+				for (int i = 0; i < n; i++)
+				{
+					TimestampTz t = t0 + between(&r, 0, 6 * USECS_PER_HOUR);
+					Buyer		b = fresh_account(w, &r, e->pattern, e->number, i,
+												  t - between(&r, 10 * USECS_PER_MINUTE, 48 * USECS_PER_HOUR));
+					Order	   *o = buffer_add(buf);
+
+					ordinary_order(w, &r, &b, t, o);
+					o->device_id = fresh_id(w, e->pattern, e->number, (int) between(&r, 0, ndev - 1));
+					o->address_id = fresh_id(w, e->pattern, e->number, 10 + (int) between(&r, 0, naddr - 1));
+					o->payment_id = fresh_id(w, e->pattern, e->number, 20 + (int) between(&r, 0, ncard - 1));
+					o->ip = net | (uint32) between(&r, 1, 254);
+					o->coupon = "WELCOME5";
+					o->quantity = 1;
+					o->review_stars = 0;
+					o->pattern = e->pattern;
+					made++;
+				}
+				break;
+			}
+		case P_DEAL_HUNTING:
+			{
+				int			hunters = (int) between(&r, 5, 20);
+				int			per = (int) between(&r, 1, 3);
+				int32		shop = shop_at_rank(w, zipf(&r, w->shops, 1.1));
+				int32		sku = shop * 100 + (int32) between(&r, 0, SKUS_PER_SHOP - 1);
+				double		off = round((85 + uniform(&r) * 10)) / 100;
+
+				if (buf == NULL)
+					return hunters * per;
+				for (int h = 0; h < hunters; h++)
+				{
+					/* heavy buyers: the top of the activity ranking, with old accounts */
+					Buyer		b;
+
+					do
+						b = buyer_of(w, buyer_at_rank(w, zipf(&r, Max(w->buyers / 50, 1), 1.0)));
+					while (b.signup > t0 - 30 * USECS_PER_DAY);
+
+					for (int i = 0; i < per; i++)
+					{
+						Order	   *o = buffer_add(buf);
+
+						ordinary_order(w, &r, &b, t0 + between(&r, 0, 2 * USECS_PER_HOUR), o);
+						o->shop_id = shop;
+						o->sku_id = sku;
+						o->list_price = sku_price(w, sku);
+						o->discount = off;
+						o->quantity = (int32) between(&r, 5, 10);
+						o->coupon = NULL;
+						o->pattern = e->pattern;
+						made++;
+					}
+				}
+				break;
+			}
+		case P_SCALPING:
+			{
+				int			scalpers = (int) between(&r, 5, 15);
+				int			fans = (int) between(&r, 10, 30);
+				int			ncard = (int) between(&r, 2, 3);
+				int			naddr = (int) between(&r, 1, 3);
+				int32		shop = shop_at_rank(w, zipf(&r, 30, 1.0));
+				int32		sku = shop * 100 + SKUS_PER_SHOP + (int32) (e->number % 50);	/* a new SKU */
+				TimestampTz release = day + (chance(&r, 0.5) ? 10 : 20) * USECS_PER_HOUR;
+				uint32		net = datacenter_ip(&r) & ~0xffu;
+				int			per[15];
+				int			n = 0;
+
+				for (int i = 0; i < scalpers; i++)
+					n += per[i] = (int) between(&r, 1, 2);
+				if (buf == NULL)
+					return n + fans;
+				for (int i = 0; i < scalpers; i++)
+				{
+					Buyer		b = fresh_account(w, &r, e->pattern, e->number, i,
+												  release - between(&r, 1, 60) * USECS_PER_DAY);
+
+					for (int k = 0; k < per[i]; k++)
+					{
+						Order	   *o = buffer_add(buf);
+
+						ordinary_order(w, &r, &b, release + between(&r, 0, 5 * USECS_PER_MINUTE), o);
+						o->shop_id = shop;
+						o->sku_id = sku;
+						o->list_price = sku_price(w, sku) * 3;
+						o->quantity = (int32) between(&r, 2, 4);
+						o->discount = 0;
+						o->coupon = NULL;
+						o->payment_id = fresh_id(w, e->pattern, e->number, 20 + (int) between(&r, 0, ncard - 1));
+						o->address_id = fresh_id(w, e->pattern, e->number, 10 + (int) between(&r, 0, naddr - 1));
+						o->ip = net | (uint32) between(&r, 1, 254);
+						o->pattern = e->pattern;
+						made++;
+					}
+				}
+				/* ordinary fans buy at the release too, one or two each */
+				for (int i = 0; i < fans; i++)
+				{
+					TimestampTz t = release + (TimestampTz) (USECS_PER_HOUR * pow(uniform(&r), 3));
+					Buyer		b = ordinary_buyer(w, &r, t);
+					Order	   *o = buffer_add(buf);
+
+					ordinary_order(w, &r, &b, t, o);
+					o->shop_id = shop;
+					o->sku_id = sku;
+					o->list_price = sku_price(w, sku) * 3;
+					o->quantity = chance(&r, 0.7) ? 1 : 2;
+					o->discount = 0;
+					made++;
+				}
+				break;
+			}
+		case P_BRUSHING:
+			{
+				int			ring = (int) between(&r, 5, 20);
+				int			per = (int) between(&r, 3, 10);
+				int32		shop = shop_at_rank(w, between(&r, w->shops / 2, w->shops - 1));
+				int			naddr = (int) between(&r, 1, 2);
+				int			ncard = (int) between(&r, 1, 3);
+
+				if (buf == NULL)
+					return ring * per;
+				for (int i = 0; i < ring; i++)
+				{
+					Buyer		b = fresh_account(w, &r, e->pattern, e->number, i,
+												  t0 - between(&r, 1, 30) * USECS_PER_DAY);
+
+					for (int k = 0; k < per; k++)
+					{
+						Order	   *o = buffer_add(buf);
+
+						ordinary_order(w, &r, &b, t0 + between(&r, 0, 16 * USECS_PER_HOUR), o);
+						o->shop_id = shop;
+						o->sku_id = shop * 100 + (int32) between(&r, 0, 4);
+						o->list_price = round((1 + uniform(&r) * 4) * 100) / 100;
+						o->quantity = 1;
+						o->discount = 0;
+						o->coupon = NULL;
+						o->address_id = fresh_id(w, e->pattern, e->number, 10 + (int) between(&r, 0, naddr - 1));
+						o->payment_id = fresh_id(w, e->pattern, e->number, 20 + (int) between(&r, 0, ncard - 1));
+						o->review_stars = 5;
+						o->review_minutes = (int32) between(&r, 10, 90);
+						o->pattern = e->pattern;
+						made++;
+					}
+				}
+				break;
+			}
+		case P_CLICK_FARM:
+			{
+				int			accounts = (int) between(&r, 20, 100);
+				int			per = (int) between(&r, 1, 3);
+				int			ndev = (int) between(&r, 2, 5);
+				int			nshops = (int) between(&r, 1, 3);
+				int64		pace = between(&r, 20, 60) * 1000000;	/* one order every 20 to 60 s */
+				uint32		net = datacenter_ip(&r) & ~0xffu;
+				int32		shops[3];
+				Buyer		farm[100];
+
+				if (buf == NULL)
+					return accounts * per;
+				for (int s = 0; s < nshops; s++)
+					shops[s] = shop_at_rank(w, between(&r, w->shops / 3, w->shops - 1));
+				for (int i = 0; i < accounts; i++)
+					farm[i] = fresh_account(w, &r, e->pattern, e->number, i,
+											t0 - between(&r, 1, 10) * USECS_PER_DAY);
+				for (int i = 0; i < accounts * per; i++)
+				{
+					Buyer	   *b = &farm[i % accounts];
+					Order	   *o = buffer_add(buf);
+					int32		shop = shops[between(&r, 0, nshops - 1)];
+
+					ordinary_order(w, &r, b, t0 + i * pace + between(&r, 0, 1000000), o);
+					o->shop_id = shop;
+					o->sku_id = shop * 100 + (int32) between(&r, 0, 9);
+					o->list_price = round((2 + uniform(&r) * 8) * 100) / 100;
+					o->quantity = 1;
+					o->discount = 0;
+					o->coupon = NULL;
+					o->device_id = fresh_id(w, e->pattern, e->number, (int) between(&r, 0, ndev - 1));
+					o->ip = net | (uint32) between(&r, 1, 254);
+					o->pattern = e->pattern;
+					made++;
+				}
+				break;
+			}
+		case P_ADDRESS_HARVESTING:
+			{
+				int			accounts = (int) between(&r, 1, 3);
+				int			per = (int) between(&r, 20, 60);
+
+				if (buf == NULL)
+					return accounts * per;
+				for (int a = 0; a < accounts; a++)
+				{
+					Buyer		b = fresh_account(w, &r, e->pattern, e->number, a,
+												  t0 - between(&r, 1, 90) * USECS_PER_DAY);
+
+					for (int i = 0; i < per; i++)
+					{
+						Order	   *o = buffer_add(buf);
+						Buyer		other = buyer_of(w, between(&r, 1, w->buyers));
+
+						ordinary_order(w, &r, &b, t0 + between(&r, 0, 8 * USECS_PER_HOUR), o);
+						o->list_price = round((0.2 + uniform(&r) * 1.5) * 100) / 100;
+						o->quantity = 1;
+						o->discount = 0;
+						o->coupon = NULL;
+						o->review_stars = 0;
+						/* shipped to another buyer's address, from the leaked data */
+						o->address_id = other.household * 4;
+						o->pattern = e->pattern;
+						made++;
+					}
+				}
+				break;
+			}
+		case P_NORMAL:
+		case P_COUNT:
+			elog(ERROR, "no episodes of pattern %d", (int) e->pattern);
+	}
+	return made;
+}
+
+/* ------------------------------------------------------------------------
+ * The plan: episodes by day, ordinary orders filling each day
+ * ------------------------------------------------------------------------
+ */
+
+typedef struct OrderPlan
+{
+	World		w;
+	int64		n;
+	Episode    *episodes;
+	int			num_episodes;
+	int64	   *ordinary;		/* ordinary orders of each day */
+	int32		day;			/* next day to make */
+	OrderBuffer buf;
+	int			at;				/* next order of buf to return */
+	int			end;			/* orders of buf before the day's end */
+	OrderBuffer carry;			/* episodes' orders past their day's end */
+	int64		next_id;
+} OrderPlan;
+
+static void
+plan_make(OrderPlan *plan)
+{
+	const World *w = &plan->w;
+	int64		abuse = 0;
+	int			cap = 64;
+	double	   *weight = palloc(sizeof(double) * w->days);
+	double		total = 0;
+	int64		given = 0;
+
+	plan->episodes = palloc(sizeof(Episode) * cap);
+	plan->num_episodes = 0;
+	for (Pattern p = P_ACCOUNT_TAKEOVER; p < P_COUNT; p++)
+	{
+		double		target = pattern_share[p] * plan->n;
+		int64		made = 0;
+
+		/* at least one episode of each pattern once there are 2,000 orders */
+		for (int64 k = 0; made < target || (k == 0 && plan->n >= 2000); k++)
+		{
+			Rng			r = rng_for(w->seed, W_DAY, k * P_COUNT + p);
+			Episode    *e;
+
+			if (plan->num_episodes == cap)
+			{
+				cap *= 2;
+				plan->episodes = repalloc(plan->episodes, sizeof(Episode) * cap);
+			}
+			e = &plan->episodes[plan->num_episodes];
+			e->pattern = p;
+			e->number = k;
+			e->day = (int32) between(&r, 0, w->days - 1);
+			e->orders = episode_orders(w, e, NULL);
+			if (abuse + e->orders > plan->n / 10)
+				break;			/* too few orders for this much abuse */
+			made += e->orders;
+			abuse += e->orders;
+			plan->num_episodes++;
+		}
+	}
+	/* ordinary orders: more at weekends, growing a little over the period */
+	for (int d = 0; d < w->days; d++)
+	{
+		int			dow = (int) (((w->start / USECS_PER_DAY) + d + 6) % 7);	/* 0: Sunday */
+
+		weight[d] = (dow == 0 || dow == 6 ? 1.15 : 1.0) * (1 + 0.1 * d / w->days);
+		total += weight[d];
+	}
+	plan->ordinary = palloc0(sizeof(int64) * w->days);
+	for (int d = 0; d < w->days; d++)
+	{
+		plan->ordinary[d] = (int64) floor((plan->n - abuse) * weight[d] / total);
+		given += plan->ordinary[d];
+	}
+	for (int d = 0; given < plan->n - abuse; d = (d + 1) % w->days, given++)
+		plan->ordinary[d]++;
+}
+
+static int
+cmp_order(const void *a, const void *b)
+{
+	const Order *x = a;
+	const Order *y = b;
+
+	if (x->created_at != y->created_at)
+		return x->created_at < y->created_at ? -1 : 1;
+	return x->buyer_id < y->buyer_id ? -1 : x->buyer_id > y->buyer_id;
+}
+
+/* The next day's orders into the buffer, sorted by time. */
+static void
+plan_day(OrderPlan *plan)
+{
+	const World *w = &plan->w;
+	int32		d = plan->day++;
+	TimestampTz day = w->start + (TimestampTz) d * USECS_PER_DAY;
+	Rng			r = rng_for(w->seed, W_DAY * 16, d);
+
+	plan->buf.n = 0;
+	plan->at = 0;
+	for (int i = 0; i < plan->carry.n; i++)
+		*buffer_add(&plan->buf) = plan->carry.orders[i];
+	plan->carry.n = 0;
+	for (int i = 0; i < plan->num_episodes; i++)
+		if (plan->episodes[i].day == d)
+			episode_orders(w, &plan->episodes[i], &plan->buf);
+	for (int64 i = 0; i < plan->ordinary[d]; i++)
+	{
+		TimestampTz t = day + time_of_day(&r);
+		Buyer		b = ordinary_buyer(w, &r, t);
+
+		ordinary_order(w, &r, &b, t, buffer_add(&plan->buf));
+	}
+	qsort(plan->buf.orders, plan->buf.n, sizeof(Order), cmp_order);
+	/* what runs past midnight comes with the next day's orders (the last day keeps all) */
+	plan->end = plan->buf.n;
+	if (plan->day < w->days)
+		while (plan->end > 0 && plan->buf.orders[plan->end - 1].created_at >= day + USECS_PER_DAY)
+			plan->end--;
+	for (int i = plan->end; i < plan->buf.n; i++)
+		*buffer_add(&plan->carry) = plan->buf.orders[i];
+}
+
+/* ------------------------------------------------------------------------
+ * SQL: risk.synthetic_orders(n, seed, start_at, days, buyers, first_order_id)
+ * ------------------------------------------------------------------------
+ */
+
+static Datum
+ip_datum(uint32 ip)
+{
+	char		text[32];
+
+	snprintf(text, sizeof(text), "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+	return DirectFunctionCall1(inet_in, CStringGetDatum(text));
+}
+
+static HeapTuple
+order_tuple(TupleDesc desc, const Order *o, int64 id)
+{
+	Datum		v[19];
+	bool		nulls[19] = {false};
+	double		price = round(o->list_price * 100) / 100;
+	double		amount = round(o->quantity * price * (1 - o->discount) * 100) / 100;
+
+	v[0] = Int64GetDatum(id);
+	v[1] = TimestampTzGetDatum(o->created_at);
+	v[2] = Int64GetDatum(o->buyer_id);
+	v[3] = TimestampTzGetDatum(o->account_created_at);
+	v[4] = Int64GetDatum(o->device_id);
+	v[5] = ip_datum(o->ip);
+	v[6] = Int64GetDatum(o->address_id);
+	v[7] = Int64GetDatum(o->payment_id);
+	v[8] = Int32GetDatum(o->shop_id);
+	v[9] = Int32GetDatum(o->sku_id);
+	v[10] = Int32GetDatum(o->quantity);
+	v[11] = Float8GetDatum(price);
+	v[12] = Float8GetDatum(o->discount);
+	v[13] = Float8GetDatum(amount);
+	if (o->coupon)
+		v[14] = CStringGetTextDatum(o->coupon);
+	else
+		nulls[14] = true;
+	if (o->review_stars > 0)
+	{
+		v[15] = Int32GetDatum(o->review_stars);
+		v[16] = Int32GetDatum(o->review_minutes);
+	}
+	else
+		nulls[15] = nulls[16] = true;
+	v[17] = BoolGetDatum(o->pattern != P_NORMAL);
+	v[18] = CStringGetTextDatum(pattern_names[o->pattern]);
+	return heap_form_tuple(desc, v, nulls);
+}
+
+PG_FUNCTION_INFO_V1(risk_synthetic_orders);
+Datum
+risk_synthetic_orders(PG_FUNCTION_ARGS)
+{
+	FuncCallContext *fc;
+	OrderPlan	   *plan;
+
+	if (SRF_IS_FIRSTCALL())
+	{
+		MemoryContext old;
+		TupleDesc	desc;
+		int64		n = PG_GETARG_INT64(0);
+		int32		days = PG_GETARG_INT32(3);
+
+		fc = SRF_FIRSTCALL_INIT();
+		if (n < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("risk.synthetic_orders needs n >= 0, not " INT64_FORMAT, n)));
+		if (days < 1 || days > 3660)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("risk.synthetic_orders needs days from 1 to 3660, not %d", days)));
+		old = MemoryContextSwitchTo(fc->multi_call_memory_ctx);
+		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "risk.synthetic_orders must return a row type");
+		fc->tuple_desc = BlessTupleDesc(desc);
+		plan = palloc0(sizeof(OrderPlan));
+		plan->n = n;
+		plan->w.seed = PG_GETARG_INT32(1);
+		plan->w.start = PG_GETARG_TIMESTAMPTZ(2);
+		plan->w.days = days;
+		plan->w.buyers = PG_GETARG_INT64(4) == 0 ? Max(n / 6, 100) : PG_GETARG_INT64(4);
+		if (plan->w.buyers < 10 || plan->w.buyers > (INT64CONST(1) << 38))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("risk.synthetic_orders needs from 10 to 2^38 buyers, not " INT64_FORMAT,
+							plan->w.buyers)));
+		plan->w.shops = (int32) Min(Max(plan->w.buyers / 300, 50), 1000000);
+		plan->next_id = PG_GETARG_INT64(5);
+		plan_make(plan);
+		fc->user_fctx = plan;
+		MemoryContextSwitchTo(old);
+	}
+	fc = SRF_PERCALL_SETUP();
+	plan = fc->user_fctx;
+	while (plan->at >= plan->end)
+	{
+		MemoryContext old;
+
+		if (plan->day >= plan->w.days)
+			SRF_RETURN_DONE(fc);
+		old = MemoryContextSwitchTo(fc->multi_call_memory_ctx);
+		plan_day(plan);
+		MemoryContextSwitchTo(old);
+	}
+	{
+		const Order *o = &plan->buf.orders[plan->at++];
+
+		SRF_RETURN_NEXT(fc, HeapTupleGetDatum(order_tuple(fc->tuple_desc, o, plan->next_id++)));
+	}
+}
