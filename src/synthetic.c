@@ -241,11 +241,14 @@ buyer_at_rank(const World *w, int64 k)
 	return (int64) (((__int128) k * step + w->seed) % w->buyers) + 1;
 }
 
+/* A SKU's price: log-normal, and one in twenty a cheap accessory under 3. */
 static double
 sku_price(const World *w, int32 sku)
 {
 	Rng			r = rng_for(w->seed, W_SKU, sku);
 
+	if (chance(&r, 0.05))
+		return round((0.49 + uniform(&r) * 2.5) * 100) / 100;
 	return round(exp(3.0 + 1.1 * normal01(&r)) * 100) / 100 + 0.99;
 }
 
@@ -293,18 +296,24 @@ ordinary_order(const World *w, Rng *r, const Buyer *b, TimestampTz t, Order *o)
 	o->account_created_at = b->signup;
 	o->device_id = chance(r, 0.03) ? FRESH_IDS + (int64) (rng_next(r) >> 24)
 		: b->id * 4 + between(r, 0, b->devices - 1);
-	o->ip = chance(r, 0.2) ? mobile_ip(r) : b->home_net | (uint32) between(r, 1, 254);
+	o->ip = chance(r, 0.04) ? datacenter_ip(r)	/* a VPN */
+		: chance(r, 0.2) ? mobile_ip(r) : b->home_net | (uint32) between(r, 1, 254);
 	o->address_id = chance(r, 0.02) ? FRESH_IDS + (int64) (rng_next(r) >> 24)
 		: b->household * 4 + between(r, 0, b->addresses - 1);
 	o->payment_id = b->household * 4 + between(r, 0, b->cards - 1);
 	o->shop_id = shop_at_rank(w, rank);
 	o->sku_id = o->shop_id * 100 + (int32) zipf(r, SKUS_PER_SHOP, 1.0);
 	o->list_price = sku_price(w, o->sku_id);
-	o->quantity = chance(r, 0.85) ? 1 : chance(r, 0.67) ? 2 : (int32) between(r, 3, 5);
+	o->quantity = chance(r, 0.85) ? 1 : chance(r, 0.67) ? 2 : chance(r, 0.9) ? (int32) between(r, 3, 5)
+		: (int32) between(r, 5, 10);	/* a small reseller */
+	if (chance(r, 0.015))
+		o->list_price *= between(r, 2, 6);	/* a big-ticket variant */
 	if (chance(r, 0.25))
 		o->discount = round(uniform(r) * 25 + 5) / 100;
 	else if (chance(r, 0.07))
 		o->discount = round(uniform(r) * 30 + 30) / 100;
+	else if (chance(r, 0.01))
+		o->discount = round(uniform(r) * 25 + 70) / 100;	/* clearance */
 	if (t - b->signup < 2 * USECS_PER_DAY && chance(r, 0.6))
 		o->coupon = "WELCOME5";
 	else if (chance(r, 0.06))
@@ -315,16 +324,23 @@ ordinary_order(const World *w, Rng *r, const Buyer *b, TimestampTz t, Order *o)
 
 		o->review_stars = u < 0.55 ? 5 : u < 0.8 ? 4 : u < 0.9 ? 3 : u < 0.94 ? 2 : 1;
 		o->review_minutes = (int32) between(r, 24 * 60, 14 * 24 * 60);
-		if (chance(r, 0.03))
+		if (chance(r, 0.06))
 			o->review_minutes = (int32) between(r, 10, 120);	/* a keen buyer */
 	}
 	o->pattern = P_NORMAL;
 }
 
-/* An ordinary buyer active at time t (signed up before it). */
+static Buyer fresh_account(const World *w, Rng *r, uint64 key, TimestampTz signup);
+
+/*
+ * An ordinary buyer active at time t (signed up before it); one order in
+ * fifty is the first of an account made in the last two days.
+ */
 static Buyer
 ordinary_buyer(const World *w, Rng *r, TimestampTz t)
 {
+	if (chance(r, 0.02))
+		return fresh_account(w, r, rng_next(r), t - between(r, 5 * USECS_PER_MINUTE, 48 * USECS_PER_HOUR));
 	for (;;)
 	{
 		Buyer		b = buyer_of(w, buyer_at_rank(w, zipf(r, w->buyers, 1.05)));
@@ -376,18 +392,27 @@ episode_rng(const World *w, Pattern p, int64 number)
 	return rng_for(w->seed, W_EPISODE * 16 + p, number);
 }
 
-/* A fresh account of an abuse ring: made up, signed up `age` before t. */
+/*
+ * A new account, beyond the ordinary pool: of an abuse ring (key from the
+ * episode) or a new ordinary buyer (a random key), mixed in one id range.
+ */
 static Buyer
-fresh_account(const World *w, Rng *r, Pattern p, int64 number, int k, TimestampTz signup)
+fresh_account(const World *w, Rng *r, uint64 key, TimestampTz signup)
 {
 	Buyer		b;
 
-	b.id = w->buyers + 1 + ((number * P_COUNT + p) * 128 + k) % (INT64CONST(1) << 40);
+	b.id = w->buyers + 1 + (int64) (mix64(key ^ (uint64) w->seed) % (UINT64CONST(1) << 40));
 	b.signup = signup;
 	b.devices = b.addresses = b.cards = 1;
 	b.household = b.id;
 	b.home_net = (10u << 24) | (uint32) (between(r, 0, 65535) << 8);
 	return b;
+}
+
+static uint64
+ring_key(const Episode *e, int k)
+{
+	return ((uint64) e->number * P_COUNT + e->pattern) * 256 + k + (UINT64CONST(1) << 62);
 }
 
 static int64
@@ -413,7 +438,7 @@ episode_orders(const World *w, const Episode *e, OrderBuffer *buf)
 				Buyer		victim;
 				int64		device = fresh_id(w, e->pattern, e->number, 0);
 				int64		address = fresh_id(w, e->pattern, e->number, 1);
-				uint32		ip = datacenter_ip(&r);
+				uint32		ip = chance(&r, 0.7) ? datacenter_ip(&r) : mobile_ip(&r);
 
 				if (buf == NULL)
 					return n;
@@ -436,7 +461,7 @@ episode_orders(const World *w, const Episode *e, OrderBuffer *buf)
 					}
 					o->sku_id = best;
 					o->shop_id = best / 100;
-					o->list_price = sku_price(w, best) * between(&r, 3, 8);
+					o->list_price = sku_price(w, best) * (1 + uniform(&r) * 2);
 					o->quantity = 1;
 					o->discount = 0;
 					o->coupon = NULL;
@@ -462,7 +487,7 @@ episode_orders(const World *w, const Episode *e, OrderBuffer *buf)
 				for (int i = 0; i < n; i++)
 				{
 					TimestampTz t = t0 + between(&r, 0, 6 * USECS_PER_HOUR);
-					Buyer		b = fresh_account(w, &r, e->pattern, e->number, i,
+					Buyer		b = fresh_account(w, &r, ring_key(e, i),
 												  t - between(&r, 10 * USECS_PER_MINUTE, 48 * USECS_PER_HOUR));
 					Order	   *o = buffer_add(buf);
 
@@ -524,7 +549,7 @@ episode_orders(const World *w, const Episode *e, OrderBuffer *buf)
 				int32		shop = shop_at_rank(w, zipf(&r, 30, 1.0));
 				int32		sku = shop * 100 + SKUS_PER_SHOP + (int32) (e->number % 50);	/* a new SKU */
 				TimestampTz release = day + (chance(&r, 0.5) ? 10 : 20) * USECS_PER_HOUR;
-				uint32		net = datacenter_ip(&r) & ~0xffu;
+				uint32		net = (chance(&r, 0.5) ? datacenter_ip(&r) : mobile_ip(&r)) & ~0xffu;
 				int			per[15];
 				int			n = 0;
 
@@ -534,7 +559,7 @@ episode_orders(const World *w, const Episode *e, OrderBuffer *buf)
 					return n + fans;
 				for (int i = 0; i < scalpers; i++)
 				{
-					Buyer		b = fresh_account(w, &r, e->pattern, e->number, i,
+					Buyer		b = fresh_account(w, &r, ring_key(e, i),
 												  release - between(&r, 1, 60) * USECS_PER_DAY);
 
 					for (int k = 0; k < per[i]; k++)
@@ -584,7 +609,7 @@ episode_orders(const World *w, const Episode *e, OrderBuffer *buf)
 					return ring * per;
 				for (int i = 0; i < ring; i++)
 				{
-					Buyer		b = fresh_account(w, &r, e->pattern, e->number, i,
+					Buyer		b = fresh_account(w, &r, ring_key(e, i),
 												  t0 - between(&r, 1, 30) * USECS_PER_DAY);
 
 					for (int k = 0; k < per; k++)
@@ -600,8 +625,13 @@ episode_orders(const World *w, const Episode *e, OrderBuffer *buf)
 						o->coupon = NULL;
 						o->address_id = fresh_id(w, e->pattern, e->number, 10 + (int) between(&r, 0, naddr - 1));
 						o->payment_id = fresh_id(w, e->pattern, e->number, 20 + (int) between(&r, 0, ncard - 1));
-						o->review_stars = 5;
-						o->review_minutes = (int32) between(&r, 10, 90);
+						if (chance(&r, 0.7))
+						{
+							o->review_stars = 5;
+							o->review_minutes = (int32) between(&r, 10, 90);
+						}
+						else
+							o->review_stars = 0;
 						o->pattern = e->pattern;
 						made++;
 					}
@@ -615,7 +645,7 @@ episode_orders(const World *w, const Episode *e, OrderBuffer *buf)
 				int			ndev = (int) between(&r, 2, 5);
 				int			nshops = (int) between(&r, 1, 3);
 				int64		pace = between(&r, 20, 60) * 1000000;	/* one order every 20 to 60 s */
-				uint32		net = datacenter_ip(&r) & ~0xffu;
+				uint32		net = (chance(&r, 0.6) ? datacenter_ip(&r) : mobile_ip(&r)) & ~0xffu;
 				int32		shops[3];
 				Buyer		farm[100];
 
@@ -624,7 +654,7 @@ episode_orders(const World *w, const Episode *e, OrderBuffer *buf)
 				for (int s = 0; s < nshops; s++)
 					shops[s] = shop_at_rank(w, between(&r, w->shops / 3, w->shops - 1));
 				for (int i = 0; i < accounts; i++)
-					farm[i] = fresh_account(w, &r, e->pattern, e->number, i,
+					farm[i] = fresh_account(w, &r, ring_key(e, i),
 											t0 - between(&r, 1, 10) * USECS_PER_DAY);
 				for (int i = 0; i < accounts * per; i++)
 				{
@@ -655,7 +685,7 @@ episode_orders(const World *w, const Episode *e, OrderBuffer *buf)
 					return accounts * per;
 				for (int a = 0; a < accounts; a++)
 				{
-					Buyer		b = fresh_account(w, &r, e->pattern, e->number, a,
+					Buyer		b = fresh_account(w, &r, ring_key(e, a),
 												  t0 - between(&r, 1, 90) * USECS_PER_DAY);
 
 					for (int i = 0; i < per; i++)
@@ -821,6 +851,13 @@ ip_datum(uint32 ip)
 	return DirectFunctionCall1(inet_in, CStringGetDatum(text));
 }
 
+/* Device, address and card ids as a marketplace shows them: opaque, saying nothing of their origin. */
+static int64
+public_id(int64 id, uint64 kind)
+{
+	return (int64) (mix64((uint64) id * 4 + kind) >> 2) + 1;
+}
+
 static HeapTuple
 order_tuple(TupleDesc desc, const Order *o, int64 id)
 {
@@ -833,10 +870,10 @@ order_tuple(TupleDesc desc, const Order *o, int64 id)
 	v[1] = TimestampTzGetDatum(o->created_at);
 	v[2] = Int64GetDatum(o->buyer_id);
 	v[3] = TimestampTzGetDatum(o->account_created_at);
-	v[4] = Int64GetDatum(o->device_id);
+	v[4] = Int64GetDatum(public_id(o->device_id, 1));
 	v[5] = ip_datum(o->ip);
-	v[6] = Int64GetDatum(o->address_id);
-	v[7] = Int64GetDatum(o->payment_id);
+	v[6] = Int64GetDatum(public_id(o->address_id, 2));
+	v[7] = Int64GetDatum(public_id(o->payment_id, 3));
 	v[8] = Int32GetDatum(o->shop_id);
 	v[9] = Int32GetDatum(o->sku_id);
 	v[10] = Int32GetDatum(o->quantity);
