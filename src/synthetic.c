@@ -421,15 +421,21 @@ fresh_id(const World *w, Pattern p, int64 number, int k)
 	return FRESH_IDS * 2 + ((number * P_COUNT + p) * 256 + k) + w->seed % 1000 * FRESH_IDS / 1000;
 }
 
-/* The orders of one episode, or only their number when buf is NULL. */
+/*
+ * The orders of one episode; or, when buf is NULL, only their number, and
+ * in *abusive those of them that are abuse (a release draws ordinary fans).
+ */
 static int
-episode_orders(const World *w, const Episode *e, OrderBuffer *buf)
+episode_orders(const World *w, const Episode *e, OrderBuffer *buf, int *abusive)
 {
 	Rng			r = episode_rng(w, e->pattern, e->number);
 	TimestampTz day = w->start + (TimestampTz) e->day * USECS_PER_DAY;
 	TimestampTz t0 = day + time_of_day(&r);
 	int			made = 0;
+	int			ignored;
 
+	if (abusive == NULL)
+		abusive = &ignored;
 	switch (e->pattern)
 	{
 		case P_ACCOUNT_TAKEOVER:
@@ -441,7 +447,7 @@ episode_orders(const World *w, const Episode *e, OrderBuffer *buf)
 				uint32		ip = chance(&r, 0.7) ? datacenter_ip(&r) : mobile_ip(&r);
 
 				if (buf == NULL)
-					return n;
+					return *abusive = n;
 				do
 					victim = buyer_of(w, between(&r, 1, w->buyers));
 				while (victim.signup > t0 - 365 * USECS_PER_DAY);
@@ -483,7 +489,7 @@ episode_orders(const World *w, const Episode *e, OrderBuffer *buf)
 				uint32		net = mobile_ip(&r) & ~0xffu;
 
 				if (buf == NULL)
-					return n;
+					return *abusive = n;
 				for (int i = 0; i < n; i++)
 				{
 					TimestampTz t = t0 + between(&r, 0, 6 * USECS_PER_HOUR);
@@ -513,7 +519,7 @@ episode_orders(const World *w, const Episode *e, OrderBuffer *buf)
 				double		off = round((85 + uniform(&r) * 10)) / 100;
 
 				if (buf == NULL)
-					return hunters * per;
+					return *abusive = hunters * per;
 				for (int h = 0; h < hunters; h++)
 				{
 					/* heavy buyers: the top of the activity ranking, with old accounts */
@@ -556,7 +562,10 @@ episode_orders(const World *w, const Episode *e, OrderBuffer *buf)
 				for (int i = 0; i < scalpers; i++)
 					n += per[i] = (int) between(&r, 1, 2);
 				if (buf == NULL)
+				{
+					*abusive = n;
 					return n + fans;
+				}
 				for (int i = 0; i < scalpers; i++)
 				{
 					Buyer		b = fresh_account(w, &r, ring_key(e, i),
@@ -606,7 +615,7 @@ episode_orders(const World *w, const Episode *e, OrderBuffer *buf)
 				int			ncard = (int) between(&r, 1, 3);
 
 				if (buf == NULL)
-					return ring * per;
+					return *abusive = ring * per;
 				for (int i = 0; i < ring; i++)
 				{
 					Buyer		b = fresh_account(w, &r, ring_key(e, i),
@@ -650,7 +659,7 @@ episode_orders(const World *w, const Episode *e, OrderBuffer *buf)
 				Buyer		farm[100];
 
 				if (buf == NULL)
-					return accounts * per;
+					return *abusive = accounts * per;
 				for (int s = 0; s < nshops; s++)
 					shops[s] = shop_at_rank(w, between(&r, w->shops / 3, w->shops - 1));
 				for (int i = 0; i < accounts; i++)
@@ -682,7 +691,7 @@ episode_orders(const World *w, const Episode *e, OrderBuffer *buf)
 				int			per = (int) between(&r, 20, 60);
 
 				if (buf == NULL)
-					return accounts * per;
+					return *abusive = accounts * per;
 				for (int a = 0; a < accounts; a++)
 				{
 					Buyer		b = fresh_account(w, &r, ring_key(e, a),
@@ -750,6 +759,7 @@ plan_make(OrderPlan *plan)
 	{
 		double		target = pattern_share[p] * plan->n;
 		int64		made = 0;
+		int			abusive;
 
 		/* at least one episode of each pattern once there are 2,000 orders */
 		for (int64 k = 0; made < target || (k == 0 && plan->n >= 2000); k++)
@@ -766,10 +776,10 @@ plan_make(OrderPlan *plan)
 			e->pattern = p;
 			e->number = k;
 			e->day = (int32) between(&r, 0, w->days - 1);
-			e->orders = episode_orders(w, e, NULL);
+			e->orders = episode_orders(w, e, NULL, &abusive);
 			if (abuse + e->orders > plan->n / 10)
 				break;			/* too few orders for this much abuse */
-			made += e->orders;
+			made += abusive;
 			abuse += e->orders;
 			plan->num_episodes++;
 		}
@@ -819,7 +829,7 @@ plan_day(OrderPlan *plan)
 	plan->carry.n = 0;
 	for (int i = 0; i < plan->num_episodes; i++)
 		if (plan->episodes[i].day == d)
-			episode_orders(w, &plan->episodes[i], &plan->buf);
+			episode_orders(w, &plan->episodes[i], &plan->buf, NULL);
 	for (int64 i = 0; i < plan->ordinary[d]; i++)
 	{
 		TimestampTz t = day + time_of_day(&r);

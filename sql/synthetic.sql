@@ -1,0 +1,112 @@
+-- risk.synthetic_orders: the same arguments give the same rows; exactly n
+-- rows in time order; every pattern present and labelled, in its share;
+-- each pattern has the shape README describes; and no raw column gives a
+-- pattern away (velocity and linkage are needed).
+\set VERBOSITY terse
+\set QUIET on
+\pset format unaligned
+\pset tuples_only on
+\pset pager off
+
+SELECT plan(22);
+
+CREATE TABLE syn AS SELECT * FROM risk.synthetic_orders(300000, 42);
+CREATE INDEX ON syn (buyer_id);
+CREATE INDEX ON syn (sku_id);
+CREATE INDEX ON syn (address_id);
+ANALYZE syn;
+
+-- determinism
+SELECT is((SELECT md5(string_agg(t::text, E'\n')) FROM risk.synthetic_orders(20000, 7) t),
+          (SELECT md5(string_agg(t::text, E'\n')) FROM risk.synthetic_orders(20000, 7) t),
+          'the same seed gives the same rows');
+SELECT isnt((SELECT md5(string_agg(t::text, E'\n')) FROM risk.synthetic_orders(20000, 7) t),
+            (SELECT md5(string_agg(t::text, E'\n')) FROM risk.synthetic_orders(20000, 8) t),
+            'another seed, other rows');
+SELECT is((SELECT md5(string_agg(t::text, E'\n' ORDER BY order_id)) FROM syn t WHERE order_id <= 5000),
+          (SELECT md5(string_agg(t::text, E'\n')) FROM (SELECT * FROM risk.synthetic_orders(300000, 42) LIMIT 5000) t),
+          'and in the same order');
+
+-- counts, numbering, time order
+SELECT is((SELECT array_agg((SELECT count(*) FROM risk.synthetic_orders(n, 1)) ORDER BY n)
+             FROM unnest('{0,1,999,10000}'::bigint[]) n), '{0,1,999,10000}'::bigint[], 'exactly n rows');
+SELECT is((SELECT array[min(order_id), max(order_id), count(DISTINCT order_id)]
+             FROM risk.synthetic_orders(5000, 1, first_order_id => 1000001)),
+          '{1000001,1005000,5000}'::bigint[], 'numbered from first_order_id, one number each');
+SELECT is((SELECT count(*) FROM (SELECT created_at < lag(created_at) OVER (ORDER BY order_id) AS back FROM syn) s
+            WHERE back), 0::bigint, 'in time order');
+SELECT ok((SELECT min(created_at) >= '2026-01-01 00:00+00' AND max(created_at) < '2026-02-01 00:00+00'
+             FROM syn ),
+          'within the 30 days from start_at');
+SELECT is((SELECT count(*) FROM (SELECT buyer_id FROM syn GROUP BY buyer_id
+                                  HAVING count(DISTINCT account_created_at) > 1) b), 0::bigint,
+          'one signup time per buyer');
+SELECT is((SELECT count(*) FROM syn WHERE created_at < account_created_at), 0::bigint,
+          'no order before its account''s signup');
+
+-- patterns and labels
+SELECT is((SELECT array_agg(DISTINCT pattern ORDER BY pattern) FROM risk.synthetic_orders(10000, 3)),
+          '{account_takeover,address_harvesting,brushing,click_farm,coupon_abuse,deal_hunting,normal,scalping}',
+          'every pattern is present in 10,000 orders');
+SELECT is((SELECT count(*) FROM syn WHERE is_fraud <> (pattern <> 'normal')), 0::bigint,
+          'is_fraud = the pattern is not normal');
+SELECT ok((SELECT bool_and(n BETWEEN share * 300000 * 0.8 AND share * 300000 * 2)
+             FROM (SELECT pattern, count(*) AS n FROM syn GROUP BY pattern) c
+             JOIN (VALUES ('account_takeover', 0.003), ('coupon_abuse', 0.006), ('deal_hunting', 0.003),
+                          ('scalping', 0.004), ('brushing', 0.005), ('click_farm', 0.005),
+                          ('address_harvesting', 0.002)) v(pattern, share) USING (pattern)),
+          'each pattern near its share of the orders (0.2% to 0.6%; 2.8% in all)');
+
+-- each pattern's shape
+SELECT ok((SELECT bool_and(created_at - account_created_at > interval '365 days'
+                           AND NOT EXISTS (SELECT FROM syn o WHERE o.buyer_id = a.buyer_id AND o.device_id = a.device_id
+                                                              AND o.pattern = 'normal' AND o.created_at < a.created_at))
+             FROM syn a WHERE pattern = 'account_takeover'),
+          'account takeover: accounts over a year old, on a device they never used before');
+SELECT ok((SELECT bool_and(coupon = 'WELCOME5' AND created_at - account_created_at <= interval '48 hours')
+               AND count(DISTINCT device_id) < count(DISTINCT buyer_id) / 4
+             FROM syn WHERE pattern = 'coupon_abuse'),
+          'coupon abuse: the welcome coupon, accounts under two days old, a device per four accounts or fewer');
+SELECT ok((SELECT bool_and(discount >= 0.85 AND quantity >= 5) FROM syn WHERE pattern = 'deal_hunting'),
+          'deal hunting: 85% off or more, five items or more');
+SELECT ok((SELECT bool_and(EXISTS (SELECT FROM syn f WHERE f.sku_id = s.sku_id AND f.pattern = 'normal'))
+               AND count(DISTINCT payment_id) < count(DISTINCT buyer_id)
+             FROM syn s WHERE pattern = 'scalping'),
+          'scalping: ordinary fans buy every scalped SKU too; scalpers share cards');
+SELECT ok((SELECT bool_and(list_price <= 5 AND coalesce(review_stars, 5) = 5 AND coalesce(review_minutes, 0) <= 90)
+               AND count(DISTINCT address_id) < count(DISTINCT buyer_id) / 2
+             FROM syn WHERE pattern = 'brushing'),
+          'brushing: items under 5, five-star reviews within 90 minutes, addresses shared');
+SELECT ok((SELECT count(DISTINCT device_id) * 10 < count(DISTINCT buyer_id)
+               AND count(DISTINCT set_masklen(ip::cidr, 24)) * 10 < count(DISTINCT buyer_id)
+             FROM syn WHERE pattern = 'click_farm'),
+          'click farms: ten accounts or more per device and per /24');
+SELECT ok((SELECT avg((EXISTS (SELECT FROM syn o WHERE o.address_id = h.address_id AND o.buyer_id <> h.buyer_id
+                                                   AND o.pattern = 'normal'))::int) > 0.5
+             FROM syn h WHERE pattern = 'address_harvesting'),
+          'address harvesting: most orders go to an address an ordinary buyer of this sample ships to');
+
+-- no raw column gives a pattern away: at 80% recall, none reaches 60%
+-- precision (ordinary orders sampled one in ten, weighted ten)
+CREATE FUNCTION best_precision(s float8[], l boolean[], w float8[]) RETURNS float8 LANGUAGE sql AS $$
+  SELECT max(precision) FROM unnest((SELECT risk.pr_curve(x, y, z) FROM unnest(s, l, w) u(x, y, z))) WHERE recall >= 0.8 $$;
+SELECT ok((SELECT max(greatest(best_precision(v, y, w), best_precision(array(SELECT -x FROM unnest(v) x), y, w))) < 0.6
+             FROM (SELECT p.pattern, c.name, array_agg(c.value) AS v, array_agg(s.pattern = p.pattern) AS y,
+                          array_agg(CASE WHEN s.pattern = p.pattern THEN 1 ELSE 10 END::float8) AS w
+                     FROM (SELECT DISTINCT pattern FROM syn WHERE pattern <> 'normal') p
+                     JOIN syn s ON s.pattern = p.pattern OR (s.pattern = 'normal' AND s.order_id % 10 = 0)
+                     CROSS JOIN LATERAL (VALUES ('amount', s.amount), ('quantity', s.quantity),
+                                                ('discount', s.discount),
+                                                ('account_age', extract(epoch FROM s.created_at - s.account_created_at)),
+                                                ('review_minutes', coalesce(s.review_minutes, 1e9)),
+                                                ('datacenter_ip', (s.ip << '185.0.0.0/8')::int)) c(name, value)
+                    GROUP BY p.pattern, c.name) x),
+          'no raw column catches 80% of a pattern at 60% precision or better');
+
+SELECT throws_ok($$SELECT * FROM risk.synthetic_orders(-1)$$, '22023',
+                 'risk.synthetic_orders needs n >= 0, not -1', 'a negative n: 22023');
+SELECT throws_ok($$SELECT * FROM risk.synthetic_orders(10, days => 0)$$, '22023',
+                 'risk.synthetic_orders needs days from 1 to 3660, not 0', 'no days: 22023');
+
+DROP FUNCTION best_precision(float8[], boolean[], float8[]);
+DROP TABLE syn;
