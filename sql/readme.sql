@@ -237,6 +237,9 @@ SELECT rate_a, rate_b, round(difference::numeric, 4) AS difference, round(z::num
   FROM risk.proportion_test(412, 10000, 371, 10000);
 DROP MATERIALIZED VIEW daily_model_quality;
 DROP TABLE scored_orders;
+-- synthetic orders
+SELECT pattern, count(*) AS orders, count(DISTINCT buyer_id) AS buyers, round(avg(amount)::numeric, 2) AS avg_amount
+  FROM risk.synthetic_orders(100000, 42) GROUP BY pattern ORDER BY orders DESC;
 RESET timezone;
 RESET datestyle;
 
