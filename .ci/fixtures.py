@@ -8,6 +8,8 @@ Writes to OUTDIR:
   manifest.csv     model, objective, num_class, kind (value | classes), formats
   predictions.csv  model, id, value (what xgboost's predict returns, as float32 text)
   margins.csv      model, id, margin (output_margin=True; single-output models)
+  contributions.csv  model, id, SHAP values (pred_contribs=True) of the first
+                   CONTRIB_ROWS rows, features then bias (single-output models)
   MODEL.json / MODEL.ubj / MODEL.bin   each model in XGBoost's three formats
   orders.json      a small model with named features for the named-binding tests
 """
@@ -19,6 +21,7 @@ import numpy as np
 import xgboost as xgb
 
 ROWS = 12000
+CONTRIB_ROWS = 1000                 # rows explained with pred_contribs
 NFEAT = 20
 SEED = 20261124
 
@@ -199,8 +202,9 @@ def main():
 
     with open(os.path.join(out, "manifest.csv"), "w", newline="") as fm, \
             open(os.path.join(out, "predictions.csv"), "w", newline="") as fp, \
-            open(os.path.join(out, "margins.csv"), "w", newline="") as fg:
-        wm, wp, wg = csv.writer(fm), csv.writer(fp), csv.writer(fg)
+            open(os.path.join(out, "margins.csv"), "w", newline="") as fg, \
+            open(os.path.join(out, "contributions.csv"), "w", newline="") as fc:
+        wm, wp, wg, wc = csv.writer(fm), csv.writer(fp), csv.writer(fg), csv.writer(fc)
         for name, objective, label, params, rounds in MODELS:
             bst, categorical = train(x, ys[label], objective, params, rounds)
             formats = save_all(bst, out, name, categorical)
@@ -218,6 +222,9 @@ def main():
             margin = bst.predict(dall, output_margin=True)
             for i in range(ROWS):
                 wg.writerow([name, i, f32(margin[i])])
+            contrib = bst.predict(dmatrix(x[:CONTRIB_ROWS], categorical), pred_contribs=True)
+            for i in range(CONTRIB_ROWS):
+                wc.writerow([name, i, "{" + ",".join(repr(float(v)) for v in contrib[i]) + "}"])
 
     orders_model(rng, out)
 

@@ -72,9 +72,14 @@ typedef struct Forest
 	PerfectNode *nodes;			/* num_trees * (2^depth - 1) */
 	float	   *leaves;			/* num_trees * 2^depth */
 
-	GeneralNode *gnodes;
+	GeneralNode *gnodes;		/* every tree, whatever the layout walked */
+	int			num_gnodes;
 	int32	   *roots;			/* first node of each tree in gnodes */
 	uint32	   *cat_bits;
+
+	/* for explanations (forest_explain.c); NULL when the model has no covers */
+	float	   *gcover;			/* per general node: its training rows' hessian sum */
+	double	   *gmean;			/* per general node: the cover-weighted mean of its leaves */
 } Forest;
 
 /* Checks a parsed model and compiles it; ereports what is unsupported or broken. */
@@ -88,6 +93,18 @@ extern int	forest_transform(const Forest *forest, float *margins);
 
 /* Class probabilities of a multi-class model, from its margins, in place. */
 extern void forest_softmax(const Forest *forest, float *margins);
+
+/* Which child of general node g a feature value goes to. */
+extern bool forest_goes_left(const Forest *forest, const GeneralNode *g, float value);
+
+/*
+ * forest_explain.c: each feature's exact SHAP value (TreeSHAP) in the
+ * margin of a single-output model, num_features values and then the bias
+ * (the expected margin), as XGBoost's pred_contribs.
+ */
+extern bool forest_can_explain(const Forest *forest);
+extern void forest_prepare_explain(Forest *forest);
+extern void forest_contributions(const Forest *forest, const float *row, double *phi);
 
 /* Names the objectives we evaluate, for messages. */
 extern const char *forest_supported_objectives(void);

@@ -39,6 +39,7 @@ typedef struct TreeSpec
 	JsonNumArray cat_nodes;			/* ... of these nodes, */
 	JsonNumArray cat_segments;		/* starting here in categories */
 	JsonNumArray cat_sizes;			/* with this many each */
+	JsonNumArray sum_hess;			/* sum_hessian: each node's cover (float) */
 } TreeSpec;
 
 typedef struct ModelSpec

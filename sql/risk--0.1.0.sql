@@ -184,6 +184,24 @@ CREATE FUNCTION @extschema@.score_classes(model text, features record) RETURNS d
 COMMENT ON FUNCTION @extschema@.score_classes(text, record) IS
   'Class probabilities of a multi-class model for a row named like its features.';
 
+CREATE FUNCTION @extschema@.score_contributions(model text, features real[]) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_score_contributions_float4'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score_contributions(text, real[]) IS
+  'Why the model scored this row so: each feature''s exact SHAP value (TreeSHAP) in the margin, then the bias (the expected margin); they add up to risk.score_margin, as XGBoost''s pred_contribs. Single-output models.';
+
+CREATE FUNCTION @extschema@.score_contributions(model text, features double precision[]) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_score_contributions_float8'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score_contributions(text, double precision[]) IS
+  'Why the model scored this row so: each feature''s exact SHAP value (TreeSHAP) in the margin, then the bias (the expected margin); they add up to risk.score_margin, as XGBoost''s pred_contribs. Single-output models.';
+
+CREATE FUNCTION @extschema@.score_contributions(model text, features record) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_score_contributions_record'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score_contributions(text, record) IS
+  'Why the model scored this row so: each feature''s exact SHAP value (TreeSHAP) in the margin, then the bias (the expected margin); they add up to risk.score_margin, as XGBoost''s pred_contribs. Single-output models.';
+
 ------------------------------------------------------------------------------
 -- Scoring through libxgboost itself: the reference for parity and benchmarks
 ------------------------------------------------------------------------------

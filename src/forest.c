@@ -331,6 +331,7 @@ compile_general(Forest *f, const ModelSpec *spec)
 		}
 	}
 	f->gnodes = palloc_extended(sizeof(GeneralNode) * total, MCXT_ALLOC_HUGE);
+	f->num_gnodes = total;
 	f->roots = palloc(sizeof(int32) * f->num_trees);
 	f->cat_bits = palloc0(sizeof(uint32) * Max(cat_words, 1));
 
@@ -353,6 +354,17 @@ compile_general(Forest *f, const ModelSpec *spec)
 			g->value = NUMARRAY_FLOAT(tree->split_cond)[i];
 			g->cat_offset = 0;
 			g->cat_words = 0;
+		}
+		if (tree->sum_hess.len == tree->num_nodes && (t == 0 || f->gcover != NULL))
+		{
+			if (f->gcover == NULL)
+				f->gcover = palloc_extended(sizeof(float) * total, MCXT_ALLOC_HUGE);
+			memcpy(f->gcover + base, tree->sum_hess.data, sizeof(float) * tree->num_nodes);
+		}
+		else if (f->gcover != NULL)
+		{
+			pfree(f->gcover);	/* a tree without covers: no explanations */
+			f->gcover = NULL;
 		}
 		/* category sets, one bitset per categorical node */
 		for (int i = 0; i < tree->cat_nodes.len; i++)
@@ -509,17 +521,16 @@ forest_compile(const ModelSpec *spec)
 	}
 	f->max_depth = max_depth;
 
+	/* the general layout always: explanations walk it */
+	compile_general(f, spec);
+	f->depth = 0;
 	if (perfect && max_depth <= PERFECT_MAX_DEPTH &&
 		(double) f->num_trees * (12 << Max(max_depth, 1)) <= PERFECT_MAX_BYTES)
 	{
 		f->depth = Max(max_depth, 1);
 		compile_perfect(f, spec);
 	}
-	else
-	{
-		f->depth = 0;
-		compile_general(f, spec);
-	}
+	forest_prepare_explain(f);
 	return f;
 }
 
@@ -611,6 +622,16 @@ category_goes_right(const Forest *f, const GeneralNode *g, float value)
 		return false;
 	c = (int32) value;
 	return (f->cat_bits[g->cat_offset + c / 32] >> (c % 32)) & 1;
+}
+
+bool
+forest_goes_left(const Forest *f, const GeneralNode *g, float v)
+{
+	if (isnan(v))
+		return g->default_left;
+	if (g->categorical)
+		return !category_goes_right(f, g, v);
+	return v < g->value;
 }
 
 static void

@@ -62,7 +62,8 @@ typedef enum Ctx
 	C_T_CATEGORIES,
 	C_T_CAT_NODES,
 	C_T_CAT_SEGMENTS,
-	C_T_CAT_SIZES
+	C_T_CAT_SIZES,
+	C_T_SUM_HESS
 } Ctx;
 
 #define MAX_JSON_DEPTH 64
@@ -120,6 +121,7 @@ static const Member members[] = {
 	{C_TREE, "categories_nodes", C_T_CAT_NODES},
 	{C_TREE, "categories_segments", C_T_CAT_SEGMENTS},
 	{C_TREE, "categories_sizes", C_T_CAT_SIZES},
+	{C_TREE, "sum_hessian", C_T_SUM_HESS},
 	{C_TREE_PARAM, "num_nodes", C_TREE_NUM_NODES},
 };
 
@@ -376,6 +378,10 @@ on_scalar(void *state, char *token, JsonTokenType type)
 		case C_T_SPLIT_COND:
 			f = token_float(token, type);
 			numarray_push(&current_tree(ps)->split_cond, &f);
+			break;
+		case C_T_SUM_HESS:
+			f = token_float(token, type);
+			numarray_push(&current_tree(ps)->sum_hess, &f);
 			break;
 		case C_T_LEFT:
 		case C_T_RIGHT:

@@ -34,6 +34,9 @@ PG_FUNCTION_INFO_V1(risk_score_margin_record);
 PG_FUNCTION_INFO_V1(risk_score_classes_float4);
 PG_FUNCTION_INFO_V1(risk_score_classes_float8);
 PG_FUNCTION_INFO_V1(risk_score_classes_record);
+PG_FUNCTION_INFO_V1(risk_score_contributions_float4);
+PG_FUNCTION_INFO_V1(risk_score_contributions_float8);
+PG_FUNCTION_INFO_V1(risk_score_contributions_record);
 PG_FUNCTION_INFO_V1(risk_score_xgboost);
 PG_FUNCTION_INFO_V1(risk_score_xgboost_margin);
 PG_FUNCTION_INFO_V1(risk_score_xgboost_classes);
@@ -42,7 +45,8 @@ typedef enum ScoreOutput
 {
 	SCORE_VALUE,				/* what XGBoost's predict() returns */
 	SCORE_MARGIN,				/* the untransformed margin */
-	SCORE_CLASSES				/* class probabilities */
+	SCORE_CLASSES,				/* class probabilities */
+	SCORE_CONTRIBUTIONS			/* SHAP values of the margin, then the bias */
 } ScoreOutput;
 
 typedef enum FeatureType
@@ -399,6 +403,36 @@ classes_datum(const float *p, int n)
 										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
+/*
+ * The SHAP values of a row (in st->row) for each feature and the bias, as
+ * float8[]: single-output models with their trees' covers only.
+ */
+static Datum
+contributions_datum(CachedModel *m, const float *row)
+{
+	const Forest *f = m->forest;
+	double	   *phi;
+	Datum	   *d;
+
+	if (f->num_groups > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("model \"%s\" (%s) predicts one value per class; risk.score_contributions explains single-output models",
+						m->name, f->objective)));
+	if (!forest_can_explain(f))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("model \"%s\" has no node covers (sum_hessian), which explanations need", m->name),
+				 errhint("Import the model from XGBoost's JSON or UBJSON format, or from its binary format through libxgboost.")));
+	phi = palloc(sizeof(double) * (f->num_features + 1));
+	forest_contributions(f, row, phi);
+	d = palloc(sizeof(Datum) * (f->num_features + 1));
+	for (int i = 0; i <= f->num_features; i++)
+		d[i] = Float8GetDatum(phi[i]);
+	return PointerGetDatum(construct_array(d, f->num_features + 1, FLOAT8OID, sizeof(float8),
+										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
 /* Evaluates st->row with our compiled forest. */
 static Datum
 evaluate(ScoreState *st, ScoreOutput output)
@@ -424,6 +458,8 @@ evaluate(ScoreState *st, ScoreOutput output)
 			forest_margins(f, st->row, st->out);
 			forest_softmax(f, st->out);
 			return classes_datum(st->out, f->num_groups);
+		case SCORE_CONTRIBUTIONS:
+			return contributions_datum(st->model, st->row);
 	}
 	pg_unreachable();
 }
@@ -454,6 +490,7 @@ risk_score##suffix##_record(PG_FUNCTION_ARGS) \
 SCORE_FUNCTIONS(, SCORE_VALUE)
 SCORE_FUNCTIONS(_margin, SCORE_MARGIN)
 SCORE_FUNCTIONS(_classes, SCORE_CLASSES)
+SCORE_FUNCTIONS(_contributions, SCORE_CONTRIBUTIONS)
 
 /* ---- the reference path: libxgboost's own in-place prediction ---- */
 
