@@ -36,6 +36,14 @@ INSERT INTO orders VALUES
 SELECT order_id, round(risk.score('orders_fraud', o)::numeric, 4) AS score
   FROM orders o ORDER BY order_id;
 
+-- Why order 2 scored so: each feature's SHAP value in the margin, and the bias
+SELECT coalesce(f.feature, '(bias)') AS feature, round(c.phi::numeric, 4) AS contribution
+  FROM orders o
+ CROSS JOIN unnest(risk.score_contributions('orders_fraud', o)) WITH ORDINALITY c(phi, ordinal)
+  LEFT JOIN risk.model_features('orders_fraud') f ON f.ordinal = c.ordinal
+ WHERE o.order_id = 2 ORDER BY c.ordinal;
+SELECT round(risk.score_margin('orders_fraud', o)::numeric, 4) AS margin FROM orders o WHERE order_id = 2;
+
 -- The same with an array in the model's feature order (NULL = missing)
 SELECT round(risk.score('orders_fraud',
                         ARRAY[420, 2, 1, 1, 1, 1, 3, 0]::real[])::numeric, 4) AS score,
