@@ -22,6 +22,8 @@
 
 #include <math.h>
 
+#include "miscadmin.h"
+
 #include "forest.h"
 
 /* One feature on the path: the fractions of rows going this way without it and with it. */
@@ -120,6 +122,7 @@ tree_shap(const Walk *w, int node, PathStep *parent, int depth, double zero, dou
 	const GeneralNode *g = &f->gnodes[node];
 	PathStep   *path = parent + depth + 1;
 
+	check_stack_depth();		/* lossguide trees can be deep */
 	memcpy(path, parent, sizeof(PathStep) * (depth + 1));
 	path_extend(path, depth, zero, one, feature);
 
