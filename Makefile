@@ -11,12 +11,12 @@ OBJS        = src/risk.o src/xgb_bridge.o src/model_json.o src/forest.o \
               src/metrics_sample.o src/metrics_rank.o src/metrics_threshold.o src/metrics_loss.o \
               src/metrics_curve.o src/metrics_summary.o \
               src/metrics_drift.o src/metrics_compare.o src/synthetic.o \
-              src/forest_explain.o
+              src/forest_explain.o src/trigger.o
 DATA        = sql/risk--$(EXTVERSION).sql
 PGFILEDESC  = "risk - risk-control engine for PostgreSQL"
 
 # Regression tests, in the order they run (sql/NAME.sql, expected/NAME.out).
-REGRESS     = setup parity explain score registry readme errors cache privileges \
+REGRESS     = setup parity explain score trigger registry readme errors cache privileges \
               dump_restore velocity velocity_online metrics metric_summary metric_compare synthetic marketplace
 
 PG_CPPFLAGS = -I$(srcdir)/include

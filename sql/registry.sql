@@ -38,7 +38,7 @@ SELECT risk.drop_model('fraud') AS dropped;
 SELECT risk.drop_model('unnamed') AS dropped;
 SELECT count(*) AS left_over FROM risk.models WHERE name IN ('fraud', 'unnamed');
 
--- the registry is an extension configuration table, kept by pg_dump
+-- the registry and the decision thresholds are extension configuration tables, kept by pg_dump
 SELECT c.relname, e.extname
   FROM pg_extension e, unnest(e.extconfig) AS cfg(oid) JOIN pg_class c ON c.oid = cfg.oid
  WHERE e.extname = 'risk';

@@ -35,7 +35,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.model_registry', '');
 CREATE FUNCTION @extschema@._registry_changed() RETURNS trigger
   AS 'MODULE_PATHNAME', 'risk_registry_changed' LANGUAGE C;
 COMMENT ON FUNCTION @extschema@._registry_changed() IS
-  'Internal: tells every session''s model cache that the registry changed.';
+  'Internal: tells every session that the table it fires on changed (the model registry, the decision thresholds): a relcache invalidation, sent at commit.';
 
 CREATE TRIGGER model_registry_changed
   AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.model_registry
@@ -1663,3 +1663,22 @@ CREATE FUNCTION @extschema@.synthetic_orders(
   AS 'MODULE_PATHNAME', 'risk_synthetic_orders' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 100000;
 COMMENT ON FUNCTION @extschema@.synthetic_orders(bigint, integer, timestamptz, integer, bigint, bigint) IS
   'n synthetic marketplace orders over days days from start_at, in time order, numbered from first_order_id: ordinary buyers (buyers of them; 0: n / 6) and labelled abuse (pattern: account_takeover, coupon_abuse, deal_hunting, scalping, brushing, click_farm, address_harvesting). The same arguments give the same rows.';
+
+-- The scoring trigger and its decision thresholds
+CREATE TABLE @extschema@.decision_thresholds (
+  model text PRIMARY KEY,
+  review double precision NOT NULL,
+  block double precision NOT NULL,
+  reasons integer NOT NULL DEFAULT 3 CHECK (reasons BETWEEN 0 AND 20),
+  CHECK (review <= block)
+);
+COMMENT ON TABLE @extschema@.decision_thresholds IS
+  'Decisions of risk.score_trigger per model: block at or above block, review at or above review, else allow; reasons: how many features to name for rows sent to review or blocked. A committed change holds from the next statement in every session.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.decision_thresholds', '');
+CREATE TRIGGER decision_thresholds_changed
+  AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.decision_thresholds
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._registry_changed();
+CREATE FUNCTION @extschema@.score_trigger() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'risk_score_trigger' LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.score_trigger() IS
+  'BEFORE INSERT FOR EACH ROW trigger: risk.score_trigger(''model'', ''features_function'', ''score_column''[, ''decision_column''[, ''reasons_column'']]) scores each new row with the features the function makes of it (float8[] or real[]; it may update online velocity states), writes the score (double precision), the decision (text: allow, review, block, from risk.decision_thresholds) and, for review and block, the top reasons (text[]: the features with the largest positive SHAP values).';

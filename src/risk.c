@@ -9,6 +9,7 @@
 #include "utils/guc.h"
 
 #include "model_cache.h"
+#include "trigger.h"
 #include "xgb_bridge.h"
 
 PG_MODULE_MAGIC;
@@ -20,5 +21,6 @@ _PG_init(void)
 {
 	xgb_init();
 	model_cache_init();
+	trigger_init();
 	MarkGUCPrefixReserved("risk");
 }
