@@ -245,6 +245,25 @@ SELECT rate_a, rate_b, round(difference::numeric, 4) AS difference, round(z::num
   FROM risk.proportion_test(412, 10000, 371, 10000);
 DROP MATERIALIZED VIEW daily_model_quality;
 DROP TABLE scored_orders;
+-- the scoring trigger
+CREATE TABLE incoming (
+    order_id int PRIMARY KEY, amount numeric(12,2), account_age_days int, is_new_device boolean,
+    orders_1h int, distinct_cards_24h int, ip_country_mismatch boolean, hour_of_day int, coupon_used boolean,
+    score double precision, decision text, reasons text[]);
+CREATE FUNCTION incoming_features(o incoming) RETURNS float8[] LANGUAGE sql IMMUTABLE
+  RETURN ARRAY[o.amount, o.account_age_days, o.is_new_device::int, o.orders_1h, o.distinct_cards_24h,
+               o.ip_country_mismatch::int, o.hour_of_day, o.coupon_used::int];
+INSERT INTO risk.decision_thresholds (model, review, block) VALUES ('orders_fraud', 0.2, 0.6);
+CREATE TRIGGER score_incoming BEFORE INSERT ON incoming FOR EACH ROW
+  EXECUTE FUNCTION risk.score_trigger('orders_fraud', 'incoming_features', 'score', 'decision', 'reasons');
+INSERT INTO incoming (order_id, amount, account_age_days, is_new_device, orders_1h, distinct_cards_24h,
+                      ip_country_mismatch, hour_of_day, coupon_used)
+VALUES (1, 35.90, 812, false, 0, 1, false, 14, false),
+       (2, 420.00, 2, true, 1, 1, true, 3, false),
+       (3, 900.00, 0, true, 6, 3, true, 3, false);
+SELECT order_id, round(score::numeric, 4) AS score, decision, reasons FROM incoming ORDER BY order_id;
+DROP TABLE incoming CASCADE;
+DELETE FROM risk.decision_thresholds;
 -- synthetic orders
 SELECT pattern, count(*) AS orders, count(DISTINCT buyer_id) AS buyers, round(avg(amount)::numeric, 2) AS avg_amount
   FROM risk.synthetic_orders(100000, 42) GROUP BY pattern ORDER BY orders DESC;
