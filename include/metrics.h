@@ -150,6 +150,9 @@ extern Datum curve_calibration(FunctionCallInfo fcinfo, const Ranked *r, int bin
 /* a number of bins or buckets, checked (1 to 10,000) */
 extern int	curve_bins(const char *name, double bins);
 
+/* metrics_drift.c: a bin's PSI term (A - E) ln(A / E), shares of 0 as 0.0001 */
+extern double drift_psi_term(double expected, double actual);
+
 /* metrics_threshold.c: from {threshold, tp, fp, tn, fn} */
 enum
 {

@@ -9,7 +9,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(29);
+SELECT plan(31);
 
 \getenv fixtures RISK_FIXTURES
 CREATE TABLE m_rows (grp text, id int, score float8, label int, weight float8);
@@ -74,6 +74,23 @@ SELECT is((SELECT array_agg(DISTINCT (cardinality(risk.roc_curve(s)) = cardinali
 SELECT ok((SELECT abs((c[cardinality(c)]).fpr - 1) < 1e-12 AND abs((c[cardinality(c)]).tpr - 1) < 1e-12
              FROM sums, risk.roc_curve(s) c WHERE grp = 'fine' AND weighted),
           'the ROC curve of a summary ends at (1, 1)');
+
+-- PSI of two summaries = risk.psi of the rows where each distinct score has
+-- its own bin (the 0.01 grid): the even rows against the odd, and the
+-- coarse group against the extreme one
+SELECT is((SELECT ARRAY[round(risk.psi(risk.score_summary(score, true) FILTER (WHERE id % 2 = 0),
+                                       risk.score_summary(score, true) FILTER (WHERE id % 2 = 1))::numeric, 12),
+                        round(risk.psi(risk.score_summary(score, true) FILTER (WHERE id % 2 = 0),
+                                       risk.score_summary(score, true) FILTER (WHERE id % 2 = 1), 4)::numeric, 12)]
+             FROM m_rows WHERE grp = 'coarse'),
+          (SELECT ARRAY[round(risk.psi(score, id % 2 = 1)::numeric, 12), round(risk.psi(score, id % 2 = 1, 4)::numeric, 12)]
+             FROM m_rows WHERE grp = 'coarse'),
+          'risk.psi(summary, summary) = risk.psi of the rows on a 0.01 grid (deciles, quartiles)');
+SELECT is((SELECT round(risk.psi(risk.score_summary(score, true) FILTER (WHERE grp = 'coarse'),
+                                 risk.score_summary(score, true) FILTER (WHERE grp = 'extreme'))::numeric, 12)
+             FROM m_rows),
+          (SELECT round(risk.psi(score, grp = 'extreme')::numeric, 12) FROM m_rows WHERE grp IN ('coarse', 'extreme')),
+          'and for a major shift, with empty bins (0.0001)');
 
 -- rollup: ten parts of each group merged = the group's summary
 CREATE TABLE parts AS

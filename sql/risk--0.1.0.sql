@@ -1682,3 +1682,10 @@ CREATE FUNCTION @extschema@.score_trigger() RETURNS trigger
   AS 'MODULE_PATHNAME', 'risk_score_trigger' LANGUAGE C;
 COMMENT ON FUNCTION @extschema@.score_trigger() IS
   'BEFORE INSERT FOR EACH ROW trigger: risk.score_trigger(''model'', ''features_function'', ''score_column''[, ''decision_column''[, ''reasons_column'']]) scores each new row with the features the function makes of it (float8[] or real[]; it may update online velocity states), writes the score (double precision), the decision (text: allow, review, block, from risk.decision_thresholds) and, for review and block, the top reasons (text[]: the features with the largest positive SHAP values).';
+
+-- PSI of two summaries
+CREATE FUNCTION @extschema@.psi(reference @extschema@.score_summary, actual @extschema@.score_summary, bins integer DEFAULT 10)
+  RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_psi' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.psi(@extschema@.score_summary, @extschema@.score_summary, integer) IS
+  'PSI of the actual summary against the reference one (the training window, say): bins at the reference quantiles made of whole summary bins, rows counted, shares of 0 as 0.0001; equal to risk.psi of the rows where each distinct score has its own summary bin. NULL when either is empty.';

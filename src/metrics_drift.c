@@ -79,18 +79,21 @@ drift_bins(const MetricSample *s, int bins, int *nbins)
 	return out;
 }
 
-/* A bin's term: (A - E) ln(A / E), with shares of 0 as EPSILON. */
+double
+drift_psi_term(double expected, double actual)
+{
+	expected = Max(expected, EPSILON);
+	actual = Max(actual, EPSILON);
+	return (actual - expected) * log(actual / expected);
+}
+
+/* A bin's term, and its shares. */
 static double
 drift_term(const DriftBin *b, const MetricSample *s, double *expected, double *actual)
 {
-	double		e = (double) b->count[0] / s->cls[0].n;
-	double		a = (double) b->count[1] / s->cls[1].n;
-
-	*expected = e;
-	*actual = a;
-	e = Max(e, EPSILON);
-	a = Max(a, EPSILON);
-	return (a - e) * log(a / e);
+	*expected = (double) b->count[0] / s->cls[0].n;
+	*actual = (double) b->count[1] / s->cls[1].n;
+	return drift_psi_term(*expected, *actual);
 }
 
 /* The sorted sample of a final function's state, or NULL without both samples. */

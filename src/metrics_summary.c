@@ -928,6 +928,67 @@ risk_summary_calibration(PG_FUNCTION_ARGS)
 	return curve_calibration(fcinfo, &r, bins, "risk.calibration");
 }
 
+/* Rows per bin of a summary, into rows[SUMMARY_BINS]; returns their sum. */
+static double
+bin_rows(ScoreSummary *s, double *rows)
+{
+	SummaryBin *bins = summary_bins(s);
+	double		total = 0;
+
+	memset(rows, 0, sizeof(double) * SUMMARY_BINS);
+	for (int i = 0; i < s->nbins; i++)
+	{
+		rows[summary_bin_at(s, i)] = bins[i].rows;
+		total += bins[i].rows;
+	}
+	return total;
+}
+
+/*
+ * risk.psi(reference, actual[, bins]): PSI of two summaries, with the
+ * bins of risk.psi made of whole summary bins: a cut after the summary bin
+ * that holds the reference row at rank ceil(k n / bins).  Rows, not
+ * weights.  Where each distinct score has its own summary bin, this is
+ * risk.psi of the rows.
+ */
+PG_FUNCTION_INFO_V1(risk_summary_psi);
+Datum
+risk_summary_psi(PG_FUNCTION_ARGS)
+{
+	int			bins = curve_bins("risk.psi", PG_NARGS() > 2 ? PG_GETARG_INT32(2) : 10);
+	double	   *ref = palloc(sizeof(double) * SUMMARY_BINS);
+	double	   *act = palloc(sizeof(double) * SUMMARY_BINS);
+	double		n_ref = bin_rows(summary_arg(fcinfo, 0), ref);
+	double		n_act = bin_rows(summary_arg(fcinfo, 1), act);
+	double		seen = 0;
+	double		group[2] = {0, 0};
+	int			k = 1;
+	DD			psi = {0, 0};
+
+	if (n_ref == 0 || n_act == 0)
+		PG_RETURN_NULL();
+	for (int b = 0; b < SUMMARY_BINS; b++)
+	{
+		bool		cut = false;
+
+		seen += ref[b];
+		group[0] += ref[b];
+		group[1] += act[b];
+		/* every cut whose rank falls in this bin ends the group here */
+		while (k < bins && seen >= ceil((double) k * n_ref / bins))
+		{
+			cut = true;
+			k++;
+		}
+		if (cut || b == SUMMARY_BINS - 1)
+		{
+			dd_add(&psi, drift_psi_term(group[0] / n_ref, group[1] / n_act));
+			group[0] = group[1] = 0;
+		}
+	}
+	PG_RETURN_FLOAT8(psi.hi + psi.lo);
+}
+
 /* The rows a summary holds. */
 PG_FUNCTION_INFO_V1(risk_summary_rows);
 Datum
