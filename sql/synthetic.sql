@@ -8,7 +8,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(22);
+SELECT plan(26);
 
 CREATE TABLE syn AS SELECT * FROM risk.synthetic_orders(300000, 42);
 CREATE INDEX ON syn (buyer_id);
@@ -107,6 +107,18 @@ SELECT throws_ok($$SELECT * FROM risk.synthetic_orders(-1)$$, '22023',
                  'risk.synthetic_orders needs n >= 0, not -1', 'a negative n: 22023');
 SELECT throws_ok($$SELECT * FROM risk.synthetic_orders(10, days => 0)$$, '22023',
                  'risk.synthetic_orders needs days from 1 to 3660, not 0', 'no days: 22023');
+
+SELECT throws_ok($$SELECT * FROM risk.synthetic_orders(400000000, days => 30)$$, '22023',
+                 'risk.synthetic_orders makes at most 10,000,000 orders a day, not 13333333', 'too many orders a day: 22023');
+SELECT throws_ok($$SELECT * FROM risk.synthetic_orders(10, start_at => 'infinity')$$, '22023', NULL,
+                 'an infinite start: 22023');
+-- tiny worlds: the abuse that wants old or heavy accounts settles for what there is
+SET statement_timeout = '60s';
+SELECT is((SELECT count(*) FROM generate_series(1, 30) s, risk.synthetic_orders(2000, s::int, buyers => 10)),
+          60000::bigint, 'ten buyers, thirty seeds: every call finishes');
+SELECT is((SELECT count(*) FROM risk.synthetic_orders(5000, -7) WHERE buyer_id < 1 OR shop_id < 1), 0::bigint,
+          'a negative seed: ids from 1');
+RESET statement_timeout;
 
 DROP FUNCTION best_precision(float8[], boolean[], float8[]);
 DROP TABLE syn;

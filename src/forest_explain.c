@@ -167,6 +167,8 @@ node_mean(Forest *f, int node)
 	const GeneralNode *g = &f->gnodes[node];
 	double		mean;
 
+	check_stack_depth();
+
 	if (g->left < 0)
 		mean = g->value;
 	else
@@ -201,8 +203,8 @@ void
 forest_contributions(const Forest *f, const float *row, double *phi)
 {
 	/* a segment of up to depth + 2 steps per level of the deepest path */
-	int			steps = (f->max_depth + 3) * (f->max_depth + 4) / 2;
-	PathStep   *path = palloc(sizeof(PathStep) * steps);
+	Size		steps = (Size) (f->max_depth + 3) * (f->max_depth + 4) / 2;
+	PathStep   *path = palloc_extended(sizeof(PathStep) * steps, MCXT_ALLOC_HUGE);
 	Walk		w = {f, row, phi, 1.0};
 	double		bias = f->base_margin;
 

@@ -49,6 +49,7 @@
 #include "common/hashfn.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/inet.h"
 #include "utils/timestamp.h"
@@ -95,6 +96,7 @@ typedef struct Order
 	int32		review_stars;	/* 0: no review */
 	int32		review_minutes;
 	Pattern		pattern;
+	int32		seq;			/* made this day: the last tie-breaker */
 } Order;
 
 /* ------------------------------------------------------------------------
@@ -229,16 +231,32 @@ buyer_of(const World *w, int64 id)
 	return b;
 }
 
+static int64
+gcd64(int64 a, int64 b)
+{
+	while (b != 0)
+	{
+		int64		t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
 /* Buyer of activity rank k: ranks are scattered over the ids. */
 static int64
 buyer_at_rank(const World *w, int64 k)
 {
 	/* an affine permutation of [0, buyers): a step coprime with it */
 	int64		step = 7919;
+	int64		at;
 
-	while (w->buyers % step == 0 || step % w->buyers == 0)
+	while (gcd64(step, w->buyers) != 1)
 		step += 2;
-	return (int64) (((__int128) k * step + w->seed) % w->buyers) + 1;
+	at = (int64) (((__int128) k * step + w->seed) % w->buyers);
+
+	return (at < 0 ? at + w->buyers : at) + 1;
 }
 
 /* A SKU's price: log-normal, and one in twenty a cheap accessory under 3. */
@@ -255,7 +273,9 @@ sku_price(const World *w, int32 sku)
 static int32
 shop_at_rank(const World *w, int64 k)
 {
-	return (int32) ((k * 104729 + w->seed) % w->shops) + 1;
+	int64		at = (k * 104729 + w->seed) % w->shops;
+
+	return (int32) (at < 0 ? at + w->shops : at) + 1;
 }
 
 /* A time of day, more orders in the evening, few at night. */
@@ -379,6 +399,7 @@ buffer_add(OrderBuffer *buf)
 		buf->orders = buf->orders ? repalloc_huge(buf->orders, sizeof(Order) * buf->cap)
 			: palloc_extended(sizeof(Order) * buf->cap, MCXT_ALLOC_HUGE);
 	}
+	buf->orders[buf->n].seq = buf->n;
 	return &buf->orders[buf->n++];
 }
 
@@ -448,9 +469,13 @@ episode_orders(const World *w, const Episode *e, OrderBuffer *buf, int *abusive)
 
 				if (buf == NULL)
 					return *abusive = n;
-				do
-					victim = buyer_of(w, between(&r, 1, w->buyers));
-				while (victim.signup > t0 - 365 * USECS_PER_DAY);
+				/* an account over a year old; in a tiny world, any old enough to order */
+				for (int tries = 0;; tries++)
+				{
+					victim = tries < 1000 ? buyer_of(w, between(&r, 1, w->buyers)) : ordinary_buyer(w, &r, t0);
+					if (tries >= 1000 || victim.signup <= t0 - 365 * USECS_PER_DAY)
+						break;
+				}
 				for (int i = 0; i < n; i++)
 				{
 					Order	   *o = buffer_add(buf);
@@ -525,9 +550,13 @@ episode_orders(const World *w, const Episode *e, OrderBuffer *buf, int *abusive)
 					/* heavy buyers: the top of the activity ranking, with old accounts */
 					Buyer		b;
 
-					do
-						b = buyer_of(w, buyer_at_rank(w, zipf(&r, Max(w->buyers / 50, 1), 1.0)));
-					while (b.signup > t0 - 30 * USECS_PER_DAY);
+					for (int tries = 0;; tries++)
+					{
+						b = tries < 100 ? buyer_of(w, buyer_at_rank(w, zipf(&r, Max(w->buyers / 50, 1), 1.0)))
+							: ordinary_buyer(w, &r, t0);
+						if (tries >= 100 || b.signup <= t0 - 30 * USECS_PER_DAY)
+							break;
+					}
 
 					for (int i = 0; i < per; i++)
 					{
@@ -787,7 +816,8 @@ plan_make(OrderPlan *plan)
 	/* ordinary orders: more at weekends, growing a little over the period */
 	for (int d = 0; d < w->days; d++)
 	{
-		int			dow = (int) (((w->start / USECS_PER_DAY) + d + 6) % 7);	/* 0: Sunday */
+		int64		days_since_2000 = w->start / USECS_PER_DAY - (w->start % USECS_PER_DAY < 0);
+		int			dow = (int) ((((days_since_2000 + d + 6) % 7) + 7) % 7);	/* 0: Sunday */
 
 		weight[d] = (dow == 0 || dow == 6 ? 1.15 : 1.0) * (1 + 0.1 * d / w->days);
 		total += weight[d];
@@ -810,7 +840,9 @@ cmp_order(const void *a, const void *b)
 
 	if (x->created_at != y->created_at)
 		return x->created_at < y->created_at ? -1 : 1;
-	return x->buyer_id < y->buyer_id ? -1 : x->buyer_id > y->buyer_id;
+	if (x->buyer_id != y->buyer_id)
+		return x->buyer_id < y->buyer_id ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 /* The next day's orders into the buffer, sorted by time. */
@@ -833,7 +865,11 @@ plan_day(OrderPlan *plan)
 	for (int64 i = 0; i < plan->ordinary[d]; i++)
 	{
 		TimestampTz t = day + time_of_day(&r);
-		Buyer		b = ordinary_buyer(w, &r, t);
+		Buyer		b;
+
+		if (i % 4096 == 0)
+			CHECK_FOR_INTERRUPTS();
+		b = ordinary_buyer(w, &r, t);
 
 		ordinary_order(w, &r, &b, t, buffer_add(&plan->buf));
 	}
@@ -929,6 +965,15 @@ risk_synthetic_orders(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("risk.synthetic_orders needs days from 1 to 3660, not %d", days)));
+		if (n / days > 10000000)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("risk.synthetic_orders makes at most 10,000,000 orders a day, not " INT64_FORMAT, n / days),
+					 errhint("Spread the orders over more days, or call it several times with a later start_at.")));
+		if (TIMESTAMP_NOT_FINITE(PG_GETARG_TIMESTAMPTZ(2)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("risk.synthetic_orders needs a finite start_at")));
 		old = MemoryContextSwitchTo(fc->multi_call_memory_ctx);
 		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 			elog(ERROR, "risk.synthetic_orders must return a row type");

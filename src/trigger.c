@@ -19,7 +19,10 @@
  * many as the thresholds row says.
  *
  * Everything the arguments name is checked on the first row, with an
- * error naming what is wrong; the model stays pinned for the statement.
+ * error naming what is wrong.  The model is pinned for the statement, and
+ * pinned again (its new version) after a change to the registry.  The
+ * features function runs before the row is stored: states it updates count
+ * the row even if a later trigger or ON CONFLICT DO NOTHING drops it.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -31,6 +34,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "funcapi.h"
 #include "parser/parse_func.h"
 #include "utils/array.h"
@@ -39,6 +43,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/acl.h"
 #include "utils/regproc.h"
 #include "utils/rel.h"
 
@@ -87,6 +92,7 @@ thresholds_load(Oid fn)
 
 	if (thresholds)
 		hash_destroy(thresholds);
+	thresholds = NULL;
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = MODEL_NAME_MAX + 1;
 	ctl.entrysize = sizeof(Thresholds);
@@ -99,8 +105,18 @@ thresholds_load(Oid fn)
 					 quote_identifier(get_namespace_name(schema)));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute(query, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read %s", query);
+	PG_TRY();
+	{
+		/* not read-only: a fresh snapshot, seeing what was committed before this statement */
+		if (SPI_execute(query, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read %s", query);
+	}
+	PG_CATCH();
+	{
+		thresholds_valid = false;	/* read again next time */
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	t = SPI_tuptable->vals[i];
@@ -132,7 +148,8 @@ thresholds_of(Oid fn, const char *model)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("model \"%s\" has no decision thresholds", model),
-				 errhint("INSERT INTO risk.decision_thresholds (model, review, block) VALUES ('%s', 0.5, 0.9);", model)));
+				 errhint("INSERT INTO %s.decision_thresholds (model, review, block) VALUES (%s, 0.5, 0.9);",
+						 quote_identifier(get_namespace_name(get_func_namespace(fn))), quote_literal_cstr(model))));
 	return t;
 }
 
@@ -209,6 +226,10 @@ features_function(TriggerState *st, Relation rel, const char *trigger, const cha
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
 				 errmsg("risk.score_trigger %s: no function %s(%s)", trigger, name, format_type_be(rowtype)),
 				 errhint("The features function takes the table's row and returns the model's features as float8[] or real[].")));
+	if (pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("risk.score_trigger %s: permission denied for function %s", trigger, name)));
 	ret = get_func_rettype(fn);
 	if (ret != FLOAT8ARRAYOID && ret != FLOAT4ARRAYOID)
 		ereport(ERROR,
@@ -262,6 +283,11 @@ trigger_state(FunctionCallInfo fcinfo, TriggerData *td)
 				 errmsg("risk.score_trigger %s: model \"%s\" (%s) predicts one value per class",
 						tg->tgname, st->model_name, st->model->forest->objective),
 				 errhint("The trigger scores with single-output models.")));
+	if (st->reasons_att > 0 && !forest_can_explain(st->model->forest))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("risk.score_trigger %s: model \"%s\" has no node covers (sum_hessian), which reasons need",
+						tg->tgname, st->model_name)));
 	if (st->row)
 		pfree(st->row);
 	if (st->phi)
