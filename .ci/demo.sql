@@ -1,55 +1,160 @@
--- make demo: import the shipped model, score a generated table of orders,
--- print a short summary.
+-- make demo: a marketplace in a box.  A month of synthetic orders with
+-- planted abuse, scored in batch; their entities' velocity states built
+-- from that history; new orders streamed through risk.score_trigger, each
+-- scored, decided and explained as it is inserted; a daily risk dashboard
+-- on score summaries, rolled up to weeks; the catch rate per pattern.
+--   variables: model_path (models/marketplace.json), features_sql
+--   (models/marketplace_features.sql), history (orders), stream (orders)
+\set ON_ERROR_STOP 1
 \pset footer off
 SET client_min_messages = warning;
+
 \echo
-\echo == 1. Import the shipped model (models/orders_fraud.json) into the registry
+\echo == 1. The model and its decision thresholds
 CREATE EXTENSION risk;
-SELECT risk.load_model('orders_fraud', :'model_path',
-                       metadata => '{"source": "models/orders_fraud.json"}') AS version;
-SELECT name, version, objective, num_features, num_trees, max_depth, format
-  FROM risk.describe_model('orders_fraud');
-SELECT ordinal, feature FROM risk.model_features('orders_fraud');
+SELECT risk.load_model('marketplace', :'model_path',
+                       metadata => '{"source": "models/marketplace.json"}') AS version;
+SELECT name, objective, num_features, num_trees, max_depth FROM risk.describe_model('marketplace');
+INSERT INTO risk.decision_thresholds (model, review, block, reasons) VALUES ('marketplace', 0.3, 0.8, 3);
+SELECT * FROM risk.decision_thresholds;
 
 \echo
-\echo == 2. Generate :orders orders
-SELECT setseed(0.42);
-CREATE TABLE orders AS
-SELECT id AS order_id,
-       round(exp(3.6 + sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random()))::numeric, 2) AS amount,
-       floor(-400 * ln(1 - random()))::int AS account_age_days,
-       CASE WHEN random() < 0.02 THEN NULL ELSE random() < 0.12 END AS is_new_device,
-       ((random() < 0.3)::int + (random() < 0.1)::int + 3 * (random() < 0.01)::int) AS orders_1h,
-       (1 + (random() < 0.12)::int + (random() < 0.03)::int) AS distinct_cards_24h,
-       CASE WHEN random() < 0.03 THEN NULL ELSE random() < 0.06 END AS ip_country_mismatch,
-       floor(24 * random())::int AS hour_of_day,
-       random() < 0.2 AS coupon_used
-  FROM generate_series(1, :orders) id;
-SELECT count(*) AS orders, round(avg(amount), 2) AS avg_amount FROM orders;
+\echo == 2. History: :history orders of January 2026 (risk.synthetic_orders, seed 42)
+CREATE SCHEMA marketplace;
+CREATE TABLE marketplace.orders AS
+SELECT *, NULL::float8 AS score, NULL::text AS decision, NULL::text[] AS reasons
+  FROM risk.synthetic_orders(:history, 42);
+ALTER TABLE marketplace.orders ADD PRIMARY KEY (order_id);
+SELECT pattern, count(*) AS orders, round(avg(amount)::numeric, 2) AS avg_amount
+  FROM marketplace.orders GROUP BY pattern ORDER BY orders DESC;
+\i :features_sql
 
 \echo
-\echo == 3. Score every order by column name: risk.score('orders_fraud', o)
+\echo == 3. Score the history in batch (velocity features of every order, then the model)
 \timing on
-CREATE TABLE scored AS
-SELECT o.order_id, o.amount, risk.score('orders_fraud', o) AS score FROM orders o;
+CREATE TABLE marketplace.history_scores AS
+SELECT order_id, risk.score('marketplace', features) AS score FROM marketplace.order_features;
 \timing off
+UPDATE marketplace.orders o
+   SET score = h.score,
+       decision = CASE WHEN h.score >= 0.8 THEN 'block' WHEN h.score >= 0.3 THEN 'review' ELSE 'allow' END
+  FROM marketplace.history_scores h WHERE h.order_id = o.order_id;
 
 \echo
-\echo == 4. Summary
-SELECT count(*) AS orders,
-       round(avg(score)::numeric, 4) AS mean_score,
-       count(*) FILTER (WHERE score >= 0.5) AS block_at_0_5,
-       count(*) FILTER (WHERE score >= 0.1 AND score < 0.5) AS review_0_1_to_0_5,
-       round(sum(amount) FILTER (WHERE score >= 0.5), 2) AS amount_blocked
-  FROM scored;
+\echo == 4. The online velocity state of every entity, built from the history (risk.velocity_state_agg)
+\timing on
+INSERT INTO marketplace.entity_state (kind, entity, state)
+SELECT 'buyer_device', buyer_id, risk.velocity_state_agg(created_at, amount, device_id, k.windows)
+  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'buyer_device' GROUP BY buyer_id, k.windows
+UNION ALL
+SELECT 'buyer_address', buyer_id, risk.velocity_state_agg(created_at, amount, address_id, k.windows)
+  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'buyer_address' GROUP BY buyer_id, k.windows
+UNION ALL
+SELECT 'device', device_id, risk.velocity_state_agg(created_at, amount, buyer_id, k.windows, k.max_distinct)
+  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'device' GROUP BY device_id, k.windows, k.max_distinct
+UNION ALL
+SELECT 'address', address_id, risk.velocity_state_agg(created_at, amount, buyer_id, k.windows, k.max_distinct)
+  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'address' GROUP BY address_id, k.windows, k.max_distinct
+UNION ALL
+SELECT 'card', payment_id, risk.velocity_state_agg(created_at, amount, buyer_id, k.windows, k.max_distinct)
+  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'card' GROUP BY payment_id, k.windows, k.max_distinct
+UNION ALL
+SELECT 'network', marketplace.network(ip), risk.velocity_state_agg(created_at, amount, buyer_id, k.windows, k.max_distinct)
+  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'network'
+ GROUP BY marketplace.network(ip), k.windows, k.max_distinct
+UNION ALL
+SELECT 'sku', sku_id, risk.velocity_state_agg(created_at, amount, buyer_id, k.windows, k.max_distinct)
+  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'sku' GROUP BY sku_id, k.windows, k.max_distinct
+UNION ALL
+SELECT 'shop', shop_id, risk.velocity_state_agg(created_at, amount, buyer_id, k.windows, k.max_distinct)
+  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'shop' GROUP BY shop_id, k.windows, k.max_distinct;
+\timing off
+VACUUM ANALYZE marketplace.entity_state;
+SELECT kind, count(*) AS entities, pg_size_pretty(sum(pg_column_size(state))) AS state_size
+  FROM marketplace.entity_state GROUP BY kind ORDER BY kind;
 
-\echo score distribution (deciles of orders by score)
-SELECT decile, count(*) AS orders, round(min(score)::numeric, 4) AS min_score,
-       round(max(score)::numeric, 4) AS max_score, round(avg(amount), 2) AS avg_amount
-  FROM (SELECT score, amount, ntile(10) OVER (ORDER BY score) AS decile FROM scored) d
- GROUP BY decile ORDER BY decile;
+\echo
+\echo == 5. Stream :stream new orders (1 to 3 February) through the scoring trigger, 1,000 per transaction
+CREATE TRIGGER score_new_orders BEFORE INSERT ON marketplace.orders FOR EACH ROW
+  EXECUTE FUNCTION risk.score_trigger('marketplace', 'marketplace.features', 'score', 'decision', 'reasons');
+-- the same world continued: seed 42, the same buyers, numbers after the history's
+CREATE TABLE marketplace.incoming AS
+SELECT * FROM risk.synthetic_orders(:stream, 42, start_at => '2026-02-01 00:00:00+00', days => 3,
+                                    buyers => :history / 6, first_order_id => :history + 1);
+CREATE UNIQUE INDEX ON marketplace.incoming (order_id);
+CREATE PROCEDURE marketplace.stream(first bigint, last bigint) LANGUAGE plpgsql AS $$
+DECLARE
+    started timestamptz := clock_timestamp();
+BEGIN
+    FOR chunk IN 0..(last - first) / 1000 LOOP
+        INSERT INTO marketplace.orders
+        SELECT *, NULL, NULL, NULL FROM marketplace.incoming
+         WHERE order_id >= first + chunk * 1000 AND order_id < least(first + chunk * 1000 + 1000, last + 1)
+         ORDER BY order_id;
+        COMMIT;
+        IF (chunk + 1) % 10 = 0 OR first + chunk * 1000 + 1000 > last THEN
+            RAISE NOTICE '% orders streamed, % orders/s', least((chunk + 1) * 1000, last - first + 1),
+                round(least((chunk + 1) * 1000, last - first + 1)
+                      / extract(epoch FROM clock_timestamp() - started));
+        END IF;
+    END LOOP;
+END $$;
+SELECT min(order_id) AS first, max(order_id) AS last FROM marketplace.incoming \gset
+SET client_min_messages = notice;
+\timing on
+CALL marketplace.stream(:first, :last);
+\timing off
+SET client_min_messages = warning;
+\echo orders sent to review or blocked as they came in, with their reasons
+SELECT order_id, created_at, pattern, round(score::numeric, 3) AS score, decision, reasons
+  FROM marketplace.orders WHERE order_id > :history AND decision <> 'allow'
+ ORDER BY order_id LIMIT 12;
 
-\echo the five riskiest orders
-SELECT o.*, round(s.score::numeric, 4) AS score
-  FROM scored s JOIN orders o USING (order_id)
- ORDER BY s.score DESC, o.order_id LIMIT 5;
+\echo
+\echo == 6. The daily risk dashboard (a materialized view of score summaries per day and pattern)
+CREATE MATERIALIZED VIEW marketplace.daily_risk AS
+SELECT created_at::date AS day, pattern,
+       count(*) AS orders,
+       count(*) FILTER (WHERE decision = 'review') AS reviewed,
+       count(*) FILTER (WHERE decision = 'block') AS blocked,
+       sum(amount) AS amount,
+       coalesce(sum(amount) FILTER (WHERE is_fraud AND decision = 'allow'), 0) AS fraud_amount_allowed,
+       risk.score_summary(score, is_fraud) AS summary
+  FROM marketplace.orders GROUP BY 1, 2;
+REFRESH MATERIALIZED VIEW marketplace.daily_risk;
+-- the training window's score distribution, for drift
+CREATE TABLE marketplace.training_summary AS
+SELECT risk.rollup(summary) AS summary FROM marketplace.daily_risk WHERE day < '2026-01-22';
+
+\echo per day (the last ten): volume, decisions, quality at the block threshold, AUC, drift, dollars let through
+SELECT d.day, d.orders, round(100.0 * d.reviewed / d.orders, 2) AS review_pct,
+       round(100.0 * d.blocked / d.orders, 2) AS block_pct,
+       round(risk.precision(d.summary, 0.8)::numeric, 3) AS precision,
+       round(risk.recall(d.summary, 0.8)::numeric, 3) AS recall,
+       round(risk.auc(d.summary)::numeric, 4) AS auc,
+       round(risk.psi(t.summary, d.summary)::numeric, 4) AS psi,
+       d.fraud_amount_allowed AS fraud_usd_allowed
+  FROM (SELECT day, sum(orders) AS orders, sum(reviewed) AS reviewed, sum(blocked) AS blocked,
+               sum(fraud_amount_allowed)::numeric(12,2) AS fraud_amount_allowed, risk.rollup(summary) AS summary
+          FROM marketplace.daily_risk GROUP BY day) d, marketplace.training_summary t
+ ORDER BY d.day DESC LIMIT 10;
+
+\echo per week (a rollup of the daily summaries, no rescan of the orders)
+SELECT date_trunc('week', day)::date AS week, sum(orders) AS orders,
+       round(100.0 * sum(blocked) / sum(orders), 2) AS block_pct,
+       round(risk.auc(risk.rollup(summary))::numeric, 4) AS auc,
+       round(risk.ks(risk.rollup(summary))::numeric, 4) AS ks,
+       round(risk.recall(risk.rollup(summary), 0.8)::numeric, 3) AS recall_at_block,
+       round(risk.log_loss(risk.rollup(summary))::numeric, 4) AS log_loss
+  FROM marketplace.daily_risk GROUP BY 1 ORDER BY 1;
+
+\echo
+\echo == 7. Catch rate per pattern: history scored in batch, and new orders scored by the trigger
+SELECT pattern,
+       count(*) FILTER (WHERE order_id <= :history) AS history_orders,
+       round(100.0 * avg((decision <> 'allow')::int) FILTER (WHERE order_id <= :history), 1) AS history_caught_pct,
+       count(*) FILTER (WHERE order_id > :history) AS streamed_orders,
+       round(100.0 * avg((decision <> 'allow')::int) FILTER (WHERE order_id > :history), 1) AS streamed_caught_pct,
+       round(100.0 * avg((decision = 'block')::int) FILTER (WHERE order_id > :history), 1) AS streamed_blocked_pct
+  FROM marketplace.orders GROUP BY pattern ORDER BY pattern = 'normal', pattern;
+\echo (caught: sent to review or blocked; for normal orders, the false-positive rate)

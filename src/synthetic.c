@@ -191,7 +191,8 @@ enum
 
 typedef struct World
 {
-	int64		seed;
+	int64		seed;			/* the world: buyers, shops, SKUs */
+	int64		stream;			/* this call's orders: the seed and start_at mixed */
 	int64		buyers;
 	int32		shops;
 	TimestampTz start;
@@ -410,7 +411,7 @@ buffer_add(OrderBuffer *buf)
 static Rng
 episode_rng(const World *w, Pattern p, int64 number)
 {
-	return rng_for(w->seed, W_EPISODE * 16 + p, number);
+	return rng_for(w->stream, W_EPISODE * 16 + p, number);
 }
 
 /*
@@ -422,7 +423,7 @@ fresh_account(const World *w, Rng *r, uint64 key, TimestampTz signup)
 {
 	Buyer		b;
 
-	b.id = w->buyers + 1 + (int64) (mix64(key ^ (uint64) w->seed) % (UINT64CONST(1) << 40));
+	b.id = w->buyers + 1 + (int64) (mix64(key ^ (uint64) w->stream) % (UINT64CONST(1) << 40));
 	b.signup = signup;
 	b.devices = b.addresses = b.cards = 1;
 	b.household = b.id;
@@ -439,7 +440,7 @@ ring_key(const Episode *e, int k)
 static int64
 fresh_id(const World *w, Pattern p, int64 number, int k)
 {
-	return FRESH_IDS * 2 + ((number * P_COUNT + p) * 256 + k) + w->seed % 1000 * FRESH_IDS / 1000;
+	return FRESH_IDS * 2 + (int64) (mix64((uint64) w->stream ^ (((uint64) number * P_COUNT + p) * 256 + k)) % (uint64) FRESH_IDS);
 }
 
 /*
@@ -793,7 +794,7 @@ plan_make(OrderPlan *plan)
 		/* at least one episode of each pattern once there are 2,000 orders */
 		for (int64 k = 0; made < target || (k == 0 && plan->n >= 2000); k++)
 		{
-			Rng			r = rng_for(w->seed, W_DAY, k * P_COUNT + p);
+			Rng			r = rng_for(w->stream, W_DAY, k * P_COUNT + p);
 			Episode    *e;
 
 			if (plan->num_episodes == cap)
@@ -852,7 +853,7 @@ plan_day(OrderPlan *plan)
 	const World *w = &plan->w;
 	int32		d = plan->day++;
 	TimestampTz day = w->start + (TimestampTz) d * USECS_PER_DAY;
-	Rng			r = rng_for(w->seed, W_DAY * 16, d);
+	Rng			r = rng_for(w->stream, W_DAY * 16, d);
 
 	plan->buf.n = 0;
 	plan->at = 0;
@@ -982,6 +983,8 @@ risk_synthetic_orders(PG_FUNCTION_ARGS)
 		plan->n = n;
 		plan->w.seed = PG_GETARG_INT32(1);
 		plan->w.start = PG_GETARG_TIMESTAMPTZ(2);
+		/* another start_at, other orders of the same world: a history can be continued */
+		plan->w.stream = (int64) mix64((uint64) plan->w.seed ^ mix64((uint64) plan->w.start));
 		plan->w.days = days;
 		plan->w.buyers = PG_GETARG_INT64(4) == 0 ? Max(n / 6, 100) : PG_GETARG_INT64(4);
 		if (plan->w.buyers < 10 || plan->w.buyers > (INT64CONST(1) << 38))
