@@ -1,0 +1,75 @@
+-- Concurrent inserts through risk.score_trigger: four pgbench clients insert
+-- 8,000 orders of a marketplace, one per transaction, interleaved.  No row
+-- is lost, every row is scored, and every entity's online velocity state
+-- equals the state rebuilt from the stored orders (risk.velocity_state_agg).
+\set VERBOSITY terse
+\set QUIET on
+\pset format unaligned
+\pset tuples_only on
+\pset pager off
+\getenv fx RISK_FIXTURES
+
+SELECT plan(4);
+
+CREATE SCHEMA marketplace;
+CREATE TABLE marketplace.orders AS
+SELECT *, NULL::float8 AS score, NULL::text AS decision, NULL::text[] AS reasons
+  FROM risk.synthetic_orders(0);
+\set ECHO none
+\i models/marketplace_features.sql
+\set ECHO all
+\set model_file :fx '/marketplace.json'
+SELECT risk.load_model('concurrency_m', :'model_file') IS NOT NULL AS loaded \gset
+INSERT INTO risk.decision_thresholds (model, review, block) VALUES ('concurrency_m', 0.3, 0.8);
+CREATE TRIGGER score BEFORE INSERT ON marketplace.orders FOR EACH ROW
+  EXECUTE FUNCTION risk.score_trigger('concurrency_m', 'marketplace.features', 'score', 'decision', 'reasons');
+CREATE TABLE marketplace.incoming AS SELECT * FROM risk.synthetic_orders(8000, 11);
+CREATE UNIQUE INDEX ON marketplace.incoming (order_id);
+CREATE SEQUENCE marketplace.next_order;
+
+-- each pgbench transaction inserts the next order
+\set script :fx '/concurrency.pgbench'
+\set out :fx '/concurrency.log'
+\setenv RISK_PGBENCH_SCRIPT :script
+\setenv RISK_PGBENCH_OUT :out
+\setenv RISK_PGBENCH_DB :DBNAME
+\! echo "WITH n AS (SELECT nextval('marketplace.next_order') AS id) INSERT INTO marketplace.orders SELECT i.*, NULL, NULL, NULL FROM marketplace.incoming i, n WHERE i.order_id = n.id;" > "$RISK_PGBENCH_SCRIPT"
+\! "$(pg_config --bindir)/pgbench" -n -c 4 -j 2 -t 2000 -f "$RISK_PGBENCH_SCRIPT" "$RISK_PGBENCH_DB" > "$RISK_PGBENCH_OUT" 2>&1
+
+SELECT is((SELECT count(*) FROM marketplace.orders), 8000::bigint, 'four clients, 8,000 inserts: 8,000 rows, none lost');
+SELECT is((SELECT count(*) FROM marketplace.orders WHERE score IS NULL OR decision IS NULL), 0::bigint,
+          'every row scored and decided');
+CREATE TABLE marketplace.recount AS
+SELECT 'buyer_device' AS kind, buyer_id AS entity, risk.velocity_state_agg(created_at, amount, device_id, k.windows) AS state
+  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'buyer_device' GROUP BY buyer_id, k.windows
+UNION ALL
+SELECT 'buyer_address', buyer_id, risk.velocity_state_agg(created_at, amount, address_id, k.windows)
+  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'buyer_address' GROUP BY buyer_id, k.windows
+UNION ALL
+SELECT 'device', device_id, risk.velocity_state_agg(created_at, amount, buyer_id, k.windows, k.max_distinct)
+  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'device' GROUP BY device_id, k.windows, k.max_distinct
+UNION ALL
+SELECT 'address', address_id, risk.velocity_state_agg(created_at, amount, buyer_id, k.windows, k.max_distinct)
+  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'address' GROUP BY address_id, k.windows, k.max_distinct
+UNION ALL
+SELECT 'card', payment_id, risk.velocity_state_agg(created_at, amount, buyer_id, k.windows, k.max_distinct)
+  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'card' GROUP BY payment_id, k.windows, k.max_distinct
+UNION ALL
+SELECT 'network', marketplace.network(ip), risk.velocity_state_agg(created_at, amount, buyer_id, k.windows, k.max_distinct)
+  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'network'
+ GROUP BY marketplace.network(ip), k.windows, k.max_distinct
+UNION ALL
+SELECT 'sku', sku_id, risk.velocity_state_agg(created_at, amount, buyer_id, k.windows, k.max_distinct)
+  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'sku' GROUP BY sku_id, k.windows, k.max_distinct
+UNION ALL
+SELECT 'shop', shop_id, risk.velocity_state_agg(created_at, amount, buyer_id, k.windows, k.max_distinct)
+  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'shop' GROUP BY shop_id, k.windows, k.max_distinct;
+SELECT is((SELECT count(*) FROM marketplace.recount), (SELECT count(*) FROM marketplace.entity_state),
+          'one online state per entity, as many as the recount');
+SELECT is((SELECT count(*) FROM marketplace.recount r JOIN marketplace.entity_state s USING (kind, entity)
+            WHERE r.state::text = s.state::text), (SELECT count(*) FROM marketplace.recount),
+          'every online state = the state rebuilt from the stored orders');
+
+DROP SCHEMA marketplace CASCADE;
+DELETE FROM risk.decision_thresholds WHERE model = 'concurrency_m';
+SELECT risk.drop_model('concurrency_m') AS dropped \gset
