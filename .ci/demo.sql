@@ -44,30 +44,7 @@ UPDATE marketplace.orders o
 \echo == 4. The online velocity state of every entity, built from the history (risk.velocity_state_agg)
 \timing on
 INSERT INTO marketplace.entity_state (kind, entity, state)
-SELECT 'buyer_device', buyer_id, risk.velocity_state_agg(created_at, amount, device_id, k.windows)
-  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'buyer_device' GROUP BY buyer_id, k.windows
-UNION ALL
-SELECT 'buyer_address', buyer_id, risk.velocity_state_agg(created_at, amount, address_id, k.windows)
-  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'buyer_address' GROUP BY buyer_id, k.windows
-UNION ALL
-SELECT 'device', device_id, risk.velocity_state_agg(created_at, amount, buyer_id, k.windows, k.max_distinct)
-  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'device' GROUP BY device_id, k.windows, k.max_distinct
-UNION ALL
-SELECT 'address', address_id, risk.velocity_state_agg(created_at, amount, buyer_id, k.windows, k.max_distinct)
-  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'address' GROUP BY address_id, k.windows, k.max_distinct
-UNION ALL
-SELECT 'card', payment_id, risk.velocity_state_agg(created_at, amount, buyer_id, k.windows, k.max_distinct)
-  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'card' GROUP BY payment_id, k.windows, k.max_distinct
-UNION ALL
-SELECT 'network', marketplace.network(ip), risk.velocity_state_agg(created_at, amount, buyer_id, k.windows, k.max_distinct)
-  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'network'
- GROUP BY marketplace.network(ip), k.windows, k.max_distinct
-UNION ALL
-SELECT 'sku', sku_id, risk.velocity_state_agg(created_at, amount, buyer_id, k.windows, k.max_distinct)
-  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'sku' GROUP BY sku_id, k.windows, k.max_distinct
-UNION ALL
-SELECT 'shop', shop_id, risk.velocity_state_agg(created_at, amount, buyer_id, k.windows, k.max_distinct)
-  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'shop' GROUP BY shop_id, k.windows, k.max_distinct;
+SELECT kind, entity, state FROM marketplace.entity_state_rebuilt;
 \timing off
 VACUUM ANALYZE marketplace.entity_state;
 SELECT kind, count(*) AS entities, pg_size_pretty(sum(pg_column_size(state))) AS state_size

@@ -16,18 +16,7 @@ SELECT risk.load_model('marketplace', :'model_path') IS NOT NULL AS loaded \gset
 INSERT INTO risk.decision_thresholds (model, review, block) VALUES ('marketplace', 0.3, 0.8)
   ON CONFLICT (model) DO NOTHING;
 INSERT INTO marketplace.entity_state (kind, entity, state)
-SELECT k.kind, e.entity, e.state
-  FROM marketplace.entity_kinds k,
-       LATERAL (SELECT CASE k.kind WHEN 'buyer_device' THEN buyer_id WHEN 'buyer_address' THEN buyer_id
-                                   WHEN 'device' THEN device_id WHEN 'address' THEN address_id
-                                   WHEN 'card' THEN payment_id WHEN 'network' THEN marketplace.network(ip)
-                                   WHEN 'sku' THEN sku_id WHEN 'shop' THEN shop_id END AS entity,
-                       risk.velocity_state_agg(created_at, amount,
-                                               CASE k.kind WHEN 'buyer_device' THEN device_id
-                                                           WHEN 'buyer_address' THEN address_id
-                                                           ELSE buyer_id END,
-                                               k.windows, k.max_distinct) AS state
-                  FROM marketplace.orders GROUP BY 1) e;
+SELECT kind, entity, state FROM marketplace.entity_state_rebuilt;
 CREATE TABLE marketplace.plain_orders (LIKE marketplace.orders);
 CREATE TABLE marketplace.incoming AS
 SELECT * FROM risk.synthetic_orders(:incoming, 42, start_at => '2026-02-01 00:00:00+00', days => 3,

@@ -141,3 +141,19 @@ BEGIN
     END LOOP;
     RETURN marketplace.feature_vector(o, bd, bd_now, ba, ba_now, dv, ad, cd, nt, sk, sh);
 END $$;
+
+-- every entity's state rebuilt from the stored orders: the backfill of a
+-- history, and the recount the online states must equal
+CREATE VIEW marketplace.entity_state_rebuilt AS
+SELECT k.kind, e.entity, e.state
+  FROM marketplace.entity_kinds k,
+       LATERAL (SELECT CASE k.kind WHEN 'buyer_device' THEN buyer_id WHEN 'buyer_address' THEN buyer_id
+                                   WHEN 'device' THEN device_id WHEN 'address' THEN address_id
+                                   WHEN 'card' THEN payment_id WHEN 'network' THEN marketplace.network(ip)
+                                   WHEN 'sku' THEN sku_id WHEN 'shop' THEN shop_id END AS entity,
+                       risk.velocity_state_agg(created_at, amount,
+                                               CASE k.kind WHEN 'buyer_device' THEN device_id
+                                                           WHEN 'buyer_address' THEN address_id
+                                                           ELSE buyer_id END,
+                                               k.windows, k.max_distinct) AS state
+                  FROM marketplace.orders GROUP BY 1) e;

@@ -39,31 +39,7 @@ CREATE SEQUENCE marketplace.next_order;
 SELECT is((SELECT count(*) FROM marketplace.orders), 8000::bigint, 'four clients, 8,000 inserts: 8,000 rows, none lost');
 SELECT is((SELECT count(*) FROM marketplace.orders WHERE score IS NULL OR decision IS NULL), 0::bigint,
           'every row scored and decided');
-CREATE TABLE marketplace.recount AS
-SELECT 'buyer_device' AS kind, buyer_id AS entity, risk.velocity_state_agg(created_at, amount, device_id, k.windows) AS state
-  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'buyer_device' GROUP BY buyer_id, k.windows
-UNION ALL
-SELECT 'buyer_address', buyer_id, risk.velocity_state_agg(created_at, amount, address_id, k.windows)
-  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'buyer_address' GROUP BY buyer_id, k.windows
-UNION ALL
-SELECT 'device', device_id, risk.velocity_state_agg(created_at, amount, buyer_id, k.windows, k.max_distinct)
-  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'device' GROUP BY device_id, k.windows, k.max_distinct
-UNION ALL
-SELECT 'address', address_id, risk.velocity_state_agg(created_at, amount, buyer_id, k.windows, k.max_distinct)
-  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'address' GROUP BY address_id, k.windows, k.max_distinct
-UNION ALL
-SELECT 'card', payment_id, risk.velocity_state_agg(created_at, amount, buyer_id, k.windows, k.max_distinct)
-  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'card' GROUP BY payment_id, k.windows, k.max_distinct
-UNION ALL
-SELECT 'network', marketplace.network(ip), risk.velocity_state_agg(created_at, amount, buyer_id, k.windows, k.max_distinct)
-  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'network'
- GROUP BY marketplace.network(ip), k.windows, k.max_distinct
-UNION ALL
-SELECT 'sku', sku_id, risk.velocity_state_agg(created_at, amount, buyer_id, k.windows, k.max_distinct)
-  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'sku' GROUP BY sku_id, k.windows, k.max_distinct
-UNION ALL
-SELECT 'shop', shop_id, risk.velocity_state_agg(created_at, amount, buyer_id, k.windows, k.max_distinct)
-  FROM marketplace.orders, marketplace.entity_kinds k WHERE k.kind = 'shop' GROUP BY shop_id, k.windows, k.max_distinct;
+CREATE TABLE marketplace.recount AS SELECT * FROM marketplace.entity_state_rebuilt;
 SELECT is((SELECT count(*) FROM marketplace.recount), (SELECT count(*) FROM marketplace.entity_state),
           'one online state per entity, as many as the recount');
 SELECT is((SELECT count(*) FROM marketplace.recount r JOIN marketplace.entity_state s USING (kind, entity)
