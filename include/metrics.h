@@ -94,6 +94,12 @@ typedef struct Ranked
 extern void ranked_sample(Ranked *r, MetricSample *s);
 
 /*
+ * The ranked sample of a final function's state (argument 0); false, for a
+ * NULL result, without rows, or unless one_class without both classes.
+ */
+extern bool final_ranked(FunctionCallInfo fcinfo, bool one_class, Ranked *r);
+
+/*
  * The distinct scores from the highest down, each with the weight of each
  * class at it: the thresholds of a curve.
  */
@@ -126,7 +132,6 @@ extern double rank_average_precision(const Ranked *r);
 extern double rank_ks(const Ranked *r);
 extern double rank_recall_at_fpr(const Ranked *r, double max_fpr);
 extern double rank_capture(const Ranked *r, double top_fraction);
-extern void check_top_fraction(FunctionCallInfo fcinfo, const char *name, double top_fraction);
 
 /* metrics_curve.c: rows made into an array of the function's row type */
 typedef struct CurveRows

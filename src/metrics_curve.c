@@ -138,11 +138,11 @@ typedef struct Bucket
  * from the top bucket down to this one.
  */
 static void
-gains_row(CurveRows *c, const Ranked *r, const Bucket *b, const GroupCursor *cur, double rows_so_far)
+gains_row(CurveRows *c, const Ranked *r, const Bucket *b, const double *flagged, double rows_so_far)
 {
 	Datum		values[10];
 	bool		nulls[10] = {false};
-	double		capture = cur->flagged[1] / r->total[1];
+	double		capture = flagged[1] / r->total[1];
 	double		population = rows_so_far / r->rows;
 
 	values[0] = Int32GetDatum(b->number);
@@ -154,7 +154,7 @@ gains_row(CurveRows *c, const Ranked *r, const Bucket *b, const GroupCursor *cur
 	values[6] = Float8GetDatum(population);
 	values[7] = Float8GetDatum(capture);
 	values[8] = Float8GetDatum(capture / population);
-	values[9] = Float8GetDatum(fabs(capture - cur->flagged[0] / r->total[0]));
+	values[9] = Float8GetDatum(fabs(capture - flagged[0] / r->total[0]));
 	curve_row(c, values, nulls);
 }
 
@@ -168,14 +168,13 @@ curve_gains(FunctionCallInfo fcinfo, const Ranked *r, int buckets)
 {
 	CurveRows	c;
 	GroupCursor cur;
-	GroupCursor at_end;
 	ScoreGroup	g;
 	Bucket		b = {0};
 	double		before = 0;
+	double		flagged[2] = {0, 0};	/* weight flagged up to the last group read */
 
 	curve_start(fcinfo, &c);
 	group_cursor_init(&cur, r);
-	at_end = cur;
 	while (group_cursor_next(&cur, &g))
 	{
 		int			number = (int) floor(before * buckets / r->rows) + 1;
@@ -183,7 +182,7 @@ curve_gains(FunctionCallInfo fcinfo, const Ranked *r, int buckets)
 		if (number != b.number)
 		{
 			if (b.number > 0)
-				gains_row(&c, r, &b, &at_end, before);
+				gains_row(&c, r, &b, flagged, before);
 			memset(&b, 0, sizeof(b));
 			b.number = number;
 			b.max_score = g.score;
@@ -193,10 +192,11 @@ curve_gains(FunctionCallInfo fcinfo, const Ranked *r, int buckets)
 		b.weight[0] += g.weight[0];
 		b.weight[1] += g.weight[1];
 		before += g.rows;
-		at_end = cur;
+		flagged[0] = g.flagged[0];
+		flagged[1] = g.flagged[1];
 	}
 	if (b.number > 0)
-		gains_row(&c, r, &b, &at_end, before);
+		gains_row(&c, r, &b, flagged, before);
 	return curve_end(&c);
 }
 
@@ -291,22 +291,6 @@ curve_bins(const char *name, double bins)
  * The aggregates' final functions
  * ------------------------------------------------------------------------
  */
-
-/* The ranked rows of a final function's state; NULL without both classes. */
-static bool
-final_ranked(FunctionCallInfo fcinfo, bool one_class, Ranked *r)
-{
-	MetricSample *s;
-
-	if (PG_ARGISNULL(0))
-		return false;
-	s = (MetricSample *) PG_GETARG_POINTER(0);
-	if (s->cls[0].n + s->cls[1].n == 0 ||
-		(!one_class && (s->cls[0].total <= 0 || s->cls[1].total <= 0)))
-		return false;
-	ranked_sample(r, s);
-	return true;
-}
 
 PG_FUNCTION_INFO_V1(risk_roc_curve_final);
 Datum

@@ -20,35 +20,21 @@
 
 #include "metrics.h"
 
-void
-check_top_fraction(FunctionCallInfo fcinfo, const char *name, double top_fraction)
+/*
+ * The top fraction of a capture or lift final function's state, checked
+ * (above 0) whether or not the metric is NULL.
+ */
+static double
+top_fraction(FunctionCallInfo fcinfo)
 {
-	if (top_fraction <= 0)
+	const MetricSample *s = PG_ARGISNULL(0) ? NULL : (const MetricSample *) PG_GETARG_POINTER(0);
+
+	if (s != NULL && s->param_set && s->param <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s top fraction must be above 0", name),
+				 errmsg("%s top fraction must be above 0", metric_name(fcinfo)),
 				 errhint("The fraction of rows with the highest scores, e.g. 0.01 for the top 1%%.")));
-}
-
-/*
- * The ranked sample of a final function's state; false (the metric is
- * NULL) without both classes.  With top_fraction, its parameter is one
- * (above 0).
- */
-static bool
-final_ranked(FunctionCallInfo fcinfo, bool top_fraction, Ranked *r)
-{
-	MetricSample *s;
-
-	if (PG_ARGISNULL(0))
-		return false;
-	s = (MetricSample *) PG_GETARG_POINTER(0);
-	if (top_fraction && s->param_set)
-		check_top_fraction(fcinfo, metric_name(fcinfo), s->param);
-	if (s->cls[0].total <= 0 || s->cls[1].total <= 0)
-		return false;
-	ranked_sample(r, s);
-	return true;
+	return s != NULL ? s->param : 0;
 }
 
 /*
@@ -209,11 +195,12 @@ PG_FUNCTION_INFO_V1(risk_capture_rate_final);
 Datum
 risk_capture_rate_final(PG_FUNCTION_ARGS)
 {
+	double		top = top_fraction(fcinfo);
 	Ranked		r;
 
-	if (!final_ranked(fcinfo, true, &r))
+	if (!final_ranked(fcinfo, false, &r))
 		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8(rank_capture(&r, r.sample->param));
+	PG_RETURN_FLOAT8(rank_capture(&r, top));
 }
 
 /* Lift: the positive rate in the top fraction over the overall rate. */
@@ -221,9 +208,10 @@ PG_FUNCTION_INFO_V1(risk_lift_final);
 Datum
 risk_lift_final(PG_FUNCTION_ARGS)
 {
+	double		top = top_fraction(fcinfo);
 	Ranked		r;
 
-	if (!final_ranked(fcinfo, true, &r))
+	if (!final_ranked(fcinfo, false, &r))
 		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8(rank_capture(&r, r.sample->param) / r.sample->param);
+	PG_RETURN_FLOAT8(rank_capture(&r, top) / top);
 }

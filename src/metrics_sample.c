@@ -593,6 +593,21 @@ ranked_sample(Ranked *r, MetricSample *s)
 	}
 }
 
+bool
+final_ranked(FunctionCallInfo fcinfo, bool one_class, Ranked *r)
+{
+	MetricSample *s;
+
+	if (PG_ARGISNULL(0))
+		return false;
+	s = (MetricSample *) PG_GETARG_POINTER(0);
+	if (s->cls[0].n + s->cls[1].n == 0 ||
+		(!one_class && (s->cls[0].total <= 0 || s->cls[1].total <= 0)))
+		return false;
+	ranked_sample(r, s);
+	return true;
+}
+
 void
 group_cursor_init(GroupCursor *c, const Ranked *r)
 {
