@@ -194,6 +194,7 @@ typedef struct World
 	int64		seed;			/* the world: buyers, shops, SKUs */
 	int64		stream;			/* this call's orders: the seed and start_at mixed */
 	int64		buyers;
+	int64		rank_step;		/* coprime with buyers: ranks scattered over ids */
 	int32		shops;
 	TimestampTz start;
 	int32		days;
@@ -245,17 +246,22 @@ gcd64(int64 a, int64 b)
 	return a;
 }
 
-/* Buyer of activity rank k: ranks are scattered over the ids. */
+/* A step coprime with the number of buyers, for buyer_at_rank. */
+static int64
+rank_step(int64 buyers)
+{
+	int64		step = 7919;
+
+	while (gcd64(step, buyers) != 1)
+		step += 2;
+	return step;
+}
+
+/* Buyer of activity rank k: an affine permutation of [0, buyers) scatters ranks over the ids. */
 static int64
 buyer_at_rank(const World *w, int64 k)
 {
-	/* an affine permutation of [0, buyers): a step coprime with it */
-	int64		step = 7919;
-	int64		at;
-
-	while (gcd64(step, w->buyers) != 1)
-		step += 2;
-	at = (int64) (((__int128) k * step + w->seed) % w->buyers);
+	int64		at = (int64) (((__int128) k * w->rank_step + w->seed) % w->buyers);
 
 	return (at < 0 ? at + w->buyers : at) + 1;
 }
@@ -993,6 +999,7 @@ risk_synthetic_orders(PG_FUNCTION_ARGS)
 					 errmsg("risk.synthetic_orders needs from 10 to 2^38 buyers, not " INT64_FORMAT,
 							plan->w.buyers)));
 		plan->w.shops = (int32) Min(Max(plan->w.buyers / 300, 50), 1000000);
+		plan->w.rank_step = rank_step(plan->w.buyers);
 		plan->next_id = PG_GETARG_INT64(5);
 		plan_make(plan);
 		fc->user_fctx = plan;
