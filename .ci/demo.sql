@@ -3,31 +3,28 @@
 -- from that history; new orders streamed through risk.score_trigger, each
 -- scored, decided and explained as it is inserted; a daily risk dashboard
 -- on score summaries, rolled up to weeks; the catch rate per pattern.
---   variables: model_path (models/marketplace.json), features_sql
---   (models/marketplace_features.sql), history (orders), stream (orders)
+--   variables: model_path (models/marketplace.json), history (orders),
+--   stream (orders); run from the repository's top directory
 \set ON_ERROR_STOP 1
 \pset footer off
 SET client_min_messages = warning;
 
 \echo
-\echo == 1. The model and its decision thresholds
+\echo == 1. The marketplace (models/marketplace_setup.sql): the model, its thresholds, the features, the trigger
 CREATE EXTENSION risk;
-SELECT risk.load_model('marketplace', :'model_path',
-                       metadata => '{"source": "models/marketplace.json"}') AS version;
+\set model marketplace
+\i models/marketplace_setup.sql
 SELECT name, objective, num_features, num_trees, max_depth FROM risk.describe_model('marketplace');
-INSERT INTO risk.decision_thresholds (model, review, block, reasons) VALUES ('marketplace', 0.3, 0.8, 3);
 SELECT * FROM risk.decision_thresholds;
 
 \echo
 \echo == 2. History: :history orders of January 2026 (risk.synthetic_orders, seed 42)
-CREATE SCHEMA marketplace;
-CREATE TABLE marketplace.orders AS
-SELECT *, NULL::float8 AS score, NULL::text AS decision, NULL::text[] AS reasons
-  FROM risk.synthetic_orders(:history, 42);
+-- the history is scored in batch below: the trigger waits
+ALTER TABLE marketplace.orders DISABLE TRIGGER score;
+INSERT INTO marketplace.orders SELECT *, NULL, NULL, NULL FROM risk.synthetic_orders(:history, 42);
 ALTER TABLE marketplace.orders ADD PRIMARY KEY (order_id);
 SELECT pattern, count(*) AS orders, round(avg(amount)::numeric, 2) AS avg_amount
   FROM marketplace.orders GROUP BY pattern ORDER BY orders DESC;
-\i :features_sql
 
 \echo
 \echo == 3. Score the history in batch (velocity features of every order, then the model)
@@ -52,8 +49,7 @@ SELECT kind, count(*) AS entities, pg_size_pretty(sum(pg_column_size(state))) AS
 
 \echo
 \echo == 5. Stream :stream new orders (1 to 3 February) through the scoring trigger, 1,000 per transaction
-CREATE TRIGGER score_new_orders BEFORE INSERT ON marketplace.orders FOR EACH ROW
-  EXECUTE FUNCTION risk.score_trigger('marketplace', 'marketplace.features', 'score', 'decision', 'reasons');
+ALTER TABLE marketplace.orders ENABLE TRIGGER score;
 -- the same world continued: seed 42, the same buyers, numbers after the history's
 CREATE TABLE marketplace.incoming AS
 SELECT * FROM risk.synthetic_orders(:stream, 42, start_at => '2026-02-01 00:00:00+00', days => 3,

@@ -11,18 +11,12 @@
 
 SELECT plan(4);
 
-CREATE SCHEMA marketplace;
-CREATE TABLE marketplace.orders AS
-SELECT *, NULL::float8 AS score, NULL::text AS decision, NULL::text[] AS reasons
-  FROM risk.synthetic_orders(0);
+-- the marketplace of the demo, its model, thresholds and trigger
+\set model concurrency_m
+\set model_path :fx '/marketplace.json'
 \set ECHO none
-\i models/marketplace_features.sql
+\i models/marketplace_setup.sql
 \set ECHO all
-\set model_file :fx '/marketplace.json'
-SELECT risk.load_model('concurrency_m', :'model_file') IS NOT NULL AS loaded \gset
-INSERT INTO risk.decision_thresholds (model, review, block) VALUES ('concurrency_m', 0.3, 0.8);
-CREATE TRIGGER score BEFORE INSERT ON marketplace.orders FOR EACH ROW
-  EXECUTE FUNCTION risk.score_trigger('concurrency_m', 'marketplace.features', 'score', 'decision', 'reasons');
 CREATE TABLE marketplace.incoming AS SELECT * FROM risk.synthetic_orders(8000, 11);
 CREATE UNIQUE INDEX ON marketplace.incoming (order_id);
 CREATE SEQUENCE marketplace.next_order;
