@@ -22,7 +22,6 @@ SELECT * FROM risk.decision_thresholds;
 -- the history is scored in batch below: the trigger waits
 ALTER TABLE marketplace.orders DISABLE TRIGGER score;
 INSERT INTO marketplace.orders SELECT *, NULL, NULL, NULL FROM risk.synthetic_orders(:history, 42);
-ALTER TABLE marketplace.orders ADD PRIMARY KEY (order_id);
 SELECT pattern, count(*) AS orders, round(avg(amount)::numeric, 2) AS avg_amount
   FROM marketplace.orders GROUP BY pattern ORDER BY orders DESC;
 

@@ -13,12 +13,13 @@ INSERT INTO marketplace.orders SELECT *, NULL, NULL, NULL FROM risk.synthetic_or
 ALTER TABLE marketplace.orders ENABLE TRIGGER score;
 INSERT INTO marketplace.entity_state (kind, entity, state)
 SELECT kind, entity, state FROM marketplace.entity_state_rebuilt;
-CREATE TABLE marketplace.plain_orders (LIKE marketplace.orders);
+CREATE TABLE marketplace.plain_orders (LIKE marketplace.orders INCLUDING INDEXES);
 CREATE TABLE marketplace.incoming AS
 SELECT * FROM risk.synthetic_orders(:incoming, 42, start_at => '2026-02-01 00:00:00+00', days => 3,
-                                    buyers => :history / 6, first_order_id => 1);
+                                    buyers => :history / 6, first_order_id => :history + 1);
 CREATE UNIQUE INDEX ON marketplace.incoming (order_id);
-CREATE SEQUENCE marketplace.next_scored;
-CREATE SEQUENCE marketplace.next_plain;
+SELECT :history + 1 AS first_id \gset
+CREATE SEQUENCE marketplace.next_scored START :first_id;
+CREATE SEQUENCE marketplace.next_plain START :first_id;
 VACUUM ANALYZE;
 CREATE TABLE marketplace.bench_result (what text, clients int, tps float8);

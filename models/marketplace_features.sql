@@ -9,7 +9,8 @@
 -- network, SKU and shop (orders and distinct buyers over short and long
 -- windows), and the order's own columns.  Windows are tiled, as the online
 -- state keeps them (risk.velocity_tiled = risk.velocity_read); distinct
--- counts of hot entities are capped at 100, as their states keep them.
+-- counts are capped at 100, as the states keep them, so that no entity's
+-- state grows without bound (a buyer cycling through device ids).
 --
 -- Needs: CREATE EXTENSION risk; a schema marketplace with a table
 -- marketplace.orders shaped like risk.synthetic_orders' rows.
@@ -19,8 +20,8 @@ CREATE TABLE marketplace.entity_kinds (
   kind text PRIMARY KEY, windows interval[] NOT NULL, max_distinct int
 );
 INSERT INTO marketplace.entity_kinds VALUES
-  ('buyer_device',  '{1 hour,1 day,30 days}', NULL),
-  ('buyer_address', '{30 days}', NULL),
+  ('buyer_device',  '{1 hour,1 day,30 days}', 100),
+  ('buyer_address', '{30 days}', 100),
   ('device',  '{1 hour,1 day,7 days}', 100),
   ('address', '{1 day,30 days}', 100),
   ('card',    '{1 day,7 days}', 100),
@@ -76,13 +77,13 @@ CREATE VIEW marketplace.order_features AS
 WITH k AS (SELECT kind, windows, max_distinct FROM marketplace.entity_kinds)
 SELECT o.order_id, o.created_at, o.is_fraud, o.pattern,
        marketplace.feature_vector(o,
-         risk.velocity_tiled(o.created_at, o.amount, o.device_id, (SELECT windows FROM k WHERE kind = 'buyer_device'), false)
+         risk.velocity_tiled(o.created_at, o.amount, o.device_id, (SELECT windows FROM k WHERE kind = 'buyer_device'), false, 100)
            OVER (PARTITION BY o.buyer_id ORDER BY o.created_at),
-         risk.velocity_tiled(o.created_at, o.amount, o.device_id, (SELECT windows FROM k WHERE kind = 'buyer_device'), true)
+         risk.velocity_tiled(o.created_at, o.amount, o.device_id, (SELECT windows FROM k WHERE kind = 'buyer_device'), true, 100)
            OVER (PARTITION BY o.buyer_id ORDER BY o.created_at),
-         risk.velocity_tiled(o.created_at, o.amount, o.address_id, (SELECT windows FROM k WHERE kind = 'buyer_address'), false)
+         risk.velocity_tiled(o.created_at, o.amount, o.address_id, (SELECT windows FROM k WHERE kind = 'buyer_address'), false, 100)
            OVER (PARTITION BY o.buyer_id ORDER BY o.created_at),
-         risk.velocity_tiled(o.created_at, o.amount, o.address_id, (SELECT windows FROM k WHERE kind = 'buyer_address'), true)
+         risk.velocity_tiled(o.created_at, o.amount, o.address_id, (SELECT windows FROM k WHERE kind = 'buyer_address'), true, 100)
            OVER (PARTITION BY o.buyer_id ORDER BY o.created_at),
          risk.velocity_tiled(o.created_at, o.amount, o.buyer_id, (SELECT windows FROM k WHERE kind = 'device'), false, 100)
            OVER (PARTITION BY o.device_id ORDER BY o.created_at),
@@ -100,7 +101,10 @@ SELECT o.order_id, o.created_at, o.is_fraud, o.pattern,
 
 -- online: adds the order to its entities' states (one statement) and
 -- returns its features, read before it (and up to it for the buyer's
--- new device and address)
+-- new device and address).  The one statement takes the states in the
+-- same order for every order, so that concurrent orders wait for each
+-- other without deadlocks (an UPDATE, then an INSERT of the entities seen
+-- for the first time, deadlocked in sql/concurrency.sql)
 CREATE FUNCTION marketplace.features(o marketplace.orders) RETURNS float8[] LANGUAGE plpgsql AS $$
 DECLARE
     r record;
