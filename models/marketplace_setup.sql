@@ -2,8 +2,8 @@
 -- table (the columns of risk.synthetic_orders, then score, decision and
 -- reasons; keyed by order_id), the features of marketplace_features.sql,
 -- the model file :model_path loaded as :model with thresholds (review 0.3,
--- block 0.8, three reasons), and the scoring trigger on the orders.  Used by make
--- demo, the tests and the insert benchmark:
+-- block 0.8, three reasons), and the scoring trigger on the orders.  Used
+-- by make demo, the tests and the insert benchmark:
 --   psql -v model=marketplace -v model_path=/path/marketplace.json -f models/marketplace_setup.sql
 CREATE SCHEMA marketplace;
 CREATE TABLE marketplace.orders AS
