@@ -39,10 +39,11 @@ UPDATE marketplace.orders o
 \echo
 \echo == 4. The online velocity state of every entity, built from the history (risk.velocity_state_agg)
 \timing on
-INSERT INTO marketplace.entity_state (kind, entity, state)
-SELECT kind, entity, state FROM marketplace.entity_state_rebuilt;
+CALL marketplace.backfill_velocity();
 \timing off
-VACUUM ANALYZE marketplace.entity_state;
+VACUUM ANALYZE marketplace.buyer_device_velocity, marketplace.buyer_address_velocity, marketplace.device_velocity,
+  marketplace.address_velocity, marketplace.card_velocity, marketplace.network_velocity, marketplace.sku_velocity,
+  marketplace.shop_velocity;
 SELECT kind, count(*) AS entities, pg_size_pretty(sum(pg_column_size(state))) AS state_size
   FROM marketplace.entity_state GROUP BY kind ORDER BY kind;
 

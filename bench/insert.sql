@@ -11,8 +11,7 @@ CREATE EXTENSION IF NOT EXISTS risk;
 ALTER TABLE marketplace.orders DISABLE TRIGGER score;
 INSERT INTO marketplace.orders SELECT *, NULL, NULL, NULL FROM risk.synthetic_orders(:history, 42);
 ALTER TABLE marketplace.orders ENABLE TRIGGER score;
-INSERT INTO marketplace.entity_state (kind, entity, state)
-SELECT kind, entity, state FROM marketplace.entity_state_rebuilt;
+CALL marketplace.backfill_velocity();
 CREATE TABLE marketplace.plain_orders (LIKE marketplace.orders INCLUDING INDEXES);
 CREATE TABLE marketplace.incoming AS
 SELECT * FROM risk.synthetic_orders(:incoming, 42, start_at => '2026-02-01 00:00:00+00', days => 3,

@@ -11,6 +11,7 @@
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
 #include "utils/array.h"
+#include "utils/timestamp.h"
 #include "utils/builtins.h"
 #include "utils/typcache.h"
 
@@ -77,5 +78,52 @@ velocity_tiled_start(int64 t, int64 width, int64 hop)
 {
 	return velocity_floor_div(t - width, hop) * hop;
 }
+
+/* Online states: velocity_state.c, for the store (velocity_store.c) */
+
+/* A key type's 64-bit hash function, looked up once per call site. */
+typedef struct VelocityKeyHash
+{
+	Oid			type;
+	FmgrInfo	proc;
+} VelocityKeyHash;
+
+/* One event: a time, an amount (or none), a key's hash (or none). */
+typedef struct VelocityEvent
+{
+	TimestampTz at;
+	bool		has_amount;
+	double		amount;
+	bool		has_key;
+	uint64		hash;
+} VelocityEvent;
+
+/* A call site's windows argument, parsed once for a run of rows passing the same array. */
+typedef struct VelocityWindowsArg
+{
+	ArrayType  *copy;			/* the array last parsed, in fn_mcxt */
+	int			n;
+	int64		widths[VELOCITY_MAX_WINDOWS];
+} VelocityWindowsArg;
+
+/* The number of windows of argument argno, their widths in wa->widths; errors name fn. */
+extern int	velocity_windows_arg(FunctionCallInfo fcinfo, int argno, const char *fn, VelocityWindowsArg *wa);
+/*
+ * The event of arguments at, at + 1 (amount) and key (none when key < 0);
+ * false for a NULL time, which is no event.  Errors name fn.
+ */
+extern bool velocity_event_args(FunctionCallInfo fcinfo, int at, int key, const char *fn,
+								VelocityKeyHash *kh, VelocityEvent *ev);
+/* The cap on distinct counts in argument argno: 0 for NULL (none), else at least 1. */
+extern int32 velocity_max_distinct_arg(FunctionCallInfo fcinfo, int argno, const char *fn);
+/*
+ * A stored risk.velocity_state (0: none yet, an empty one of these windows
+ * and cap) with one more event; 0 when it has other windows or another cap.
+ */
+extern Datum velocity_state_added(Datum stored, int nwindows, const int64 *widths,
+								  int32 max_distinct, const VelocityEvent *ev);
+
+/* The store (velocity_store.c): registers the invalidation of its per-backend cache. */
+extern void velocity_store_init(void);
 
 #endif							/* RISK_VELOCITY_H */

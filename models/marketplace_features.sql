@@ -1,7 +1,7 @@
--- The marketplace model's features (issue 5, in progress), two ways that
--- give the same values: in batch over a table of orders (history,
--- training), and online, one order at a time, keeping each entity's
--- velocity state (what the scoring trigger calls).
+-- The marketplace model's features, two ways that give the same values: in
+-- batch over a table of orders (history, training), and online, one order
+-- at a time, keeping each entity's velocity state in a store table with
+-- risk.velocity_track (what the scoring trigger calls).
 --
 -- Every feature is computed strictly before the order (include_current
 -- false): per buyer (orders, spend, devices, and whether the device or the
@@ -15,26 +15,51 @@
 -- Needs: CREATE EXTENSION risk; a schema marketplace with a table
 -- marketplace.orders shaped like risk.synthetic_orders' rows.
 
--- the entities, their windows, what they count as distinct, and their cap
-CREATE TABLE marketplace.entity_kinds (
-  kind text PRIMARY KEY, windows interval[] NOT NULL, max_distinct int
-);
-INSERT INTO marketplace.entity_kinds VALUES
-  ('buyer_device',  '{1 hour,1 day,30 days}', 100),
-  ('buyer_address', '{30 days}', 100),
-  ('device',  '{1 hour,1 day,7 days}', 100),
-  ('address', '{1 day,30 days}', 100),
-  ('card',    '{1 day,7 days}', 100),
-  ('network', '{10 minutes,1 hour}', 100),
-  ('sku',     '{10 minutes,1 hour,7 days}', 100),
-  ('shop',    '{1 hour,1 day,30 days}', 100);
+-- the entity kinds, their windows and their cap; each kind keeps its
+-- entities' states in a store of its own, marketplace.<kind>_velocity,
+-- keyed by the entity (risk.velocity_track's stores)
+CREATE FUNCTION marketplace.windows(kind text) RETURNS interval[] LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+  RETURN CASE kind WHEN 'buyer_device' THEN '{1 hour,1 day,30 days}'
+                   WHEN 'buyer_address' THEN '{30 days}'
+                   WHEN 'device' THEN '{1 hour,1 day,7 days}'
+                   WHEN 'address' THEN '{1 day,30 days}'
+                   WHEN 'card' THEN '{1 day,7 days}'
+                   WHEN 'network' THEN '{10 minutes,1 hour}'
+                   WHEN 'sku' THEN '{10 minutes,1 hour,7 days}'
+                   WHEN 'shop' THEN '{1 hour,1 day,30 days}' END::interval[];
+CREATE VIEW marketplace.entity_kinds AS
+SELECT kind, marketplace.windows(kind) AS windows, 100 AS max_distinct, format('marketplace.%s_velocity', kind)::regclass AS store
+  FROM unnest(ARRAY['buyer_device', 'buyer_address', 'device', 'address', 'card', 'network', 'sku', 'shop']) kind;
 
--- one velocity state per entity; fillfactor 50 keeps updates HOT (README)
-CREATE TABLE marketplace.entity_state (
-  kind text NOT NULL, entity bigint NOT NULL, state risk.velocity_state NOT NULL,
-  last_key bigint,				-- the key of the last event added (for ON CONFLICT)
-  PRIMARY KEY (kind, entity)
-) WITH (fillfactor = 50, toast_tuple_target = 8160);
+-- the stores: fillfactor 50 keeps updates HOT, toast_tuple_target keeps
+-- states in the row (README, "Online velocity features")
+CREATE TABLE marketplace.buyer_device_velocity (buyer_id bigint PRIMARY KEY, state risk.velocity_state NOT NULL)
+  WITH (fillfactor = 50, toast_tuple_target = 8160);
+CREATE TABLE marketplace.buyer_address_velocity (buyer_id bigint PRIMARY KEY, state risk.velocity_state NOT NULL)
+  WITH (fillfactor = 50, toast_tuple_target = 8160);
+CREATE TABLE marketplace.device_velocity (device_id bigint PRIMARY KEY, state risk.velocity_state NOT NULL)
+  WITH (fillfactor = 50, toast_tuple_target = 8160);
+CREATE TABLE marketplace.address_velocity (address_id bigint PRIMARY KEY, state risk.velocity_state NOT NULL)
+  WITH (fillfactor = 50, toast_tuple_target = 8160);
+CREATE TABLE marketplace.card_velocity (payment_id bigint PRIMARY KEY, state risk.velocity_state NOT NULL)
+  WITH (fillfactor = 50, toast_tuple_target = 8160);
+CREATE TABLE marketplace.network_velocity (network bigint PRIMARY KEY, state risk.velocity_state NOT NULL)
+  WITH (fillfactor = 50, toast_tuple_target = 8160);
+CREATE TABLE marketplace.sku_velocity (sku_id bigint PRIMARY KEY, state risk.velocity_state NOT NULL)
+  WITH (fillfactor = 50, toast_tuple_target = 8160);
+CREATE TABLE marketplace.shop_velocity (shop_id bigint PRIMARY KEY, state risk.velocity_state NOT NULL)
+  WITH (fillfactor = 50, toast_tuple_target = 8160);
+
+-- every entity's state, of every kind
+CREATE VIEW marketplace.entity_state AS
+          SELECT 'buyer_device' AS kind, buyer_id AS entity, state FROM marketplace.buyer_device_velocity
+UNION ALL SELECT 'buyer_address', buyer_id, state FROM marketplace.buyer_address_velocity
+UNION ALL SELECT 'device', device_id, state FROM marketplace.device_velocity
+UNION ALL SELECT 'address', address_id, state FROM marketplace.address_velocity
+UNION ALL SELECT 'card', payment_id, state FROM marketplace.card_velocity
+UNION ALL SELECT 'network', network, state FROM marketplace.network_velocity
+UNION ALL SELECT 'sku', sku_id, state FROM marketplace.sku_velocity
+UNION ALL SELECT 'shop', shop_id, state FROM marketplace.shop_velocity;
 
 -- the /24 network of an IPv4 address, as a number
 CREATE FUNCTION marketplace.network(ip inet) RETURNS bigint LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -74,80 +99,63 @@ CREATE FUNCTION marketplace.feature_vector(
 
 -- batch: every order of marketplace.orders
 CREATE VIEW marketplace.order_features AS
-WITH k AS (SELECT kind, windows, max_distinct FROM marketplace.entity_kinds)
 SELECT o.order_id, o.created_at, o.is_fraud, o.pattern,
        marketplace.feature_vector(o,
-         risk.velocity_tiled(o.created_at, o.amount, o.device_id, (SELECT windows FROM k WHERE kind = 'buyer_device'), false, 100)
+         risk.velocity_tiled(o.created_at, o.amount, o.device_id, marketplace.windows('buyer_device'), false, 100)
            OVER (PARTITION BY o.buyer_id ORDER BY o.created_at),
-         risk.velocity_tiled(o.created_at, o.amount, o.device_id, (SELECT windows FROM k WHERE kind = 'buyer_device'), true, 100)
+         risk.velocity_tiled(o.created_at, o.amount, o.device_id, marketplace.windows('buyer_device'), true, 100)
            OVER (PARTITION BY o.buyer_id ORDER BY o.created_at),
-         risk.velocity_tiled(o.created_at, o.amount, o.address_id, (SELECT windows FROM k WHERE kind = 'buyer_address'), false, 100)
+         risk.velocity_tiled(o.created_at, o.amount, o.address_id, marketplace.windows('buyer_address'), false, 100)
            OVER (PARTITION BY o.buyer_id ORDER BY o.created_at),
-         risk.velocity_tiled(o.created_at, o.amount, o.address_id, (SELECT windows FROM k WHERE kind = 'buyer_address'), true, 100)
+         risk.velocity_tiled(o.created_at, o.amount, o.address_id, marketplace.windows('buyer_address'), true, 100)
            OVER (PARTITION BY o.buyer_id ORDER BY o.created_at),
-         risk.velocity_tiled(o.created_at, o.amount, o.buyer_id, (SELECT windows FROM k WHERE kind = 'device'), false, 100)
+         risk.velocity_tiled(o.created_at, o.amount, o.buyer_id, marketplace.windows('device'), false, 100)
            OVER (PARTITION BY o.device_id ORDER BY o.created_at),
-         risk.velocity_tiled(o.created_at, o.amount, o.buyer_id, (SELECT windows FROM k WHERE kind = 'address'), false, 100)
+         risk.velocity_tiled(o.created_at, o.amount, o.buyer_id, marketplace.windows('address'), false, 100)
            OVER (PARTITION BY o.address_id ORDER BY o.created_at),
-         risk.velocity_tiled(o.created_at, o.amount, o.buyer_id, (SELECT windows FROM k WHERE kind = 'card'), false, 100)
+         risk.velocity_tiled(o.created_at, o.amount, o.buyer_id, marketplace.windows('card'), false, 100)
            OVER (PARTITION BY o.payment_id ORDER BY o.created_at),
-         risk.velocity_tiled(o.created_at, o.amount, o.buyer_id, (SELECT windows FROM k WHERE kind = 'network'), false, 100)
+         risk.velocity_tiled(o.created_at, o.amount, o.buyer_id, marketplace.windows('network'), false, 100)
            OVER (PARTITION BY marketplace.network(o.ip) ORDER BY o.created_at),
-         risk.velocity_tiled(o.created_at, o.amount, o.buyer_id, (SELECT windows FROM k WHERE kind = 'sku'), false, 100)
+         risk.velocity_tiled(o.created_at, o.amount, o.buyer_id, marketplace.windows('sku'), false, 100)
            OVER (PARTITION BY o.sku_id ORDER BY o.created_at),
-         risk.velocity_tiled(o.created_at, o.amount, o.buyer_id, (SELECT windows FROM k WHERE kind = 'shop'), false, 100)
+         risk.velocity_tiled(o.created_at, o.amount, o.buyer_id, marketplace.windows('shop'), false, 100)
            OVER (PARTITION BY o.shop_id ORDER BY o.created_at)) AS features
   FROM marketplace.orders o;
 
--- online: adds the order to its entities' states (one statement) and
--- returns its features, read before it (and up to it for the buyer's
--- new device and address).  The one statement takes the states in the
--- same order for every order, so that concurrent orders wait for each
--- other without deadlocks (an UPDATE, then an INSERT of the entities seen
--- for the first time, deadlocked in sql/concurrency.sql)
+-- online: adds the order to each of its entities' states and returns its
+-- features, read before it (and up to it for the buyer's new device and
+-- address).  risk.velocity_track takes the states' rows in the order of
+-- the calls, the same for every order, so that concurrent orders of the
+-- same entities wait for each other without deadlocks
 CREATE FUNCTION marketplace.features(o marketplace.orders) RETURNS float8[] LANGUAGE plpgsql AS $$
 DECLARE
-    r record;
-    packs jsonb := '{}';
-    p float8[];
-    bd float8[]; bd_now float8[]; ba float8[]; ba_now float8[];
-    dv float8[]; ad float8[]; cd float8[]; nt float8[]; sk float8[]; sh float8[];
+    bd risk.velocity_state := risk.velocity_track('marketplace.buyer_device_velocity', o.buyer_id, o.created_at,
+                                                  o.amount, o.device_id, marketplace.windows('buyer_device'), 100);
+    ba risk.velocity_state := risk.velocity_track('marketplace.buyer_address_velocity', o.buyer_id, o.created_at,
+                                                  o.amount, o.address_id, marketplace.windows('buyer_address'), 100);
+    dv risk.velocity_state := risk.velocity_track('marketplace.device_velocity', o.device_id, o.created_at,
+                                                  o.amount, o.buyer_id, marketplace.windows('device'), 100);
+    ad risk.velocity_state := risk.velocity_track('marketplace.address_velocity', o.address_id, o.created_at,
+                                                  o.amount, o.buyer_id, marketplace.windows('address'), 100);
+    cd risk.velocity_state := risk.velocity_track('marketplace.card_velocity', o.payment_id, o.created_at,
+                                                  o.amount, o.buyer_id, marketplace.windows('card'), 100);
+    nt risk.velocity_state := risk.velocity_track('marketplace.network_velocity', marketplace.network(o.ip), o.created_at,
+                                                  o.amount, o.buyer_id, marketplace.windows('network'), 100);
+    sk risk.velocity_state := risk.velocity_track('marketplace.sku_velocity', o.sku_id::bigint, o.created_at,
+                                                  o.amount, o.buyer_id, marketplace.windows('sku'), 100);
+    sh risk.velocity_state := risk.velocity_track('marketplace.shop_velocity', o.shop_id::bigint, o.created_at,
+                                                  o.amount, o.buyer_id, marketplace.windows('shop'), 100);
+    t timestamptz := o.created_at;
 BEGIN
-    FOR r IN
-        INSERT INTO marketplace.entity_state AS s (kind, entity, state, last_key)
-        SELECT v.kind, v.entity,
-               risk.velocity_add(risk.velocity_init(k.windows, k.max_distinct), o.created_at, o.amount, v.key), v.key
-          FROM (VALUES ('buyer_device', o.buyer_id, o.device_id),
-                       ('buyer_address', o.buyer_id, o.address_id),
-                       ('device', o.device_id, o.buyer_id),
-                       ('address', o.address_id, o.buyer_id),
-                       ('card', o.payment_id, o.buyer_id),
-                       ('network', marketplace.network(o.ip), o.buyer_id),
-                       ('sku', o.sku_id::bigint, o.buyer_id),
-                       ('shop', o.shop_id::bigint, o.buyer_id)) v(kind, entity, key)
-          JOIN marketplace.entity_kinds k USING (kind)
-        ON CONFLICT (kind, entity) DO UPDATE
-           SET state = risk.velocity_add(s.state, o.created_at, o.amount, excluded.last_key),
-               last_key = excluded.last_key
-        RETURNING s.kind, risk.velocity_read(s.state, o.created_at, false) AS before,
-                  risk.velocity_read(s.state, o.created_at, true) AS upto
-    LOOP
-        CASE r.kind
-            WHEN 'buyer_device' THEN bd := r.before; bd_now := r.upto;
-            WHEN 'buyer_address' THEN ba := r.before; ba_now := r.upto;
-            WHEN 'device' THEN dv := r.before;
-            WHEN 'address' THEN ad := r.before;
-            WHEN 'card' THEN cd := r.before;
-            WHEN 'network' THEN nt := r.before;
-            WHEN 'sku' THEN sk := r.before;
-            WHEN 'shop' THEN sh := r.before;
-        END CASE;
-    END LOOP;
-    RETURN marketplace.feature_vector(o, bd, bd_now, ba, ba_now, dv, ad, cd, nt, sk, sh);
+    RETURN marketplace.feature_vector(o, risk.velocity_read(bd, t), risk.velocity_read(bd, t, true),
+                                      risk.velocity_read(ba, t), risk.velocity_read(ba, t, true),
+                                      risk.velocity_read(dv, t), risk.velocity_read(ad, t), risk.velocity_read(cd, t),
+                                      risk.velocity_read(nt, t), risk.velocity_read(sk, t), risk.velocity_read(sh, t));
 END $$;
 
--- every entity's state rebuilt from the stored orders: the backfill of a
--- history, and the recount the online states must equal
+-- every entity's state rebuilt from the stored orders: the recount the
+-- online states must equal
 CREATE VIEW marketplace.entity_state_rebuilt AS
 SELECT k.kind, e.entity, e.state
   FROM marketplace.entity_kinds k,
@@ -161,3 +169,16 @@ SELECT k.kind, e.entity, e.state
                                                            ELSE buyer_id END,
                                                k.windows, k.max_distinct) AS state
                   FROM marketplace.orders GROUP BY 1) e;
+
+-- the backfill of a history: every store emptied and filled with the
+-- states the stored orders leave
+CREATE PROCEDURE marketplace.backfill_velocity() LANGUAGE plpgsql AS $$
+DECLARE
+    k record;
+BEGIN
+    FOR k IN SELECT * FROM marketplace.entity_kinds LOOP
+        EXECUTE format('TRUNCATE %s', k.store);
+        EXECUTE format('INSERT INTO %s SELECT entity, state FROM marketplace.entity_state_rebuilt WHERE kind = %L',
+                       k.store, k.kind);
+    END LOOP;
+END $$;

@@ -540,6 +540,21 @@ CREATE FUNCTION @extschema@.velocity_read(state @extschema@.velocity_state, at t
 COMMENT ON FUNCTION @extschema@.velocity_read(@extschema@.velocity_state, timestamptz, boolean) IS
   'The features at time at, laid out as risk.velocity''s (counts, sums, distinct counts of each window): events before at, or up to at with include_current; equal to risk.velocity_tiled for every at not earlier than the state''s latest event; an earlier at reads at that latest time.';
 
+CREATE FUNCTION @extschema@.velocity_track(store regclass, entity anyelement, at timestamptz,
+                                           amount double precision, key anycompatible, windows interval[],
+                                           max_distinct integer DEFAULT NULL)
+  RETURNS @extschema@.velocity_state
+  AS 'MODULE_PATHNAME', 'risk_velocity_track' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.velocity_track(regclass, anyelement, timestamptz, double precision, anycompatible, interval[], integer) IS
+  'Adds an event (at, amount, key) to an entity''s state in a store (a table whose primary key is the entity, with a column of type risk.velocity_state), starting it from risk.velocity_init(windows, max_distinct) when the entity is new, and returns the state with the event. Concurrent transactions wait for each other''s rows, as with an UPDATE. A NULL entity or time is no event: NULL, nothing written.';
+CREATE FUNCTION @extschema@.velocity_track(store regclass, entity anyelement, at timestamptz,
+                                           amount double precision, windows interval[],
+                                           max_distinct integer DEFAULT NULL)
+  RETURNS @extschema@.velocity_state
+  AS 'MODULE_PATHNAME', 'risk_velocity_track' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.velocity_track(regclass, anyelement, timestamptz, double precision, interval[], integer) IS
+  'risk.velocity_track without a key: counts and sums only.';
+
 CREATE FUNCTION @extschema@._velocity_state_add(internal, timestamptz, double precision, anyelement, interval[])
   RETURNS internal
   AS 'MODULE_PATHNAME', 'risk_velocity_state_agg_step' LANGUAGE C IMMUTABLE PARALLEL SAFE;

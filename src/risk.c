@@ -10,6 +10,7 @@
 
 #include "model_cache.h"
 #include "trigger.h"
+#include "velocity.h"
 #include "xgb_bridge.h"
 
 PG_MODULE_MAGIC;
@@ -22,5 +23,6 @@ _PG_init(void)
 	xgb_init();
 	model_cache_init();
 	trigger_init();
+	velocity_store_init();
 	MarkGUCPrefixReserved("risk");
 }

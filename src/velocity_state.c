@@ -1281,8 +1281,8 @@ risk_velocity_state_send(PG_FUNCTION_ARGS)
  */
 
 /* The cap on distinct counts in argument argno (NULL: none). */
-static int32
-max_distinct_arg(FunctionCallInfo fcinfo, int argno, const char *fn)
+int32
+velocity_max_distinct_arg(FunctionCallInfo fcinfo, int argno, const char *fn)
 {
 	int32		k;
 
@@ -1313,7 +1313,7 @@ risk_velocity_state_new(PG_FUNCTION_ARGS)
 	n = velocity_parse_windows("risk.velocity_init", PG_GETARG_ARRAYTYPE_P(0), widths);
 	memset(&s, 0, sizeof(s));
 	set_windows(&s, n, widths);
-	s.max_distinct = max_distinct_arg(fcinfo, 1, "risk.velocity_init");
+	s.max_distinct = velocity_max_distinct_arg(fcinfo, 1, "risk.velocity_init");
 	PG_RETURN_POINTER(state_store(&s));
 }
 
@@ -1323,11 +1323,8 @@ risk_velocity_state_new(PG_FUNCTION_ARGS)
  */
 typedef struct CallCache
 {
-	Oid			key_type;
-	FmgrInfo	key_hash;
-	ArrayType  *windows;		/* a copy of the argument */
-	int			nwindows;
-	int64		widths[VELOCITY_MAX_WINDOWS];
+	VelocityKeyHash key;
+	VelocityWindowsArg windows;
 } CallCache;
 
 static CallCache *
@@ -1338,15 +1335,14 @@ call_cache(FunctionCallInfo fcinfo)
 	return fcinfo->flinfo->fn_extra;
 }
 
-/* The 64-bit hash of a key argument, with the type's extended hash. */
+/* The 64-bit hash of a key argument, with the type's extended hash (kept in kh). */
 static uint64
-key_hash(FunctionCallInfo fcinfo, int argno, const char *fn)
+key_hash(FunctionCallInfo fcinfo, int argno, const char *fn, VelocityKeyHash *kh)
 {
-	CallCache  *cc = call_cache(fcinfo);
 	Oid			type = get_fn_expr_argtype(fcinfo->flinfo, argno);
 	uint64		h;
 
-	if (cc->key_type != type)
+	if (kh->type != type)
 	{
 		TypeCacheEntry *tc = lookup_type_cache(type, TYPECACHE_HASH_EXTENDED_PROC_FINFO);
 
@@ -1356,22 +1352,21 @@ key_hash(FunctionCallInfo fcinfo, int argno, const char *fn)
 					 errmsg("%s cannot count distinct values of type %s", fn, format_type_be(type)),
 					 errdetail("The type has no default hash operator class with a 64-bit hash."),
 					 errhint("Cast the values to text, or to another type that can be hashed.")));
-		fmgr_info_copy(&cc->key_hash, &tc->hash_extended_proc_finfo, fcinfo->flinfo->fn_mcxt);
-		cc->key_type = type;
+		fmgr_info_copy(&kh->proc, &tc->hash_extended_proc_finfo, fcinfo->flinfo->fn_mcxt);
+		kh->type = type;
 	}
-	h = DatumGetUInt64(FunctionCall2Coll(&cc->key_hash, PG_GET_COLLATION(),
+	h = DatumGetUInt64(FunctionCall2Coll(&kh->proc, PG_GET_COLLATION(),
 										 PG_GETARG_DATUM(argno), UInt64GetDatum(0)));
 	return h == 0 ? 1 : h;		/* 0 marks an empty slot */
 }
 
 /*
- * The window widths of argument argno, parsed once for a run of rows
- * that pass the same array.
+ * The window widths of argument argno (into wa->widths; their number
+ * returned), parsed once for a run of rows that pass the same array.
  */
-static int
-windows_arg(FunctionCallInfo fcinfo, int argno, const char *fn, int64 *widths)
+int
+velocity_windows_arg(FunctionCallInfo fcinfo, int argno, const char *fn, VelocityWindowsArg *wa)
 {
-	CallCache  *cc = call_cache(fcinfo);
 	ArrayType  *arr;
 
 	if (PG_ARGISNULL(argno))
@@ -1379,17 +1374,16 @@ windows_arg(FunctionCallInfo fcinfo, int argno, const char *fn, int64 *widths)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s windows must not be NULL", fn)));
 	arr = PG_GETARG_ARRAYTYPE_P(argno);
-	if (cc->windows == NULL || VARSIZE(cc->windows) != VARSIZE(arr) ||
-		memcmp(cc->windows, arr, VARSIZE(arr)) != 0)
+	if (wa->copy == NULL || VARSIZE(wa->copy) != VARSIZE(arr) ||
+		memcmp(wa->copy, arr, VARSIZE(arr)) != 0)
 	{
-		cc->nwindows = velocity_parse_windows(fn, arr, cc->widths);
-		if (cc->windows)
-			pfree(cc->windows);
-		cc->windows = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARSIZE(arr));
-		memcpy(cc->windows, arr, VARSIZE(arr));
+		wa->n = velocity_parse_windows(fn, arr, wa->widths);
+		if (wa->copy)
+			pfree(wa->copy);
+		wa->copy = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARSIZE(arr));
+		memcpy(wa->copy, arr, VARSIZE(arr));
 	}
-	memcpy(widths, cc->widths, sizeof(int64) * cc->nwindows);
-	return cc->nwindows;
+	return wa->n;
 }
 
 /* Every row of an aggregate group and every partial state: the same windows and cap. */
@@ -1415,19 +1409,13 @@ event_time(FunctionCallInfo fcinfo, int argno, const char *fn)
 	return t;
 }
 
-/* An event: arguments at, amount[, key]. */
-typedef struct Event
-{
-	TimestampTz at;
-	bool		has_amount;
-	double		amount;
-	bool		has_key;
-	uint64		hash;
-} Event;
-
-/* The event of arguments at, amount[, key]; false for a NULL time (no event). */
-static bool
-event_args(FunctionCallInfo fcinfo, int at, const char *fn, Event *ev)
+/*
+ * The event of arguments at, at + 1 (amount) and key (none when key < 0 or
+ * past the last argument); false for a NULL time (no event).
+ */
+bool
+velocity_event_args(FunctionCallInfo fcinfo, int at, int key, const char *fn,
+					VelocityKeyHash *kh, VelocityEvent *ev)
 {
 	if (PG_ARGISNULL(at))
 		return false;
@@ -1438,9 +1426,42 @@ event_args(FunctionCallInfo fcinfo, int at, const char *fn, Event *ev)
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("%s cannot sum infinite or NaN amounts", fn)));
 	ev->at = event_time(fcinfo, at, fn);
-	ev->has_key = PG_NARGS() > at + 2 && !PG_ARGISNULL(at + 2);
-	ev->hash = ev->has_key ? key_hash(fcinfo, at + 2, fn) : 0;
+	ev->has_key = key >= 0 && PG_NARGS() > key && !PG_ARGISNULL(key);
+	ev->hash = ev->has_key ? key_hash(fcinfo, key, fn, kh) : 0;
 	return true;
+}
+
+/* The event of arguments at, amount[, key] of a call keeping a CallCache. */
+static bool
+event_args(FunctionCallInfo fcinfo, int at, const char *fn, VelocityEvent *ev)
+{
+	return velocity_event_args(fcinfo, at, at + 2, fn, &call_cache(fcinfo)->key, ev);
+}
+
+/*
+ * A stored state (0: none yet, an empty one of these windows and cap) with
+ * one more event; 0 when the stored state has other windows or another cap.
+ */
+Datum
+velocity_state_added(Datum stored, int nwindows, const int64 *widths, int32 max_distinct,
+					 const VelocityEvent *ev)
+{
+	VState	   *s = palloc0(sizeof(VState));
+
+	if (stored == (Datum) 0)
+	{
+		set_windows(s, nwindows, widths);
+		s->max_distinct = max_distinct;
+	}
+	else
+	{
+		state_load((StateDisk *) PG_DETOAST_DATUM(stored), s, true);
+		if (s->nwindows != nwindows || s->max_distinct != max_distinct ||
+			memcmp(s->width, widths, sizeof(int64) * nwindows) != 0)
+			return (Datum) 0;
+	}
+	state_add(s, ev->at, ev->has_amount, ev->amount, ev->has_key, ev->hash);
+	return PointerGetDatum(state_store(s));
 }
 
 /* risk.velocity_add(state, at, amount[, key]): the state with one more event. */
@@ -1449,7 +1470,7 @@ Datum
 risk_velocity_add(PG_FUNCTION_ARGS)
 {
 	VState	   *s;
-	Event		ev;
+	VelocityEvent ev;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -1490,11 +1511,12 @@ risk_velocity_state_agg_step(PG_FUNCTION_ARGS)
 	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk.velocity_state_agg");
 	MemoryContext old;
 	VState	   *s = PG_ARGISNULL(0) ? NULL : (VState *) PG_GETARG_POINTER(0);
-	Event		ev;
+	VelocityEvent ev;
 	bool		is_event = event_args(fcinfo, 1, "risk.velocity_state_agg", &ev);
-	int64		widths[VELOCITY_MAX_WINDOWS];
-	int			n = windows_arg(fcinfo, 4, "risk.velocity_state_agg", widths);
-	int32		max_distinct = max_distinct_arg(fcinfo, 5, "risk.velocity_state_agg");
+	VelocityWindowsArg *wa = &call_cache(fcinfo)->windows;
+	int			n = velocity_windows_arg(fcinfo, 4, "risk.velocity_state_agg", wa);
+	const int64 *widths = wa->widths;
+	int32		max_distinct = velocity_max_distinct_arg(fcinfo, 5, "risk.velocity_state_agg");
 
 	/* the key hashed above, in the call's memory; the state lives in the aggregate's */
 	old = MemoryContextSwitchTo(aggcontext);

@@ -1,0 +1,594 @@
+/*-------------------------------------------------------------------------
+ * velocity_store.c
+ *	  risk.velocity_track: adds an event to an entity's velocity state kept
+ *	  in a table (the store) and returns the state with it, without an SQL
+ *	  statement: what a scoring trigger's features function calls for each
+ *	  entity of a new row.
+ *
+ * The store is a table of one entity kind: its primary key (or another
+ * unique index on one column) is the entity, and one column holds the
+ * state (risk.velocity_state).  An entity's row is found through that
+ * index, seeing committed rows and our own (a dirty snapshot), and updated
+ * in place, on its page when there is room (a HOT update).  A row another
+ * transaction is changing is waited for, then found again, as an UPDATE
+ * does under READ COMMITTED; under REPEATABLE READ and SERIALIZABLE a row
+ * changed since the transaction's snapshot is a serialization failure, as
+ * for an UPDATE.  An entity seen for the first time is inserted with
+ * INSERT ... ON CONFLICT DO NOTHING (a plan kept per store); when another
+ * transaction inserted it first, it is updated instead.
+ *
+ * Rows are taken in the order of the calls: transactions that track their
+ * entities in the same order wait for each other rather than deadlock.
+ * The rows are written directly, so a store has no triggers, rules or
+ * row-level security, and its indexes are on plain columns.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "parser/parse_coerce.h"
+#include "storage/lmgr.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "velocity.h"
+
+#define FN "risk.velocity_track"
+
+/* ------------------------------------------------------------------------
+ * Stores, checked once per backend (again after a change to the table)
+ * ------------------------------------------------------------------------
+ */
+
+typedef struct Store
+{
+	Oid			relid;			/* hash key */
+	bool		valid;			/* false: the table changed, check it again */
+	Oid			checked_for;	/* the user whose privileges were checked */
+	AttrNumber	entity_att;
+	AttrNumber	state_att;
+	Oid			entity_type;
+	Oid			index;			/* the unique index on the entity */
+	FmgrInfo	eq;				/* its equality procedure */
+	Oid			collation;
+	SPIPlanPtr	insert;			/* INSERT ... ON CONFLICT DO NOTHING; NULL until needed */
+} Store;
+
+static HTAB *stores = NULL;
+
+static void
+stores_callback(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS seq;
+	Store	   *s;
+
+	if (stores == NULL)
+		return;
+	hash_seq_init(&seq, stores);
+	while ((s = hash_seq_search(&seq)) != NULL)
+		if (relid == InvalidOid || s->relid == relid)
+			s->valid = false;
+}
+
+void
+velocity_store_init(void)
+{
+	CacheRegisterRelcacheCallback(stores_callback, (Datum) 0);
+}
+
+static void
+store_refuse(Relation rel, const char *what, const char *hint)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg(FN ": store \"%s\" %s", RelationGetRelationName(rel), what),
+			 errdetail("risk.velocity_track writes the store's rows directly, not through UPDATE."),
+			 errhint("%s", hint)));
+}
+
+/* The store's one column of type risk.velocity_state. */
+static AttrNumber
+state_column(Relation rel, Oid state_type)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	AttrNumber	found = InvalidAttrNumber;
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(desc, i);
+
+		if (a->attisdropped || a->atttypid != state_type)
+			continue;
+		if (found != InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_AMBIGUOUS_COLUMN),
+					 errmsg(FN ": store \"%s\" has more than one column of type %s",
+							RelationGetRelationName(rel), format_type_be(state_type)),
+					 errhint("Keep one entity kind's states per table, one state per row.")));
+		found = i + 1;
+	}
+	if (found == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg(FN ": store \"%s\" has no column of type %s",
+						RelationGetRelationName(rel), format_type_be(state_type)),
+				 errhint("A store is e.g. CREATE TABLE device_velocity (device_id bigint PRIMARY KEY, "
+						 "state risk.velocity_state NOT NULL).")));
+	return found;
+}
+
+/* Whether index idx is unique on one column, so that it finds an entity's row. */
+static bool
+is_entity_key(Relation idx)
+{
+	Form_pg_index ix = idx->rd_index;
+
+	return ix->indisunique && ix->indimmediate && ix->indisvalid && ix->indnkeyatts == 1 &&
+		idx->rd_rel->relam == BTREE_AM_OID;
+}
+
+/* The entity's column, the key's equality procedure and collation, for the index scans. */
+static void
+entity_key(Store *s, Relation rel, Relation idx)
+{
+	Oid			type = idx->rd_opcintype[0];
+	Oid			op = get_opfamily_member(idx->rd_opfamily[0], type, type, BTEqualStrategyNumber);
+
+	if (!OidIsValid(op))
+		elog(ERROR, "no equality operator for %s in index \"%s\"",
+			 format_type_be(type), RelationGetRelationName(idx));
+	s->index = RelationGetRelid(idx);
+	s->entity_att = idx->rd_index->indkey.values[0];
+	s->entity_type = TupleDescAttr(RelationGetDescr(rel), s->entity_att - 1)->atttypid;
+	fmgr_info_cxt(get_opcode(op), &s->eq, TopMemoryContext);
+	s->collation = idx->rd_indcollation[0];
+}
+
+/*
+ * Checks the table as a store: its state column, the index that finds an
+ * entity (the primary key if it is on one column), nothing that writing
+ * rows directly would skip.
+ */
+static void
+store_check(Store *s, Relation rel, Oid state_type)
+{
+	List	   *indexes;
+	ListCell   *lc;
+
+	if (rel->rd_rel->relkind != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg(FN ": \"%s\" is not a table", RelationGetRelationName(rel)),
+				 errhint("Keep the states in a plain table (not partitioned) with the entity as its primary key.")));
+	s->state_att = state_column(rel, state_type);
+	if (rel->trigdesc != NULL && rel->trigdesc->numtriggers > 0)
+		store_refuse(rel, "has triggers (or foreign keys)",
+					 "Keep velocity states in a table of their own, without triggers or foreign keys.");
+	if (rel->rd_rules != NULL)
+		store_refuse(rel, "has rules", "Keep velocity states in a table of their own, without rules.");
+	if (rel->rd_rel->relrowsecurity)
+		store_refuse(rel, "has row-level security",
+					 "Keep velocity states in a table of their own, without row-level security.");
+
+	s->index = InvalidOid;
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
+	{
+		Relation	idx = index_open(lfirst_oid(lc), AccessShareLock);
+
+		if (!heap_attisnull(idx->rd_indextuple, Anum_pg_index_indexprs, NULL) ||
+			!heap_attisnull(idx->rd_indextuple, Anum_pg_index_indpred, NULL) ||
+			idx->rd_index->indisexclusion)
+			store_refuse(rel, "has an index on an expression, a partial index or an exclusion constraint",
+						 "Index a store on plain columns only.");
+		if (is_entity_key(idx) && (!OidIsValid(s->index) || idx->rd_index->indisprimary))
+			entity_key(s, rel, idx);
+		index_close(idx, AccessShareLock);
+	}
+	list_free(indexes);
+	if (!OidIsValid(s->index))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
+				 errmsg(FN ": store \"%s\" has no primary key on one column, the entity",
+						RelationGetRelationName(rel)),
+				 errhint("E.g. ALTER TABLE %s ADD PRIMARY KEY (device_id);",
+						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+													RelationGetRelationName(rel)))));
+	if (s->entity_att == s->state_att)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
+				 errmsg(FN ": the key of store \"%s\" is its state", RelationGetRelationName(rel))));
+}
+
+static void
+store_privilege(Relation rel, AclMode mode, const char *what)
+{
+	if (pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), mode) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg(FN ": permission denied to %s store \"%s\"", what, RelationGetRelationName(rel)),
+				 errhint("Tracking needs SELECT, INSERT and UPDATE on the store.")));
+}
+
+/* The store of an open table: checked when first seen or changed since. */
+static Store *
+store_of(Relation rel, Oid state_type)
+{
+	Oid			relid = RelationGetRelid(rel);
+	Store	   *s;
+	bool		found;
+
+	if (stores == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(Store);
+		ctl.hcxt = TopMemoryContext;
+		stores = hash_create("risk velocity stores", 8, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	s = hash_search(stores, &relid, HASH_ENTER, &found);
+	if (!found)
+	{
+		memset(s, 0, sizeof(*s));
+		s->relid = relid;
+	}
+	if (!s->valid)
+	{
+		if (s->insert)
+			SPI_freeplan(s->insert);
+		s->insert = NULL;
+		s->checked_for = InvalidOid;
+		s->valid = true;		/* from now: a change while we check makes us check again */
+		PG_TRY();
+		{
+			store_check(s, rel, state_type);
+		}
+		PG_CATCH();
+		{
+			s->valid = false;
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+	}
+	if (s->checked_for != GetUserId())
+	{
+		store_privilege(rel, ACL_SELECT, "read");
+		store_privilege(rel, ACL_UPDATE, "update");
+		store_privilege(rel, ACL_INSERT, "insert into");
+		s->checked_for = GetUserId();
+	}
+	return s;
+}
+
+/* ------------------------------------------------------------------------
+ * Finding, updating and inserting a state
+ * ------------------------------------------------------------------------
+ */
+
+static void
+serialization_failure(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			 errmsg("could not serialize access due to concurrent update")));
+}
+
+/*
+ * The latest version of the entity's row into slot (false: none), once no
+ * other transaction is changing it.
+ */
+static bool
+store_find(Store *s, Relation rel, Relation idx, Datum entity, TupleTableSlot *slot)
+{
+	for (;;)
+	{
+		SnapshotData dirty;
+		ScanKeyData key;
+		IndexScanDesc scan;
+		TransactionId xwait;
+		bool		found;
+
+		InitDirtySnapshot(dirty);
+		ScanKeyEntryInitializeWithInfo(&key, 0, 1, BTEqualStrategyNumber, InvalidOid,
+									   s->collation, &s->eq, entity);
+		scan = index_beginscan(rel, idx, &dirty, 1, 0);
+		index_rescan(scan, &key, 1, NULL, 0);
+		found = index_getnext_slot(scan, ForwardScanDirection, slot);
+		index_endscan(scan);
+		if (!found)
+			return false;
+		xwait = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
+		if (!TransactionIdIsValid(xwait))
+			break;
+		XactLockTableWait(xwait, rel, &slot->tts_tid, XLTW_Update);
+		CHECK_FOR_INTERRUPTS();
+	}
+
+	/* a row the transaction's snapshot does not see: not ours to change there */
+	if (IsolationUsesXactSnapshot() && !table_tuple_satisfies_snapshot(rel, slot, GetActiveSnapshot()))
+	{
+		bool		isnull;
+		TransactionId xmin = DatumGetTransactionId(slot_getsysattr(slot, MinTransactionIdAttributeNumber, &isnull));
+
+		if (!TransactionIdIsCurrentTransactionId(xmin))
+			serialization_failure();
+	}
+	return true;
+}
+
+/* Index entries for a row version that is not on its predecessor's HOT chain. */
+static void
+store_index_insert(Relation rel, TupleTableSlot *slot)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+
+	foreach(lc, indexes)
+	{
+		Relation	idx = index_open(lfirst_oid(lc), RowExclusiveLock);
+		Form_pg_index ix = idx->rd_index;
+		Datum		values[INDEX_MAX_KEYS];
+		bool		isnull[INDEX_MAX_KEYS];
+
+		if (ix->indisready)
+		{
+			for (int i = 0; i < ix->indnatts; i++)
+			{
+				values[i] = slot->tts_values[ix->indkey.values[i] - 1];
+				isnull[i] = slot->tts_isnull[ix->indkey.values[i] - 1];
+			}
+			index_insert(idx, values, isnull, &slot->tts_tid, rel,
+						 ix->indisunique && ix->indimmediate ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+						 true, BuildIndexInfo(idx));
+		}
+		index_close(idx, NoLock);
+	}
+	list_free(indexes);
+}
+
+/*
+ * Replaces the state of the row in `old` by `state`, through `new`; false
+ * when another transaction changed the row first (find it again).
+ */
+static bool
+store_update(Store *s, Relation rel, TupleTableSlot *old, TupleTableSlot *new, Datum state)
+{
+	int			natts = RelationGetDescr(rel)->natts;
+	TM_FailureData tmfd;
+	LockTupleMode lockmode;
+	bool		update_indexes;
+	TM_Result	result;
+
+	slot_getallattrs(old);
+	ExecClearTuple(new);
+	memcpy(new->tts_values, old->tts_values, sizeof(Datum) * natts);
+	memcpy(new->tts_isnull, old->tts_isnull, sizeof(bool) * natts);
+	new->tts_values[s->state_att - 1] = state;
+	new->tts_isnull[s->state_att - 1] = false;
+	ExecStoreVirtualTuple(new);
+	result = table_tuple_update(rel, &old->tts_tid, new, GetCurrentCommandId(true), GetActiveSnapshot(),
+								InvalidSnapshot, true, &tmfd, &lockmode, &update_indexes);
+	switch (result)
+	{
+		case TM_Ok:
+			break;
+		case TM_Updated:
+		case TM_Deleted:
+			if (IsolationUsesXactSnapshot())
+				serialization_failure();
+			return false;
+		case TM_SelfModified:
+		case TM_Invisible:
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg(FN ": a row of store \"%s\" was already changed by this statement",
+							RelationGetRelationName(rel)),
+					 errhint("Do not change a store's rows in the statement that tracks events into it.")));
+			break;
+		default:
+			elog(ERROR, "unexpected result %d updating a row of \"%s\"", result, RelationGetRelationName(rel));
+	}
+	if (update_indexes)
+		store_index_insert(rel, new);
+	return true;
+}
+
+/* Inserts the entity's first state; false when another transaction inserted it first. */
+static bool
+store_insert(Store *s, Relation rel, Oid state_type, Datum entity, Datum state)
+{
+	Datum		values[2] = {entity, state};
+	uint64		inserted;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (s->insert == NULL)
+	{
+		TupleDesc	desc = RelationGetDescr(rel);
+		Oid			types[2] = {s->entity_type, state_type};
+		char	   *query = psprintf("INSERT INTO %s (%s, %s) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+									 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+																RelationGetRelationName(rel)),
+									 quote_identifier(NameStr(TupleDescAttr(desc, s->entity_att - 1)->attname)),
+									 quote_identifier(NameStr(TupleDescAttr(desc, s->state_att - 1)->attname)));
+		SPIPlanPtr	plan = SPI_prepare(query, 2, types);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not prepare %s: %s", query, SPI_result_code_string(SPI_result));
+		s->insert = plan;
+	}
+	if (SPI_execute_plan(s->insert, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not insert into \"%s\"", RelationGetRelationName(rel));
+	inserted = SPI_processed;
+	SPI_finish();
+	return inserted == 1;
+}
+
+/* ------------------------------------------------------------------------
+ * risk.velocity_track(store, entity, at, amount[, key], windows[, max_distinct])
+ * ------------------------------------------------------------------------
+ */
+
+/* What a call site keeps between rows (fn_extra). */
+typedef struct TrackCall
+{
+	Oid			state_type;
+	VelocityKeyHash key;
+	VelocityWindowsArg windows;
+	Oid			entity_from;	/* the entity argument's type, */
+	Oid			entity_to;		/* the store's entity type, */
+	FmgrInfo	entity_cast;	/* and the cast between them (fn_oid 0: none needed) */
+} TrackCall;
+
+static void
+null_argument(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+			 errmsg(FN " %s must not be NULL", what)));
+}
+
+/* The entity argument as a value of the store's entity column (an implicit cast). */
+static Datum
+entity_arg(FunctionCallInfo fcinfo, TrackCall *call, Store *s, Relation rel)
+{
+	Oid			from = get_fn_expr_argtype(fcinfo->flinfo, 1);
+
+	if (call->entity_from != from || call->entity_to != s->entity_type)
+	{
+		Oid			fn = InvalidOid;
+		CoercionPathType path = find_coercion_pathway(s->entity_type, from, COERCION_IMPLICIT, &fn);
+
+		if (path == COERCION_PATH_FUNC && get_func_nargs(fn) == 1)
+			fmgr_info_cxt(fn, &call->entity_cast, fcinfo->flinfo->fn_mcxt);
+		else if (path == COERCION_PATH_RELABELTYPE)
+			call->entity_cast.fn_oid = InvalidOid;
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg(FN ": the entity is %s, but store \"%s\" is keyed by %s",
+							format_type_be(from), RelationGetRelationName(rel), format_type_be(s->entity_type)),
+					 errhint("Cast the entity to %s.", format_type_be(s->entity_type))));
+		call->entity_from = from;
+		call->entity_to = s->entity_type;
+	}
+	if (!OidIsValid(call->entity_cast.fn_oid))
+		return PG_GETARG_DATUM(1);
+	return FunctionCall1(&call->entity_cast, PG_GETARG_DATUM(1));
+}
+
+/* An error naming the entity, as text. */
+static char *
+entity_text(Store *s, Datum entity)
+{
+	Oid			out;
+	bool		varlena;
+
+	getTypeOutputInfo(s->entity_type, &out, &varlena);
+	return OidOutputFunctionCall(out, entity);
+}
+
+PG_FUNCTION_INFO_V1(risk_velocity_track);
+Datum
+risk_velocity_track(PG_FUNCTION_ARGS)
+{
+	int			key = PG_NARGS() == 7 ? 4 : -1;
+	int			windows_argno = key < 0 ? 4 : 5;
+	TrackCall  *call = fcinfo->flinfo->fn_extra;
+	int			nwindows;
+	int32		max_distinct;
+	VelocityEvent ev;
+	Relation	rel;
+	Relation	idx;
+	Store	   *s;
+	TupleTableSlot *old;
+	TupleTableSlot *new;
+	Datum		entity;
+	Datum		state;
+
+	if (call == NULL)
+	{
+		call = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(TrackCall));
+		call->state_type = get_func_rettype(fcinfo->flinfo->fn_oid);
+		fcinfo->flinfo->fn_extra = call;
+	}
+	if (PG_ARGISNULL(0))
+		null_argument("store");
+	nwindows = velocity_windows_arg(fcinfo, windows_argno, FN, &call->windows);
+	max_distinct = velocity_max_distinct_arg(fcinfo, windows_argno + 1, FN);
+	/* no entity or no time: no event, nothing tracked */
+	if (PG_ARGISNULL(1) || !velocity_event_args(fcinfo, 2, key, FN, &call->key, &ev))
+		PG_RETURN_NULL();
+	PreventCommandIfReadOnly(FN "()");
+	PreventCommandIfParallelMode(FN "()");
+
+	rel = try_relation_open(PG_GETARG_OID(0), RowExclusiveLock);
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg(FN ": store with OID %u does not exist", PG_GETARG_OID(0))));
+	s = store_of(rel, call->state_type);
+	entity = entity_arg(fcinfo, call, s, rel);
+	idx = index_open(s->index, RowExclusiveLock);
+	old = table_slot_create(rel, NULL);
+	new = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsVirtual);
+	for (;;)
+	{
+		bool		found = store_find(s, rel, idx, entity, old);
+		Datum		stored = (Datum) 0;
+		bool		isnull = false;
+
+		if (found)
+		{
+			stored = slot_getattr(old, s->state_att, &isnull);
+			if (isnull)
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg(FN ": the state of entity %s in store \"%s\" is NULL",
+								entity_text(s, entity), RelationGetRelationName(rel)),
+						 errhint("Delete the row, or set its state from risk.velocity_state_agg.")));
+		}
+		state = velocity_state_added(stored, nwindows, call->windows.widths, max_distinct, &ev);
+		if (state == (Datum) 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg(FN ": the state of entity %s in store \"%s\" has other windows "
+							"or another max_distinct than this call's",
+							entity_text(s, entity), RelationGetRelationName(rel)),
+					 errhint("Pass the windows and max_distinct the store's states were made with, "
+							 "or rebuild them with risk.velocity_state_agg.")));
+		if (found ? store_update(s, rel, old, new, state)
+			: store_insert(s, rel, call->state_type, entity, state))
+			break;
+		CHECK_FOR_INTERRUPTS();
+	}
+	ExecDropSingleTupleTableSlot(old);
+	ExecDropSingleTupleTableSlot(new);
+	index_close(idx, NoLock);
+	relation_close(rel, NoLock);
+	/* the next change of this row, in this statement too, sees this one */
+	CommandCounterIncrement();
+	PG_RETURN_DATUM(state);
+}
