@@ -150,8 +150,25 @@ INSERT INTO card_velocity
 SELECT card_id, risk.velocity_state_agg(created_at, amount, device_id, '{1 hour,24 hours}', 100)
   FROM card_orders GROUP BY card_id;
 SELECT risk.velocity_read(state, '2026-11-24 12:10') AS at_12_10 FROM card_velocity;
-DROP TABLE live_orders, card_velocity;
-DROP FUNCTION live_orders_velocity();
+-- the same from C: risk.velocity_track
+CREATE TABLE card_store (card_id text PRIMARY KEY, state risk.velocity_state NOT NULL)
+  WITH (fillfactor = 50, toast_tuple_target = 8160);
+CREATE TABLE tracked_orders (LIKE card_orders, velocity float8[]);
+CREATE FUNCTION tracked_orders_velocity() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.velocity := risk.velocity_read(
+    risk.velocity_track('card_store', NEW.card_id, NEW.created_at, NEW.amount, NEW.device_id,
+                        '{1 hour,24 hours}', max_distinct => 100),
+    NEW.created_at);
+  RETURN NEW;
+END $$;
+CREATE TRIGGER tracked_orders_velocity BEFORE INSERT ON tracked_orders
+  FOR EACH ROW EXECUTE FUNCTION tracked_orders_velocity();
+INSERT INTO tracked_orders SELECT * FROM card_orders ORDER BY created_at;
+SELECT order_id, velocity FROM tracked_orders ORDER BY order_id;
+SELECT card_id, risk.velocity_read(state, '2026-11-24 12:10') AS at_12_10 FROM card_store;
+DROP TABLE live_orders, card_velocity, tracked_orders, card_store;
+DROP FUNCTION live_orders_velocity(), tracked_orders_velocity();
 DROP TABLE card_orders;
 CREATE TABLE buyer_cards (order_id int, buyer_id text, created_at timestamptz, card_id text);
 INSERT INTO buyer_cards VALUES
