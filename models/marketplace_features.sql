@@ -158,7 +158,7 @@ END $$;
 -- online states must equal
 CREATE VIEW marketplace.entity_state_rebuilt AS
 SELECT k.kind, e.entity, e.state
-  FROM marketplace.entity_kinds k,
+  FROM (SELECT * FROM marketplace.entity_kinds OFFSET 0) k,	-- (each kind's windows computed once, not per order)
        LATERAL (SELECT CASE k.kind WHEN 'buyer_device' THEN buyer_id WHEN 'buyer_address' THEN buyer_id
                                    WHEN 'device' THEN device_id WHEN 'address' THEN address_id
                                    WHEN 'card' THEN payment_id WHEN 'network' THEN marketplace.network(ip)
