@@ -12,7 +12,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(50);
+SELECT plan(51);
 
 \set windows '''{10 minutes,1 hour,1 day,7 days}''::interval[]'
 
@@ -251,6 +251,10 @@ SELECT throws_ok($$SELECT risk.velocity_track('buyer_store', 7, now(), 1, 'd'::t
                  'windows other than the stored state''s: 22023');
 SELECT throws_ok($$SELECT risk.velocity_track('null_state', 1, now(), 1, '{1 hour}')$$, '22004', NULL,
                  'a NULL state stored: 22004');
+CREATE TABLE other_unique (id bigint PRIMARY KEY, tag text UNIQUE DEFAULT 'same', state risk.velocity_state);
+SELECT risk.velocity_track('other_unique', 1, now(), 1, '{1 hour}') \g /dev/null
+SELECT throws_ok($$SELECT risk.velocity_track('other_unique', 2, now(), 1, '{1 hour}')$$, '23505', NULL,
+                 'a new entity that breaks another unique index: 23505, not an endless retry');
 BEGIN READ ONLY;
 SELECT throws_ok($$SELECT risk.velocity_track('buyer_store', 7, now(), 1, 'd'::text, '{1 hour}')$$, '25006', NULL,
                  'a read-only transaction: 25006');

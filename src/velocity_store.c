@@ -14,7 +14,7 @@
  * does under READ COMMITTED; under REPEATABLE READ and SERIALIZABLE a row
  * changed since the transaction's snapshot is a serialization failure, as
  * for an UPDATE.  An entity seen for the first time is inserted with
- * INSERT ... ON CONFLICT DO NOTHING (a plan kept per store); when another
+ * INSERT ... ON CONFLICT (entity) DO NOTHING (a plan kept per store); when another
  * transaction inserted it first, it is updated instead.
  *
  * Rows are taken in the order of the calls: transactions that track their
@@ -64,14 +64,13 @@ typedef struct Store
 {
 	Oid			relid;			/* hash key */
 	bool		valid;			/* false: the table changed, check it again */
-	Oid			checked_for;	/* the user whose privileges were checked */
 	AttrNumber	entity_att;
 	AttrNumber	state_att;
 	Oid			entity_type;
 	Oid			index;			/* the unique index on the entity */
 	FmgrInfo	eq;				/* its equality procedure */
 	Oid			collation;
-	SPIPlanPtr	insert;			/* INSERT ... ON CONFLICT DO NOTHING; NULL until needed */
+	SPIPlanPtr	insert;			/* INSERT ... ON CONFLICT (entity) DO NOTHING; NULL until needed */
 } Store;
 
 static HTAB *stores = NULL;
@@ -259,7 +258,6 @@ store_of(Relation rel, Oid state_type)
 		if (s->insert)
 			SPI_freeplan(s->insert);
 		s->insert = NULL;
-		s->checked_for = InvalidOid;
 		s->valid = true;		/* from now: a change while we check makes us check again */
 		PG_TRY();
 		{
@@ -272,12 +270,13 @@ store_of(Relation rel, Oid state_type)
 		}
 		PG_END_TRY();
 	}
-	if (s->checked_for != GetUserId())
+	/* checked at every call, as a statement's are: roles can change without touching the table */
+	if (pg_class_aclmask(relid, GetUserId(), ACL_SELECT | ACL_INSERT | ACL_UPDATE, ACLMASK_ALL) !=
+		(ACL_SELECT | ACL_INSERT | ACL_UPDATE))
 	{
 		store_privilege(rel, ACL_SELECT, "read");
 		store_privilege(rel, ACL_UPDATE, "update");
 		store_privilege(rel, ACL_INSERT, "insert into");
-		s->checked_for = GetUserId();
 	}
 	return s;
 }
@@ -428,11 +427,15 @@ store_insert(Store *s, Relation rel, Oid state_type, Datum entity, Datum state)
 	{
 		TupleDesc	desc = RelationGetDescr(rel);
 		Oid			types[2] = {s->entity_type, state_type};
-		char	   *query = psprintf("INSERT INTO %s (%s, %s) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+		const char *entity = quote_identifier(NameStr(TupleDescAttr(desc, s->entity_att - 1)->attname));
+
+		/* only the entity's own conflict is skipped: any other unique index still errors */
+		char	   *query = psprintf("INSERT INTO %s (%s, %s) VALUES ($1, $2) ON CONFLICT (%s) DO NOTHING",
 									 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 																RelationGetRelationName(rel)),
-									 quote_identifier(NameStr(TupleDescAttr(desc, s->entity_att - 1)->attname)),
-									 quote_identifier(NameStr(TupleDescAttr(desc, s->state_att - 1)->attname)));
+									 entity,
+									 quote_identifier(NameStr(TupleDescAttr(desc, s->state_att - 1)->attname)),
+									 entity);
 		SPIPlanPtr	plan = SPI_prepare(query, 2, types);
 
 		if (plan == NULL || SPI_keepplan(plan) != 0)
