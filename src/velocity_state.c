@@ -1386,12 +1386,19 @@ velocity_windows_arg(FunctionCallInfo fcinfo, int argno, const char *fn, Velocit
 	return wa->n;
 }
 
+/* Whether a state has these windows and this cap. */
+static bool
+same_windows(const VState *s, int n, const int64 *widths, int32 max_distinct)
+{
+	return s->nwindows == n && s->max_distinct == max_distinct &&
+		memcmp(s->width, widths, sizeof(int64) * n) == 0;
+}
+
 /* Every row of an aggregate group and every partial state: the same windows and cap. */
 static void
 check_same_windows(const VState *s, int n, const int64 *widths, int32 max_distinct)
 {
-	if (s->nwindows != n || s->max_distinct != max_distinct ||
-		memcmp(s->width, widths, sizeof(int64) * n) != 0)
+	if (!same_windows(s, n, widths, max_distinct))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("risk.velocity_state_agg needs the same windows and max_distinct on every row")));
@@ -1456,8 +1463,7 @@ velocity_state_added(Datum stored, int nwindows, const int64 *widths, int32 max_
 	else
 	{
 		state_load((StateDisk *) PG_DETOAST_DATUM(stored), s, true);
-		if (s->nwindows != nwindows || s->max_distinct != max_distinct ||
-			memcmp(s->width, widths, sizeof(int64) * nwindows) != 0)
+		if (!same_windows(s, nwindows, widths, max_distinct))
 			return (Datum) 0;
 	}
 	state_add(s, ev->at, ev->has_amount, ev->amount, ev->has_key, ev->hash);
