@@ -2,7 +2,8 @@
 -- of the demo with :history orders of history and their entities' states,
 -- :incoming new orders staged, and two tables to insert them into: one
 -- with the scoring trigger (marketplace.orders) and a plain copy
--- (marketplace.plain_orders).  Sequences hand out the staged orders.
+-- (marketplace.plain_orders), and a third to tell the trigger's own cost
+-- from the velocity states' (marketplace.model_only_orders).  Sequences hand out the staged orders.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS risk;
@@ -13,6 +14,18 @@ INSERT INTO marketplace.orders SELECT *, NULL, NULL, NULL FROM risk.synthetic_or
 ALTER TABLE marketplace.orders ENABLE TRIGGER score;
 CALL marketplace.backfill_velocity();
 CREATE TABLE marketplace.plain_orders (LIKE marketplace.orders INCLUDING INDEXES);
+-- and a copy with the same trigger and model whose features come from the
+-- order's own columns only, no velocity state, and without reasons (their
+-- velocity features missing, many more orders would be held and
+-- explained): what the trigger and the model cost on their own
+CREATE TABLE marketplace.model_only_orders (LIKE marketplace.orders INCLUDING INDEXES);
+CREATE FUNCTION marketplace.order_columns_features(o marketplace.model_only_orders) RETURNS float8[]
+  LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN marketplace.feature_vector(ROW(o.*)::marketplace.orders, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+END $$;
+CREATE TRIGGER score BEFORE INSERT ON marketplace.model_only_orders FOR EACH ROW
+  EXECUTE FUNCTION risk.score_trigger(:'model', 'marketplace.order_columns_features', 'score', 'decision');
 CREATE TABLE marketplace.incoming AS
 SELECT * FROM risk.synthetic_orders(:incoming, 42, start_at => '2026-02-01 00:00:00+00', days => 3,
                                     buyers => :history / 6, first_order_id => :history + 1);
@@ -20,5 +33,6 @@ CREATE UNIQUE INDEX ON marketplace.incoming (order_id);
 SELECT :history + 1 AS first_id \gset
 CREATE SEQUENCE marketplace.next_scored START :first_id;
 CREATE SEQUENCE marketplace.next_plain START :first_id;
+CREATE SEQUENCE marketplace.next_model_only START :first_id;
 VACUUM ANALYZE;
 CREATE TABLE marketplace.bench_result (what text, clients int, tps float8);

@@ -4,7 +4,9 @@
 -- UPSERT that adds it to the entity's state and returns the features before
 -- it, one committed transaction per event (synchronous_commit off, so that
 -- the disk's flush time is not what is measured), for a hot and a cold
--- entity, against the same UPSERT of a plain counter (count and sum).
+-- entity, against the same UPSERT of a plain counter (count and sum); and
+-- the same events through risk.velocity_track (what the scoring trigger's
+-- features function calls) instead of the UPSERT.
 SET max_parallel_workers_per_gather = 0;
 SET jit = off;
 SET work_mem = '2GB';
@@ -56,7 +58,12 @@ BEGIN
     at := timestamptz '2026-11-01' + i * interval '10 seconds';
     e := CASE WHEN what LIKE 'hot%' THEN 0 WHEN what LIKE 'counts%' THEN -1 WHEN what LIKE 'capped%' THEN -2
               ELSE 5 + (i::bigint * 7919) % 999990 END;
-    IF what LIKE '%counter' THEN
+    IF what LIKE '%tracked' THEN
+      f := risk.velocity_read(risk.velocity_track('online_state', e, at, i % 200,
+                                                  CASE WHEN e >= 0 THEN 'dev-' || (i * 31) % 5000 END,
+                                                  '{10 minutes,1 hour,24 hours,7 days}', CASE WHEN e = -2 THEN 100 END),
+                              at);
+    ELSIF what LIKE '%counter' THEN
       INSERT INTO online_count AS s VALUES (e, 1, i % 200)
       ON CONFLICT (entity) DO UPDATE SET n = s.n + 1, s = s.s + i % 200
       RETURNING s.n INTO c;
@@ -82,6 +89,8 @@ CALL online_run('hot', 5000);
 CALL online_run('hot counter', 5000);
 CALL online_run('counts hot', 5000);
 CALL online_run('capped hot', 5000);
+CALL online_run('cold tracked', 20000);
+CALL online_run('capped hot tracked', 5000);
 
 \pset footer off
 WITH r AS (SELECT max(us) FILTER (WHERE what = 'cold') AS cold,
@@ -89,7 +98,9 @@ WITH r AS (SELECT max(us) FILTER (WHERE what = 'cold') AS cold,
                   max(us) FILTER (WHERE what = 'hot') AS hot,
                   max(us) FILTER (WHERE what = 'hot counter') AS hot_c,
                   max(us) FILTER (WHERE what = 'counts hot') AS counts_hot,
-                  max(us) FILTER (WHERE what = 'capped hot') AS capped_hot
+                  max(us) FILTER (WHERE what = 'capped hot') AS capped_hot,
+                  max(us) FILTER (WHERE what = 'cold tracked') AS cold_t,
+                  max(us) FILTER (WHERE what = 'capped hot tracked') AS capped_hot_t
              FROM online_result)
 SELECT v.* FROM r, LATERAL (VALUES
   ('backfill: risk.velocity_state_agg of every entity', round((:backfill_ms * 1000 / (SELECT count(*) FROM ev_bench))::numeric, 3) || ' us/event',
@@ -103,5 +114,9 @@ SELECT v.* FROM r, LATERAL (VALUES
   ('hot, max_distinct 100: insert-and-read / counter', round((capped_hot / hot_c)::numeric, 2) || 'x', ''),
   ('hot entity, counts and sums only', round(counts_hot::numeric, 1) || ' us', 'no keys; state ' || :counts_bytes || ' bytes'),
   ('hot entity, exact distinct counts', round(hot::numeric, 1) || ' us',
-   :hot_devices || ' distinct devices in 7 days, state ' || :hot_bytes || ' bytes')
+   :hot_devices || ' distinct devices in 7 days, state ' || :hot_bytes || ' bytes'),
+  ('cold entity: risk.velocity_track, then read', round(cold_t::numeric, 1) || ' us',
+   round((cold_t / cold_c)::numeric, 2) || 'x the counter; ' || round((cold_t / cold)::numeric, 2) || 'x the UPSERT'),
+  ('hot entity, max_distinct 100: risk.velocity_track, then read', round(capped_hot_t::numeric, 1) || ' us',
+   round((capped_hot_t / hot_c)::numeric, 2) || 'x the counter; ' || round((capped_hot_t / capped_hot)::numeric, 2) || 'x the UPSERT')
 ) v(measure, value, note);
