@@ -1,9 +1,10 @@
 -- Insert-throughput benchmark, set-up (run by bench/run): the marketplace
 -- of the demo with :history orders of history and their entities' states,
--- :incoming new orders staged, and two tables to insert them into: one
--- with the scoring trigger (marketplace.orders) and a plain copy
--- (marketplace.plain_orders), and a third to tell the trigger's own cost
--- from the velocity states' (marketplace.model_only_orders).  Sequences hand out the staged orders.
+-- :incoming new orders staged, and three tables to insert them into: one
+-- with the scoring trigger (marketplace.orders), a plain copy
+-- (marketplace.plain_orders), and a copy that tells the trigger's own cost
+-- from the velocity states' (marketplace.model_only_orders).  Sequences
+-- hand out the staged orders.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS risk;
