@@ -36,6 +36,12 @@ extern void model_cache_init(void);
 /* The current version of a model, compiled; pinned until model_cache_unpin. */
 extern CachedModel *model_cache_pin(const char *name);
 extern void model_cache_unpin(CachedModel *model);
+/*
+ * Unpins *holder (and sets it to NULL) when mcxt is reset or deleted: for
+ * a caller that keeps its pin across calls, in fn_extra.  cb lives as long
+ * as mcxt.
+ */
+extern void model_cache_unpin_at_reset(MemoryContext mcxt, MemoryContextCallback *cb, CachedModel **holder);
 
 /* libxgboost's booster for a cached model (the reference path). */
 extern XgbBooster *model_cache_booster(CachedModel *model);

@@ -338,6 +338,24 @@ model_cache_unpin(CachedModel *model)
 	/* a retired model is freed at the next pin, outside any callback */
 }
 
+static void
+unpin_held(void *arg)
+{
+	CachedModel **holder = (CachedModel **) arg;
+
+	if (*holder)
+		model_cache_unpin(*holder);
+	*holder = NULL;
+}
+
+void
+model_cache_unpin_at_reset(MemoryContext mcxt, MemoryContextCallback *cb, CachedModel **holder)
+{
+	cb->func = unpin_held;
+	cb->arg = holder;
+	MemoryContextRegisterResetCallback(mcxt, cb);
+}
+
 XgbBooster *
 model_cache_booster(CachedModel *model)
 {

@@ -84,16 +84,6 @@ typedef struct ScoreState
 	MemoryContextCallback release;
 } ScoreState;
 
-static void
-release_state(void *arg)
-{
-	ScoreState *st = (ScoreState *) arg;
-
-	if (st->model)
-		model_cache_unpin(st->model);
-	st->model = NULL;
-}
-
 static bool
 same_name(const ScoreState *st, text *name)
 {
@@ -114,9 +104,7 @@ score_state(FunctionCallInfo fcinfo)
 	{
 		st = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ScoreState));
 		st->mcxt = fcinfo->flinfo->fn_mcxt;
-		st->release.func = release_state;
-		st->release.arg = st;
-		MemoryContextRegisterResetCallback(st->mcxt, &st->release);
+		model_cache_unpin_at_reset(st->mcxt, &st->release, &st->model);
 		fcinfo->flinfo->fn_extra = st;
 	}
 	if (likely(st->model != NULL && st->generation == model_cache_generation &&

@@ -175,16 +175,6 @@ typedef struct TriggerState
 	MemoryContextCallback release;
 } TriggerState;
 
-static void
-release_state(void *arg)
-{
-	TriggerState *st = (TriggerState *) arg;
-
-	if (st->model)
-		model_cache_unpin(st->model);
-	st->model = NULL;
-}
-
 /* Column `name` of the table, of type `type` (or error naming both). */
 static int
 column_of(Relation rel, const char *trigger, const char *name, Oid type, const char *what)
@@ -254,9 +244,7 @@ trigger_state(FunctionCallInfo fcinfo, TriggerData *td)
 	if (st == NULL)
 	{
 		st = MemoryContextAllocZero(mcxt, sizeof(TriggerState));
-		st->release.func = release_state;
-		st->release.arg = st;
-		MemoryContextRegisterResetCallback(mcxt, &st->release);
+		model_cache_unpin_at_reset(mcxt, &st->release, &st->model);
 		fcinfo->flinfo->fn_extra = st;
 	}
 	if (st->model)
