@@ -2,7 +2,7 @@
 # and the benchmark (make bench).  See README.md.
 
 EXTENSION   = risk
-EXTVERSION  = 0.1.0
+EXTVERSION  = 0.2.0
 MODULE_big  = risk
 OBJS        = src/risk.o src/xgb_bridge.o src/model_json.o src/forest.o \
               src/registry.o src/model_cache.o src/score.o \
@@ -12,12 +12,12 @@ OBJS        = src/risk.o src/xgb_bridge.o src/model_json.o src/forest.o \
               src/metrics_curve.o src/metrics_summary.o \
               src/metrics_drift.o src/metrics_compare.o src/synthetic.o \
               src/forest_explain.o src/trigger.o
-DATA        = sql/risk--$(EXTVERSION).sql
+DATA        = sql/risk--0.1.0.sql sql/risk--$(EXTVERSION).sql sql/risk--0.1.0--$(EXTVERSION).sql
 PGFILEDESC  = "risk - risk-control engine for PostgreSQL"
 
 # Regression tests, in the order they run (sql/NAME.sql, expected/NAME.out).
 REGRESS     = setup parity explain score trigger registry readme errors cache privileges \
-              dump_restore velocity velocity_online velocity_store metrics metric_summary metric_compare synthetic marketplace walkthrough concurrency
+              dump_restore upgrade velocity velocity_online velocity_store metrics metric_summary metric_compare synthetic marketplace walkthrough concurrency
 
 PG_CPPFLAGS = -I$(srcdir)/include
 # Bit-exact float32 arithmetic with libxgboost: no fused multiply-add.

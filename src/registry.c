@@ -7,6 +7,8 @@
  * reads the bytes, we read its JSON and compile the trees.  A model that
  * cannot be scored is never registered.  Rows are written with SPI as the
  * calling user, so the table's privileges decide who may import and drop.
+ * Every query names its objects with their schema and its operators as
+ * OPERATOR(pg_catalog.=): no caller's search_path can change what it runs.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -178,7 +180,7 @@ registry_current_version(const char *name, Snapshot snapshot, RegistryStamp *sta
 	bool		isnull;
 
 	registry_query("SELECT version, xmin, ctid FROM " QUALIFIED_TABLE
-				   " WHERE name = $1 ORDER BY version DESC LIMIT 1",
+				   " WHERE name OPERATOR(pg_catalog.=) $1 ORDER BY version DESC LIMIT 1",
 				   1, argtypes, args, snapshot);
 	if (SPI_processed == 0)
 		return 0;
@@ -197,7 +199,8 @@ registry_fetch(const char *name, int32 version, Snapshot snapshot, ArrayType **f
 	bytea	   *bytes;
 
 	registry_query("SELECT model, feature_names, xmin, ctid FROM " QUALIFIED_TABLE
-				   " WHERE name = $1 AND version = $2", 2, argtypes, args, snapshot);
+				   " WHERE name OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
+				   2, argtypes, args, snapshot);
 	if (SPI_processed == 0)
 		registry_no_such_model(name, version);
 
@@ -504,8 +507,9 @@ risk_drop_model(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args(all
-							  ? "DELETE FROM " QUALIFIED_TABLE " WHERE name = $1"
-							  : "DELETE FROM " QUALIFIED_TABLE " WHERE name = $1 AND version = $2",
+							  ? "DELETE FROM " QUALIFIED_TABLE " WHERE name OPERATOR(pg_catalog.=) $1"
+							  : "DELETE FROM " QUALIFIED_TABLE " WHERE name OPERATOR(pg_catalog.=) $1"
+							  " AND version OPERATOR(pg_catalog.=) $2",
 							  all ? 1 : 2, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not drop the model");
 	dropped = SPI_processed;

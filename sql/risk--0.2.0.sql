@@ -1,0 +1,1709 @@
+-- risk 0.2.0: model registry and XGBoost scoring, velocity features, risk metrics, the scoring trigger
+\echo Use "CREATE EXTENSION risk" to load this file. \quit
+
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+
+------------------------------------------------------------------------------
+-- Model registry
+------------------------------------------------------------------------------
+
+CREATE TABLE @extschema@.model_registry (
+    name            text        NOT NULL CHECK (octet_length(name) BETWEEN 1 AND 63),
+    version         integer     NOT NULL CHECK (version > 0),
+    format          text        NOT NULL CHECK (format IN ('json', 'ubjson', 'binary')),
+    model           bytea       NOT NULL,
+    feature_names   text[]      NOT NULL,
+    feature_types   text[],
+    num_features    integer     NOT NULL,
+    objective       text        NOT NULL,
+    booster         text        NOT NULL,
+    num_trees       integer     NOT NULL,
+    num_classes     integer,
+    max_depth       integer     NOT NULL,
+    num_leaves      integer     NOT NULL,
+    base_score      float8,
+    xgboost_version text        NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    created_by      name        NOT NULL DEFAULT current_user,
+    metadata        jsonb       NOT NULL DEFAULT '{}',
+    PRIMARY KEY (name, version)
+);
+COMMENT ON TABLE @extschema@.model_registry IS
+  'Every imported model version with its original bytes; kept by pg_dump. Use risk.import_model/load_model/drop_model to change it.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.model_registry', '');
+
+CREATE FUNCTION @extschema@._registry_changed() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'risk_registry_changed' LANGUAGE C;
+COMMENT ON FUNCTION @extschema@._registry_changed() IS
+  'Internal: tells every session that the table it fires on changed (the model registry, the decision thresholds): a relcache invalidation, sent at commit.';
+
+CREATE TRIGGER model_registry_changed
+  AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.model_registry
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._registry_changed();
+
+-- read with the caller's privileges on the registry (SELECT is needed there)
+CREATE VIEW @extschema@.models WITH (security_invoker = true) AS
+SELECT name, version,
+       version = max(version) OVER (PARTITION BY name) AS is_current,
+       objective, num_features, num_trees, num_classes, max_depth, format,
+       octet_length(model) AS size_bytes, created_at, created_by, metadata
+  FROM @extschema@.model_registry;
+COMMENT ON VIEW @extschema@.models IS
+  'Imported model versions, one row each; is_current marks the version risk.score uses.';
+GRANT SELECT ON @extschema@.models TO PUBLIC;
+
+CREATE FUNCTION @extschema@.import_model(name text, model bytea,
+                                         feature_names text[] DEFAULT NULL,
+                                         metadata jsonb DEFAULT NULL)
+  RETURNS integer
+  AS 'MODULE_PATHNAME', 'risk_import_model'
+  LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.import_model(text, bytea, text[], jsonb) IS
+  'Imports an XGBoost model (JSON, UBJSON or binary bytes) as the next version of name; returns the version.';
+
+CREATE FUNCTION @extschema@.load_model(name text, path text,
+                                       feature_names text[] DEFAULT NULL,
+                                       metadata jsonb DEFAULT NULL)
+  RETURNS integer
+  AS 'MODULE_PATHNAME', 'risk_load_model'
+  LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.load_model(text, text, text[], jsonb) IS
+  'Imports an XGBoost model from a file on the database server (superusers and pg_read_server_files only).';
+
+CREATE FUNCTION @extschema@.drop_model(name text, version integer DEFAULT NULL)
+  RETURNS integer
+  AS 'MODULE_PATHNAME', 'risk_drop_model'
+  LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.drop_model(text, integer) IS
+  'Drops one version of a model, or all of them when version is NULL; returns how many were dropped.';
+
+-- SQL-standard bodies: parsed here, under the extension's own search_path, so no
+-- caller's search_path changes what they run (no operator or function of
+-- another schema can take the place of ours).
+CREATE FUNCTION @extschema@.describe_model(name text, version integer DEFAULT NULL)
+  RETURNS TABLE (name text, version integer, is_current boolean, objective text,
+                 booster text, format text, num_features integer,
+                 feature_names text[], feature_types text[], num_trees integer,
+                 num_classes integer, max_depth integer, num_leaves integer,
+                 base_score float8, xgboost_version text, size_bytes integer,
+                 created_at timestamptz, created_by name, metadata jsonb)
+  LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT r.name, r.version,
+           r.version = (SELECT max(c.version) FROM @extschema@.model_registry c
+                         WHERE c.name = r.name),
+           r.objective, r.booster, r.format, r.num_features, r.feature_names,
+           r.feature_types, r.num_trees, r.num_classes, r.max_depth, r.num_leaves,
+           r.base_score, r.xgboost_version, octet_length(r.model), r.created_at,
+           r.created_by, r.metadata
+      FROM @extschema@.model_registry r
+     WHERE r.name = describe_model.name
+       AND r.version = coalesce(describe_model.version,
+                                (SELECT max(c.version) FROM @extschema@.model_registry c
+                                  WHERE c.name = describe_model.name));
+END;
+COMMENT ON FUNCTION @extschema@.describe_model(text, integer) IS
+  'One row describing a model version (the current one when version is NULL).';
+
+CREATE FUNCTION @extschema@.model_features(name text, version integer DEFAULT NULL)
+  RETURNS TABLE (ordinal integer, feature text, type text)
+  LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT f.ordinal::integer, f.feature, f.type
+      FROM @extschema@.model_registry r,
+           unnest(r.feature_names, r.feature_types) WITH ORDINALITY AS f(feature, type, ordinal)
+     WHERE r.name = model_features.name
+       AND r.version = coalesce(model_features.version,
+                                (SELECT max(c.version) FROM @extschema@.model_registry c
+                                  WHERE c.name = model_features.name))
+     ORDER BY f.ordinal;
+END;
+COMMENT ON FUNCTION @extschema@.model_features(text, integer) IS
+  'The features of a model version, in the order risk.score expects them in an array.';
+
+CREATE FUNCTION @extschema@.cached_models()
+  RETURNS TABLE (name text, version integer, compiled_at timestamptz, uses bigint,
+                 memory_bytes bigint, has_xgboost_copy boolean)
+  AS 'MODULE_PATHNAME', 'risk_cached_models'
+  LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.cached_models() IS
+  'The models this session holds compiled: when each was compiled, how many queries used it, its memory.';
+
+------------------------------------------------------------------------------
+-- Scoring with the compiled evaluator
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.score(model text, features real[]) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_score_float4'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score(text, real[]) IS
+  'What XGBoost''s predict() returns for one row of features in model order (NULL or NaN = missing).';
+
+CREATE FUNCTION @extschema@.score(model text, features double precision[]) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_score_float8'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score(text, double precision[]) IS
+  'What XGBoost''s predict() returns; each feature is rounded to real first, as XGBoost does.';
+
+CREATE FUNCTION @extschema@.score(model text, features record) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_score_record'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score(text, record) IS
+  'What XGBoost''s predict() returns for a row whose columns are named like the model''s features (NULL = missing).';
+
+CREATE FUNCTION @extschema@.score_margin(model text, features real[]) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_score_margin_float4'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score_margin(text, real[]) IS
+  'The raw margin (sum of leaves and base margin, before the objective''s transform).';
+
+CREATE FUNCTION @extschema@.score_margin(model text, features double precision[]) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_score_margin_float8'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score_margin(text, double precision[]) IS
+  'The raw margin (sum of leaves and base margin, before the objective''s transform).';
+
+CREATE FUNCTION @extschema@.score_margin(model text, features record) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_score_margin_record'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score_margin(text, record) IS
+  'The raw margin of a row whose columns are named like the model''s features.';
+
+CREATE FUNCTION @extschema@.score_classes(model text, features real[]) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_score_classes_float4'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score_classes(text, real[]) IS
+  'Class probabilities of a multi-class model (multi:softprob or multi:softmax).';
+
+CREATE FUNCTION @extschema@.score_classes(model text, features double precision[]) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_score_classes_float8'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score_classes(text, double precision[]) IS
+  'Class probabilities of a multi-class model (multi:softprob or multi:softmax).';
+
+CREATE FUNCTION @extschema@.score_classes(model text, features record) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_score_classes_record'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score_classes(text, record) IS
+  'Class probabilities of a multi-class model for a row named like its features.';
+
+CREATE FUNCTION @extschema@.score_contributions(model text, features real[]) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_score_contributions_float4'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score_contributions(text, real[]) IS
+  'Why the model scored this row so: each feature''s exact SHAP value (TreeSHAP) in the margin, then the bias (the expected margin); they add up to risk.score_margin, as XGBoost''s pred_contribs. Single-output models.';
+
+CREATE FUNCTION @extschema@.score_contributions(model text, features double precision[]) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_score_contributions_float8'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score_contributions(text, double precision[]) IS
+  'Why the model scored this row so: each feature''s exact SHAP value (TreeSHAP) in the margin, then the bias (the expected margin); they add up to risk.score_margin, as XGBoost''s pred_contribs. Single-output models.';
+
+CREATE FUNCTION @extschema@.score_contributions(model text, features record) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_score_contributions_record'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score_contributions(text, record) IS
+  'Why the model scored this row so: each feature''s exact SHAP value (TreeSHAP) in the margin, then the bias (the expected margin); they add up to risk.score_margin, as XGBoost''s pred_contribs. Single-output models.';
+
+------------------------------------------------------------------------------
+-- Scoring through libxgboost itself: the reference for parity and benchmarks
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.score_xgboost(model text, features real[]) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_score_xgboost'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score_xgboost(text, real[]) IS
+  'Reference: libxgboost''s own in-place predict for one row (slow; for checks and benchmarks).';
+
+CREATE FUNCTION @extschema@.score_xgboost_margin(model text, features real[]) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_score_xgboost_margin'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score_xgboost_margin(text, real[]) IS
+  'Reference: libxgboost''s in-place predict of the raw margin for one row.';
+
+CREATE FUNCTION @extschema@.score_xgboost_classes(model text, features real[]) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_score_xgboost_classes'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.score_xgboost_classes(text, real[]) IS
+  'Reference: libxgboost''s in-place predict of class probabilities (multi:softprob).';
+
+------------------------------------------------------------------------------
+-- Velocity features: window aggregates
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@._count_distinct_add(internal, anyelement) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_count_distinct_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._count_distinct_add(internal, anyelement) IS
+  'Internal: risk.count_distinct transition (a row enters).';
+CREATE FUNCTION @extschema@._count_distinct_remove(internal, anyelement) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_count_distinct_remove' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._count_distinct_remove(internal, anyelement) IS
+  'Internal: risk.count_distinct inverse transition (a row leaves a sliding window frame).';
+CREATE FUNCTION @extschema@._count_distinct_final(internal, anyelement) RETURNS bigint
+  AS 'MODULE_PATHNAME', 'risk_count_distinct_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._count_distinct_final(internal, anyelement) IS
+  'Internal: risk.count_distinct result.';
+CREATE FUNCTION @extschema@._count_distinct_combine(internal, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_count_distinct_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._count_distinct_combine(internal, internal) IS
+  'Internal: merges two risk.count_distinct states (parallel query).';
+CREATE FUNCTION @extschema@._count_distinct_serialize(internal) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'risk_count_distinct_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._count_distinct_serialize(internal) IS
+  'Internal: a risk.count_distinct state as bytes (parallel query).';
+CREATE FUNCTION @extschema@._count_distinct_deserialize(bytea, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_count_distinct_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._count_distinct_deserialize(bytea, internal) IS
+  'Internal: a risk.count_distinct state from bytes (parallel query).';
+
+CREATE AGGREGATE @extschema@.count_distinct(anyelement) (
+  SFUNC = @extschema@._count_distinct_add,
+  STYPE = internal,
+  FINALFUNC = @extschema@._count_distinct_final,
+  FINALFUNC_EXTRA,
+  COMBINEFUNC = @extschema@._count_distinct_combine,
+  SERIALFUNC = @extschema@._count_distinct_serialize,
+  DESERIALFUNC = @extschema@._count_distinct_deserialize,
+  MSFUNC = @extschema@._count_distinct_add,
+  MINVFUNC = @extschema@._count_distinct_remove,
+  MSTYPE = internal,
+  MFINALFUNC = @extschema@._count_distinct_final,
+  MFINALFUNC_EXTRA,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.count_distinct(anyelement) IS
+  'Exact number of distinct non-NULL values; unlike count(DISTINCT), usable as a window function over sliding frames (O(1) per row).';
+
+CREATE FUNCTION @extschema@._hll_add(internal, anyelement) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_hll_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._hll_add(internal, anyelement) IS
+  'Internal: risk.approx_count_distinct transition (a row enters).';
+CREATE FUNCTION @extschema@._hll_remove(internal, anyelement) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_hll_remove' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._hll_remove(internal, anyelement) IS
+  'Internal: risk.approx_count_distinct inverse transition (a row leaves a sliding window frame).';
+CREATE FUNCTION @extschema@._hll_final(internal, anyelement) RETURNS bigint
+  AS 'MODULE_PATHNAME', 'risk_hll_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._hll_final(internal, anyelement) IS
+  'Internal: risk.approx_count_distinct estimate.';
+CREATE FUNCTION @extschema@._hll_combine(internal, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_hll_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._hll_combine(internal, internal) IS
+  'Internal: merges two risk.approx_count_distinct states (parallel query).';
+CREATE FUNCTION @extschema@._hll_serialize(internal) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'risk_hll_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._hll_serialize(internal) IS
+  'Internal: a risk.approx_count_distinct state as bytes (parallel query).';
+CREATE FUNCTION @extschema@._hll_deserialize(bytea, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_hll_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._hll_deserialize(bytea, internal) IS
+  'Internal: a risk.approx_count_distinct state from bytes (parallel query).';
+
+CREATE AGGREGATE @extschema@.approx_count_distinct(anyelement) (
+  SFUNC = @extschema@._hll_add,
+  STYPE = internal,
+  FINALFUNC = @extschema@._hll_final,
+  FINALFUNC_EXTRA,
+  COMBINEFUNC = @extschema@._hll_combine,
+  SERIALFUNC = @extschema@._hll_serialize,
+  DESERIALFUNC = @extschema@._hll_deserialize,
+  MSFUNC = @extschema@._hll_add,
+  MINVFUNC = @extschema@._hll_remove,
+  MSTYPE = internal,
+  MFINALFUNC = @extschema@._hll_final,
+  MFINALFUNC_EXTRA,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.approx_count_distinct(anyelement) IS
+  'HyperLogLog estimate of the number of distinct non-NULL values (standard error 1.6%), usable over sliding window frames (O(1) per row).';
+
+CREATE FUNCTION @extschema@._moments_add(internal, double precision) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_moments_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._moments_add(internal, double precision) IS
+  'Internal: risk.stddev and risk.zscore transition (a row enters).';
+CREATE FUNCTION @extschema@._moments_remove(internal, double precision) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_moments_remove' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._moments_remove(internal, double precision) IS
+  'Internal: risk.stddev and risk.zscore inverse transition (a row leaves a sliding window frame).';
+CREATE FUNCTION @extschema@._moments_combine(internal, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_moments_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._moments_combine(internal, internal) IS
+  'Internal: merges two risk.stddev states (parallel query).';
+CREATE FUNCTION @extschema@._moments_serialize(internal) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'risk_moments_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._moments_serialize(internal) IS
+  'Internal: a risk.stddev state as bytes (parallel query).';
+CREATE FUNCTION @extschema@._moments_deserialize(bytea, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_moments_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._moments_deserialize(bytea, internal) IS
+  'Internal: a risk.stddev state from bytes (parallel query).';
+CREATE FUNCTION @extschema@._stddev_final(internal) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_stddev_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._stddev_final(internal) IS
+  'Internal: risk.stddev result.';
+CREATE FUNCTION @extschema@._zscore_final(internal) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_zscore_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._zscore_final(internal) IS
+  'Internal: risk.zscore result.';
+
+CREATE AGGREGATE @extschema@.stddev(double precision) (
+  SFUNC = @extschema@._moments_add,
+  STYPE = internal,
+  FINALFUNC = @extschema@._stddev_final,
+  COMBINEFUNC = @extschema@._moments_combine,
+  SERIALFUNC = @extschema@._moments_serialize,
+  DESERIALFUNC = @extschema@._moments_deserialize,
+  MSFUNC = @extschema@._moments_add,
+  MINVFUNC = @extschema@._moments_remove,
+  MSTYPE = internal,
+  MFINALFUNC = @extschema@._stddev_final,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.stddev(double precision) IS
+  'Sample standard deviation, accurate over sliding window frames at O(1) per row (double-double sums).';
+
+CREATE AGGREGATE @extschema@.zscore(double precision) (
+  SFUNC = @extschema@._moments_add,
+  STYPE = internal,
+  FINALFUNC = @extschema@._zscore_final,
+  MSFUNC = @extschema@._moments_add,
+  MINVFUNC = @extschema@._moments_remove,
+  MSTYPE = internal,
+  MFINALFUNC = @extschema@._zscore_final,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.zscore(double precision) IS
+  'The frame''s last value against the rest of the frame: (value - mean) / sample standard deviation; NULL with fewer than 2 other values or none spread.';
+
+CREATE FUNCTION @extschema@._decay_add(internal, double precision, timestamptz, interval) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_decay_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._decay_add(internal, double precision, timestamptz, interval) IS
+  'Internal: risk.decayed_sum transition (a row enters).';
+CREATE FUNCTION @extschema@._decay_remove(internal, double precision, timestamptz, interval) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_decay_remove' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._decay_remove(internal, double precision, timestamptz, interval) IS
+  'Internal: risk.decayed_sum inverse transition (a row leaves a sliding window frame).';
+CREATE FUNCTION @extschema@._decay_combine(internal, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_decay_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._decay_combine(internal, internal) IS
+  'Internal: merges two risk.decayed_sum states (parallel query).';
+CREATE FUNCTION @extschema@._decay_serialize(internal) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'risk_decay_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._decay_serialize(internal) IS
+  'Internal: a risk.decayed_sum state as bytes (parallel query).';
+CREATE FUNCTION @extschema@._decay_deserialize(bytea, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_decay_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._decay_deserialize(bytea, internal) IS
+  'Internal: a risk.decayed_sum state from bytes (parallel query).';
+CREATE FUNCTION @extschema@._decay_final(internal) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_decay_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._decay_final(internal) IS
+  'Internal: risk.decayed_sum result.';
+
+CREATE AGGREGATE @extschema@.decayed_sum(value double precision, at timestamptz, half_life interval) (
+  SFUNC = @extschema@._decay_add,
+  STYPE = internal,
+  FINALFUNC = @extschema@._decay_final,
+  COMBINEFUNC = @extschema@._decay_combine,
+  SERIALFUNC = @extschema@._decay_serialize,
+  DESERIALFUNC = @extschema@._decay_deserialize,
+  MSFUNC = @extschema@._decay_add,
+  MINVFUNC = @extschema@._decay_remove,
+  MSTYPE = internal,
+  MFINALFUNC = @extschema@._decay_final,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.decayed_sum(double precision, timestamptz, interval) IS
+  'Sum of value * 2^(-(latest - at) / half_life) over the frame, as of its latest time; O(1) per row over sliding frames.';
+
+CREATE FUNCTION @extschema@._is_new_final(internal, anyelement) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'risk_is_new_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._is_new_final(internal, anyelement) IS
+  'Internal: risk.is_new result.';
+CREATE AGGREGATE @extschema@.is_new(anyelement) (
+  SFUNC = @extschema@._count_distinct_add,
+  STYPE = internal,
+  FINALFUNC = @extschema@._is_new_final,
+  FINALFUNC_EXTRA,
+  MSFUNC = @extschema@._count_distinct_add,
+  MINVFUNC = @extschema@._count_distinct_remove,
+  MSTYPE = internal,
+  MFINALFUNC = @extschema@._is_new_final,
+  MFINALFUNC_EXTRA,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.is_new(anyelement) IS
+  'True when the frame''s last value appears in no other row of the frame (a card new to this buyer); NULL for a NULL value.';
+
+CREATE FUNCTION @extschema@._last_k_add(internal, anyelement, integer) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_last_k_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._last_k_add(internal, anyelement, integer) IS
+  'Internal: risk.last_k_distinct transition (a row enters).';
+CREATE FUNCTION @extschema@._last_k_remove(internal, anyelement, integer) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_count_distinct_remove' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._last_k_remove(internal, anyelement, integer) IS
+  'Internal: risk.last_k_distinct inverse transition (a row leaves a sliding window frame).';
+CREATE FUNCTION @extschema@._last_k_final(internal, anyelement, integer) RETURNS anyarray
+  AS 'MODULE_PATHNAME', 'risk_last_k_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._last_k_final(internal, anyelement, integer) IS
+  'Internal: risk.last_k_distinct result.';
+CREATE AGGREGATE @extschema@.last_k_distinct(value anyelement, k integer) (
+  SFUNC = @extschema@._last_k_add,
+  STYPE = internal,
+  FINALFUNC = @extschema@._last_k_final,
+  FINALFUNC_EXTRA,
+  MSFUNC = @extschema@._last_k_add,
+  MINVFUNC = @extschema@._last_k_remove,
+  MSTYPE = internal,
+  MFINALFUNC = @extschema@._last_k_final,
+  MFINALFUNC_EXTRA,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.last_k_distinct(anyelement, integer) IS
+  'The k most recent distinct non-NULL values of the frame, most recent first.';
+
+------------------------------------------------------------------------------
+-- Velocity features: the one-pass feature pack
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.velocity(at timestamptz, amount double precision, key anyelement,
+                                     windows interval[], include_current boolean DEFAULT false,
+                                     max_distinct integer DEFAULT NULL)
+  RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_velocity' LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.velocity(timestamptz, double precision, anyelement, interval[], boolean, integer) IS
+  'Window function over (PARTITION BY entity ORDER BY at): for each window, the count of events, the sum of amount and the distinct count of key (capped at max_distinct if given) in [at - window, at) (or up to at itself with include_current), in one pass: counts, then sums, then distinct counts.';
+
+CREATE FUNCTION @extschema@.velocity_tiled(at timestamptz, amount double precision, key anyelement,
+                                           windows interval[], include_current boolean DEFAULT false,
+                                           max_distinct integer DEFAULT NULL)
+  RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_velocity_tiled' LANGUAGE C WINDOW IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.velocity_tiled(timestamptz, double precision, anyelement, interval[], boolean, integer) IS
+  'risk.velocity over tiled windows, the values risk.velocity_read gives online: each window starts at the start of the tile (hop) holding at - window, so it reaches back between window and window + window/12.';
+
+------------------------------------------------------------------------------
+-- Velocity features: online state
+------------------------------------------------------------------------------
+
+CREATE TYPE @extschema@.velocity_state;
+
+CREATE FUNCTION @extschema@.velocity_state_in(cstring) RETURNS @extschema@.velocity_state
+  AS 'MODULE_PATHNAME', 'risk_velocity_state_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.velocity_state_in(cstring) IS
+  'Input of risk.velocity_state: \x and the hexadecimal of its binary form, checked in full.';
+CREATE FUNCTION @extschema@.velocity_state_out(@extschema@.velocity_state) RETURNS cstring
+  AS 'MODULE_PATHNAME', 'risk_velocity_state_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.velocity_state_out(@extschema@.velocity_state) IS
+  'Output of risk.velocity_state: \x and the hexadecimal of its binary form (equal states print equal).';
+CREATE FUNCTION @extschema@.velocity_state_recv(internal) RETURNS @extschema@.velocity_state
+  AS 'MODULE_PATHNAME', 'risk_velocity_state_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.velocity_state_recv(internal) IS
+  'Binary input of risk.velocity_state (portable, versioned, checked in full).';
+CREATE FUNCTION @extschema@.velocity_state_send(@extschema@.velocity_state) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'risk_velocity_state_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.velocity_state_send(@extschema@.velocity_state) IS
+  'Binary output of risk.velocity_state (portable, versioned: its first byte is the format version).';
+
+CREATE TYPE @extschema@.velocity_state (
+  INPUT = @extschema@.velocity_state_in,
+  OUTPUT = @extschema@.velocity_state_out,
+  RECEIVE = @extschema@.velocity_state_recv,
+  SEND = @extschema@.velocity_state_send,
+  INTERNALLENGTH = VARIABLE,
+  ALIGNMENT = double,
+  STORAGE = external   -- rewritten on every event: not worth compressing
+);
+COMMENT ON TYPE @extschema@.velocity_state IS
+  'An entity''s velocity features kept online: tiled windows (count, sum, distinct keys), started by risk.velocity_init, updated by risk.velocity_add, read by risk.velocity_read, built from history by risk.velocity_state_agg.';
+
+CREATE FUNCTION @extschema@.velocity_init(windows interval[], max_distinct integer DEFAULT NULL)
+  RETURNS @extschema@.velocity_state
+  AS 'MODULE_PATHNAME', 'risk_velocity_state_new' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.velocity_init(interval[], integer) IS
+  'An empty online velocity state for these windows (1 to 16, each tiled as risk.velocity_tiled tiles it); with max_distinct, distinct counts are capped there and the state keeps only that many recent keys.';
+
+CREATE FUNCTION @extschema@.velocity_add(state @extschema@.velocity_state, at timestamptz,
+                                         amount double precision, key anyelement)
+  RETURNS @extschema@.velocity_state
+  AS 'MODULE_PATHNAME', 'risk_velocity_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.velocity_add(@extschema@.velocity_state, timestamptz, double precision, anyelement) IS
+  'The state with one more event (at, amount, key); a NULL amount is counted but not summed, a NULL key not counted as distinct, a NULL time ignored. Events may come in any order.';
+CREATE FUNCTION @extschema@.velocity_add(state @extschema@.velocity_state, at timestamptz,
+                                         amount double precision)
+  RETURNS @extschema@.velocity_state
+  AS 'MODULE_PATHNAME', 'risk_velocity_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.velocity_add(@extschema@.velocity_state, timestamptz, double precision) IS
+  'The state with one more event (at, amount), with no key.';
+
+CREATE FUNCTION @extschema@.velocity_read(state @extschema@.velocity_state, at timestamptz,
+                                          include_current boolean DEFAULT false)
+  RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_velocity_read' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.velocity_read(@extschema@.velocity_state, timestamptz, boolean) IS
+  'The features at time at, laid out as risk.velocity''s (counts, sums, distinct counts of each window): events before at, or up to at with include_current; equal to risk.velocity_tiled for every at not earlier than the state''s latest event; an earlier at reads at that latest time.';
+
+CREATE FUNCTION @extschema@.velocity_track(store regclass, entity anyelement, at timestamptz,
+                                           amount double precision, key anycompatible, windows interval[],
+                                           max_distinct integer DEFAULT NULL)
+  RETURNS @extschema@.velocity_state
+  AS 'MODULE_PATHNAME', 'risk_velocity_track' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.velocity_track(regclass, anyelement, timestamptz, double precision, anycompatible, interval[], integer) IS
+  'Adds an event (at, amount, key) to an entity''s state in a store (a table whose primary key is the entity, with a column of type risk.velocity_state), starting it from risk.velocity_init(windows, max_distinct) when the entity is new, and returns the state with the event. Concurrent transactions wait for each other''s rows, as with an UPDATE. A NULL entity or time is no event: NULL, nothing written.';
+CREATE FUNCTION @extschema@.velocity_track(store regclass, entity anyelement, at timestamptz,
+                                           amount double precision, windows interval[],
+                                           max_distinct integer DEFAULT NULL)
+  RETURNS @extschema@.velocity_state
+  AS 'MODULE_PATHNAME', 'risk_velocity_track' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.velocity_track(regclass, anyelement, timestamptz, double precision, interval[], integer) IS
+  'risk.velocity_track without a key: counts and sums only.';
+
+CREATE FUNCTION @extschema@._velocity_state_add(internal, timestamptz, double precision, anyelement, interval[])
+  RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_velocity_state_agg_step' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._velocity_state_add(internal, timestamptz, double precision, anyelement, interval[]) IS
+  'Transition function of risk.velocity_state_agg.';
+CREATE FUNCTION @extschema@._velocity_state_add(internal, timestamptz, double precision, anyelement, interval[], integer)
+  RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_velocity_state_agg_step' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._velocity_state_add(internal, timestamptz, double precision, anyelement, interval[], integer) IS
+  'Transition function of risk.velocity_state_agg with max_distinct.';
+CREATE FUNCTION @extschema@._velocity_state_final(internal) RETURNS @extschema@.velocity_state
+  AS 'MODULE_PATHNAME', 'risk_velocity_state_agg_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._velocity_state_final(internal) IS
+  'Final function of risk.velocity_state_agg.';
+CREATE FUNCTION @extschema@._velocity_state_combine(internal, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_velocity_state_agg_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._velocity_state_combine(internal, internal) IS
+  'Combine function of risk.velocity_state_agg (merges two partial states).';
+CREATE FUNCTION @extschema@._velocity_state_serialize(internal) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'risk_velocity_state_agg_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._velocity_state_serialize(internal) IS
+  'Serialize function of risk.velocity_state_agg.';
+CREATE FUNCTION @extschema@._velocity_state_deserialize(bytea, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_velocity_state_agg_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._velocity_state_deserialize(bytea, internal) IS
+  'Deserialize function of risk.velocity_state_agg.';
+
+CREATE AGGREGATE @extschema@.velocity_state_agg(at timestamptz, amount double precision, key anyelement,
+                                                windows interval[]) (
+  SFUNC = @extschema@._velocity_state_add,
+  STYPE = internal,
+  FINALFUNC = @extschema@._velocity_state_final,
+  COMBINEFUNC = @extschema@._velocity_state_combine,
+  SERIALFUNC = @extschema@._velocity_state_serialize,
+  DESERIALFUNC = @extschema@._velocity_state_deserialize,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.velocity_state_agg(timestamptz, double precision, anyelement, interval[]) IS
+  'The online velocity state of a group''s events (any order), as risk.velocity_add would leave it: to backfill states from history.';
+
+CREATE AGGREGATE @extschema@.velocity_state_agg(at timestamptz, amount double precision, key anyelement,
+                                                windows interval[], max_distinct integer) (
+  SFUNC = @extschema@._velocity_state_add,
+  STYPE = internal,
+  FINALFUNC = @extschema@._velocity_state_final,
+  COMBINEFUNC = @extschema@._velocity_state_combine,
+  SERIALFUNC = @extschema@._velocity_state_serialize,
+  DESERIALFUNC = @extschema@._velocity_state_deserialize,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.velocity_state_agg(timestamptz, double precision, anyelement, interval[], integer) IS
+  'The online velocity state of a group''s events with distinct counts capped at max_distinct, as risk.velocity_add would leave a state from risk.velocity_init(windows, max_distinct).';
+
+-- ---------------------------------------------------------------------------
+-- Risk metrics: exact aggregates over (score, label[, weight]).  A label is a
+-- boolean or an integer 0/1 (1: a positive, bad row); rows with a NULL score,
+-- label or weight are skipped.  Rank metrics keep every score and sort them
+-- (src/metrics_sample.c, src/metrics_rank.c); threshold metrics and losses
+-- stream into a float8[] state.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@._metric_add(internal, double precision, boolean) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_add(internal, double precision, boolean) IS
+  'Transition function of the rank metrics (risk.auc, risk.ks, ...): keeps each score by class.';
+CREATE FUNCTION @extschema@._metric_add_param(internal, double precision, boolean, double precision) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_add_param' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_add_param(internal, double precision, boolean, double precision) IS
+  'Transition function of the rank metrics with a parameter (risk.recall_at_fpr, risk.lift, risk.capture_rate).';
+CREATE FUNCTION @extschema@._metric_add(internal, double precision, boolean, double precision) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_add(internal, double precision, boolean, double precision) IS
+  'Transition function of the rank metrics (risk.auc, risk.ks, ...): keeps each score by class, with its weight.';
+CREATE FUNCTION @extschema@._metric_add_param(internal, double precision, boolean, double precision, double precision) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_add_param' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_add_param(internal, double precision, boolean, double precision, double precision) IS
+  'Transition function of the rank metrics with a parameter (risk.recall_at_fpr, risk.lift, risk.capture_rate), with a weight.';
+CREATE FUNCTION @extschema@._metric_add(internal, double precision, integer) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_add(internal, double precision, integer) IS
+  'Transition function of the rank metrics (risk.auc, risk.ks, ...): keeps each score by class.';
+CREATE FUNCTION @extschema@._metric_add_param(internal, double precision, integer, double precision) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_add_param' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_add_param(internal, double precision, integer, double precision) IS
+  'Transition function of the rank metrics with a parameter (risk.recall_at_fpr, risk.lift, risk.capture_rate).';
+CREATE FUNCTION @extschema@._metric_add(internal, double precision, integer, double precision) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_add(internal, double precision, integer, double precision) IS
+  'Transition function of the rank metrics (risk.auc, risk.ks, ...): keeps each score by class, with its weight.';
+CREATE FUNCTION @extschema@._metric_add_param(internal, double precision, integer, double precision, double precision) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_add_param' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_add_param(internal, double precision, integer, double precision, double precision) IS
+  'Transition function of the rank metrics with a parameter (risk.recall_at_fpr, risk.lift, risk.capture_rate), with a weight.';
+CREATE FUNCTION @extschema@._metric_combine(internal, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_combine(internal, internal) IS
+  'Combine function of the rank metrics (joins two samples).';
+CREATE FUNCTION @extschema@._metric_serialize(internal) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'risk_metric_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_serialize(internal) IS
+  'Serialize function of the rank metrics.';
+CREATE FUNCTION @extschema@._metric_deserialize(bytea, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_deserialize(bytea, internal) IS
+  'Deserialize function of the rank metrics.';
+
+CREATE FUNCTION @extschema@._auc_final(internal) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_auc_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._auc_final(internal) IS
+  'Final function of risk.auc.';
+CREATE AGGREGATE @extschema@.auc(score double precision, label boolean) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._auc_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.auc(double precision, boolean) IS
+  'Area under the ROC curve: the chance that a positive scores above a negative, ties counted one half. NULL with a single class.';
+CREATE AGGREGATE @extschema@.auc(score double precision, label boolean, weight double precision) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._auc_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.auc(double precision, boolean, double precision) IS
+  'Weighted area under the ROC curve (dollar-weighted AUC: each positive-negative pair counts the product of their weights). NULL with a single class.';
+CREATE AGGREGATE @extschema@.auc(score double precision, label integer) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._auc_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.auc(double precision, integer) IS
+  'Area under the ROC curve: the chance that a positive scores above a negative, ties counted one half. NULL with a single class.';
+CREATE AGGREGATE @extschema@.auc(score double precision, label integer, weight double precision) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._auc_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.auc(double precision, integer, double precision) IS
+  'Weighted area under the ROC curve (dollar-weighted AUC: each positive-negative pair counts the product of their weights). NULL with a single class.';
+
+CREATE FUNCTION @extschema@._gini_final(internal) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_gini_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._gini_final(internal) IS
+  'Final function of risk.gini.';
+CREATE AGGREGATE @extschema@.gini(score double precision, label boolean) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._gini_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.gini(double precision, boolean) IS
+  'Gini coefficient, 2 * AUC - 1. NULL with a single class.';
+CREATE AGGREGATE @extschema@.gini(score double precision, label boolean, weight double precision) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._gini_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.gini(double precision, boolean, double precision) IS
+  'Weighted Gini coefficient, 2 * weighted AUC - 1. NULL with a single class.';
+CREATE AGGREGATE @extschema@.gini(score double precision, label integer) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._gini_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.gini(double precision, integer) IS
+  'Gini coefficient, 2 * AUC - 1. NULL with a single class.';
+CREATE AGGREGATE @extschema@.gini(score double precision, label integer, weight double precision) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._gini_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.gini(double precision, integer, double precision) IS
+  'Weighted Gini coefficient, 2 * weighted AUC - 1. NULL with a single class.';
+
+CREATE FUNCTION @extschema@._average_precision_final(internal) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_average_precision_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._average_precision_final(internal) IS
+  'Final function of risk.average_precision.';
+CREATE AGGREGATE @extschema@.average_precision(score double precision, label boolean) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._average_precision_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.average_precision(double precision, boolean) IS
+  'Average precision as scikit-learn defines it: the sum over distinct scores of the recall each adds times the precision there. NULL with a single class.';
+CREATE AGGREGATE @extschema@.average_precision(score double precision, label boolean, weight double precision) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._average_precision_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.average_precision(double precision, boolean, double precision) IS
+  'Weighted average precision (scikit-learn''s, with sample weights). NULL with a single class.';
+CREATE AGGREGATE @extschema@.average_precision(score double precision, label integer) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._average_precision_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.average_precision(double precision, integer) IS
+  'Average precision as scikit-learn defines it: the sum over distinct scores of the recall each adds times the precision there. NULL with a single class.';
+CREATE AGGREGATE @extschema@.average_precision(score double precision, label integer, weight double precision) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._average_precision_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.average_precision(double precision, integer, double precision) IS
+  'Weighted average precision (scikit-learn''s, with sample weights). NULL with a single class.';
+
+CREATE FUNCTION @extschema@._ks_final(internal) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_ks_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._ks_final(internal) IS
+  'Final function of risk.ks.';
+CREATE AGGREGATE @extschema@.ks(score double precision, label boolean) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._ks_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.ks(double precision, boolean) IS
+  'Kolmogorov-Smirnov statistic: the largest gap, over thresholds, between the shares of positives and of negatives scored at or above it. NULL with a single class.';
+CREATE AGGREGATE @extschema@.ks(score double precision, label boolean, weight double precision) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._ks_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.ks(double precision, boolean, double precision) IS
+  'Weighted Kolmogorov-Smirnov statistic (shares of weight). NULL with a single class.';
+CREATE AGGREGATE @extschema@.ks(score double precision, label integer) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._ks_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.ks(double precision, integer) IS
+  'Kolmogorov-Smirnov statistic: the largest gap, over thresholds, between the shares of positives and of negatives scored at or above it. NULL with a single class.';
+CREATE AGGREGATE @extschema@.ks(score double precision, label integer, weight double precision) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._ks_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.ks(double precision, integer, double precision) IS
+  'Weighted Kolmogorov-Smirnov statistic (shares of weight). NULL with a single class.';
+
+CREATE FUNCTION @extschema@._recall_at_fpr_final(internal) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_recall_at_fpr_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._recall_at_fpr_final(internal) IS
+  'Final function of risk.recall_at_fpr.';
+CREATE AGGREGATE @extschema@.recall_at_fpr(score double precision, label boolean, max_fpr double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._recall_at_fpr_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.recall_at_fpr(double precision, boolean, double precision) IS
+  'Recall (true-positive rate) at the lowest threshold whose false-positive rate is at most max_fpr (in [0, 1]); 0 when no threshold qualifies. NULL with a single class.';
+CREATE AGGREGATE @extschema@.recall_at_fpr(score double precision, label boolean, max_fpr double precision, weight double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._recall_at_fpr_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.recall_at_fpr(double precision, boolean, double precision, double precision) IS
+  'Weighted recall at a false-positive rate: shares of weight (dollar recall at a given share of good dollars flagged). NULL with a single class.';
+CREATE AGGREGATE @extschema@.recall_at_fpr(score double precision, label integer, max_fpr double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._recall_at_fpr_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.recall_at_fpr(double precision, integer, double precision) IS
+  'Recall (true-positive rate) at the lowest threshold whose false-positive rate is at most max_fpr (in [0, 1]); 0 when no threshold qualifies. NULL with a single class.';
+CREATE AGGREGATE @extschema@.recall_at_fpr(score double precision, label integer, max_fpr double precision, weight double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._recall_at_fpr_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.recall_at_fpr(double precision, integer, double precision, double precision) IS
+  'Weighted recall at a false-positive rate: shares of weight (dollar recall at a given share of good dollars flagged). NULL with a single class.';
+
+CREATE FUNCTION @extschema@._capture_rate_final(internal) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_capture_rate_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._capture_rate_final(internal) IS
+  'Final function of risk.capture_rate.';
+CREATE AGGREGATE @extschema@.capture_rate(score double precision, label boolean, top_fraction double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._capture_rate_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.capture_rate(double precision, boolean, double precision) IS
+  'Capture rate: the share of all positives among the top_fraction (in (0, 1]) of rows with the highest scores; a tied group across the cut counts in proportion. NULL with a single class.';
+CREATE AGGREGATE @extschema@.capture_rate(score double precision, label boolean, top_fraction double precision, weight double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._capture_rate_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.capture_rate(double precision, boolean, double precision, double precision) IS
+  'Dollar capture rate: the share of the positives'' weight (amount) among the top_fraction of rows by score. NULL with a single class.';
+CREATE AGGREGATE @extschema@.capture_rate(score double precision, label integer, top_fraction double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._capture_rate_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.capture_rate(double precision, integer, double precision) IS
+  'Capture rate: the share of all positives among the top_fraction (in (0, 1]) of rows with the highest scores; a tied group across the cut counts in proportion. NULL with a single class.';
+CREATE AGGREGATE @extschema@.capture_rate(score double precision, label integer, top_fraction double precision, weight double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._capture_rate_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.capture_rate(double precision, integer, double precision, double precision) IS
+  'Dollar capture rate: the share of the positives'' weight (amount) among the top_fraction of rows by score. NULL with a single class.';
+
+CREATE FUNCTION @extschema@._lift_final(internal) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_lift_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._lift_final(internal) IS
+  'Final function of risk.lift.';
+CREATE AGGREGATE @extschema@.lift(score double precision, label boolean, top_fraction double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._lift_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.lift(double precision, boolean, double precision) IS
+  'Lift: the positive rate among the top_fraction (in (0, 1]) of rows by score over the overall positive rate, i.e. capture_rate / top_fraction. NULL with a single class.';
+CREATE AGGREGATE @extschema@.lift(score double precision, label boolean, top_fraction double precision, weight double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._lift_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.lift(double precision, boolean, double precision, double precision) IS
+  'Dollar lift: risk.capture_rate with weights over top_fraction. NULL with a single class.';
+CREATE AGGREGATE @extschema@.lift(score double precision, label integer, top_fraction double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._lift_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.lift(double precision, integer, double precision) IS
+  'Lift: the positive rate among the top_fraction (in (0, 1]) of rows by score over the overall positive rate, i.e. capture_rate / top_fraction. NULL with a single class.';
+CREATE AGGREGATE @extschema@.lift(score double precision, label integer, top_fraction double precision, weight double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._lift_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.lift(double precision, integer, double precision, double precision) IS
+  'Dollar lift: risk.capture_rate with weights over top_fraction. NULL with a single class.';
+
+CREATE TYPE @extschema@.confusion AS (
+  threshold double precision, tp double precision, fp double precision, tn double precision,
+  fn double precision, precision double precision, recall double precision, f1 double precision,
+  accuracy double precision, fpr double precision
+);
+COMMENT ON TYPE @extschema@.confusion IS
+  'The confusion matrix at a threshold (a row is flagged when its score is at or above it): counts (or sums of weights) of true and false positives and negatives, and the rates made of them (NULL where a denominator is zero).';
+
+CREATE FUNCTION @extschema@._threshold_add(double precision[], double precision, boolean, double precision) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_threshold_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._threshold_add(double precision[], double precision, boolean, double precision) IS
+  'Transition function of the metrics at a threshold (risk.confusion, risk.precision, ...): state {threshold, tp, fp, tn, fn}.';
+CREATE FUNCTION @extschema@._threshold_add(double precision[], double precision, boolean, double precision, double precision) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_threshold_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._threshold_add(double precision[], double precision, boolean, double precision, double precision) IS
+  'Transition function of the metrics at a threshold (risk.confusion, risk.precision, ...): state {threshold, tp, fp, tn, fn}, sums of weights.';
+CREATE FUNCTION @extschema@._threshold_add(double precision[], double precision, integer, double precision) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_threshold_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._threshold_add(double precision[], double precision, integer, double precision) IS
+  'Transition function of the metrics at a threshold (risk.confusion, risk.precision, ...): state {threshold, tp, fp, tn, fn}.';
+CREATE FUNCTION @extschema@._threshold_add(double precision[], double precision, integer, double precision, double precision) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_threshold_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._threshold_add(double precision[], double precision, integer, double precision, double precision) IS
+  'Transition function of the metrics at a threshold (risk.confusion, risk.precision, ...): state {threshold, tp, fp, tn, fn}, sums of weights.';
+CREATE FUNCTION @extschema@._threshold_combine(double precision[], double precision[]) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_threshold_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._threshold_combine(double precision[], double precision[]) IS
+  'Combine function of the metrics at a threshold.';
+CREATE FUNCTION @extschema@._confusion_final(double precision[]) RETURNS @extschema@.confusion
+  AS 'MODULE_PATHNAME', 'risk_confusion_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._confusion_final(double precision[]) IS
+  'Final function of risk.confusion.';
+CREATE AGGREGATE @extschema@.confusion(score double precision, label boolean, threshold double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._confusion_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.confusion(double precision, boolean, double precision) IS
+  'The confusion matrix at a threshold: tp, fp, tn, fn and precision, recall, f1, accuracy, fpr.';
+CREATE AGGREGATE @extschema@.confusion(score double precision, label boolean, threshold double precision, weight double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._confusion_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.confusion(double precision, boolean, double precision, double precision) IS
+  'The confusion matrix at a threshold with weights (amounts): sums of weight instead of counts.';
+CREATE AGGREGATE @extschema@.confusion(score double precision, label integer, threshold double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._confusion_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.confusion(double precision, integer, double precision) IS
+  'The confusion matrix at a threshold: tp, fp, tn, fn and precision, recall, f1, accuracy, fpr.';
+CREATE AGGREGATE @extschema@.confusion(score double precision, label integer, threshold double precision, weight double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._confusion_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.confusion(double precision, integer, double precision, double precision) IS
+  'The confusion matrix at a threshold with weights (amounts): sums of weight instead of counts.';
+
+CREATE FUNCTION @extschema@._precision_final(double precision[]) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_precision_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._precision_final(double precision[]) IS
+  'Final function of risk.precision.';
+CREATE AGGREGATE @extschema@.precision(score double precision, label boolean, threshold double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._precision_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.precision(double precision, boolean, double precision) IS
+  'Precision at a threshold: the share of positives among the rows scored at or above it. NULL when none is.';
+CREATE AGGREGATE @extschema@.precision(score double precision, label boolean, threshold double precision, weight double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._precision_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.precision(double precision, boolean, double precision, double precision) IS
+  'Dollar precision at a threshold: the share of the flagged rows'' weight (amount) that is positive. NULL when none is flagged.';
+CREATE AGGREGATE @extschema@.precision(score double precision, label integer, threshold double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._precision_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.precision(double precision, integer, double precision) IS
+  'Precision at a threshold: the share of positives among the rows scored at or above it. NULL when none is.';
+CREATE AGGREGATE @extschema@.precision(score double precision, label integer, threshold double precision, weight double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._precision_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.precision(double precision, integer, double precision, double precision) IS
+  'Dollar precision at a threshold: the share of the flagged rows'' weight (amount) that is positive. NULL when none is flagged.';
+
+CREATE FUNCTION @extschema@._recall_final(double precision[]) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_recall_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._recall_final(double precision[]) IS
+  'Final function of risk.recall.';
+CREATE AGGREGATE @extschema@.recall(score double precision, label boolean, threshold double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._recall_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.recall(double precision, boolean, double precision) IS
+  'Recall at a threshold: the share of positives scored at or above it. NULL without positives.';
+CREATE AGGREGATE @extschema@.recall(score double precision, label boolean, threshold double precision, weight double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._recall_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.recall(double precision, boolean, double precision, double precision) IS
+  'Dollar recall at a threshold: the share of the positives'' weight (amount) scored at or above it. NULL without positives.';
+CREATE AGGREGATE @extschema@.recall(score double precision, label integer, threshold double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._recall_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.recall(double precision, integer, double precision) IS
+  'Recall at a threshold: the share of positives scored at or above it. NULL without positives.';
+CREATE AGGREGATE @extschema@.recall(score double precision, label integer, threshold double precision, weight double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._recall_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.recall(double precision, integer, double precision, double precision) IS
+  'Dollar recall at a threshold: the share of the positives'' weight (amount) scored at or above it. NULL without positives.';
+
+CREATE FUNCTION @extschema@._f1_final(double precision[]) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_f1_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._f1_final(double precision[]) IS
+  'Final function of risk.f1.';
+CREATE AGGREGATE @extschema@.f1(score double precision, label boolean, threshold double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._f1_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.f1(double precision, boolean, double precision) IS
+  'F1 at a threshold: 2 tp / (2 tp + fp + fn). NULL when there is neither a positive nor a flagged row.';
+CREATE AGGREGATE @extschema@.f1(score double precision, label boolean, threshold double precision, weight double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._f1_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.f1(double precision, boolean, double precision, double precision) IS
+  'Weighted F1 at a threshold (sums of weight). NULL when there is neither a positive nor a flagged row.';
+CREATE AGGREGATE @extschema@.f1(score double precision, label integer, threshold double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._f1_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.f1(double precision, integer, double precision) IS
+  'F1 at a threshold: 2 tp / (2 tp + fp + fn). NULL when there is neither a positive nor a flagged row.';
+CREATE AGGREGATE @extschema@.f1(score double precision, label integer, threshold double precision, weight double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._f1_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.f1(double precision, integer, double precision, double precision) IS
+  'Weighted F1 at a threshold (sums of weight). NULL when there is neither a positive nor a flagged row.';
+
+CREATE FUNCTION @extschema@._accuracy_final(double precision[]) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_accuracy_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._accuracy_final(double precision[]) IS
+  'Final function of risk.accuracy.';
+CREATE AGGREGATE @extschema@.accuracy(score double precision, label boolean, threshold double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._accuracy_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.accuracy(double precision, boolean, double precision) IS
+  'Accuracy at a threshold: the share of rows flagged when positive and not flagged when negative.';
+CREATE AGGREGATE @extschema@.accuracy(score double precision, label boolean, threshold double precision, weight double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._accuracy_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.accuracy(double precision, boolean, double precision, double precision) IS
+  'Weighted accuracy at a threshold (shares of weight).';
+CREATE AGGREGATE @extschema@.accuracy(score double precision, label integer, threshold double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._accuracy_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.accuracy(double precision, integer, double precision) IS
+  'Accuracy at a threshold: the share of rows flagged when positive and not flagged when negative.';
+CREATE AGGREGATE @extschema@.accuracy(score double precision, label integer, threshold double precision, weight double precision) (
+  SFUNC = @extschema@._threshold_add, STYPE = double precision[], FINALFUNC = @extschema@._accuracy_final,
+  COMBINEFUNC = @extschema@._threshold_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.accuracy(double precision, integer, double precision, double precision) IS
+  'Weighted accuracy at a threshold (shares of weight).';
+
+CREATE FUNCTION @extschema@._loss_add(double precision[], double precision, boolean) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_loss_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._loss_add(double precision[], double precision, boolean) IS
+  'Transition function of risk.log_loss and risk.brier: state {weight, log loss sum (hi, lo), Brier sum (hi, lo)}.';
+CREATE FUNCTION @extschema@._loss_add(double precision[], double precision, boolean, double precision) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_loss_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._loss_add(double precision[], double precision, boolean, double precision) IS
+  'Transition function of risk.log_loss and risk.brier: state {weight, log loss sum (hi, lo), Brier sum (hi, lo)}.';
+CREATE FUNCTION @extschema@._loss_add(double precision[], double precision, integer) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_loss_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._loss_add(double precision[], double precision, integer) IS
+  'Transition function of risk.log_loss and risk.brier: state {weight, log loss sum (hi, lo), Brier sum (hi, lo)}.';
+CREATE FUNCTION @extschema@._loss_add(double precision[], double precision, integer, double precision) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_loss_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._loss_add(double precision[], double precision, integer, double precision) IS
+  'Transition function of risk.log_loss and risk.brier: state {weight, log loss sum (hi, lo), Brier sum (hi, lo)}.';
+CREATE FUNCTION @extschema@._loss_combine(double precision[], double precision[]) RETURNS double precision[]
+  AS 'MODULE_PATHNAME', 'risk_loss_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._loss_combine(double precision[], double precision[]) IS
+  'Combine function of risk.log_loss and risk.brier.';
+CREATE FUNCTION @extschema@._log_loss_final(double precision[]) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_log_loss_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._log_loss_final(double precision[]) IS
+  'Final function of risk.log_loss.';
+CREATE AGGREGATE @extschema@.log_loss(score double precision, label boolean) (
+  SFUNC = @extschema@._loss_add, STYPE = double precision[], FINALFUNC = @extschema@._log_loss_final,
+  COMBINEFUNC = @extschema@._loss_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.log_loss(double precision, boolean) IS
+  'Log loss (cross-entropy) of probabilities in [0, 1], clipped to [2.2e-16, 1 - 2.2e-16] as scikit-learn does: the mean of -ln(p) over positives and -ln(1 - p) over negatives.';
+CREATE AGGREGATE @extschema@.log_loss(score double precision, label boolean, weight double precision) (
+  SFUNC = @extschema@._loss_add, STYPE = double precision[], FINALFUNC = @extschema@._log_loss_final,
+  COMBINEFUNC = @extschema@._loss_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.log_loss(double precision, boolean, double precision) IS
+  'Weighted log loss: the weighted mean of -ln(p) over positives and -ln(1 - p) over negatives.';
+CREATE AGGREGATE @extschema@.log_loss(score double precision, label integer) (
+  SFUNC = @extschema@._loss_add, STYPE = double precision[], FINALFUNC = @extschema@._log_loss_final,
+  COMBINEFUNC = @extschema@._loss_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.log_loss(double precision, integer) IS
+  'Log loss (cross-entropy) of probabilities in [0, 1], clipped to [2.2e-16, 1 - 2.2e-16] as scikit-learn does: the mean of -ln(p) over positives and -ln(1 - p) over negatives.';
+CREATE AGGREGATE @extschema@.log_loss(score double precision, label integer, weight double precision) (
+  SFUNC = @extschema@._loss_add, STYPE = double precision[], FINALFUNC = @extschema@._log_loss_final,
+  COMBINEFUNC = @extschema@._loss_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.log_loss(double precision, integer, double precision) IS
+  'Weighted log loss: the weighted mean of -ln(p) over positives and -ln(1 - p) over negatives.';
+
+CREATE FUNCTION @extschema@._brier_final(double precision[]) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_brier_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._brier_final(double precision[]) IS
+  'Final function of risk.brier.';
+CREATE AGGREGATE @extschema@.brier(score double precision, label boolean) (
+  SFUNC = @extschema@._loss_add, STYPE = double precision[], FINALFUNC = @extschema@._brier_final,
+  COMBINEFUNC = @extschema@._loss_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.brier(double precision, boolean) IS
+  'Brier score of probabilities in [0, 1]: the mean of (p - label)^2.';
+CREATE AGGREGATE @extschema@.brier(score double precision, label boolean, weight double precision) (
+  SFUNC = @extschema@._loss_add, STYPE = double precision[], FINALFUNC = @extschema@._brier_final,
+  COMBINEFUNC = @extschema@._loss_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.brier(double precision, boolean, double precision) IS
+  'Weighted Brier score: the weighted mean of (p - label)^2.';
+CREATE AGGREGATE @extschema@.brier(score double precision, label integer) (
+  SFUNC = @extschema@._loss_add, STYPE = double precision[], FINALFUNC = @extschema@._brier_final,
+  COMBINEFUNC = @extschema@._loss_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.brier(double precision, integer) IS
+  'Brier score of probabilities in [0, 1]: the mean of (p - label)^2.';
+CREATE AGGREGATE @extschema@.brier(score double precision, label integer, weight double precision) (
+  SFUNC = @extschema@._loss_add, STYPE = double precision[], FINALFUNC = @extschema@._brier_final,
+  COMBINEFUNC = @extschema@._loss_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.brier(double precision, integer, double precision) IS
+  'Weighted Brier score: the weighted mean of (p - label)^2.';
+
+
+-- Curves: aggregates returning arrays of rows, for unnest()
+CREATE TYPE @extschema@.roc_point AS (threshold double precision, fpr double precision, tpr double precision);
+COMMENT ON TYPE @extschema@.roc_point IS
+  'A point of an ROC curve: flagging the rows scored at or above threshold gives the false-positive rate fpr and the true-positive rate (recall) tpr.';
+CREATE TYPE @extschema@.pr_point AS (threshold double precision, precision double precision, recall double precision);
+COMMENT ON TYPE @extschema@.pr_point IS
+  'A point of a precision-recall curve: flagging the rows scored at or above threshold gives this precision and recall.';
+CREATE TYPE @extschema@.gains_bucket AS (
+  bucket integer, min_score double precision, max_score double precision, "rows" bigint,
+  positives double precision, positive_rate double precision, population double precision,
+  capture double precision, lift double precision, ks double precision
+);
+COMMENT ON TYPE @extschema@.gains_bucket IS
+  'A row of a gains table, bucket 1 holding the highest scores: its score range, rows, positives (weight) and positive rate, then cumulative from bucket 1: the share of rows (population), the share of positives caught (capture), capture / population (lift) and the gap between the shares of positives and negatives (ks).';
+CREATE TYPE @extschema@.calibration_bin AS (
+  bin integer, lower double precision, upper double precision, "rows" bigint,
+  positives double precision, mean_score double precision, positive_rate double precision
+);
+COMMENT ON TYPE @extschema@.calibration_bin IS
+  'A bin of a calibration table: the probabilities above lower up to upper (from 0 for the first bin), its rows, positives (weight), mean score and positive rate (weighted).';
+
+CREATE FUNCTION @extschema@._metric_add_bins(internal, double precision, boolean, integer) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_add_bins' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_add_bins(internal, double precision, boolean, integer) IS
+  'Transition function of risk.gains and risk.calibration.';
+CREATE FUNCTION @extschema@._metric_add_bins(internal, double precision, boolean, integer, double precision) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_add_bins' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_add_bins(internal, double precision, boolean, integer, double precision) IS
+  'Transition function of risk.gains and risk.calibration, with a weight.';
+CREATE FUNCTION @extschema@._metric_add_bins(internal, double precision, integer, integer) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_add_bins' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_add_bins(internal, double precision, integer, integer) IS
+  'Transition function of risk.gains and risk.calibration.';
+CREATE FUNCTION @extschema@._metric_add_bins(internal, double precision, integer, integer, double precision) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_metric_add_bins' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._metric_add_bins(internal, double precision, integer, integer, double precision) IS
+  'Transition function of risk.gains and risk.calibration, with a weight.';
+
+CREATE FUNCTION @extschema@._roc_curve_final(internal) RETURNS @extschema@.roc_point[]
+  AS 'MODULE_PATHNAME', 'risk_roc_curve_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._roc_curve_final(internal) IS
+  'Final function of risk.roc_curve.';
+CREATE AGGREGATE @extschema@.roc_curve(score double precision, label boolean) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._roc_curve_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.roc_curve(double precision, boolean) IS
+  'The ROC curve: one point per distinct score from the highest down, from (+Infinity, 0, 0); unnest() it into rows. NULL with a single class.';
+CREATE AGGREGATE @extschema@.roc_curve(score double precision, label boolean, weight double precision) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._roc_curve_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.roc_curve(double precision, boolean, double precision) IS
+  'The ROC curve with weights (amounts): rates are shares of the weight. NULL with a single class.';
+CREATE AGGREGATE @extschema@.roc_curve(score double precision, label integer) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._roc_curve_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.roc_curve(double precision, integer) IS
+  'The ROC curve: one point per distinct score from the highest down, from (+Infinity, 0, 0); unnest() it into rows. NULL with a single class.';
+CREATE AGGREGATE @extschema@.roc_curve(score double precision, label integer, weight double precision) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._roc_curve_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.roc_curve(double precision, integer, double precision) IS
+  'The ROC curve with weights (amounts): rates are shares of the weight. NULL with a single class.';
+
+CREATE FUNCTION @extschema@._pr_curve_final(internal) RETURNS @extschema@.pr_point[]
+  AS 'MODULE_PATHNAME', 'risk_pr_curve_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._pr_curve_final(internal) IS
+  'Final function of risk.pr_curve.';
+CREATE AGGREGATE @extschema@.pr_curve(score double precision, label boolean) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._pr_curve_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.pr_curve(double precision, boolean) IS
+  'The precision-recall curve: one point per distinct score from the highest down; unnest() it into rows. NULL with a single class.';
+CREATE AGGREGATE @extschema@.pr_curve(score double precision, label boolean, weight double precision) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._pr_curve_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.pr_curve(double precision, boolean, double precision) IS
+  'The precision-recall curve with weights (amounts). NULL with a single class.';
+CREATE AGGREGATE @extschema@.pr_curve(score double precision, label integer) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._pr_curve_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.pr_curve(double precision, integer) IS
+  'The precision-recall curve: one point per distinct score from the highest down; unnest() it into rows. NULL with a single class.';
+CREATE AGGREGATE @extschema@.pr_curve(score double precision, label integer, weight double precision) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._pr_curve_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.pr_curve(double precision, integer, double precision) IS
+  'The precision-recall curve with weights (amounts). NULL with a single class.';
+
+CREATE FUNCTION @extschema@._gains_final(internal) RETURNS @extschema@.gains_bucket[]
+  AS 'MODULE_PATHNAME', 'risk_gains_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._gains_final(internal) IS
+  'Final function of risk.gains.';
+CREATE AGGREGATE @extschema@.gains(score double precision, label boolean, buckets integer) (
+  SFUNC = @extschema@._metric_add_bins, STYPE = internal, FINALFUNC = @extschema@._gains_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.gains(double precision, boolean, integer) IS
+  'The gains table: rows ranked by score cut into buckets of equal row counts (10: deciles), tied scores in one bucket; unnest() it into rows. NULL with a single class.';
+CREATE AGGREGATE @extschema@.gains(score double precision, label boolean, buckets integer, weight double precision) (
+  SFUNC = @extschema@._metric_add_bins, STYPE = internal, FINALFUNC = @extschema@._gains_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.gains(double precision, boolean, integer, double precision) IS
+  'The gains table with weights (amounts): positives, rates, capture and KS in weight; buckets by row count. NULL with a single class.';
+CREATE AGGREGATE @extschema@.gains(score double precision, label integer, buckets integer) (
+  SFUNC = @extschema@._metric_add_bins, STYPE = internal, FINALFUNC = @extschema@._gains_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.gains(double precision, integer, integer) IS
+  'The gains table: rows ranked by score cut into buckets of equal row counts (10: deciles), tied scores in one bucket; unnest() it into rows. NULL with a single class.';
+CREATE AGGREGATE @extschema@.gains(score double precision, label integer, buckets integer, weight double precision) (
+  SFUNC = @extschema@._metric_add_bins, STYPE = internal, FINALFUNC = @extschema@._gains_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.gains(double precision, integer, integer, double precision) IS
+  'The gains table with weights (amounts): positives, rates, capture and KS in weight; buckets by row count. NULL with a single class.';
+
+CREATE FUNCTION @extschema@._calibration_final(internal) RETURNS @extschema@.calibration_bin[]
+  AS 'MODULE_PATHNAME', 'risk_calibration_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._calibration_final(internal) IS
+  'Final function of risk.calibration.';
+CREATE AGGREGATE @extschema@.calibration(score double precision, label boolean, bins integer) (
+  SFUNC = @extschema@._metric_add_bins, STYPE = internal, FINALFUNC = @extschema@._calibration_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.calibration(double precision, boolean, integer) IS
+  'The calibration table (reliability diagram): [0, 1] cut into equal bins, each non-empty one with its mean score and positive rate; unnest() it into rows. Scores must be probabilities.';
+CREATE AGGREGATE @extschema@.calibration(score double precision, label boolean, bins integer, weight double precision) (
+  SFUNC = @extschema@._metric_add_bins, STYPE = internal, FINALFUNC = @extschema@._calibration_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.calibration(double precision, boolean, integer, double precision) IS
+  'The calibration table with weights: weighted mean score and positive rate per bin.';
+CREATE AGGREGATE @extschema@.calibration(score double precision, label integer, bins integer) (
+  SFUNC = @extschema@._metric_add_bins, STYPE = internal, FINALFUNC = @extschema@._calibration_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.calibration(double precision, integer, integer) IS
+  'The calibration table (reliability diagram): [0, 1] cut into equal bins, each non-empty one with its mean score and positive rate; unnest() it into rows. Scores must be probabilities.';
+CREATE AGGREGATE @extschema@.calibration(score double precision, label integer, bins integer, weight double precision) (
+  SFUNC = @extschema@._metric_add_bins, STYPE = internal, FINALFUNC = @extschema@._calibration_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.calibration(double precision, integer, integer, double precision) IS
+  'The calibration table with weights: weighted mean score and positive rate per bin.';
+
+-- risk.score_summary: bounded summaries for dashboards
+CREATE TYPE @extschema@.score_summary;
+CREATE FUNCTION @extschema@._summary_in(cstring) RETURNS @extschema@.score_summary
+  AS 'MODULE_PATHNAME', 'risk_summary_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._summary_in(cstring) IS 'Input function of risk.score_summary (its JSON text form).';
+CREATE FUNCTION @extschema@._summary_out(@extschema@.score_summary) RETURNS cstring
+  AS 'MODULE_PATHNAME', 'risk_summary_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._summary_out(@extschema@.score_summary) IS 'Output function of risk.score_summary: JSON with every number exact.';
+CREATE FUNCTION @extschema@._summary_recv(internal) RETURNS @extschema@.score_summary
+  AS 'MODULE_PATHNAME', 'risk_summary_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._summary_recv(internal) IS 'Binary input function of risk.score_summary.';
+CREATE FUNCTION @extschema@._summary_send(@extschema@.score_summary) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'risk_summary_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._summary_send(@extschema@.score_summary) IS 'Binary output function of risk.score_summary.';
+CREATE TYPE @extschema@.score_summary (
+  INPUT = @extschema@._summary_in, OUTPUT = @extschema@._summary_out,
+  RECEIVE = @extschema@._summary_recv, SEND = @extschema@._summary_send,
+  INTERNALLENGTH = VARIABLE, ALIGNMENT = double, STORAGE = external
+);
+COMMENT ON TYPE @extschema@.score_summary IS
+  'A bounded, mergeable summary of scored and labelled rows (probabilities in 1,282 fixed logit-scale bins, and exact loss sums), made by the aggregate risk.score_summary and merged by risk.rollup; the metric functions read it. Versioned.';
+
+CREATE FUNCTION @extschema@._summary_add(@extschema@.score_summary, double precision, boolean) RETURNS @extschema@.score_summary
+  AS 'MODULE_PATHNAME', 'risk_summary_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._summary_add(@extschema@.score_summary, double precision, boolean) IS
+  'Transition function of risk.score_summary.';
+CREATE FUNCTION @extschema@._summary_add(@extschema@.score_summary, double precision, boolean, double precision) RETURNS @extschema@.score_summary
+  AS 'MODULE_PATHNAME', 'risk_summary_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._summary_add(@extschema@.score_summary, double precision, boolean, double precision) IS
+  'Transition function of risk.score_summary, with a weight.';
+CREATE FUNCTION @extschema@._summary_add(@extschema@.score_summary, double precision, integer) RETURNS @extschema@.score_summary
+  AS 'MODULE_PATHNAME', 'risk_summary_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._summary_add(@extschema@.score_summary, double precision, integer) IS
+  'Transition function of risk.score_summary.';
+CREATE FUNCTION @extschema@._summary_add(@extschema@.score_summary, double precision, integer, double precision) RETURNS @extschema@.score_summary
+  AS 'MODULE_PATHNAME', 'risk_summary_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._summary_add(@extschema@.score_summary, double precision, integer, double precision) IS
+  'Transition function of risk.score_summary, with a weight.';
+CREATE FUNCTION @extschema@._summary_merge(@extschema@.score_summary, @extschema@.score_summary) RETURNS @extschema@.score_summary
+  AS 'MODULE_PATHNAME', 'risk_summary_merge' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._summary_merge(@extschema@.score_summary, @extschema@.score_summary) IS
+  'Transition function of risk.rollup, and combine function of risk.score_summary and risk.rollup.';
+CREATE FUNCTION @extschema@._summary_final(@extschema@.score_summary) RETURNS @extschema@.score_summary
+  AS 'MODULE_PATHNAME', 'risk_summary_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._summary_final(@extschema@.score_summary) IS
+  'Final function of risk.score_summary and risk.rollup: the stored form, with the non-empty bins only.';
+CREATE AGGREGATE @extschema@.score_summary(score double precision, label boolean) (
+  SFUNC = @extschema@._summary_add, STYPE = @extschema@.score_summary, SSPACE = 41100, FINALFUNC = @extschema@._summary_final,
+  COMBINEFUNC = @extschema@._summary_merge, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.score_summary(double precision, boolean) IS
+  'A summary of probabilities and labels, to keep in a materialized view (one per day, shop, ...); the metric functions read it, risk.rollup merges it. NULL without rows.';
+CREATE AGGREGATE @extschema@.score_summary(score double precision, label boolean, weight double precision) (
+  SFUNC = @extschema@._summary_add, STYPE = @extschema@.score_summary, SSPACE = 41100, FINALFUNC = @extschema@._summary_final,
+  COMBINEFUNC = @extschema@._summary_merge, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.score_summary(double precision, boolean, double precision) IS
+  'A summary of probabilities and labels with weights (amounts), to keep in a materialized view; the metric functions read it, risk.rollup merges it. NULL without rows.';
+CREATE AGGREGATE @extschema@.score_summary(score double precision, label integer) (
+  SFUNC = @extschema@._summary_add, STYPE = @extschema@.score_summary, SSPACE = 41100, FINALFUNC = @extschema@._summary_final,
+  COMBINEFUNC = @extschema@._summary_merge, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.score_summary(double precision, integer) IS
+  'A summary of probabilities and labels, to keep in a materialized view (one per day, shop, ...); the metric functions read it, risk.rollup merges it. NULL without rows.';
+CREATE AGGREGATE @extschema@.score_summary(score double precision, label integer, weight double precision) (
+  SFUNC = @extschema@._summary_add, STYPE = @extschema@.score_summary, SSPACE = 41100, FINALFUNC = @extschema@._summary_final,
+  COMBINEFUNC = @extschema@._summary_merge, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.score_summary(double precision, integer, double precision) IS
+  'A summary of probabilities and labels with weights (amounts), to keep in a materialized view; the metric functions read it, risk.rollup merges it. NULL without rows.';
+CREATE AGGREGATE @extschema@.rollup(summary @extschema@.score_summary) (
+  SFUNC = @extschema@._summary_merge, STYPE = @extschema@.score_summary, SSPACE = 41100, FINALFUNC = @extschema@._summary_final,
+  COMBINEFUNC = @extschema@._summary_merge, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.rollup(@extschema@.score_summary) IS
+  'Merges risk.score_summary values (days into weeks, shops into countries): the summary of all their rows. NULL summaries are skipped.';
+
+CREATE FUNCTION @extschema@.auc(summary @extschema@.score_summary) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_auc' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.auc(@extschema@.score_summary) IS
+  'AUC of a risk.score_summary, rows of one bin counted as tied; off by at most risk.auc_error_bound. NULL with a single class.';
+CREATE FUNCTION @extschema@.auc_error_bound(summary @extschema@.score_summary) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_auc_error_bound' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.auc_error_bound(@extschema@.score_summary) IS
+  'The largest difference between risk.auc of a summary and the exact AUC of its rows: half the share of positive-negative pairs that share a bin. NULL with a single class.';
+CREATE FUNCTION @extschema@.ks_error_bound(summary @extschema@.score_summary) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_ks_error_bound' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ks_error_bound(@extschema@.score_summary) IS
+  'The largest difference between risk.ks of a summary (read at bin edges) and the exact KS of its rows: the largest share of either class in one bin. NULL with a single class.';
+CREATE FUNCTION @extschema@.gini(summary @extschema@.score_summary) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_gini' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.gini(@extschema@.score_summary) IS
+  'Gini (2 AUC - 1) of a risk.score_summary. NULL with a single class.';
+CREATE FUNCTION @extschema@.average_precision(summary @extschema@.score_summary) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_average_precision' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.average_precision(@extschema@.score_summary) IS
+  'Average precision of a risk.score_summary, bins as tied scores. NULL with a single class.';
+CREATE FUNCTION @extschema@.ks(summary @extschema@.score_summary) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_ks' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.ks(@extschema@.score_summary) IS
+  'KS of a risk.score_summary over its bin edges: at most the exact KS, and below it by at most the largest share of either class in one bin. NULL with a single class.';
+CREATE FUNCTION @extschema@.recall_at_fpr(summary @extschema@.score_summary, max_fpr double precision) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_recall_at_fpr' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.recall_at_fpr(@extschema@.score_summary, double precision) IS
+  'Recall at a false-positive rate of at most max_fpr, from a risk.score_summary. NULL with a single class.';
+CREATE FUNCTION @extschema@.capture_rate(summary @extschema@.score_summary, top_fraction double precision) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_capture_rate' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.capture_rate(@extschema@.score_summary, double precision) IS
+  'Share of the positives among the top_fraction of rows by score, from a risk.score_summary (a bin across the cut counts in proportion). NULL with a single class.';
+CREATE FUNCTION @extschema@.lift(summary @extschema@.score_summary, top_fraction double precision) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_lift' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.lift(@extschema@.score_summary, double precision) IS
+  'Lift at top_fraction (capture_rate / top_fraction), from a risk.score_summary. NULL with a single class.';
+CREATE FUNCTION @extschema@.log_loss(summary @extschema@.score_summary) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_log_loss' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.log_loss(@extschema@.score_summary) IS
+  'Log loss of the rows of a risk.score_summary: exact (a sum kept over the rows).';
+CREATE FUNCTION @extschema@.brier(summary @extschema@.score_summary) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_brier' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.brier(@extschema@.score_summary) IS
+  'Brier score of the rows of a risk.score_summary: exact (a sum kept over the rows).';
+CREATE FUNCTION @extschema@.confusion(summary @extschema@.score_summary, threshold double precision) RETURNS @extschema@.confusion
+  AS 'MODULE_PATHNAME', 'risk_summary_confusion' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.confusion(@extschema@.score_summary, double precision) IS
+  'The confusion matrix at a threshold from a risk.score_summary: a bin is flagged when its mean score is at or above the threshold, so only the bin holding the threshold may be misplaced.';
+CREATE FUNCTION @extschema@.precision(summary @extschema@.score_summary, threshold double precision) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_precision' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.precision(@extschema@.score_summary, double precision) IS
+  'Precision at a threshold, from a risk.score_summary (bins flagged by their mean score).';
+CREATE FUNCTION @extschema@.recall(summary @extschema@.score_summary, threshold double precision) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_recall' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.recall(@extschema@.score_summary, double precision) IS
+  'Recall at a threshold, from a risk.score_summary (bins flagged by their mean score).';
+CREATE FUNCTION @extschema@.f1(summary @extschema@.score_summary, threshold double precision) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_f1' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.f1(@extschema@.score_summary, double precision) IS
+  'F1 at a threshold, from a risk.score_summary (bins flagged by their mean score).';
+CREATE FUNCTION @extschema@.accuracy(summary @extschema@.score_summary, threshold double precision) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_accuracy' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.accuracy(@extschema@.score_summary, double precision) IS
+  'Accuracy at a threshold, from a risk.score_summary (bins flagged by their mean score).';
+CREATE FUNCTION @extschema@.roc_curve(summary @extschema@.score_summary) RETURNS @extschema@.roc_point[]
+  AS 'MODULE_PATHNAME', 'risk_summary_roc_curve' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.roc_curve(@extschema@.score_summary) IS
+  'The ROC curve of a risk.score_summary: one point per non-empty bin (threshold: its mean score). NULL with a single class.';
+CREATE FUNCTION @extschema@.pr_curve(summary @extschema@.score_summary) RETURNS @extschema@.pr_point[]
+  AS 'MODULE_PATHNAME', 'risk_summary_pr_curve' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.pr_curve(@extschema@.score_summary) IS
+  'The precision-recall curve of a risk.score_summary: one point per non-empty bin. NULL with a single class.';
+CREATE FUNCTION @extschema@.gains(summary @extschema@.score_summary, buckets integer) RETURNS @extschema@.gains_bucket[]
+  AS 'MODULE_PATHNAME', 'risk_summary_gains' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.gains(@extschema@.score_summary, integer) IS
+  'The gains table of a risk.score_summary, bins kept whole. NULL with a single class.';
+CREATE FUNCTION @extschema@.calibration(summary @extschema@.score_summary, bins integer) RETURNS @extschema@.calibration_bin[]
+  AS 'MODULE_PATHNAME', 'risk_summary_calibration' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.calibration(@extschema@.score_summary, integer) IS
+  'The calibration table of a risk.score_summary, each summary bin placed by its mean score.';
+CREATE FUNCTION @extschema@.rows(summary @extschema@.score_summary) RETURNS bigint
+  AS 'MODULE_PATHNAME', 'risk_summary_rows' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rows(@extschema@.score_summary) IS
+  'The number of rows a risk.score_summary holds.';
+
+-- Drift: PSI and CSI
+CREATE TYPE @extschema@.psi_bin AS (
+  bin integer, lower double precision, upper double precision,
+  expected double precision, actual double precision, psi double precision
+);
+COMMENT ON TYPE @extschema@.psi_bin IS
+  'A bin of risk.psi_table: the values above lower up to upper (edges from the reference quantiles), the shares of the reference (expected) and actual rows in it, and its term (A - E) ln(A / E) of the PSI, shares of 0 counted as 0.0001.';
+CREATE FUNCTION @extschema@._psi_final(internal) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_psi_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._psi_final(internal) IS 'Final function of risk.psi and risk.csi.';
+CREATE FUNCTION @extschema@._psi_table_final(internal) RETURNS @extschema@.psi_bin[]
+  AS 'MODULE_PATHNAME', 'risk_psi_table_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._psi_table_final(internal) IS 'Final function of risk.psi_table.';
+CREATE AGGREGATE @extschema@.psi(value double precision, actual boolean) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._psi_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.psi(double precision, boolean) IS
+  'Population stability index of a score: actual is true for the rows under watch, false for the reference (expected) rows; 10 bins at the reference deciles, empty shares as 0.0001. Below 0.1 stable, 0.1-0.25 a shift, above 0.25 a major shift. NULL without both samples.';
+CREATE AGGREGATE @extschema@.psi(value double precision, actual boolean, bins integer) (
+  SFUNC = @extschema@._metric_add_bins, STYPE = internal, FINALFUNC = @extschema@._psi_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.psi(double precision, boolean, integer) IS
+  'Population stability index with bins at the reference quantiles (bins = 10: deciles).';
+CREATE AGGREGATE @extschema@.csi(value double precision, actual boolean) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._psi_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.csi(double precision, boolean) IS
+  'Characteristic stability index of a feature: PSI of its values, actual true for the rows under watch, false for the reference rows; 10 bins at the reference deciles.';
+CREATE AGGREGATE @extschema@.csi(value double precision, actual boolean, bins integer) (
+  SFUNC = @extschema@._metric_add_bins, STYPE = internal, FINALFUNC = @extschema@._psi_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.csi(double precision, boolean, integer) IS
+  'Characteristic stability index with bins at the reference quantiles.';
+CREATE AGGREGATE @extschema@.psi_table(value double precision, actual boolean) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._psi_table_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.psi_table(double precision, boolean) IS
+  'The bins of risk.psi (10 at the reference deciles): shares and term per bin, to see where the distribution moved; unnest() it into rows.';
+CREATE AGGREGATE @extschema@.psi_table(value double precision, actual boolean, bins integer) (
+  SFUNC = @extschema@._metric_add_bins, STYPE = internal, FINALFUNC = @extschema@._psi_table_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.psi_table(double precision, boolean, integer) IS
+  'The bins of risk.psi with bins at the reference quantiles; unnest() it into rows.';
+
+-- Comparing: DeLong and the two-proportion z-test
+CREATE TYPE @extschema@.auc_interval AS (
+  auc double precision, lower double precision, upper double precision,
+  std_error double precision, level double precision
+);
+COMMENT ON TYPE @extschema@.auc_interval IS
+  'AUC with its DeLong confidence interval at a level (0.95 by default), clipped to [0, 1], and its standard error.';
+CREATE FUNCTION @extschema@._auc_ci_final(internal) RETURNS @extschema@.auc_interval
+  AS 'MODULE_PATHNAME', 'risk_auc_ci_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._auc_ci_final(internal) IS 'Final function of risk.auc_ci.';
+CREATE AGGREGATE @extschema@.auc_ci(score double precision, label boolean) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._auc_ci_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.auc_ci(double precision, boolean) IS
+  'AUC with its 95% DeLong confidence interval (risk.auc_interval). NULL with fewer than two rows of either class.';
+CREATE AGGREGATE @extschema@.auc_ci(score double precision, label boolean, level double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._auc_ci_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.auc_ci(double precision, boolean, double precision) IS
+  'AUC with its DeLong confidence interval at a level in (0, 1). NULL with fewer than two rows of either class.';
+CREATE AGGREGATE @extschema@.auc_ci(score double precision, label integer) (
+  SFUNC = @extschema@._metric_add, STYPE = internal, FINALFUNC = @extschema@._auc_ci_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.auc_ci(double precision, integer) IS
+  'AUC with its 95% DeLong confidence interval (risk.auc_interval). NULL with fewer than two rows of either class.';
+CREATE AGGREGATE @extschema@.auc_ci(score double precision, label integer, level double precision) (
+  SFUNC = @extschema@._metric_add_param, STYPE = internal, FINALFUNC = @extschema@._auc_ci_final,
+  COMBINEFUNC = @extschema@._metric_combine, SERIALFUNC = @extschema@._metric_serialize,
+  DESERIALFUNC = @extschema@._metric_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.auc_ci(double precision, integer, double precision) IS
+  'AUC with its DeLong confidence interval at a level in (0, 1). NULL with fewer than two rows of either class.';
+CREATE TYPE @extschema@.auc_comparison AS (
+  auc_a double precision, auc_b double precision, difference double precision,
+  std_error double precision, z double precision, p_value double precision
+);
+COMMENT ON TYPE @extschema@.auc_comparison IS
+  'DeLong''s test of two scores of the same rows: their AUCs, auc_a - auc_b, its standard error, z and the two-sided p-value (z and p NULL when both rank the rows alike).';
+CREATE FUNCTION @extschema@._pairs_add(internal, double precision, double precision, boolean) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_pairs_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._pairs_add(internal, double precision, double precision, boolean) IS
+  'Transition function of risk.auc_test.';
+CREATE FUNCTION @extschema@._pairs_add(internal, double precision, double precision, integer) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_pairs_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._pairs_add(internal, double precision, double precision, integer) IS
+  'Transition function of risk.auc_test.';
+CREATE FUNCTION @extschema@._pairs_combine(internal, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_pairs_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._pairs_combine(internal, internal) IS 'Combine function of risk.auc_test.';
+CREATE FUNCTION @extschema@._pairs_serialize(internal) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'risk_pairs_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._pairs_serialize(internal) IS 'Serialize function of risk.auc_test.';
+CREATE FUNCTION @extschema@._pairs_deserialize(bytea, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_pairs_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._pairs_deserialize(bytea, internal) IS 'Deserialize function of risk.auc_test.';
+CREATE FUNCTION @extschema@._auc_test_final(internal) RETURNS @extschema@.auc_comparison
+  AS 'MODULE_PATHNAME', 'risk_auc_test_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._auc_test_final(internal) IS 'Final function of risk.auc_test.';
+CREATE AGGREGATE @extschema@.auc_test(score_a double precision, score_b double precision, label boolean) (
+  SFUNC = @extschema@._pairs_add, STYPE = internal, FINALFUNC = @extschema@._auc_test_final,
+  COMBINEFUNC = @extschema@._pairs_combine, SERIALFUNC = @extschema@._pairs_serialize,
+  DESERIALFUNC = @extschema@._pairs_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.auc_test(double precision, double precision, boolean) IS
+  'DeLong''s test of two correlated scores (champion and challenger) of the same labelled rows (risk.auc_comparison). Rows with a NULL are skipped; NULL with fewer than two rows of either class.';
+CREATE AGGREGATE @extschema@.auc_test(score_a double precision, score_b double precision, label integer) (
+  SFUNC = @extschema@._pairs_add, STYPE = internal, FINALFUNC = @extschema@._auc_test_final,
+  COMBINEFUNC = @extschema@._pairs_combine, SERIALFUNC = @extschema@._pairs_serialize,
+  DESERIALFUNC = @extschema@._pairs_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.auc_test(double precision, double precision, integer) IS
+  'DeLong''s test of two correlated scores (champion and challenger) of the same labelled rows (risk.auc_comparison). Rows with a NULL are skipped; NULL with fewer than two rows of either class.';
+CREATE TYPE @extschema@.proportion_comparison AS (
+  rate_a double precision, rate_b double precision, difference double precision,
+  z double precision, p_value double precision
+);
+COMMENT ON TYPE @extschema@.proportion_comparison IS
+  'The two-proportion z-test: both rates, rate_a - rate_b, z with the pooled standard error and the two-sided p-value (z and p NULL when every trial or none succeeded).';
+CREATE FUNCTION @extschema@.proportion_test(successes_a bigint, trials_a bigint, successes_b bigint, trials_b bigint)
+  RETURNS @extschema@.proportion_comparison
+  AS 'MODULE_PATHNAME', 'risk_proportion_test' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.proportion_test(bigint, bigint, bigint, bigint) IS
+  'Two-proportion z-test of successes_a of trials_a against successes_b of trials_b (block rate of A against B): risk.proportion_comparison.';
+
+
+-- CSI of a categorical feature: one bin per category
+CREATE TYPE @extschema@.csi_category AS (
+  category text, expected double precision, actual double precision, csi double precision
+);
+COMMENT ON TYPE @extschema@.csi_category IS
+  'A category of risk.csi_table: the shares of the reference (expected) and actual rows in it, and its term (A - E) ln(A / E), shares of 0 counted as 0.0001.';
+CREATE FUNCTION @extschema@._categories_add(internal, text, boolean) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_categories_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._categories_add(internal, text, boolean) IS
+  'Transition function of risk.csi and risk.csi_table over categories.';
+CREATE FUNCTION @extschema@._categories_combine(internal, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_categories_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._categories_combine(internal, internal) IS
+  'Combine function of risk.csi and risk.csi_table over categories.';
+CREATE FUNCTION @extschema@._categories_serialize(internal) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'risk_categories_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._categories_serialize(internal) IS
+  'Serialize function of risk.csi and risk.csi_table over categories.';
+CREATE FUNCTION @extschema@._categories_deserialize(bytea, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_categories_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._categories_deserialize(bytea, internal) IS
+  'Deserialize function of risk.csi and risk.csi_table over categories.';
+CREATE FUNCTION @extschema@._csi_categories_final(internal) RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_csi_categories_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._csi_categories_final(internal) IS 'Final function of risk.csi over categories.';
+CREATE FUNCTION @extschema@._csi_table_final(internal) RETURNS @extschema@.csi_category[]
+  AS 'MODULE_PATHNAME', 'risk_csi_table_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._csi_table_final(internal) IS 'Final function of risk.csi_table.';
+CREATE AGGREGATE @extschema@.csi(category text, actual boolean) (
+  SFUNC = @extschema@._categories_add, STYPE = internal, FINALFUNC = @extschema@._csi_categories_final,
+  COMBINEFUNC = @extschema@._categories_combine, SERIALFUNC = @extschema@._categories_serialize,
+  DESERIALFUNC = @extschema@._categories_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.csi(text, boolean) IS
+  'Characteristic stability index of a categorical feature: one bin per category (compared byte for byte), actual true for the rows under watch, false for the reference rows; shares of 0 as 0.0001. NULL categories are skipped; NULL without both samples.';
+CREATE AGGREGATE @extschema@.csi_table(category text, actual boolean) (
+  SFUNC = @extschema@._categories_add, STYPE = internal, FINALFUNC = @extschema@._csi_table_final,
+  COMBINEFUNC = @extschema@._categories_combine, SERIALFUNC = @extschema@._categories_serialize,
+  DESERIALFUNC = @extschema@._categories_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.csi_table(text, boolean) IS
+  'The categories of risk.csi(category, actual), by name: shares and term per category; unnest() it into rows.';
+
+-- Synthetic marketplace orders
+CREATE FUNCTION @extschema@.synthetic_orders(
+    n bigint, seed integer DEFAULT 42, start_at timestamptz DEFAULT '2026-01-01 00:00:00+00',
+    days integer DEFAULT 30, buyers bigint DEFAULT 0, first_order_id bigint DEFAULT 1)
+  RETURNS TABLE (order_id bigint, created_at timestamptz, buyer_id bigint, account_created_at timestamptz,
+                 device_id bigint, ip inet, address_id bigint, payment_id bigint, shop_id integer,
+                 sku_id integer, quantity integer, list_price double precision, discount double precision,
+                 amount double precision, coupon text, review_stars integer, review_minutes integer,
+                 is_fraud boolean, pattern text)
+  AS 'MODULE_PATHNAME', 'risk_synthetic_orders' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 100000;
+COMMENT ON FUNCTION @extschema@.synthetic_orders(bigint, integer, timestamptz, integer, bigint, bigint) IS
+  'n synthetic marketplace orders over days days from start_at, in time order, numbered from first_order_id: ordinary buyers (buyers of them; 0: n / 6) and labelled abuse (pattern: account_takeover, coupon_abuse, deal_hunting, scalping, brushing, click_farm, address_harvesting). The same arguments give the same rows.';
+
+-- The scoring trigger and its decision thresholds
+CREATE TABLE @extschema@.decision_thresholds (
+  model text PRIMARY KEY,
+  review double precision NOT NULL,
+  block double precision NOT NULL,
+  reasons integer NOT NULL DEFAULT 3 CHECK (reasons BETWEEN 0 AND 20),
+  CHECK (review <= block)
+);
+COMMENT ON TABLE @extschema@.decision_thresholds IS
+  'Decisions of risk.score_trigger per model: block at or above block, review at or above review, else allow; reasons: how many features to name for rows sent to review or blocked. A committed change holds from the next statement in every session.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.decision_thresholds', '');
+CREATE TRIGGER decision_thresholds_changed
+  AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.decision_thresholds
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._registry_changed();
+CREATE FUNCTION @extschema@.score_trigger() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'risk_score_trigger' LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.score_trigger() IS
+  'BEFORE INSERT FOR EACH ROW trigger: risk.score_trigger(''model'', ''features_function'', ''score_column''[, ''decision_column''[, ''reasons_column'']]) scores each new row with the features the function makes of it (float8[] or real[]; it may update online velocity states), writes the score (double precision), the decision (text: allow, review, block, from risk.decision_thresholds) and, for review and block, the top reasons (text[]: the features with the largest positive SHAP values).';
+
+-- PSI of two summaries
+CREATE FUNCTION @extschema@.psi(reference @extschema@.score_summary, actual @extschema@.score_summary, bins integer DEFAULT 10)
+  RETURNS double precision
+  AS 'MODULE_PATHNAME', 'risk_summary_psi' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.psi(@extschema@.score_summary, @extschema@.score_summary, integer) IS
+  'PSI of the actual summary against the reference one (the training window, say): bins at the reference quantiles made of whole summary bins, rows counted, shares of 0 as 0.0001; equal to risk.psi of the rows where each distinct score has its own summary bin. NULL when either is empty.';
