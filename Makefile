@@ -5,7 +5,7 @@ EXTENSION   = risk
 EXTVERSION  = 0.2.0
 MODULE_big  = risk
 OBJS        = src/risk.o src/xgb_bridge.o src/model_json.o src/forest.o \
-              src/registry.o src/model_cache.o src/score.o \
+              src/registry.o src/model_cache.o src/feature_array.o src/score.o \
               src/velocity_distinct.o src/velocity_hll.o src/velocity_moments.o \
               src/velocity_pack.o src/velocity_windows.o src/velocity_state.o src/velocity_store.o \
               src/metrics_sample.o src/metrics_rank.o src/metrics_threshold.o src/metrics_loss.o \

@@ -11,7 +11,7 @@
 \getenv fx RISK_FIXTURES
 
 SET client_min_messages = warning;
-SELECT plan(16);
+SELECT plan(26);
 
 \set model_file :fx '/orders_fraud.json'
 SELECT risk.load_model('trig_m', :'model_file') IS NOT NULL AS loaded \gset
@@ -112,13 +112,70 @@ SELECT throws_ok($$CALL trig.try($a$'trig_m', 'trig.other_features', 'no_column'
 SELECT throws_ok($$CALL trig.try($a$'trig_m', 'trig.other_features', 'decision'$a$)$$, '42804',
                  'risk.score_trigger t: column "decision" of "other" must be double precision for the score, not text',
                  'a column of the wrong type: 42804');
-SELECT throws_ok($$CALL trig.try($a$'trig_m', 'trig.other_features', 'score'$a$)$$, '2202E',
-                 'risk.score_trigger t: the features function returned 1 features, model "trig_m" takes 8',
-                 'the wrong number of features: 2202E');
+SELECT throws_ok($$CALL trig.try($a$'trig_m', 'trig.other_features', 'score'$a$)$$, '22023',
+                 'model "trig_m" expects 8 features, got 1',
+                 'the wrong number of features: 22023, as risk.score says it');
 SELECT throws_ok($$CALL trig.try($a$'trig_m', 'trig.other_features'$a$)$$, '22023', NULL, 'too few arguments: 22023');
 SELECT throws_ok($$CALL trig.try($a$'trig_m', 'trig.other_features', 'score'$a$, 'AFTER INSERT')$$, '39P01',
                  'risk.score_trigger must be fired BEFORE INSERT FOR EACH ROW', 'an AFTER trigger: 39P01');
 
+
+-- the features are checked as risk.score checks an array: the same error, the same SQLSTATE
+CREATE TABLE trig.raw (order_id int, features float8[], score double precision);
+CREATE FUNCTION trig.raw_features(o trig.raw) RETURNS float8[] LANGUAGE sql RETURN o.features;
+CREATE TRIGGER t BEFORE INSERT ON trig.raw FOR EACH ROW
+  EXECUTE FUNCTION risk.score_trigger('trig_m', 'trig.raw_features', 'score');
+CREATE FUNCTION trig.error_of(query text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE query;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+SELECT is(trig.error_of(format('INSERT INTO trig.raw VALUES (1, %L)', a)),
+          trig.error_of(format('SELECT risk.score(%L, %L::float8[])', 'trig_m', a)),
+          'trigger and risk.score: ' || trig.error_of(format('SELECT risk.score(%L, %L::float8[])', 'trig_m', a)))
+  FROM unnest(ARRAY['{1,2,3}', '{Infinity,1,1,1,1,1,1,1}', '{1,1,1,1e300,1,1,1,1}', '{1,1,1,1,1,1,1,-Infinity}',
+                    '{{1,1,1,1},{1,1,1,1}}']) a;
+SELECT is((SELECT count(*) FROM trig.raw), 0::bigint, 'no row with refused features was stored');
+INSERT INTO trig.raw VALUES (2, '{420,2,NULL,1,1,NaN,3,0}');
+SELECT is((SELECT score FROM trig.raw WHERE order_id = 2), risk.score('trig_m', '{420,2,NULL,1,1,NaN,3,0}'::float8[]),
+          'NULL and NaN are missing values, in the trigger as in risk.score');
+
+-- an unqualified features function is the one in the table's schema, whatever
+-- the inserting session's search_path: an inserting role cannot shadow it
+CREATE TABLE trig.guarded (LIKE trig.orders);
+CREATE FUNCTION trig.guarded_features(o trig.guarded) RETURNS float8[] LANGUAGE sql IMMUTABLE
+  RETURN ARRAY[o.amount, o.account_age_days, o.is_new_device::int, o.orders_1h, o.distinct_cards_24h,
+               o.ip_country_mismatch::int, o.hour_of_day, o.coupon_used::int]::float8[];
+CREATE TRIGGER score BEFORE INSERT ON trig.guarded FOR EACH ROW
+  EXECUTE FUNCTION risk.score_trigger('trig_m', 'guarded_features', 'score', 'decision');
+CREATE ROLE regress_risk_intruder;
+GRANT USAGE ON SCHEMA trig TO regress_risk_intruder;
+GRANT INSERT, SELECT ON trig.guarded TO regress_risk_intruder;
+GRANT SELECT ON risk.model_registry, risk.decision_thresholds TO regress_risk_intruder;
+CREATE SCHEMA intruder AUTHORIZATION regress_risk_intruder;
+SET ROLE regress_risk_intruder;
+CREATE FUNCTION intruder.guarded_features(o trig.guarded) RETURNS float8[] LANGUAGE sql
+  RETURN '{0,900,0,0,1,0,14,0}'::float8[];
+SET search_path = intruder, pg_catalog, trig, public;
+INSERT INTO trig.guarded (order_id, amount, account_age_days, is_new_device, orders_1h, distinct_cards_24h,
+                          ip_country_mismatch, hour_of_day, coupon_used) VALUES (1, 900, 0, true, 6, 3, true, 3, false);
+RESET search_path;
+RESET ROLE;
+SELECT is((SELECT score FROM trig.guarded), (SELECT risk.score('trig_m', trig.guarded_features(g)) FROM trig.guarded g),
+          'a role inserting under its own search_path is scored by the trigger''s features function, not its own');
+SELECT is((SELECT decision FROM trig.guarded), 'review',
+          '(its decision: review, where the intruder''s features would have allowed it)');
+SELECT throws_ok($$CREATE TRIGGER t2 BEFORE INSERT ON trig.raw FOR EACH ROW
+                     EXECUTE FUNCTION risk.score_trigger('trig_m', 'raw_features_elsewhere', 'score');
+                   INSERT INTO trig.raw VALUES (3, '{1,1,1,1,1,1,1,1}')$$, '42883',
+                 'risk.score_trigger t2: no function trig.raw_features_elsewhere(trig.raw)',
+                 'an unqualified features function not in the table''s schema: 42883, naming where it was looked up');
+DROP SCHEMA intruder CASCADE;
+REVOKE ALL ON risk.model_registry, risk.decision_thresholds FROM regress_risk_intruder;
+
 DROP SCHEMA trig CASCADE;
+DROP ROLE regress_risk_intruder;
 DELETE FROM risk.decision_thresholds WHERE model = 'trig_m';
 SELECT risk.drop_model('trig_m') AS dropped \gset

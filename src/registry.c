@@ -225,16 +225,33 @@ names_to_array(char **names, int n)
 	return construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT);
 }
 
+static int
+cmp_name_index(const void *a, const void *b, void *arg)
+{
+	char	  **names = (char **) arg;
+	int			i = *(const int *) a;
+	int			j = *(const int *) b;
+	int			c = strcmp(names[i], names[j]);
+
+	return c != 0 ? c : (i > j) - (i < j);
+}
+
+/* Errors naming the first repeated name; O(n log n), so 100,000 names take milliseconds. */
 static void
 check_no_duplicates(char **names, int n, const char *whose)
 {
+	int		   *order = palloc(sizeof(int) * Max(n, 1));
+
 	for (int i = 0; i < n; i++)
-		for (int j = i + 1; j < n; j++)
-			if (strcmp(names[i], names[j]) == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("%s feature names repeat \"%s\"", whose, names[i]),
-						 errdetail("Features %d and %d have the same name.", i + 1, j + 1)));
+		order[i] = i;
+	qsort_arg(order, n, sizeof(int), cmp_name_index, names);
+	for (int k = 1; k < n; k++)
+		if (strcmp(names[order[k - 1]], names[order[k]]) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s feature names repeat \"%s\"", whose, names[order[k - 1]]),
+					 errdetail("Features %d and %d have the same name.", order[k - 1] + 1, order[k] + 1)));
+	pfree(order);
 }
 
 /*
@@ -253,6 +270,14 @@ resolve_feature_names(const ModelSpec *spec, ArrayType *given)
 				 errmsg("malformed XGBoost model"),
 				 errdetail("The model has %d features but %d feature names.",
 						   nf, spec->num_feature_names)));
+
+	for (int i = 0; i < spec->num_feature_names; i++)
+		if (spec->feature_names[i][0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("malformed XGBoost model"),
+					 errdetail("The model's feature name %d is empty.", i + 1),
+					 errhint("Save the model with a name for every feature, or with none (then pass feature_names).")));
 
 	if (given != NULL)
 	{

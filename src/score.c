@@ -23,6 +23,7 @@
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
+#include "feature_array.h"
 #include "model_cache.h"
 
 PG_FUNCTION_INFO_V1(risk_score_float4);
@@ -134,77 +135,6 @@ score_state(FunctionCallInfo fcinfo)
 	return st;
 }
 
-static void not_finite(const CachedModel *m, int feature) pg_attribute_noreturn();
-
-static void
-not_finite(const CachedModel *m, int feature)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-			 errmsg("feature %d (\"%s\") of model \"%s\" is infinite or out of float4 range",
-					feature + 1, m->feature_names[feature], m->name),
-			 errhint("XGBoost's predict() refuses infinite inputs too; use NULL or NaN for a missing value.")));
-}
-
-static void
-check_array_shape(const CachedModel *m, ArrayType *a)
-{
-	int			n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
-
-	if (ARR_NDIM(a) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("features must be a one-dimensional array"),
-				 errdetail("The array has %d dimensions.", ARR_NDIM(a))));
-	if (n != m->num_features)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("model \"%s\" expects %d features, got %d",
-						m->name, m->num_features, n),
-				 errhint("SELECT * FROM risk.model_features('%s') lists them in order.", m->name)));
-}
-
-/* float4[] -> row; NULL and NaN are missing. */
-static void
-read_float4_array(const CachedModel *m, ArrayType *a, float *row)
-{
-	const float *data = (const float *) ARR_DATA_PTR(a);
-	const bits8 *bitmap = ARR_NULLBITMAP(a);
-	int			n;
-
-	check_array_shape(m, a);
-	n = m->num_features;
-	if (bitmap == NULL)
-		memcpy(row, data, sizeof(float) * n);
-	else
-	{
-		for (int i = 0; i < n; i++)
-			row[i] = (bitmap[i / 8] & (1 << (i % 8))) ? *data++ : NAN;
-	}
-	for (int i = 0; i < n; i++)
-		if (unlikely(isinf(row[i])))
-			not_finite(m, i);
-}
-
-/* float8[] -> row, each value rounded to float32 as XGBoost does. */
-static void
-read_float8_array(const CachedModel *m, ArrayType *a, float *row)
-{
-	const double *data = (const double *) ARR_DATA_PTR(a);
-	const bits8 *bitmap = ARR_NULLBITMAP(a);
-
-	check_array_shape(m, a);
-	for (int i = 0; i < m->num_features; i++)
-	{
-		if (bitmap && !(bitmap[i / 8] & (1 << (i % 8))))
-			row[i] = NAN;
-		else
-			row[i] = (float) *data++;
-		if (unlikely(isinf(row[i])))
-			not_finite(m, i);
-	}
-}
-
 /* ---- binding a row type's columns to the model's features ---- */
 
 static FeatureType
@@ -284,12 +214,23 @@ bind_row(ScoreState *st, HeapTupleHeader rec)
 		const char *want = m->feature_names[f];
 		int			found = -1;
 
-		for (int a = 0; a < td->natts && found < 0; a++)
+		for (int a = 0; a < td->natts; a++)
 		{
 			Form_pg_attribute att = TupleDescAttr(td, a);
 
-			if (!att->attisdropped && strcmp(NameStr(att->attname), want) == 0)
-				found = a;
+			if (att->attisdropped || strcmp(NameStr(att->attname), want) != 0)
+				continue;
+			if (found >= 0)
+			{
+				ReleaseTupleDesc(td);
+				ereport(ERROR,
+						(errcode(ERRCODE_AMBIGUOUS_COLUMN),
+						 errmsg("row has more than one column \"%s\", a feature of model \"%s\"",
+								want, m->name),
+						 errdetail("Columns %d and %d have the same name.", found + 1, a + 1),
+						 errhint("Give each column of the row its own name.")));
+			}
+			found = a;
 		}
 		if (found < 0)
 		{
@@ -361,7 +302,7 @@ read_row(ScoreState *st, HeapTupleHeader rec)
 				break;
 		}
 		if (unlikely(isinf(v)))
-			not_finite(m, f);
+			features_not_finite(m, f);
 		st->row[f] = v;
 	}
 }
@@ -457,14 +398,14 @@ Datum \
 risk_score##suffix##_float4(PG_FUNCTION_ARGS) \
 { \
 	ScoreState *st = score_state(fcinfo); \
-	read_float4_array(st->model, PG_GETARG_ARRAYTYPE_P(1), st->row); \
+	features_read_array(st->model, PG_GETARG_ARRAYTYPE_P(1), FLOAT4OID, st->row); \
 	return evaluate(st, output); \
 } \
 Datum \
 risk_score##suffix##_float8(PG_FUNCTION_ARGS) \
 { \
 	ScoreState *st = score_state(fcinfo); \
-	read_float8_array(st->model, PG_GETARG_ARRAYTYPE_P(1), st->row); \
+	features_read_array(st->model, PG_GETARG_ARRAYTYPE_P(1), FLOAT8OID, st->row); \
 	return evaluate(st, output); \
 } \
 Datum \
@@ -491,7 +432,7 @@ evaluate_xgboost(FunctionCallInfo fcinfo, ScoreOutput output)
 	XgbBooster *booster;
 	int			n;
 
-	read_float4_array(m, PG_GETARG_ARRAYTYPE_P(1), st->row);
+	features_read_array(m, PG_GETARG_ARRAYTYPE_P(1), FLOAT4OID, st->row);
 	if (output == SCORE_VALUE && f->output == OUTPUT_SOFTPROB)
 		wrong_output(m, "risk.score_xgboost_classes() for class probabilities");
 	if (output == SCORE_MARGIN && f->num_groups > 1)

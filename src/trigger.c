@@ -47,6 +47,7 @@
 #include "utils/regproc.h"
 #include "utils/rel.h"
 
+#include "feature_array.h"
 #include "model_cache.h"
 #include "trigger.h"
 
@@ -202,30 +203,43 @@ column_of(Relation rel, const char *trigger, const char *name, Oid type, const c
 	return 0;
 }
 
-/* The features function: named in the arguments, taking the table's row. */
+/*
+ * The features function: named in the arguments, taking the table's row.
+ * An unqualified name is looked up in the table's schema, never under the
+ * inserting session's search_path: whoever inserts cannot put a function
+ * of their own in its place.
+ */
 static void
 features_function(TriggerState *st, Relation rel, const char *trigger, const char *name, MemoryContext mcxt)
 {
 	Oid			rowtype = RelationGetForm(rel)->reltype;
 	List	   *names = stringToQualifiedNameList(name);
-	Oid			fn = LookupFuncName(names, 1, &rowtype, true);
+	Oid			fn;
 	Oid			ret;
 
+	if (list_length(names) == 1)
+		names = lcons(makeString(get_namespace_name(RelationGetNamespace(rel))), names);
+	fn = LookupFuncName(names, 1, &rowtype, true);
 	if (!OidIsValid(fn))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
-				 errmsg("risk.score_trigger %s: no function %s(%s)", trigger, name, format_type_be(rowtype)),
-				 errhint("The features function takes the table's row and returns the model's features as float8[] or real[].")));
+				 errmsg("risk.score_trigger %s: no function %s(%s)", trigger,
+						NameListToString(names), format_type_be(rowtype)),
+				 errdetail("An unqualified features function is looked up in the schema of table \"%s\".",
+						   RelationGetRelationName(rel)),
+				 errhint("The features function takes the table's row and returns the model's features as float8[] or real[]; "
+						 "name it with its schema, e.g. 'public.order_features'.")));
 	if (pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("risk.score_trigger %s: permission denied for function %s", trigger, name)));
+				 errmsg("risk.score_trigger %s: permission denied for function %s", trigger,
+						NameListToString(names))));
 	ret = get_func_rettype(fn);
 	if (ret != FLOAT8ARRAYOID && ret != FLOAT4ARRAYOID)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("risk.score_trigger %s: %s returns %s, not float8[] or real[]",
-						trigger, name, format_type_be(ret))));
+						trigger, NameListToString(names), format_type_be(ret))));
 	fmgr_info_cxt(fn, &st->features, mcxt);
 	st->features_type = ret;
 }
@@ -292,10 +306,6 @@ row_features(TriggerState *st, TriggerData *td)
 	Datum		row = heap_copy_tuple_as_datum(td->tg_trigtuple, RelationGetDescr(td->tg_relation));
 	LOCAL_FCINFO(call, 1);
 	Datum		result;
-	Datum	   *values;
-	bool	   *nulls;
-	int			n;
-	bool		float8 = st->features_type == FLOAT8ARRAYOID;
 
 	InitFunctionCallInfoData(*call, &st->features, 1, InvalidOid, NULL, NULL);
 	call->args[0].value = row;
@@ -306,16 +316,9 @@ row_features(TriggerState *st, TriggerData *td)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("risk.score_trigger %s: the features function returned NULL",
 						td->tg_trigger->tgname)));
-	deconstruct_array(DatumGetArrayTypeP(result), float8 ? FLOAT8OID : FLOAT4OID, float8 ? 8 : 4,
-					  float8 ? FLOAT8PASSBYVAL : true, float8 ? TYPALIGN_DOUBLE : TYPALIGN_INT,
-					  &values, &nulls, &n);
-	if (n != st->model->num_features)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("risk.score_trigger %s: the features function returned %d features, model \"%s\" takes %d",
-						td->tg_trigger->tgname, n, st->model_name, st->model->num_features)));
-	for (int i = 0; i < n; i++)
-		st->row[i] = nulls[i] ? NAN : float8 ? (float) DatumGetFloat8(values[i]) : DatumGetFloat4(values[i]);
+	/* read and checked as risk.score reads an array: the same errors */
+	features_read_array(st->model, DatumGetArrayTypeP(result),
+						st->features_type == FLOAT8ARRAYOID ? FLOAT8OID : FLOAT4OID, st->row);
 }
 
 /* The names of the k features pushing the margin up the most, as text[]. */
@@ -348,10 +351,21 @@ reasons_of(TriggerState *st, int k)
 	return PointerGetDatum(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
+/* CONTEXT of an error while a row is scored: which trigger, on which table. */
+static void
+trigger_error_context(void *arg)
+{
+	TriggerData *td = (TriggerData *) arg;
+
+	errcontext("risk.score_trigger %s on table %s", td->tg_trigger->tgname,
+			   RelationGetRelationName(td->tg_relation));
+}
+
 PG_FUNCTION_INFO_V1(risk_score_trigger);
 Datum
 risk_score_trigger(PG_FUNCTION_ARGS)
 {
+	ErrorContextCallback context;
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TriggerState *st;
 	const Thresholds *th;
@@ -368,6 +382,10 @@ risk_score_trigger(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("risk.score_trigger must be fired BEFORE INSERT FOR EACH ROW")));
+	context.callback = trigger_error_context;
+	context.arg = td;
+	context.previous = error_context_stack;
+	error_context_stack = &context;
 	st = trigger_state(fcinfo, td);
 	row_features(st, td);
 	forest_margins(st->model->forest, st->row, &margin);
@@ -394,6 +412,7 @@ risk_score_trigger(PG_FUNCTION_ARGS)
 			n++;
 		}
 	}
+	error_context_stack = context.previous;
 	return PointerGetDatum(heap_modify_tuple_by_cols(td->tg_trigtuple, RelationGetDescr(td->tg_relation),
 													 n, cols, values, nulls));
 }

@@ -1,0 +1,27 @@
+/*-------------------------------------------------------------------------
+ * feature_array.h
+ *	  The one reader of feature arrays: float4[] or float8[] -> the float32
+ *	  row a model scores, checked the same way for every scoring path
+ *	  (risk.score and its siblings, the scoring trigger).
+ *-------------------------------------------------------------------------
+ */
+#ifndef RISK_FEATURE_ARRAY_H
+#define RISK_FEATURE_ARRAY_H
+
+#include "utils/array.h"
+
+#include "model_cache.h"
+
+/*
+ * Reads `a`, an array of elemtype FLOAT4OID or FLOAT8OID, into row
+ * (model->num_features floats).  NULL and NaN are missing (NaN); float8
+ * values are rounded to float32 as XGBoost does.  Errors (SQLSTATE):
+ * more than one dimension (2202E), not num_features elements (22023), an
+ * infinite value or one beyond the range of real (22003).
+ */
+extern void features_read_array(const CachedModel *model, ArrayType *a, Oid elemtype, float *row);
+
+/* The error for feature `feature` (0-based), infinite or out of range. */
+extern void features_not_finite(const CachedModel *model, int feature) pg_attribute_noreturn();
+
+#endif							/* RISK_FEATURE_ARRAY_H */
