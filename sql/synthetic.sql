@@ -8,7 +8,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(26);
+SELECT plan(34);
 
 CREATE TABLE syn AS SELECT * FROM risk.synthetic_orders(300000, 42);
 CREATE INDEX ON syn (buyer_id);
@@ -108,8 +108,39 @@ SELECT throws_ok($$SELECT * FROM risk.synthetic_orders(-1)$$, '22023',
 SELECT throws_ok($$SELECT * FROM risk.synthetic_orders(10, days => 0)$$, '22023',
                  'risk.synthetic_orders needs days from 1 to 3660, not 0', 'no days: 22023');
 
-SELECT throws_ok($$SELECT * FROM risk.synthetic_orders(400000000, days => 30)$$, '22023',
-                 'risk.synthetic_orders makes at most 10,000,000 orders a day, not 13333333', 'too many orders a day: 22023');
+SELECT throws_ok($$SELECT * FROM risk.synthetic_orders(40000000, days => 30)$$, '22023',
+                 'risk.synthetic_orders makes at most 1,000,000 orders a day, not 1333333', 'too many orders a day: 22023');
+SELECT throws_ok($$SELECT * FROM risk.synthetic_orders(36000000000, days => 3660)$$, '22023',
+                 'risk.synthetic_orders makes at most 1,000,000,000 orders a call, not 36000000000',
+                 'too many orders a call: 22023 (was XX000, an allocation too large)');
+-- every timestamp made is one PostgreSQL can hold: a clear error instead of an endless loop or bad values
+SET statement_timeout = '20s';
+SELECT throws_ok($$SELECT count(*) FROM risk.synthetic_orders(1000, 42, start_at => '294276-12-31', days => 10)$$,
+                 '22008', 'risk.synthetic_orders: start_at and days make timestamps out of range',
+                 'start_at + days past the end of timestamptz: 22008, at once (was an uncancellable loop)');
+SELECT throws_ok($$SELECT count(*) FROM risk.synthetic_orders(1000, 42, start_at => '294276-12-31', days => 5)$$,
+                 '22008', NULL, 'orders past the end of timestamptz: 22008');
+SELECT throws_ok($$SELECT count(*) FROM risk.synthetic_orders(1000, 42, start_at => '4713-06-01 BC', days => 5)$$,
+                 '22008', NULL, 'accounts made before the start of timestamptz: 22008');
+SELECT is((SELECT count(*) FROM risk.synthetic_orders(1000, 42, start_at => '4710-06-01 BC', days => 5)
+            WHERE account_created_at::text IS NULL OR created_at::text IS NULL), 0::bigint,
+          'a start three years after the first timestamp: every timestamp can be printed');
+SELECT throws_ok($$SELECT count(*) FROM risk.synthetic_orders(1000, first_order_id => 9223372036854775800)$$,
+                 '22003', NULL, 'order ids past bigint: 22003 (were wrapped)');
+SELECT is((SELECT max(order_id) FROM risk.synthetic_orders(8, first_order_id => 9223372036854775800)),
+          9223372036854775807::bigint, 'the last order id bigint can hold');
+-- a long call is cancelled as soon as it is asked
+CREATE FUNCTION pg_temp.cancelled(query text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE query;
+    RETURN 'finished';
+EXCEPTION WHEN query_canceled THEN
+    RETURN 'cancelled';
+END $$;
+SET statement_timeout = '1s';
+SELECT is(pg_temp.cancelled($$SELECT count(*) FROM risk.synthetic_orders(900000000, days => 3000)$$), 'cancelled',
+          'a call of 900 million orders is cancelled by statement_timeout');
+RESET statement_timeout;
 SELECT throws_ok($$SELECT * FROM risk.synthetic_orders(10, start_at => 'infinity')$$, '22023', NULL,
                  'an infinite start: 22023');
 -- tiny worlds: the abuse that wants old or heavy accounts settles for what there is

@@ -47,6 +47,7 @@
 
 #include "access/htup_details.h"
 #include "common/hashfn.h"
+#include "common/int.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -55,6 +56,10 @@
 #include "utils/timestamp.h"
 
 #define SKUS_PER_SHOP 50
+#define MAX_ORDERS INT64CONST(1000000000)	/* a call's */
+#define MAX_ORDERS_A_DAY 1000000
+#define EARLIEST_DAYS 1100		/* timestamps made: start_at - this, */
+#define LATEST_DAYS 2			/* to start_at + days + this */
 #define FRESH_IDS ((int64) 1000000000000)	/* ids of things abuse makes up */
 
 typedef enum Pattern
@@ -390,13 +395,15 @@ ordinary_buyer(const World *w, Rng *r, TimestampTz t)
 {
 	if (chance(r, 0.02))
 		return fresh_account(w, r, rng_next(r), t - between(r, 5 * USECS_PER_MINUTE, 48 * USECS_PER_HOUR));
-	for (;;)
+	/* nine in ten buyers signed up before the period: 64 draws all but always find one */
+	for (int tries = 0; tries < 64; tries++)
 	{
 		Buyer		b = buyer_of(w, buyer_at_rank(w, buyer_rank(w, r)));
 
 		if (b.signup < t - 10 * USECS_PER_MINUTE)
 			return b;
 	}
+	return fresh_account(w, r, rng_next(r), t - between(r, 5 * USECS_PER_MINUTE, 48 * USECS_PER_HOUR));
 }
 
 /* ------------------------------------------------------------------------
@@ -410,6 +417,7 @@ typedef struct Episode
 	int64		number;			/* of its pattern */
 	int32		day;
 	int32		orders;			/* orders it makes (its planned size) */
+	int32		planned;		/* its place in the plan */
 } Episode;
 
 typedef struct OrderBuffer
@@ -790,8 +798,9 @@ typedef struct OrderPlan
 {
 	World		w;
 	int64		n;
-	Episode    *episodes;
+	Episode    *episodes;		/* by day, then in the order they were planned */
 	int			num_episodes;
+	int			next_episode;	/* the first of the next day's */
 	int64	   *ordinary;		/* ordinary orders of each day */
 	int32		day;			/* next day to make */
 	OrderBuffer buf;
@@ -800,6 +809,17 @@ typedef struct OrderPlan
 	OrderBuffer carry;			/* episodes' orders past their day's end */
 	int64		next_id;
 } OrderPlan;
+
+static int
+cmp_episode(const void *a, const void *b)
+{
+	const Episode *x = a;
+	const Episode *y = b;
+
+	if (x->day != y->day)
+		return x->day < y->day ? -1 : 1;
+	return x->planned < y->planned ? -1 : x->planned > y->planned;
+}
 
 static void
 plan_make(OrderPlan *plan)
@@ -825,16 +845,20 @@ plan_make(OrderPlan *plan)
 			Rng			r = rng_for(w->stream, W_DAY, k * P_COUNT + p);
 			Episode    *e;
 
+			if (k % 1024 == 0)
+				CHECK_FOR_INTERRUPTS();
+
 			if (plan->num_episodes == cap)
 			{
 				cap *= 2;
-				plan->episodes = repalloc(plan->episodes, sizeof(Episode) * cap);
+				plan->episodes = repalloc_huge(plan->episodes, sizeof(Episode) * cap);
 			}
 			e = &plan->episodes[plan->num_episodes];
 			e->pattern = p;
 			e->number = k;
 			e->day = (int32) between(&r, 0, w->days - 1);
 			e->orders = episode_orders(w, e, NULL, &abusive);
+			e->planned = plan->num_episodes;
 			if (abuse + e->orders > plan->n / 10)
 				break;			/* too few orders for this much abuse */
 			made += abusive;
@@ -842,6 +866,10 @@ plan_make(OrderPlan *plan)
 			plan->num_episodes++;
 		}
 	}
+	/* by day, keeping the planned order within a day (each day's orders come out as before) */
+	qsort(plan->episodes, plan->num_episodes, sizeof(Episode), cmp_episode);
+	plan->next_episode = 0;
+
 	/* ordinary orders: more at weekends, growing a little over the period */
 	for (int d = 0; d < w->days; d++)
 	{
@@ -888,9 +916,9 @@ plan_day(OrderPlan *plan)
 	for (int i = 0; i < plan->carry.n; i++)
 		*buffer_add(&plan->buf) = plan->carry.orders[i];
 	plan->carry.n = 0;
-	for (int i = 0; i < plan->num_episodes; i++)
-		if (plan->episodes[i].day == d)
-			episode_orders(w, &plan->episodes[i], &plan->buf, NULL);
+	for (; plan->next_episode < plan->num_episodes && plan->episodes[plan->next_episode].day == d;
+		 plan->next_episode++)
+		episode_orders(w, &plan->episodes[plan->next_episode], &plan->buf, NULL);
 	for (int64 i = 0; i < plan->ordinary[d]; i++)
 	{
 		TimestampTz t = day + time_of_day(&r);
@@ -971,6 +999,27 @@ order_tuple(TupleDesc desc, const Order *o, int64 id)
 	return heap_form_tuple(desc, v, nulls);
 }
 
+/*
+ * Every timestamp made lies from start_at - 1,100 days (the oldest accounts
+ * signed up three years before) to start_at + days + 2 days (episodes that
+ * run past the last midnight): both ends must be timestamps.
+ */
+static void
+check_time_range(TimestampTz start, int32 days)
+{
+	TimestampTz first;
+	TimestampTz last;
+
+	if (pg_sub_s64_overflow(start, EARLIEST_DAYS * USECS_PER_DAY, &first) ||
+		pg_add_s64_overflow(start, (int64) (days + LATEST_DAYS) * USECS_PER_DAY, &last) ||
+		!IS_VALID_TIMESTAMP(first) || !IS_VALID_TIMESTAMP(last))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("risk.synthetic_orders: start_at and days make timestamps out of range"),
+				 errdetail("The orders and accounts span from start_at - %d days to start_at + days + %d days.",
+						   EARLIEST_DAYS, LATEST_DAYS)));
+}
+
 PG_FUNCTION_INFO_V1(risk_synthetic_orders);
 Datum
 risk_synthetic_orders(PG_FUNCTION_ARGS)
@@ -994,15 +1043,27 @@ risk_synthetic_orders(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("risk.synthetic_orders needs days from 1 to 3660, not %d", days)));
-		if (n / days > 10000000)
+		/* a day's orders are held in memory: about 120 bytes each */
+		if (n > MAX_ORDERS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("risk.synthetic_orders makes at most 10,000,000 orders a day, not " INT64_FORMAT, n / days),
+					 errmsg("risk.synthetic_orders makes at most 1,000,000,000 orders a call, not " INT64_FORMAT, n),
+					 errhint("Call it several times with a later start_at and first_order_id.")));
+		if (n / days > MAX_ORDERS_A_DAY)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("risk.synthetic_orders makes at most 1,000,000 orders a day, not " INT64_FORMAT, n / days),
 					 errhint("Spread the orders over more days, or call it several times with a later start_at.")));
 		if (TIMESTAMP_NOT_FINITE(PG_GETARG_TIMESTAMPTZ(2)))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("risk.synthetic_orders needs a finite start_at")));
+		check_time_range(PG_GETARG_TIMESTAMPTZ(2), days);
+		if (n > 0 && PG_GETARG_INT64(5) > PG_INT64_MAX - (n - 1))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("risk.synthetic_orders: order ids from " INT64_FORMAT " for " INT64_FORMAT " orders are out of range for bigint",
+							PG_GETARG_INT64(5), n)));
 		old = MemoryContextSwitchTo(fc->multi_call_memory_ctx);
 		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 			elog(ERROR, "risk.synthetic_orders must return a row type");
