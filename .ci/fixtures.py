@@ -14,6 +14,7 @@ Writes to OUTDIR:
   orders.json      a small model with named features for the named-binding tests
 """
 import csv
+import json
 import os
 import sys
 
@@ -182,6 +183,51 @@ def orders_model(rng, out):
             w.writerow([i] + vals + [f32(pred[i]), f32(pred2[i])])
 
 
+def chain_model(template, depth, num_feature, names):
+    """One tree, a chain of `depth` splits, split i on feature i: the worst case of TreeSHAP
+    (depth^2 work per leaf); and num_feature names (None: none)."""
+    m = json.loads(json.dumps(template))
+    n = 2 * depth + 1
+    left, right, parents, split, cond, hess = [], [], [], [], [], []
+    for i in range(depth):            # internal node 2i: a leaf on the left, the chain on the right
+        left += [2 * i + 1, -1]
+        right += [2 * i + 2, -1]
+    left.append(-1)
+    right.append(-1)
+    for node in range(n):
+        parents.append(2147483647 if node == 0 else (node - 1) // 2 * 2)
+        internal = node % 2 == 0 and node < n - 1
+        split.append(node // 2 if internal else 0)
+        cond.append(0.5 if internal else (0.01 * (node % 7) - 0.03))
+        hess.append(float(n - node))
+    tree = m["learner"]["gradient_booster"]["model"]["trees"][0]
+    tree.update(base_weights=cond, categories=[], categories_nodes=[], categories_segments=[],
+                categories_sizes=[], default_left=[0] * n, id=0, left_children=left, right_children=right,
+                loss_changes=[0.0] * n, parents=parents, split_conditions=cond, split_indices=split,
+                split_type=[0] * n, sum_hessian=hess)
+    tree["tree_param"].update(num_feature=str(num_feature), num_nodes=str(n))
+    model = m["learner"]["gradient_booster"]["model"]
+    model["trees"] = [tree]
+    model["tree_info"] = [0]
+    model["gbtree_model_param"]["num_trees"] = "1"
+    m["learner"]["learner_model_param"]["num_feature"] = str(num_feature)
+    m["learner"]["feature_names"] = names or []
+    m["learner"]["feature_types"] = ["float"] * num_feature if names else []
+    return m
+
+
+def long_running_models(out):
+    """Models that take long to read or explain, for the cancel tests."""
+    with open(os.path.join(out, "orders.json")) as f:
+        template = json.load(f)
+    with open(os.path.join(out, "chain_2000.json"), "w") as f:
+        json.dump(chain_model(template, 2000, 2000, None), f)
+    names = ["feature_%d" % i for i in range(100000)]
+    names[-1] = names[0]              # one repeat, found at the end
+    with open(os.path.join(out, "names_100000.json"), "w") as f:
+        json.dump(chain_model(template, 2, 100000, names), f)
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
@@ -227,6 +273,7 @@ def main():
                 wc.writerow([name, i, "{" + ",".join(repr(float(v)) for v in contrib[i]) + "}"])
 
     orders_model(rng, out)
+    long_running_models(out)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@
 #include <math.h>
 
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 
 #include "forest.h"
 
@@ -288,8 +289,11 @@ compile_perfect(Forest *f, const ModelSpec *spec)
 	f->nodes = palloc_extended(sizeof(PerfectNode) * internal * padded, MCXT_ALLOC_HUGE);
 	f->leaves = palloc_extended(sizeof(float) * nleaf * padded, MCXT_ALLOC_HUGE);
 	for (int t = 0; t < f->num_trees; t++)
+	{
+		CHECK_FOR_INTERRUPTS();
 		fill_perfect(&spec->trees[t], 0, 0, 0, f->depth, f->num_features,
 					 f->nodes + (size_t) t * internal, f->leaves + (size_t) t * nleaf);
+	}
 
 	/*
 	 * Pad the last block with trees that always go left to a leaf of -0.0:
@@ -340,6 +344,7 @@ compile_general(Forest *f, const ModelSpec *spec)
 		const TreeSpec *tree = &spec->trees[t];
 		int			base = next;
 
+		CHECK_FOR_INTERRUPTS();
 		f->roots[t] = base;
 		for (int i = 0; i < tree->num_nodes; i++)
 		{
@@ -396,6 +401,7 @@ static void
 check_categories(const TreeSpec *t, int tree_no)
 {
 	int			n = t->cat_nodes.len;
+	bool	   *listed;
 
 	if (t->cat_segments.len != n || t->cat_sizes.len != n)
 		broken(psprintf("Tree %d has category arrays of different lengths (%d nodes).", tree_no, n));
@@ -419,17 +425,13 @@ check_categories(const TreeSpec *t, int tree_no)
 		}
 	}
 	/* every categorical node must have its set */
+	listed = palloc0(sizeof(bool) * t->num_nodes);
+	for (int i = 0; i < n; i++)
+		listed[NUMARRAY_INT(t->cat_nodes)[i]] = true;
 	for (int node = 0; node < t->num_nodes; node++)
-	{
-		bool		found = false;
-
-		if (!is_categorical(t, node) || NUMARRAY_INT(t->left)[node] == -1)
-			continue;
-		for (int i = 0; i < n && !found; i++)
-			found = NUMARRAY_INT(t->cat_nodes)[i] == node;
-		if (!found)
+		if (is_categorical(t, node) && NUMARRAY_INT(t->left)[node] != -1 && !listed[node])
 			broken(psprintf("Tree %d has categorical node %d without categories.", tree_no, node));
-	}
+	pfree(listed);
 }
 
 Forest *
@@ -509,7 +511,10 @@ forest_compile(const ModelSpec *spec)
 
 	for (int t = 0; t < f->num_trees; t++)
 	{
-		TreeShape	shape = check_tree(&spec->trees[t], t, spec->num_feature);
+		TreeShape	shape;
+
+		CHECK_FOR_INTERRUPTS();
+		shape = check_tree(&spec->trees[t], t, spec->num_feature);
 
 		if (shape.categorical)
 			check_categories(&spec->trees[t], t);

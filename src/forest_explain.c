@@ -128,6 +128,8 @@ tree_shap(const Walk *w, int node, PathStep *parent, int depth, double zero, dou
 
 	if (g->left < 0)
 	{
+		/* depth^2 work per leaf: a deep tree can take seconds */
+		CHECK_FOR_INTERRUPTS();
 		for (int i = 1; i <= depth; i++)
 			w->phi[path[i].feature] += path_unwound_sum(path, depth, i) *
 				(path[i].one - path[i].zero) * g->value * w->scale;
@@ -196,7 +198,10 @@ forest_prepare_explain(Forest *f)
 		return;
 	f->gmean = palloc_extended(sizeof(double) * f->num_gnodes, MCXT_ALLOC_HUGE);
 	for (int t = 0; t < f->num_trees; t++)
+	{
+		CHECK_FOR_INTERRUPTS();
 		node_mean(f, f->roots[t]);
+	}
 }
 
 void

@@ -19,6 +19,7 @@
 #include "common/jsonapi.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/jsonfuncs.h"
 
 #include "model_json.h"
@@ -76,6 +77,7 @@ typedef struct ParseState
 	Ctx			pending;		/* context of the value about to start */
 	int			trees_cap;
 	int			version_len;
+	uint32		scalars;		/* read so far, for interrupt checks */
 } ParseState;
 
 /* Named members and the contexts they lead to, per parent context. */
@@ -307,10 +309,14 @@ on_element_start(void *state, bool isnull)
 		ps->pending = C_IGNORE;
 }
 
+/* Appends a name; the array doubles when full (at 8, 16, 32, ... names). */
 static char **
 push_name(char **names, int *n, char *name)
 {
-	names = *n ? repalloc(names, (*n + 1) * sizeof(char *)) : palloc(sizeof(char *));
+	if (*n == 0)
+		names = palloc(8 * sizeof(char *));
+	else if (*n >= 8 && (*n & (*n - 1)) == 0)
+		names = repalloc_huge(names, (Size) *n * 2 * sizeof(char *));
 	names[(*n)++] = name;
 	return names;
 }
@@ -325,6 +331,8 @@ on_scalar(void *state, char *token, JsonTokenType type)
 	float		f;
 
 	ps->pending = C_IGNORE;
+	if (++ps->scalars % 65536 == 0)
+		CHECK_FOR_INTERRUPTS();
 	switch (ctx)
 	{
 		case C_VERSION:
