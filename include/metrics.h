@@ -23,10 +23,16 @@ typedef struct MetricRow
 } MetricRow;
 
 /*
- * The row in arguments score (argno), label (argno + 1) and, when
- * weight_argno >= 0, weight; false when one of them is NULL (the row is
- * skipped).  Errors: a NaN score, a label other than 0/1, a negative or
- * non-finite weight.
+ * The largest weight of a row.  With at most 2^53 rows, class totals stay
+ * below 1e116 and products of two totals below 1e232: no metric overflows.
+ */
+#define METRIC_MAX_WEIGHT 1e100
+
+/*
+ * The row in arguments score (argno), label (argno + 1: boolean, integer
+ * or double precision) and, when weight_argno >= 0, weight; false when one
+ * of them is NULL (the row is skipped).  Errors: a NaN score, a label other
+ * than 0/1, a negative or non-finite weight, or one above METRIC_MAX_WEIGHT.
  */
 extern bool metric_row(FunctionCallInfo fcinfo, int argno, int weight_argno, MetricRow *row);
 

@@ -10,7 +10,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(99);
+SELECT plan(102);
 
 -- a named-feature model for the row tests
 SELECT is(risk.import_model('errors_orders', bytes), 1, 'errors_orders imported')
@@ -115,6 +115,11 @@ SELECT throws_ok($$SELECT risk.score('errors_orders', o)
                  '42703', 'row has no column "orders_1h", a feature of model "errors_orders"',
                  'record: missing column');
 SELECT throws_ok($$SELECT risk.score('errors_orders', o)
+                     FROM (SELECT amount, account_age_days, is_new_device, orders_1h, 0 AS orders_1h
+                             FROM fx.orders WHERE id = 1) o$$,
+                 '42702', 'row has more than one column "orders_1h", a feature of model "errors_orders"',
+                 'record: two columns of a feature''s name: 42702 (was scored with the first)');
+SELECT throws_ok($$SELECT risk.score('errors_orders', o)
                      FROM (SELECT amount, account_age_days, is_new_device, orders_1h::text AS orders_1h
                              FROM fx.orders WHERE id = 1) o$$,
                  '42804', 'column "orders_1h" has type text, which model "errors_orders" cannot use as a feature',
@@ -200,6 +205,10 @@ SELECT throws_ok($$SELECT risk.import_model('errors_bad', bytes, ARRAY['amount',
                      FROM fx.files WHERE file = 'orders.bin'$$,
                  '22023', 'the given feature names repeat "amount"',
                  'feature_names: duplicated name');
+SELECT throws_ok($$SELECT risk.import_model('errors_bad',
+                            convert_to(jsonb_set(convert_from(bytes, 'UTF8')::jsonb, '{learner,feature_names,1}', '""')::text, 'UTF8'))
+                     FROM fx.files WHERE file = 'orders.json'$$,
+                 '22023', 'malformed XGBoost model', 'a model whose own feature name 2 is empty: 22023 (was accepted)');
 SELECT throws_ok($$SELECT risk.import_model('errors_bad', bytes, ARRAY['amount', 'age', 'is_new_device', 'orders_1h'])
                      FROM fx.files WHERE file = 'orders.json'$$,
                  '22023', 'feature_names do not match the names stored in the model',

@@ -9,7 +9,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(31);
+SELECT plan(42);
 
 \getenv fixtures RISK_FIXTURES
 CREATE TABLE m_rows (grp text, id int, score float8, label int, weight float8);
@@ -154,6 +154,57 @@ SELECT throws_ok($$SELECT '{"version": 1, "weighted": false, "loss": [1, 0, 0, 0
                  '22P02', 'invalid input syntax for type risk.score_summary: a bin''s weights, rows and score sum do not fit together',
                  'an unweighted bin whose weights are not its rows: 22P02');
 SELECT throws_ok($$SELECT 'auc 0.9'::risk.score_summary$$, '22P02', NULL, 'not a summary: 22P02');
+-- what the accessors rely on is checked on input: loss sums that fit the bins,
+-- JSON numbers, weights that cannot overflow, rows counted exactly
+SELECT throws_ok($$SELECT '{"version": 1, "weighted": false, "loss": [1, 0, -1e308, 0, 0], "bins": [[3, 1, 0, 1, 0]]}'::risk.score_summary$$,
+                 '22P02', 'invalid input syntax for type risk.score_summary: a loss sum is not normalized',
+                 'a log loss of -1e308: 22P02 (was accepted)');
+SELECT throws_ok($$SELECT '{"version": 1, "weighted": false, "loss": [1, 1e300, 0, 0, 0], "bins": [[3, 1, 0, 1, 0]]}'::risk.score_summary$$,
+                 '22P02', 'invalid input syntax for type risk.score_summary: the loss sums do not fit the bins'' weight',
+                 'a log loss beyond what one row can have: 22P02');
+SELECT throws_ok($$SELECT '{"version": 1, "weighted": false, "loss": [2, 0, 0, 0, 0], "bins": [[3, 1, 0, 1, 0]]}'::risk.score_summary$$,
+                 '22P02', 'invalid input syntax for type risk.score_summary: the loss sums count another weight than the bins',
+                 'loss sums over another weight than the bins: 22P02');
+SELECT throws_ok($$SELECT '{"version": 1, "weighted": false, "loss": [0x1p0, 0, 0, 0, 0], "bins": [[3, 1, 0, 1, 0]]}'::risk.score_summary$$,
+                 '22P02', 'invalid input syntax for type risk.score_summary: expected a JSON number at "0x1p0, 0, 0, 0, 0], "',
+                 'a hexadecimal number: 22P02 (was accepted)');
+SELECT throws_ok($$SELECT '{"version": 1, "weighted": true, "loss": [1.5e308, 0, 0, 0, 0], "bins": [[3, 1e308, 0.5e308, 1, 0]]}'::risk.score_summary$$,
+                 '22P02', NULL, 'weights near 1e308: 22P02 (gave a NaN AUC)');
+SELECT is(('{"version": 1, "weighted": true, "loss": [2e100, 0, 0, 0, 0], "bins": [[3, 1e100, 0, 1, 0], [900, 0, 1e100, 1, 1e100]]}'::risk.score_summary)::text,
+          '{"version": 1, "weighted": true, "loss": [2e+100, 0, 0, 0, 0], "bins": [[3, 1e+100, 0, 1, 0], [900, 0, 1e+100, 1, 1e+100]]}',
+          'weights of 1e100 a row are read');
+SELECT throws_ok($$SELECT risk.rollup(s)
+                     FROM (SELECT '{"version": 1, "weighted": false, "loss": [9007199254740991, 0, 0, 0, 0], "bins": [[3, 9007199254740991, 0, 9007199254740991, 0]]}'::risk.score_summary) y(x),
+                          LATERAL (VALUES (x), (x)) v(s)$$,
+                 '54000', 'risk.score_summary cannot count more than 2^53 rows',
+                 'a rollup past 2^53 rows: 54000 (counts were no longer exact)');
+-- the binary form: errors are 22P03 (a truncated value was 08P01)
+\getenv work RISK_WORK
+CREATE FUNCTION pg_temp.binary_copy_file(path text, field bytea) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    lo oid := lo_from_bytea(0, '\x5047434f50590aff0d0a00'::bytea || '\x0000000000000000'::bytea
+                             || '\x0001'::bytea || int4send(length(field)) || field || '\xffff'::bytea);
+BEGIN
+    PERFORM lo_export(lo, path);
+    PERFORM lo_unlink(lo);
+END $$;
+CREATE TABLE sums_in (s risk.score_summary);
+\set f :work '/summary_in.bin'
+SELECT pg_temp.binary_copy_file(:'f', risk._summary_send(s)) FROM sums WHERE grp = 'coarse' AND NOT weighted \g /dev/null
+COPY sums_in FROM :'f' WITH (FORMAT binary);
+SELECT is((SELECT s::text FROM sums_in), (SELECT s::text FROM sums WHERE grp = 'coarse' AND NOT weighted),
+          'a binary COPY file made by hand reads back (the tests below are not wrong about the format)');
+SELECT pg_temp.binary_copy_file(:'f', substr(risk._summary_send(s), 1, 30)) FROM sums WHERE grp = 'coarse' AND NOT weighted \g /dev/null
+SELECT throws_ok(format('COPY sums_in FROM %L WITH (FORMAT binary)', :'f'), '22P03',
+                 'invalid binary risk.score_summary: it ends too soon', 'a truncated binary summary: 22P03 (was 08P01)');
+SELECT pg_temp.binary_copy_file(:'f', '\x02' || substr(risk._summary_send(s), 2)) FROM sums WHERE grp = 'coarse' AND NOT weighted \g /dev/null
+SELECT throws_ok(format('COPY sums_in FROM %L WITH (FORMAT binary)', :'f'), '22P03',
+                 'invalid binary risk.score_summary: unknown version', 'a binary summary of an unknown version: 22P03');
+SELECT pg_temp.binary_copy_file(:'f', risk._summary_send(s) || '\x00'::bytea) FROM sums WHERE grp = 'coarse' AND NOT weighted \g /dev/null
+SELECT throws_ok(format('COPY sums_in FROM %L WITH (FORMAT binary)', :'f'), '22P03',
+                 'invalid binary risk.score_summary: bytes after its end', 'bytes after a binary summary: 22P03');
+\! rm -f "$RISK_WORK/summary_in.bin"
+DROP TABLE sums_in;
 SELECT throws_ok($$SELECT risk.lift(s, 0) FROM sums$$, '22023', NULL, 'a top fraction of 0: 22023');
 SELECT throws_ok($$SELECT risk.gains(s, 0) FROM sums$$, '22023',
                  'risk.gains needs a number of bins from 1 to 10000, not 0', 'no buckets: 22023');

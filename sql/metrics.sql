@@ -10,7 +10,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(45);
+SELECT plan(50);
 
 \getenv fixtures RISK_FIXTURES
 CREATE TABLE m_rows (grp text, id int, score float8, label int, weight float8);
@@ -243,6 +243,39 @@ SELECT throws_ok($$SELECT risk.recall_at_fpr(0.5, true, 1.5)$$, '22023', NULL, '
 SELECT throws_ok($$SELECT risk.lift(s, l, 0) FROM (VALUES (0.5, true), (0.2, false)) v(s, l)$$, '22023',
                  'risk.lift top fraction must be above 0', 'a top fraction of 0: 22023');
 SELECT throws_ok($$SELECT risk.recall(0.5, true, NULL)$$, '22004', NULL, 'a NULL threshold: 22004');
+
+-- labels of any numeric type (numeric, bigint, smallint, real) read as the
+-- integer labels do; every metric, weighted and not, serial
+CREATE TABLE m_numeric AS SELECT grp, id, score, label::numeric AS label, weight FROM m_rows;
+SELECT is((SELECT count(*) FROM metrics_of('m_numeric') n JOIN ours o USING (grp, weighted, metric)
+            WHERE n.value IS NOT DISTINCT FROM o.value), (SELECT count(*) FROM ours),
+          'numeric 0/1 labels: every metric as with integer labels (was: function risk.auc(double precision, numeric) does not exist)');
+SELECT is((SELECT array_agg(v ORDER BY k) FROM (
+             SELECT 1 k, risk.auc(score, label::bigint) v FROM m_rows UNION ALL
+             SELECT 2, risk.auc(score, label::smallint) FROM m_rows UNION ALL
+             SELECT 3, risk.auc(score, label::real, weight) FROM m_rows UNION ALL
+             SELECT 4, risk.auc(risk.score_summary(score, label::numeric)) FROM m_rows UNION ALL
+             SELECT 5, (risk.auc_test(score, 1 - score, label::bigint)).auc_a FROM m_rows UNION ALL
+             SELECT 6, (risk.confusion(score, label::numeric, 0.5)).tp FROM m_rows) x),
+          (SELECT array_agg(v ORDER BY k) FROM (
+             SELECT 1 k, risk.auc(score, label) v FROM m_rows UNION ALL
+             SELECT 2, risk.auc(score, label) FROM m_rows UNION ALL
+             SELECT 3, risk.auc(score, label, weight) FROM m_rows UNION ALL
+             SELECT 4, risk.auc(risk.score_summary(score, label)) FROM m_rows UNION ALL
+             SELECT 5, (risk.auc_test(score, 1 - score, label)).auc_a FROM m_rows UNION ALL
+             SELECT 6, (risk.confusion(score, label, 0.5)).tp FROM m_rows) x),
+          'bigint, smallint and real labels, summaries, auc_test and confusion: as integer labels');
+SELECT throws_ok($$SELECT risk.auc(s, l) FROM (VALUES (0.2, 0.5::numeric), (0.4, 1)) v(s, l)$$, '22023',
+                 'risk.auc label must be 0 or 1, not 0.5', 'a numeric label of 0.5: 22023');
+-- weights: at most 1e100, so that no metric overflows (1e308 gave a NaN AUC)
+SELECT throws_ok($$SELECT risk.auc(s, l, 1e308) FROM (VALUES (0.2, 0), (0.4, 1)) v(s, l)$$, '22003',
+                 'risk.auc weight must be at most 1e100, not 1e+308', 'a weight of 1e308: 22003 (was a NaN AUC)');
+SELECT is((SELECT array[risk.auc(s, l, 1e100), risk.ks(s, l, 1e100), risk.log_loss(s, l, 1e100)]
+             FROM (VALUES (0.2, 0), (0.4, 1), (0.3, 1), (0.1, 0)) v(s, l)),
+          (SELECT array[risk.auc(s, l), risk.ks(s, l), risk.log_loss(s, l)]
+             FROM (VALUES (0.2, 0), (0.4, 1), (0.3, 1), (0.1, 0)) v(s, l)),
+          'weights of 1e100: the metrics of equal weights');
+DROP TABLE m_numeric;
 
 DROP VIEW curve_check;
 DROP TABLE m_rows, m_expected, m_nulls, ours, ours_parallel, whole_parallel, m_curves, our_curves;

@@ -9,7 +9,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(68);
+SELECT plan(74);
 
 -- 30,000 events of 300 buyers; timestamps on a 10-second grid (ties), a
 -- burst of 2,000 events in one minute, a gap of 3 days; about 6% NULL
@@ -396,6 +396,27 @@ SELECT throws_ok($$SELECT risk.decayed_sum(1, now(), '-1 hour')$$,
                  '22023', 'half_life must be positive', 'a negative half_life');
 SELECT throws_ok($$SELECT risk.decayed_sum(1, now(), NULL)$$,
                  '22004', 'half_life must not be NULL', 'a NULL half_life');
+-- arguments that hold for a whole partition or group cannot change from row to row
+SELECT throws_ok($$SELECT risk.decayed_sum(1, at, h) FROM (VALUES (now(), '1 hour'::interval), (now(), '2 hours')) v(at, h)$$,
+                 '22023', 'risk.decayed_sum needs the same half_life on every row of a group',
+                 'a half_life that changes on a later row: 22023 (was: the first one, silently)');
+SELECT throws_ok($$SELECT risk.decayed_sum(1, at, h) OVER (ORDER BY at)
+                     FROM (VALUES (now(), '1 hour'::interval), (now() + interval '1 s', '2 hours')) v(at, h)$$,
+                 '22023', NULL, 'risk.decayed_sum in a window: the same');
+SELECT throws_ok($$SELECT risk.velocity(at, 1, 1, w) OVER (ORDER BY at)
+                     FROM (VALUES (now(), '{1 hour}'::interval[]), (now() + interval '1 s', '{2 hours}')) v(at, w)$$,
+                 '22023', 'risk.velocity needs the same windows, include_current and max_distinct on every row of a partition',
+                 'risk.velocity windows that change on a later row: 22023 (was: the first ones, silently)');
+SELECT throws_ok($$SELECT risk.velocity_tiled(at, 1, 1, '{1 hour}', i) OVER (ORDER BY at)
+                     FROM (VALUES (now(), false), (now() + interval '1 s', true)) v(at, i)$$,
+                 '22023', NULL, 'risk.velocity_tiled include_current that changes on a later row: 22023');
+SELECT throws_ok($$SELECT risk.velocity(at, 1, 1, '{1 hour}', false, k) OVER (ORDER BY at)
+                     FROM (VALUES (now(), 5), (now() + interval '1 s', 6)) v(at, k)$$,
+                 '22023', NULL, 'risk.velocity max_distinct that changes on a later row: 22023');
+SELECT is((SELECT array_agg(v::text ORDER BY at) FROM
+             (SELECT at, risk.velocity(at, 1, 1, w) OVER (PARTITION BY w ORDER BY at) v
+                FROM (VALUES (now(), '{1 hour}'::interval[]), (now() + interval '1 s', '{2 hours}')) x(at, w)) y),
+          ARRAY['{0,0,0}', '{0,0,0}'], 'windows that are the same within each partition: fine');
 SELECT throws_ok($$SELECT risk.stddev(x) FROM (VALUES (1.0::float8), ('NaN')) t(x)$$,
                  '22003', 'risk.stddev and risk.zscore cannot use infinite or NaN values', 'NaN in stddev');
 SELECT is(risk.decayed_sum(v, t, '1 hour'), NULL, 'rows with a NULL time are left out')

@@ -11,7 +11,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(55);
+SELECT plan(58);
 
 \set windows '''{10 minutes,1 hour,1 day,7 days}''::interval[]'
 
@@ -331,7 +331,30 @@ SELECT throws_ok($$SELECT ('\x' || substr(encode(risk.velocity_state_send(state)
                  '22P02', NULL, 'a cut state: 22P02');
 SELECT throws_ok($$SELECT ('\x02' || substr(encode(risk.velocity_state_send(state), 'hex'), 3))::risk.velocity_state
                      FROM buyer_velocity WHERE buyer = 7$$,
-                 'XX001', NULL, 'a state of an unknown format version: XX001');
+                 '22P02', NULL, 'a state of an unknown format version: 22P02');
+-- the binary form: errors are 22P03 (were 22P02)
+CREATE FUNCTION pg_temp.binary_copy_file(path text, field bytea) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    lo oid := lo_from_bytea(0, '\x5047434f50590aff0d0a00'::bytea || '\x0000000000000000'::bytea
+                             || '\x0001'::bytea || int4send(length(field)) || field || '\xffff'::bytea);
+BEGIN
+    PERFORM lo_export(lo, path);
+    PERFORM lo_unlink(lo);
+END $$;
+CREATE TABLE states_in (state risk.velocity_state);
+\set f :work '/state_in.bin'
+SELECT pg_temp.binary_copy_file(:'f', risk.velocity_state_send(state)) FROM buyer_velocity WHERE buyer = 7 \g /dev/null
+COPY states_in FROM :'f' WITH (FORMAT binary);
+SELECT is((SELECT state::text FROM states_in), (SELECT state::text FROM buyer_velocity WHERE buyer = 7),
+          'a binary COPY file made by hand reads back');
+SELECT pg_temp.binary_copy_file(:'f', substr(risk.velocity_state_send(state), 1, 100)) FROM buyer_velocity WHERE buyer = 7 \g /dev/null
+SELECT throws_ok(format('COPY states_in FROM %L WITH (FORMAT binary)', :'f'), '22P03', 'invalid risk.velocity_state',
+                 'a truncated binary state: 22P03 (was 22P02)');
+SELECT pg_temp.binary_copy_file(:'f', '\x02' || substr(risk.velocity_state_send(state), 2)) FROM buyer_velocity WHERE buyer = 7 \g /dev/null
+SELECT throws_ok(format('COPY states_in FROM %L WITH (FORMAT binary)', :'f'), '22P03', 'invalid risk.velocity_state',
+                 'a binary state of an unknown format version: 22P03');
+\! rm -f "$RISK_WORK/state_in.bin"
+DROP TABLE states_in;
 -- the binary form: version, 4 windows (width, hop), max_distinct, flags,
 -- latest time, head count, head sum (2 x 8), then each level's tile count
 -- and tiles (idx, count, sum hi, sum lo, distinct)

@@ -86,6 +86,18 @@ metric_row(FunctionCallInfo fcinfo, int argno, int weight_argno, MetricRow *row)
 		row->score = 0;			/* -0 as 0: one value, one key */
 	if (label_type(fcinfo, argno + 1) == BOOLOID)
 		row->label = PG_GETARG_BOOL(argno + 1);
+	else if (label_type(fcinfo, argno + 1) == FLOAT8OID)
+	{
+		/* numeric, bigint, real, ... labels: any number that is 0 or 1 */
+		float8		v = PG_GETARG_FLOAT8(argno + 1);
+
+		if (v != 0 && v != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s label must be 0 or 1, not %g", metric_name(fcinfo), v),
+					 errhint("Labels are 1 for a positive (bad) row, 0 for a negative one; a boolean will do too.")));
+		row->label = (v == 1);
+	}
 	else
 	{
 		int32		v = PG_GETARG_INT32(argno + 1);
@@ -106,6 +118,11 @@ metric_row(FunctionCallInfo fcinfo, int argno, int weight_argno, MetricRow *row)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("%s weight must be a finite number >= 0, not %g",
 							metric_name(fcinfo), row->weight)));
+		if (row->weight > METRIC_MAX_WEIGHT)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("%s weight must be at most 1e100, not %g", metric_name(fcinfo), row->weight),
+					 errhint("Scale the weights down: the metrics depend only on their ratios.")));
 	}
 	return true;
 }

@@ -254,6 +254,22 @@ risk_summary_add(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(s);
 }
 
+/* Errors when a summary counts more rows than a double counts exactly. */
+static void
+summary_check_rows(ScoreSummary *s)
+{
+	SummaryBin *bins = summary_bins(s);
+	double		rows = 0;
+
+	for (int i = 0; i < s->nbins; i++)
+		rows += bins[i].rows;
+	if (rows > MAX_ROWS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("risk.score_summary cannot count more than 2^53 rows"),
+				 errdetail("Counts beyond 2^53 would no longer be exact.")));
+}
+
 /* risk_summary_merge(summary, summary): risk.rollup, and combining states */
 PG_FUNCTION_INFO_V1(risk_summary_merge);
 Datum
@@ -288,6 +304,7 @@ risk_summary_merge(PG_FUNCTION_ARGS)
 		b->rows += fb[i].rows;
 		b->score_sum += fb[i].score_sum;
 	}
+	summary_check_rows(into);
 	PG_RETURN_POINTER(into);
 }
 
@@ -406,6 +423,14 @@ bad_summary(const Reader *r, const char *what)
 			 errdetail("Expected the form risk.score_summary prints: {\"version\": 1, \"weighted\": false, \"loss\": [...], \"bins\": [[bin, negatives, positives, rows, score sum], ...]}.")));
 }
 
+/* Errors unless the binary form at buf has n more bytes. */
+static void
+need_bytes(const Reader *r, StringInfo buf, int n)
+{
+	if (buf->len - buf->cursor < n)
+		bad_summary(r, "it ends too soon");
+}
+
 static void
 skip_space(Reader *r)
 {
@@ -430,6 +455,46 @@ expect(Reader *r, const char *token)
 		bad_summary(r, psprintf("expected %s at \"%.20s\"", token, r->at));
 }
 
+/*
+ * The end of the JSON number at p (RFC 8259: -?(0|[1-9][0-9]*)(.[0-9]+)?
+ * ([eE][+-]?[0-9]+)?), or NULL when there is none: strtod alone would take
+ * hexadecimal, "inf" and "nan" too.
+ */
+static const char *
+json_number_end(const char *p)
+{
+	if (*p == '-')
+		p++;
+	if (*p == '0')
+		p++;
+	else if (*p >= '1' && *p <= '9')
+		while (*p >= '0' && *p <= '9')
+			p++;
+	else
+		return NULL;
+	if (*p == '.')
+	{
+		if (!(*++p >= '0' && *p <= '9'))
+			return NULL;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p == 'e' || *p == 'E')
+	{
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (!(*p >= '0' && *p <= '9'))
+			return NULL;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	/* a number ends at a delimiter: not "0x1p3", "1.5e3e" */
+	if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.')
+		return NULL;
+	return p;
+}
+
 static double
 read_number(Reader *r)
 {
@@ -437,9 +502,11 @@ read_number(Reader *r)
 	double		x;
 
 	skip_space(r);
-	errno = 0;
-	x = strtod(r->at, &end);	/* below the smallest double: 0, fine for sums */
-	if (end == r->at || !isfinite(x))
+	end = (char *) json_number_end(r->at);
+	if (end == NULL)
+		bad_summary(r, psprintf("expected a JSON number at \"%.20s\"", r->at));
+	x = strtod(r->at, NULL);	/* below the smallest double: 0, fine for sums */
+	if (!isfinite(x))
 		bad_summary(r, psprintf("expected a finite number at \"%.20s\"", r->at));
 	r->at = end;
 	return x;
@@ -460,8 +527,44 @@ check_bin(const Reader *r, const SummaryBin *b, bool weighted)
 
 	if (b->weight[0] < 0 || b->weight[1] < 0 || b->score_sum < 0 || b->rows < 1 ||
 		b->rows != floor(b->rows) || b->rows > MAX_ROWS || b->score_sum > w * (1 + slack) ||
-		(!weighted && w != b->rows))
+		(!weighted && w != b->rows) || w > b->rows * METRIC_MAX_WEIGHT)
 		bad_summary(r, "a bin's weights, rows and score sum do not fit together");
+}
+
+/*
+ * What the bins add up to, checked against the loss sums: the weight they
+ * count is the bins' weight (to rounding), the log loss lies between 0 and
+ * its most per unit of weight (-log of the clipped probability, 36.05),
+ * the Brier score between 0 and 1 per unit, each double-double sum is
+ * normalized (the low part below an ulp of the high part), and the rows
+ * are at most 2^53, so that every count stays exact.
+ */
+static void
+check_totals(const Reader *r, ScoreSummary *d)
+{
+	SummaryBin *bins = summary_bins(d);
+	double		rows = 0;
+	double		weight = 0;
+	double		slack;
+	double		log_loss = d->loss[L_LOG_HI] + d->loss[L_LOG_LO];
+	double		brier = d->loss[L_BRIER_HI] + d->loss[L_BRIER_LO];
+
+	for (int i = 0; i < d->nbins; i++)
+	{
+		rows += bins[i].rows;
+		weight += bins[i].weight[0] + bins[i].weight[1];
+	}
+	if (rows > MAX_ROWS)
+		bad_summary(r, "more than 2^53 rows");
+	slack = Max(1e-9, rows * 4 * DBL_EPSILON);
+	if (fabs(d->loss[L_WEIGHT] - weight) > weight * slack)
+		bad_summary(r, "the loss sums count another weight than the bins");
+	for (int at = L_LOG_HI; at < L_LEN; at += 2)
+		if (fabs(d->loss[at + 1]) > fabs(d->loss[at]) * DBL_EPSILON)
+			bad_summary(r, "a loss sum is not normalized");
+	if (log_loss < 0 || log_loss > weight * -log(DBL_EPSILON) * (1 + slack) ||
+		brier < 0 || brier > weight * (1 + slack))
+		bad_summary(r, "the loss sums do not fit the bins' weight");
 }
 
 static void
@@ -547,6 +650,7 @@ risk_summary_in(PG_FUNCTION_ARGS)
 	skip_space(&r);
 	if (*r.at != '\0')
 		bad_summary(&r, psprintf("unexpected \"%.20s\" at the end", r.at));
+	check_totals(&r, d);
 	PG_RETURN_POINTER(summary_compact(d));
 }
 
@@ -592,6 +696,7 @@ risk_summary_recv(PG_FUNCTION_ARGS)
 	int			n;
 	int			last = -1;
 
+	need_bytes(&r, buf, 4);
 	if (pq_getmsgbyte(buf) != SUMMARY_VERSION)
 		bad_summary(&r, "unknown version");
 	flags = pq_getmsgbyte(buf);
@@ -599,6 +704,9 @@ risk_summary_recv(PG_FUNCTION_ARGS)
 		bad_summary(&r, "unknown flags");
 	d = summary_densify(NULL, (flags & SUMMARY_WEIGHTED) != 0);
 	n = pq_getmsgint(buf, 2);
+	if (n > SUMMARY_BINS)
+		bad_summary(&r, psprintf("%d bins, more than the %d there are", n, SUMMARY_BINS));
+	need_bytes(&r, buf, L_LEN * 8 + n * (2 + 4 * 8));
 	for (int i = 0; i < L_LEN; i++)
 		d->loss[i] = pq_getmsgfloat8(buf);
 	check_loss(&r, d->loss);
@@ -615,6 +723,9 @@ risk_summary_recv(PG_FUNCTION_ARGS)
 			bad_summary(&r, "a bin value is not finite");
 		read_bin(&r, d, bin, &last, &b);
 	}
+	if (buf->cursor != buf->len)
+		bad_summary(&r, "bytes after its end");
+	check_totals(&r, d);
 	PG_RETURN_POINTER(summary_compact(d));
 }
 

@@ -257,6 +257,18 @@ half_life_seconds(Interval *hl)
 	return s;
 }
 
+/* Every row of a group (a window's frame, a partial state) decays at one rate. */
+static void
+same_half_life(double half_life, double other)
+{
+	if (other != half_life)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("risk.decayed_sum needs the same half_life on every row of a group"),
+				 errdetail("A half_life of %g seconds, then of %g.", half_life, other),
+				 errhint("Pass the half_life as a constant.")));
+}
+
 /* 2^((t - ref) / half_life) */
 static inline double
 decay(const DecayState *st, TimestampTz t)
@@ -282,6 +294,8 @@ risk_decay_add(PG_FUNCTION_ARGS)
 		st = MemoryContextAllocZero(aggcontext, sizeof(DecayState));
 		st->half_life = half_life_seconds(PG_GETARG_INTERVAL_P(3));
 	}
+	else if (!get_fn_expr_arg_stable(fcinfo->flinfo, 3))
+		same_half_life(st->half_life, PG_ARGISNULL(3) ? -1 : half_life_seconds(PG_GETARG_INTERVAL_P(3)));
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_POINTER(st);
 	x = PG_GETARG_FLOAT8(1);
@@ -370,6 +384,7 @@ risk_decay_combine(PG_FUNCTION_ARGS)
 		*into = *from;
 		PG_RETURN_POINTER(into);
 	}
+	same_half_life(into->half_life, from->half_life);
 	/* both as of the later time */
 	if (from->ref > into->ref)
 	{

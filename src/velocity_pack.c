@@ -106,6 +106,8 @@ typedef struct PackWindow
 typedef struct PackState
 {
 	bool		ready;
+	bool		arguments_vary;	/* windows, include_current or max_distinct not a constant */
+	ArrayType  *windows;		/* then the partition's first windows */
 	MemoryContext mcxt;			/* the partition's */
 	int			nwindows;
 	int			widest;
@@ -196,7 +198,41 @@ setup(WindowObject winobj, FunctionCallInfo fcinfo, PackState *st, const char *f
 	st->keys = packkeys_create(st->mcxt, 256, st);
 	st->cap = 1024;
 	st->buf = MemoryContextAlloc(st->mcxt, sizeof(PackEvent) * st->cap);
+	/* arguments that are not constants are checked on every row (same_arguments) */
+	st->arguments_vary = !get_fn_expr_arg_stable(fcinfo->flinfo, ARG_WINDOWS) ||
+		!get_fn_expr_arg_stable(fcinfo->flinfo, ARG_INCLUDE) ||
+		(PG_NARGS() > ARG_MAX_DISTINCT && !get_fn_expr_arg_stable(fcinfo->flinfo, ARG_MAX_DISTINCT));
+	if (st->arguments_vary)
+	{
+		st->windows = MemoryContextAlloc(st->mcxt, VARSIZE(arr));
+		memcpy(st->windows, arr, VARSIZE(arr));
+	}
 	st->ready = true;
+}
+
+/* The windows, include_current and max_distinct of this row: those of the partition's first. */
+static void
+same_arguments(WindowObject winobj, FunctionCallInfo fcinfo, PackState *st)
+{
+	bool		isnull;
+	Datum		d = WinGetFuncArgCurrent(winobj, ARG_WINDOWS, &isnull);
+	ArrayType  *arr = isnull ? NULL : DatumGetArrayTypeP(d);
+	bool		include;
+	int32		max_distinct = 0;
+
+	include = DatumGetBool(WinGetFuncArgCurrent(winobj, ARG_INCLUDE, &isnull)) && !isnull;
+	if (PG_NARGS() > ARG_MAX_DISTINCT)
+	{
+		d = WinGetFuncArgCurrent(winobj, ARG_MAX_DISTINCT, &isnull);
+		max_distinct = isnull ? 0 : DatumGetInt32(d);
+	}
+	if (arr == NULL || VARSIZE(arr) != VARSIZE(st->windows) || memcmp(arr, st->windows, VARSIZE(arr)) != 0 ||
+		include != st->include_current || max_distinct != st->max_distinct)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s needs the same windows, include_current and max_distinct on every row of a partition",
+						st->fn),
+				 errhint("Pass them as constants.")));
 }
 
 static PackEvent *
@@ -379,6 +415,8 @@ velocity_window(FunctionCallInfo fcinfo, bool tiled)
 		setup(winobj, fcinfo, st, st->fn);
 		st->last_at = DT_NOBEGIN;
 	}
+	else if (unlikely(st->arguments_vary))
+		same_arguments(winobj, fcinfo, st);
 
 	t = DatumGetTimestampTz(WinGetFuncArgCurrent(winobj, ARG_AT, &isnull));
 	if (isnull)

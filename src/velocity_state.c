@@ -946,13 +946,14 @@ typedef struct Reader
 {
 	const char *p;
 	const char *end;
+	bool		binary;			/* the binary form (22P03), not text (22P02) */
 } Reader;
 
-static void
-bad_state(const char *detail)
+static void pg_attribute_noreturn()
+bad_state(const Reader *r, const char *detail)
 {
 	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			(errcode(r->binary ? ERRCODE_INVALID_BINARY_REPRESENTATION : ERRCODE_INVALID_TEXT_REPRESENTATION),
 			 errmsg("invalid risk.velocity_state"),
 			 errdetail("%s", detail)));
 }
@@ -963,7 +964,7 @@ read_u64(Reader *r)
 	uint64		v = 0;
 
 	if (r->end - r->p < 8)
-		bad_state("The value ends too soon.");
+		bad_state(r, "The value ends too soon.");
 	for (int i = 0; i < 8; i++)
 		v = (v << 8) | (unsigned char) *r->p++;
 	return v;
@@ -981,7 +982,7 @@ read_i32(Reader *r)
 	uint32		v = 0;
 
 	if (r->end - r->p < 4)
-		bad_state("The value ends too soon.");
+		bad_state(r, "The value ends too soon.");
 	for (int i = 0; i < 4; i++)
 		v = (v << 8) | (unsigned char) *r->p++;
 	return (int32) v;
@@ -998,7 +999,7 @@ read_f8(Reader *r)
 
 	v.i = read_u64(r);
 	if (isnan(v.f) || isinf(v.f))
-		bad_state("A sum is not finite.");
+		bad_state(r, "A sum is not finite.");
 	return v.f;
 }
 
@@ -1006,7 +1007,7 @@ static int
 read_byte(Reader *r)
 {
 	if (r->p >= r->end)
-		bad_state("The value ends too soon.");
+		bad_state(r, "The value ends too soon.");
 	return (unsigned char) *r->p++;
 }
 
@@ -1017,13 +1018,13 @@ read_count(Reader *r, Size bytes)
 	int64		n = read_i64(r);
 
 	if (n < 0 || (uint64) n > (Size) (r->end - r->p) / bytes)
-		bad_state("A count does not fit the value.");
+		bad_state(r, "A count does not fit the value.");
 	return n;
 }
 
 /* Checks a state read from outside, so that nothing we do with it can go wrong. */
 static void
-state_check(VState *s)
+state_check(const Reader *r, VState *s)
 {
 	int64		total = 0;
 	int64	   *given;
@@ -1045,13 +1046,13 @@ state_check(VState *s)
 			Tile	   *t = &lv->tiles[j];
 
 			if (t->count < 0 || t->distinct < 0 || t->distinct > t->count)
-				bad_state("A tile has a negative count, or more keys than events.");
+				bad_state(r, "A tile has a negative count, or more keys than events.");
 			if (j > 0 && t->idx <= lv->tiles[j - 1].idx)
-				bad_state("Tiles are not in order.");
+				bad_state(r, "Tiles are not in order.");
 			if (t->idx < level_first(s, lv) || t->idx > velocity_floor_div(s->last, lv->hop))
-				bad_state("A tile lies outside the windows.");
+				bad_state(r, "A tile lies outside the windows.");
 			if (t->count > MAX_EVENTS - events)
-				bad_state("It counts too many events.");
+				bad_state(r, "It counts too many events.");
 			events += t->count;
 			given[total++] = t->distinct;
 			t->distinct = 0;
@@ -1059,7 +1060,7 @@ state_check(VState *s)
 		/* the latest events are in the latest tile */
 		latest = s->any ? tile_get(s, lv, velocity_floor_div(s->last, lv->hop), false) : NULL;
 		if (s->any && (latest == NULL || latest->count < s->head_count))
-			bad_state("The latest events are not in the latest tile.");
+			bad_state(r, "The latest events are not in the latest tile.");
 	}
 
 	/* the distinct counts are what the keys make them */
@@ -1078,14 +1079,14 @@ state_check(VState *s)
 			if (t)
 				t->distinct++;
 			else if (idx >= level_first(s, lv))
-				bad_state("A key was seen in a tile without events.");
+				bad_state(r, "A key was seen in a tile without events.");
 		}
 	}
 	total = 0;
 	for (int l = 0; l < s->nlevels; l++)
 		for (int64 j = 0; j < s->lv[l].ntiles; j++)
 			if (s->lv[l].tiles[j].distinct != given[total++])
-				bad_state("A tile's count of keys does not match the keys.");
+				bad_state(r, "A tile's count of keys does not match the keys.");
 	pfree(given);
 
 	/* the head's keys: the keys seen at the latest time, in order */
@@ -1096,22 +1097,22 @@ state_check(VState *s)
 			if (s->keys[i].hash != 0 && s->keys[i].seen == s->last)
 				at_last++;
 		if (at_last != s->nhead)
-			bad_state("The keys of the latest events are not the keys seen then.");
+			bad_state(r, "The keys of the latest events are not the keys seen then.");
 	}
 	for (int64 h = 0; h < s->nhead; h++)
 	{
 		KeySlot    *k = key_find(s, s->head[h].hash);
 
 		if (k == NULL || k->seen != s->last)
-			bad_state("A key of the latest events is not among the keys.");
+			bad_state(r, "A key of the latest events is not among the keys.");
 		if (s->head[h].before != NO_TIME &&
 			(s->head[h].before >= s->last || !IS_VALID_TIMESTAMP(s->head[h].before)))
-			bad_state("A key of the latest events was seen at an invalid time before them.");
+			bad_state(r, "A key of the latest events was seen at an invalid time before them.");
 		if (h > 0 && s->head[h].hash <= s->head[h - 1].hash)
-			bad_state("The keys of the latest events are not in order.");
+			bad_state(r, "The keys of the latest events are not in order.");
 	}
 	if (s->nhead > s->head_count)
-		bad_state("The latest events have more keys than events.");
+		bad_state(r, "The latest events have more keys than events.");
 }
 
 static VState *
@@ -1124,34 +1125,32 @@ state_receive(Reader *r)
 	int			flags;
 
 	if (read_byte(r) != FORM_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("velocity state of an unknown format")));
+		bad_state(r, "Its format version is unknown (this version of risk reads format 1).");
 	s->nwindows = read_byte(r);
 	if (s->nwindows < 1 || s->nwindows > VELOCITY_MAX_WINDOWS)
-		bad_state("It has no windows, or too many.");
+		bad_state(r, "It has no windows, or too many.");
 	for (int i = 0; i < s->nwindows; i++)
 	{
 		widths[i] = read_i64(r);
 		if (!velocity_width_ok(widths[i]) || read_i64(r) != velocity_tile_hop(widths[i]))
-			bad_state("A window has a bad width or hop.");
+			bad_state(r, "A window has a bad width or hop.");
 	}
 	set_windows(s, s->nwindows, widths);
 	s->max_distinct = read_i32(r);
 	if (s->max_distinct < 0)
-		bad_state("The cap on distinct counts is negative.");
+		bad_state(r, "The cap on distinct counts is negative.");
 	flags = read_byte(r);
 	if (flags & ~STATE_ANY)
-		bad_state("Unknown flags.");
+		bad_state(r, "Unknown flags.");
 	s->any = (flags & STATE_ANY) != 0;
 	s->last = read_i64(r);
 	if (s->any ? TIMESTAMP_NOT_FINITE(s->last) || !IS_VALID_TIMESTAMP(s->last) : s->last != 0)
-		bad_state("The latest time is not a valid time.");
+		bad_state(r, "The latest time is not a valid time.");
 	s->head_count = read_i64(r);
 	s->head_sum.hi = read_f8(r);
 	s->head_sum.lo = read_f8(r);
 	if (s->any ? s->head_count < 1 : s->head_count != 0)
-		bad_state("The count of the latest events is wrong.");
+		bad_state(r, "The count of the latest events is wrong.");
 	for (int l = 0; l < s->nlevels; l++)
 	{
 		Level	   *lv = &s->lv[l];
@@ -1167,7 +1166,7 @@ state_receive(Reader *r)
 			lv->tiles[j].distinct = read_i64(r);
 		}
 		if (!s->any && lv->ntiles > 0)
-			bad_state("An empty state has tiles.");
+			bad_state(r, "An empty state has tiles.");
 	}
 	s->nhead = s->headcap = read_count(r, 16);
 	s->head = palloc(sizeof(HeadKey) * Max(1, s->nhead));
@@ -1187,16 +1186,16 @@ state_receive(Reader *r)
 		TimestampTz seen = read_i64(r);
 
 		if (hash == 0 || (i > 0 && hash <= prev))
-			bad_state("Keys are not in order.");
+			bad_state(r, "Keys are not in order.");
 		prev = hash;
 		if (!s->any || seen > s->last || !IS_VALID_TIMESTAMP(seen))
-			bad_state("A key was seen at an invalid time.");
+			bad_state(r, "A key was seen at an invalid time.");
 		key_put(s->keys, s->keycap, hash, seen);
 	}
 	s->nkeys = s->nused = nlive;
 	if (r->p != r->end)
-		bad_state("It has bytes after its end.");
-	state_check(s);
+		bad_state(r, "It has bytes after its end.");
+	state_check(r, s);
 	return s;
 }
 
@@ -1212,10 +1211,10 @@ risk_velocity_state_in(PG_FUNCTION_ARGS)
 	char	   *text = PG_GETARG_CSTRING(0);
 	size_t		len = strlen(text);
 	char	   *bytes;
-	Reader		r;
+	Reader		r = {NULL, NULL, false};
 
 	if (len < 2 || text[0] != '\\' || text[1] != 'x')
-		bad_state("A velocity state is written \\x followed by hexadecimal digits.");
+		bad_state(&r, "A velocity state is written \\x followed by hexadecimal digits.");
 	bytes = palloc((len - 2) / 2 + 1);
 	r.p = bytes;
 	r.end = bytes + hex_decode(text + 2, len - 2, bytes);
@@ -1255,7 +1254,7 @@ Datum
 risk_velocity_state_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	Reader		r;
+	Reader		r = {NULL, NULL, true};
 
 	r.p = buf->data + buf->cursor;
 	r.end = buf->data + buf->len;
