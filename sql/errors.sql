@@ -206,7 +206,7 @@ SELECT throws_ok($$SELECT risk.import_model('errors_bad', bytes, ARRAY['amount',
                  '22023', 'the given feature names repeat "amount"',
                  'feature_names: duplicated name');
 SELECT throws_ok($$SELECT risk.import_model('errors_bad',
-                            convert_to(jsonb_set(convert_from(bytes, 'UTF8')::jsonb, '{learner,feature_names,1}', '""')::text, 'UTF8'))
+                            convert_to(replace(convert_from(bytes, 'UTF8'), '"account_age_days"', '""'), 'UTF8'))
                      FROM fx.files WHERE file = 'orders.json'$$,
                  '22023', 'malformed XGBoost model', 'a model whose own feature name 2 is empty: 22023 (was accepted)');
 SELECT throws_ok($$SELECT risk.import_model('errors_bad', bytes, ARRAY['amount', 'age', 'is_new_device', 'orders_1h'])
