@@ -19,8 +19,19 @@
  *
  * Rows are taken in the order of the calls: transactions that track their
  * entities in the same order wait for each other rather than deadlock.
- * The rows are written directly, so a store has no triggers, rules or
- * row-level security, and its indexes are on plain columns.
+ *
+ * A row is written through the executor's own pieces, as logical
+ * replication's apply writes it: stored generated columns are computed,
+ * NOT NULL and CHECK constraints checked, the publications' replica
+ * identity required, and every index (expression, partial, exclusion
+ * constraints too) updated by ExecInsertIndexTuples; the executor state
+ * that holds the compiled constraints is kept per store.  Stores have no
+ * triggers (foreign keys included), rules or row-level security: a store
+ * with any is refused.  The update runs at a command of its own, after the
+ * calling statement's: a statement that changes the same row itself
+ * (UPDATE store SET state = risk.velocity_track(...)) gets an error from
+ * PostgreSQL rather than silently updating nothing.  Privileges are checked
+ * before the table is opened or locked.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -35,8 +46,11 @@
 #include "catalog/pg_am.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "executor/nodeModifyTable.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
+#include "nodes/makefuncs.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "parser/parse_coerce.h"
@@ -71,6 +85,8 @@ typedef struct Store
 	FmgrInfo	eq;				/* its equality procedure */
 	Oid			collation;
 	SPIPlanPtr	insert;			/* INSERT ... ON CONFLICT (entity) DO NOTHING; NULL until needed */
+	EState	   *estate;			/* for updates: the compiled constraints and */
+	ResultRelInfo *rri;			/* generated columns; NULL until needed */
 } Store;
 
 static HTAB *stores = NULL;
@@ -101,7 +117,7 @@ store_refuse(Relation rel, const char *what, const char *hint)
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg(FN ": store \"%s\" %s", RelationGetRelationName(rel), what),
-			 errdetail("risk.velocity_track writes the store's rows directly, not through UPDATE."),
+			 errdetail("risk.velocity_track updates the store's rows without an UPDATE statement, which would fire them."),
 			 errhint("%s", hint)));
 }
 
@@ -136,14 +152,15 @@ state_column(Relation rel, Oid state_type)
 	return found;
 }
 
-/* Whether index idx is unique on one column, so that it finds an entity's row. */
+/* Whether index idx is unique on one plain column, so that it finds an entity's row. */
 static bool
 is_entity_key(Relation idx)
 {
 	Form_pg_index ix = idx->rd_index;
 
 	return ix->indisunique && ix->indimmediate && ix->indisvalid && ix->indnkeyatts == 1 &&
-		idx->rd_rel->relam == BTREE_AM_OID;
+		ix->indkey.values[0] != 0 && idx->rd_rel->relam == BTREE_AM_OID &&
+		heap_attisnull(idx->rd_indextuple, Anum_pg_index_indpred, NULL);
 }
 
 /* The entity's column, the key's equality procedure and collation, for the index scans. */
@@ -165,8 +182,8 @@ entity_key(Store *s, Relation rel, Relation idx)
 
 /*
  * Checks the table as a store: its state column, the index that finds an
- * entity (the primary key if it is on one column), nothing that writing
- * rows directly would skip.
+ * entity (the primary key if it is on one column), nothing an UPDATE
+ * statement would do that tracking does not (triggers, rules, policies).
  */
 static void
 store_check(Store *s, Relation rel, Oid state_type)
@@ -195,11 +212,6 @@ store_check(Store *s, Relation rel, Oid state_type)
 	{
 		Relation	idx = index_open(lfirst_oid(lc), AccessShareLock);
 
-		if (!heap_attisnull(idx->rd_indextuple, Anum_pg_index_indexprs, NULL) ||
-			!heap_attisnull(idx->rd_indextuple, Anum_pg_index_indpred, NULL) ||
-			idx->rd_index->indisexclusion)
-			store_refuse(rel, "has an index on an expression, a partial index or an exclusion constraint",
-						 "Index a store on plain columns only.");
 		if (is_entity_key(idx) && (!OidIsValid(s->index) || idx->rd_index->indisprimary))
 			entity_key(s, rel, idx);
 		index_close(idx, AccessShareLock);
@@ -219,14 +231,36 @@ store_check(Store *s, Relation rel, Oid state_type)
 				 errmsg(FN ": the key of store \"%s\" is its state", RelationGetRelationName(rel))));
 }
 
+/*
+ * Errors unless the current role may read, insert into and update the
+ * store, or when it does not exist: before the table is opened or locked,
+ * at every call, as a statement's privileges are (roles change without
+ * touching the table).
+ */
 static void
-store_privilege(Relation rel, AclMode mode, const char *what)
+store_privileges(Oid relid)
 {
-	if (pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), mode) != ACLCHECK_OK)
+	static const struct
+	{
+		AclMode		mode;
+		const char *what;
+	}			needed[] = {{ACL_SELECT, "read"}, {ACL_UPDATE, "update"}, {ACL_INSERT, "insert into"}};
+	bool		missing = false;
+	AclMode		all = ACL_SELECT | ACL_INSERT | ACL_UPDATE;
+	AclMode		have = pg_class_aclmask_ext(relid, GetUserId(), all, ACLMASK_ALL, &missing);
+
+	if (missing)
 		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg(FN ": permission denied to %s store \"%s\"", what, RelationGetRelationName(rel)),
-				 errhint("Tracking needs SELECT, INSERT and UPDATE on the store.")));
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg(FN ": store with OID %u does not exist", relid)));
+	if (have == all)
+		return;
+	for (int i = 0; i < lengthof(needed); i++)
+		if ((have & needed[i].mode) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg(FN ": permission denied to %s store \"%s\"", needed[i].what, get_rel_name(relid)),
+					 errhint("Tracking needs SELECT, INSERT and UPDATE on the store.")));
 }
 
 /* The store of an open table: checked when first seen or changed since. */
@@ -258,6 +292,10 @@ store_of(Relation rel, Oid state_type)
 		if (s->insert)
 			SPI_freeplan(s->insert);
 		s->insert = NULL;
+		if (s->estate)
+			FreeExecutorState(s->estate);
+		s->estate = NULL;
+		s->rri = NULL;
 		s->valid = true;		/* from now: a change while we check makes us check again */
 		PG_TRY();
 		{
@@ -269,14 +307,6 @@ store_of(Relation rel, Oid state_type)
 			PG_RE_THROW();
 		}
 		PG_END_TRY();
-	}
-	/* checked at every call, as a statement's are: roles can change without touching the table */
-	if (pg_class_aclmask(relid, GetUserId(), ACL_SELECT | ACL_INSERT | ACL_UPDATE, ACLMASK_ALL) !=
-		(ACL_SELECT | ACL_INSERT | ACL_UPDATE))
-	{
-		store_privilege(rel, ACL_SELECT, "read");
-		store_privilege(rel, ACL_UPDATE, "update");
-		store_privilege(rel, ACL_INSERT, "insert into");
 	}
 	return s;
 }
@@ -337,44 +367,71 @@ store_find(Store *s, Relation rel, Relation idx, Datum entity, TupleTableSlot *s
 	return true;
 }
 
-/* Index entries for a row version that is not on its predecessor's HOT chain. */
-static void
-store_index_insert(Relation rel, TupleTableSlot *slot)
+/*
+ * The executor state the store's updates run in, kept with the store (its
+ * compiled CHECK constraints and generated columns), for relation rel
+ * opened by this call: a result relation of rel, with the state column
+ * updated, its indexes open until store_estate_done.
+ */
+static EState *
+store_estate(Store *s, Relation rel)
 {
-	List	   *indexes = RelationGetIndexList(rel);
-	ListCell   *lc;
+	EState	   *estate = s->estate;
 
-	foreach(lc, indexes)
+	if (estate == NULL)
 	{
-		Relation	idx = index_open(lfirst_oid(lc), RowExclusiveLock);
-		Form_pg_index ix = idx->rd_index;
-		Datum		values[INDEX_MAX_KEYS];
-		bool		isnull[INDEX_MAX_KEYS];
+		MemoryContext old;
+		RangeTblEntry *rte;
 
-		if (ix->indisready)
-		{
-			for (int i = 0; i < ix->indnatts; i++)
-			{
-				values[i] = slot->tts_values[ix->indkey.values[i] - 1];
-				isnull[i] = slot->tts_isnull[ix->indkey.values[i] - 1];
-			}
-			index_insert(idx, values, isnull, &slot->tts_tid, rel,
-						 ix->indisunique && ix->indimmediate ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
-						 true, BuildIndexInfo(idx));
-		}
-		index_close(idx, NoLock);
+		estate = CreateExecutorState();
+		MemoryContextSetParent(estate->es_query_cxt, TopMemoryContext);
+		old = MemoryContextSwitchTo(estate->es_query_cxt);
+		rte = makeNode(RangeTblEntry);
+		rte->rtekind = RTE_RELATION;
+		rte->relid = RelationGetRelid(rel);
+		rte->relkind = rel->rd_rel->relkind;
+		rte->rellockmode = RowExclusiveLock;
+		rte->requiredPerms = ACL_SELECT | ACL_UPDATE;
+		rte->selectedCols = bms_make_singleton(s->entity_att - FirstLowInvalidHeapAttributeNumber);
+		rte->updatedCols = bms_make_singleton(s->state_att - FirstLowInvalidHeapAttributeNumber);
+		ExecInitRangeTable(estate, list_make1(rte));
+		s->rri = makeNode(ResultRelInfo);
+		InitResultRelInfo(s->rri, rel, 1, NULL, 0);
+		MemoryContextSwitchTo(old);
+		s->estate = estate;
 	}
-	list_free(indexes);
+	/* this call's relation (the same table, checked since its last change) */
+	s->rri->ri_RelationDesc = rel;
+	estate->es_snapshot = GetActiveSnapshot();
+	estate->es_output_cid = GetCurrentCommandId(true);
+	{
+		MemoryContext old = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
+
+		s->rri->ri_NumIndices = 0;
+		ExecOpenIndices(s->rri, false);
+		MemoryContextSwitchTo(old);
+	}
+	return estate;
+}
+
+static void
+store_estate_done(Store *s)
+{
+	ExecCloseIndices(s->rri);
+	s->rri->ri_NumIndices = 0;
+	ResetPerTupleExprContext(s->estate);
 }
 
 /*
- * Replaces the state of the row in `old` by `state`, through `new`; false
- * when another transaction changed the row first (find it again).
+ * Replaces the state of the row in `old` by `state`, through `new`, as an
+ * UPDATE would: generated columns, constraints, replica identity, indexes.
+ * False when another transaction changed the row first (find it again).
  */
 static bool
 store_update(Store *s, Relation rel, TupleTableSlot *old, TupleTableSlot *new, Datum state)
 {
 	int			natts = RelationGetDescr(rel)->natts;
+	EState	   *estate;
 	TM_FailureData tmfd;
 	LockTupleMode lockmode;
 	bool		update_indexes;
@@ -387,7 +444,16 @@ store_update(Store *s, Relation rel, TupleTableSlot *old, TupleTableSlot *new, D
 	new->tts_values[s->state_att - 1] = state;
 	new->tts_isnull[s->state_att - 1] = false;
 	ExecStoreVirtualTuple(new);
-	result = table_tuple_update(rel, &old->tts_tid, new, GetCurrentCommandId(true), GetActiveSnapshot(),
+
+	/* a command of its own, after the statement's (see the file's header) */
+	CommandCounterIncrement();
+	estate = store_estate(s, rel);
+	if (rel->rd_att->constr && rel->rd_att->constr->has_generated_stored)
+		ExecComputeStoredGenerated(s->rri, estate, new, CMD_UPDATE);
+	if (rel->rd_att->constr)
+		ExecConstraints(s->rri, new, estate);
+	CheckCmdReplicaIdentity(rel, CMD_UPDATE);
+	result = table_tuple_update(rel, &old->tts_tid, new, estate->es_output_cid, estate->es_snapshot,
 								InvalidSnapshot, true, &tmfd, &lockmode, &update_indexes);
 	switch (result)
 	{
@@ -395,6 +461,7 @@ store_update(Store *s, Relation rel, TupleTableSlot *old, TupleTableSlot *new, D
 			break;
 		case TM_Updated:
 		case TM_Deleted:
+			store_estate_done(s);
 			if (IsolationUsesXactSnapshot())
 				serialization_failure();
 			return false;
@@ -409,8 +476,9 @@ store_update(Store *s, Relation rel, TupleTableSlot *old, TupleTableSlot *new, D
 		default:
 			elog(ERROR, "unexpected result %d updating a row of \"%s\"", result, RelationGetRelationName(rel));
 	}
-	if (update_indexes)
-		store_index_insert(rel, new);
+	if (update_indexes && s->rri->ri_NumIndices > 0)
+		list_free(ExecInsertIndexTuples(s->rri, new, estate, true, false, NULL, NIL));
+	store_estate_done(s);
 	return true;
 }
 
@@ -547,6 +615,7 @@ risk_velocity_track(PG_FUNCTION_ARGS)
 	PreventCommandIfReadOnly(FN "()");
 	PreventCommandIfParallelMode(FN "()");
 
+	store_privileges(PG_GETARG_OID(0));
 	rel = try_relation_open(PG_GETARG_OID(0), RowExclusiveLock);
 	if (rel == NULL)
 		ereport(ERROR,
