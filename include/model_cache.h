@@ -21,6 +21,8 @@ typedef struct CachedModel
 	MemoryContext mcxt;			/* holds all of the above */
 	TimestampTz compiled_at;
 	int64		uses;			/* queries that have pinned it */
+	uint64		last_used;		/* when it was last pinned, for LRU eviction */
+	Size		bytes;			/* its memory, as compiled */
 	int			pins;			/* callers using it now */
 	bool		retired;		/* stale: free when the last pin goes */
 } CachedModel;
@@ -31,7 +33,11 @@ typedef struct CachedModel
  */
 extern uint64 model_cache_generation;
 
-extern void model_cache_init(void);
+/* risk.model_cache_size, in kB */
+extern int	model_cache_size_kb;
+
+/* A relation changed (the relcache callback): the registry perhaps. */
+extern void model_cache_relation_changed(Oid relid);
 
 /* The current version of a model, compiled; pinned until model_cache_unpin. */
 extern CachedModel *model_cache_pin(const char *name);

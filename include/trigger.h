@@ -6,7 +6,7 @@
 #ifndef RISK_TRIGGER_H
 #define RISK_TRIGGER_H
 
-/* Registers the invalidation of the cached decision thresholds. */
-extern void trigger_init(void);
+/* A relation changed (the relcache callback): the decision thresholds perhaps. */
+extern void trigger_relation_changed(Oid relid);
 
 #endif

@@ -124,6 +124,6 @@ extern Datum velocity_state_added(Datum stored, int nwindows, const int64 *width
 								  int32 max_distinct, const VelocityEvent *ev);
 
 /* The store (velocity_store.c): registers the invalidation of its per-backend cache. */
-extern void velocity_store_init(void);
+extern void velocity_store_relation_changed(Oid relid);
 
 #endif							/* RISK_VELOCITY_H */

@@ -9,7 +9,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(50);
+SELECT plan(58);
 
 SELECT format('dbname=%s host=%s port=%s', current_database(),
               current_setting('unix_socket_directories'), current_setting('port')) AS conn \gset
@@ -146,6 +146,27 @@ SELECT is(d, 4, 'other session: drop the model')
 SELECT throws_ok($$SELECT risk.score('cache_m', ARRAY[250, 3, 1, 0]::real[])$$,
                  '42704', 'model "cache_m" does not exist', 'scoring a dropped model');
 SELECT is(count(*), 0::bigint, 'and it left the cache') FROM risk.cached_models() WHERE name = 'cache_m';
+
+-- the cache is bounded by risk.model_cache_size: least recently used models
+-- that no query holds are freed, and compiled again at their next use
+SELECT is(current_setting('risk.model_cache_size'), '128MB', 'risk.model_cache_size: 128MB by default');
+SELECT risk.import_model('cache_a', bytes) AS a, risk.import_model('cache_b', bytes) AS b,
+       risk.import_model('cache_c', bytes) AS c
+  FROM fx.files WHERE file = 'orders.json' \gset
+SET risk.model_cache_size = '1MB';
+SELECT risk.score('cache_a', ARRAY[250, 3, 1, 0]::real[]) AS sa \gset
+SELECT risk.score('cache_b', ARRAY[250, 3, 1, 0]::real[]) AS sb \gset
+SELECT ok((SELECT sum(memory_bytes) FROM risk.cached_models()) <= 1024 * 1024,
+          'within 1MB: what is cached fits the setting');
+SET risk.model_cache_size = 0;
+SELECT is(risk.score('cache_c', ARRAY[250, 3, 1, 0]::real[]), :sa::float8, 'a model scores with a cache of 0 kB');
+SELECT is(array_agg(name), ARRAY['cache_c'], 'and only the model just used stays cached')
+  FROM risk.cached_models();
+SELECT is((SELECT count(*) FROM (VALUES ('cache_a'), ('cache_b'), ('cache_a')) v(m)
+            WHERE risk.score(m, ARRAY[250, 3, 1, 0]::real[]) IS DISTINCT FROM :sb::float8), 0::bigint,
+          'models evicted and compiled again score the same');
+RESET risk.model_cache_size;
+SELECT is(risk.drop_model(m), 1, 'drop ' || m) FROM unnest(ARRAY['cache_a', 'cache_b', 'cache_c']) m;
 
 SELECT dblink_disconnect('other') \g /dev/null
 SELECT * FROM finish();

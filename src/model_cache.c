@@ -19,6 +19,11 @@
  * Callers pin a model for as long as they hold a pointer to it (score.c
  * pins per query, in fn_extra); a stale model is retired and freed once
  * nobody holds it, never under a running query.
+ *
+ * The cache is bounded: beyond risk.model_cache_size (the compiled forests'
+ * memory; libxgboost's own copies, made only by risk.score_xgboost, are
+ * outside it), the least recently pinned models that no query holds are
+ * freed, and compiled again when next used.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -74,18 +79,15 @@ static List *retired = NIL;		/* pinned models waiting to be freed */
 static uint64 seen_generation = 0;
 static Oid	registry_relid = InvalidOid;
 
-static void
-registry_relcache_callback(Datum arg, Oid relid)
+int			model_cache_size_kb = 128 * 1024;
+static uint64 use_clock = 0;	/* ticks at every pin: models' last_used */
+
+void
+model_cache_relation_changed(Oid relid)
 {
 	/* no catalog access here: just note that we must look again */
 	if (relid == InvalidOid || relid == registry_relid || registry_relid == InvalidOid)
 		model_cache_generation++;
-}
-
-void
-model_cache_init(void)
-{
-	CacheRegisterRelcacheCallback(registry_relcache_callback, (Datum) 0);
 }
 
 static void
@@ -130,6 +132,35 @@ evict(CompiledEntry *e)
 		m->retired = true;
 		retired = lappend(retired, m);
 		MemoryContextSwitchTo(old);
+	}
+}
+
+/*
+ * Frees the least recently used models nobody holds until the cache fits
+ * risk.model_cache_size; `keep` (just compiled, about to be used) stays,
+ * even when it alone is larger.
+ */
+static void
+evict_beyond_limit(CachedModel *keep)
+{
+	for (;;)
+	{
+		HASH_SEQ_STATUS seq;
+		CompiledEntry *e;
+		CompiledEntry *oldest = NULL;
+		Size		total = 0;
+
+		hash_seq_init(&seq, compiled_models);
+		while ((e = hash_seq_search(&seq)) != NULL)
+		{
+			total += e->model->bytes;
+			if (e->model != keep && e->model->pins == 0 &&
+				(oldest == NULL || e->model->last_used < oldest->model->last_used))
+				oldest = e;
+		}
+		if (total <= (Size) model_cache_size_kb * 1024 || oldest == NULL)
+			return;
+		evict(oldest);
 	}
 }
 
@@ -319,14 +350,17 @@ model_cache_pin(const char *name)
 		m = load_model(name, key.version, snapshot);
 		/* compiled without error: now it may live as long as the cache */
 		MemoryContextSetParent(m->mcxt, CacheContext);
+		m->bytes = MemoryContextMemAllocated(m->mcxt, true);
 		e = hash_search(compiled_models, &key, HASH_ENTER, NULL);
 		e->model = m;
+		evict_beyond_limit(m);
 	}
 	if (connected)
 		SPI_finish();
 
 	e->model->pins++;
 	e->model->uses++;
+	e->model->last_used = ++use_clock;
 	return e->model;
 }
 

@@ -1,12 +1,18 @@
 /*-------------------------------------------------------------------------
  * risk.c
- *	  Module entry point: library set-up done once per backend.
+ *	  Module entry point: library set-up done once per backend, the
+ *	  settings (risk.*), and the one relcache-invalidation callback that
+ *	  tells every cache of the extension (PostgreSQL allows ten such
+ *	  callbacks per backend, for all extensions together).
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "fmgr.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 
 #include "model_cache.h"
 #include "trigger.h"
@@ -17,12 +23,27 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
+/* A relation changed (InvalidOid: maybe any): each cache forgets what it read of it. */
+static void
+relcache_changed(Datum arg, Oid relid)
+{
+	model_cache_relation_changed(relid);
+	trigger_relation_changed(relid);
+	velocity_store_relation_changed(relid);
+}
+
 void
 _PG_init(void)
 {
-	xgb_init();
-	model_cache_init();
-	trigger_init();
-	velocity_store_init();
+	DefineCustomIntVariable("risk.model_cache_size",
+							"Memory this session's compiled models may keep.",
+							"Least recently used models that no running query holds are freed beyond it; "
+							"a model is compiled again at its next use.",
+							&model_cache_size_kb,
+							128 * 1024, 0, INT_MAX / 1024,
+							PGC_SUSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("risk");
+	xgb_init();
+	CacheRegisterRelcacheCallback(relcache_changed, (Datum) 0);
 }

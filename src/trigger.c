@@ -70,17 +70,11 @@ static HTAB *thresholds = NULL;
 static bool thresholds_valid = false;
 static Oid	thresholds_relid = InvalidOid;
 
-static void
-thresholds_callback(Datum arg, Oid relid)
+void
+trigger_relation_changed(Oid relid)
 {
 	if (relid == InvalidOid || relid == thresholds_relid || thresholds_relid == InvalidOid)
 		thresholds_valid = false;
-}
-
-void
-trigger_init(void)
-{
-	CacheRegisterRelcacheCallback(thresholds_callback, (Datum) 0);
 }
 
 /* Reads risk.decision_thresholds (in the schema of the trigger function fn) into the cache. */

@@ -91,8 +91,8 @@ typedef struct Store
 
 static HTAB *stores = NULL;
 
-static void
-stores_callback(Datum arg, Oid relid)
+void
+velocity_store_relation_changed(Oid relid)
 {
 	HASH_SEQ_STATUS seq;
 	Store	   *s;
@@ -103,12 +103,6 @@ stores_callback(Datum arg, Oid relid)
 	while ((s = hash_seq_search(&seq)) != NULL)
 		if (relid == InvalidOid || s->relid == relid)
 			s->valid = false;
-}
-
-void
-velocity_store_init(void)
-{
-	CacheRegisterRelcacheCallback(stores_callback, (Datum) 0);
 }
 
 static void
