@@ -407,7 +407,7 @@ store_model(const char *name, const char *bytes, size_t len,
 							  "  num_features, objective, booster, num_trees, num_classes,"
 							  "  max_depth, num_leaves, base_score, xgboost_version, metadata)"
 							  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-							  "  $14, $15, coalesce($16, '{}'::jsonb))",
+							  "  $14, $15, coalesce($16, '{}'::pg_catalog.jsonb))",
 							  STORE_NARGS, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not store the model");
 	SPI_finish();

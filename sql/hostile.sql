@@ -1,0 +1,210 @@
+-- A hostile search_path: another role owns the schema first on the path and
+-- shadows operators (=, <, >), common functions and the extension's own
+-- function names with objects that record every call.  The user-facing
+-- surface (the README's examples: the registry, scoring by array and by
+-- row, explanations, the scoring trigger, velocity features in batch and
+-- online, metrics and summaries, synthetic orders, a SECURITY DEFINER
+-- wrapper as README's Privileges section shows it) runs once under the
+-- default path and once under the hostile one: the results are identical
+-- and no shadow object ever runs.
+\set VERBOSITY terse
+\set QUIET on
+\pset format unaligned
+\pset tuples_only on
+\pset pager off
+
+SELECT plan(5);
+
+CREATE ROLE regress_risk_hostile;
+CREATE SCHEMA hostile AUTHORIZATION regress_risk_hostile;
+CREATE TABLE hostile.calls (what text, by_role name);
+GRANT INSERT, SELECT ON hostile.calls TO PUBLIC;
+
+SET ROLE regress_risk_hostile;
+CREATE FUNCTION hostile.record(what text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO hostile.calls VALUES (what, current_user);
+END $$;
+-- operators that answer right, after recording the call
+CREATE FUNCTION hostile.eq(a text, b text) RETURNS boolean LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM hostile.record('=(text,text)'); RETURN a OPERATOR(pg_catalog.=) b; END $$;
+CREATE FUNCTION hostile.eq(a integer, b integer) RETURNS boolean LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM hostile.record('=(integer,integer)'); RETURN a OPERATOR(pg_catalog.=) b; END $$;
+CREATE FUNCTION hostile.eq(a bigint, b bigint) RETURNS boolean LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM hostile.record('=(bigint,bigint)'); RETURN a OPERATOR(pg_catalog.=) b; END $$;
+CREATE FUNCTION hostile.eq(a name, b name) RETURNS boolean LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM hostile.record('=(name,name)'); RETURN a OPERATOR(pg_catalog.=) b; END $$;
+CREATE FUNCTION hostile.eq(a oid, b oid) RETURNS boolean LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM hostile.record('=(oid,oid)'); RETURN a OPERATOR(pg_catalog.=) b; END $$;
+CREATE FUNCTION hostile.lt(a integer, b integer) RETURNS boolean LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM hostile.record('<(integer,integer)'); RETURN a OPERATOR(pg_catalog.<) b; END $$;
+CREATE FUNCTION hostile.lt(a float8, b float8) RETURNS boolean LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM hostile.record('<(float8,float8)'); RETURN a OPERATOR(pg_catalog.<) b; END $$;
+CREATE FUNCTION hostile.gt(a float8, b float8) RETURNS boolean LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM hostile.record('>(float8,float8)'); RETURN a OPERATOR(pg_catalog.>) b; END $$;
+CREATE OPERATOR hostile.= (LEFTARG = text, RIGHTARG = text, FUNCTION = hostile.eq);
+CREATE OPERATOR hostile.= (LEFTARG = integer, RIGHTARG = integer, FUNCTION = hostile.eq);
+CREATE OPERATOR hostile.= (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = hostile.eq);
+CREATE OPERATOR hostile.= (LEFTARG = name, RIGHTARG = name, FUNCTION = hostile.eq);
+CREATE OPERATOR hostile.= (LEFTARG = oid, RIGHTARG = oid, FUNCTION = hostile.eq);
+CREATE OPERATOR hostile.< (LEFTARG = integer, RIGHTARG = integer, FUNCTION = hostile.lt);
+CREATE OPERATOR hostile.< (LEFTARG = float8, RIGHTARG = float8, FUNCTION = hostile.lt);
+CREATE OPERATOR hostile.> (LEFTARG = float8, RIGHTARG = float8, FUNCTION = hostile.gt);
+-- common functions, an aggregate and a type
+CREATE FUNCTION hostile.octet_length(b bytea) RETURNS integer LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM hostile.record('octet_length(bytea)'); RETURN pg_catalog.octet_length(b); END $$;
+CREATE FUNCTION hostile.hashtext(t text) RETURNS integer LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM hostile.record('hashtext(text)'); RETURN pg_catalog.hashtext(t); END $$;
+CREATE FUNCTION hostile.pg_advisory_xact_lock(a integer, b integer) RETURNS void LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM hostile.record('pg_advisory_xact_lock(integer,integer)'); END $$;
+CREATE FUNCTION hostile.now() RETURNS timestamptz LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM hostile.record('now()'); RETURN pg_catalog.now(); END $$;
+CREATE FUNCTION hostile.unnest(a anyarray) RETURNS SETOF anyelement LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM hostile.record('unnest(anyarray)'); RETURN QUERY SELECT * FROM pg_catalog.unnest(a); END $$;
+CREATE FUNCTION hostile.max_step(s integer, v integer) RETURNS integer LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM hostile.record('max(integer)'); RETURN pg_catalog.greatest(s, v); END $$;
+CREATE AGGREGATE hostile.max(integer) (SFUNC = hostile.max_step, STYPE = integer);
+CREATE DOMAIN hostile.jsonb AS text;
+-- the extension's own names
+CREATE FUNCTION hostile.score(m text, f real[]) RETURNS double precision LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM hostile.record('score(text,real[])'); RETURN 0; END $$;
+CREATE FUNCTION hostile.import_model(n text, b bytea) RETURNS integer LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM hostile.record('import_model(text,bytea)'); RETURN 0; END $$;
+CREATE FUNCTION hostile.model_features(n text) RETURNS SETOF text LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM hostile.record('model_features(text)'); END $$;
+CREATE FUNCTION hostile.velocity_read(s risk.velocity_state, t timestamptz, c boolean) RETURNS float8[] LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM hostile.record('velocity_read'); RETURN NULL; END $$;
+CREATE FUNCTION hostile.velocity_init(w interval[], m integer) RETURNS risk.velocity_state LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM hostile.record('velocity_init'); RETURN NULL; END $$;
+CREATE FUNCTION hostile.score_trigger() RETURNS trigger LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM hostile.record('score_trigger()'); RETURN NEW; END $$;
+RESET ROLE;
+
+-- what the cases use: a model's bytes, thresholds, a table with the trigger,
+-- a store, a SECURITY DEFINER wrapper without SET search_path (as in README)
+CREATE FUNCTION public.hostile_model_bytes() RETURNS bytea LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT bytes FROM fx.files WHERE file = 'orders.json';
+END;
+INSERT INTO risk.decision_thresholds (model, review, block, reasons) VALUES ('hostile_m', 0.2, 0.6, 2);
+CREATE TABLE public.hostile_orders (order_id int, amount real, account_age_days real, is_new_device real,
+                                    orders_1h real, score float8, decision text, reasons text[]);
+CREATE FUNCTION public.hostile_features(o public.hostile_orders) RETURNS real[] LANGUAGE sql IMMUTABLE
+  RETURN ARRAY[o.amount, o.account_age_days, o.is_new_device, o.orders_1h];
+CREATE TRIGGER score BEFORE INSERT ON public.hostile_orders FOR EACH ROW
+  EXECUTE FUNCTION risk.score_trigger('hostile_m', 'hostile_features', 'score', 'decision', 'reasons');
+SET ROLE regress_risk_hostile;
+CREATE FUNCTION hostile.hostile_features(o public.hostile_orders) RETURNS real[] LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM hostile.record('hostile_features(hostile_orders)'); RETURN '{0,900,0,0}'; END $$;
+RESET ROLE;
+CREATE TABLE public.hostile_store (id bigint PRIMARY KEY, state risk.velocity_state NOT NULL);
+CREATE ROLE regress_risk_lender;
+GRANT SELECT ON risk.model_registry TO regress_risk_lender;
+CREATE FUNCTION public.hostile_wrapper(f real[]) RETURNS double precision LANGUAGE sql SECURITY DEFINER
+  AS $$ SELECT risk.score('hostile_m', f) $$;
+ALTER FUNCTION public.hostile_wrapper(real[]) OWNER TO regress_risk_lender;
+
+-- the cases, in order: each a query of one text value (or none)
+CREATE TABLE public.hostile_cases (n int PRIMARY KEY, query text);
+INSERT INTO public.hostile_cases VALUES
+  (10, $q$SELECT risk.import_model('hostile_m', public.hostile_model_bytes(), metadata => '{"owner": "x"}'::pg_catalog.jsonb)::text$q$),
+  (11, $q$SELECT risk.import_model('hostile_m', public.hostile_model_bytes())::text$q$),
+  (20, $q$SELECT risk.score('hostile_m', '{250,3,1,0}'::real[])::text$q$),
+  (21, $q$SELECT risk.score('hostile_m', '{250,3,1,0}'::float8[])::text$q$),
+  (22, $q$SELECT risk.score('hostile_m', r)::text
+            FROM (SELECT 3 AS account_age_days, 250 AS amount, true AS is_new_device, 0 AS orders_1h) r$q$),
+  (23, $q$SELECT risk.score_margin('hostile_m', '{250,3,1,NaN}'::real[])::text$q$),
+  (24, $q$SELECT pg_catalog.array_to_string(risk.score_contributions('hostile_m', '{250,3,1,0}'::real[]), ',')$q$),
+  (25, $q$SELECT risk.score_xgboost('hostile_m', '{250,3,1,0}'::real[])::text$q$),
+  (26, $q$SELECT public.hostile_wrapper('{420,2,1,1}')::text$q$),
+  (30, $q$SELECT pg_catalog.string_agg(ordinal || ':' || feature, ',' ORDER BY ordinal)
+            FROM risk.model_features('hostile_m')$q$),
+  (31, $q$SELECT pg_catalog.concat_ws(' ', name, version, is_current, num_features, objective, metadata)
+            FROM risk.describe_model('hostile_m')$q$),
+  (32, $q$SELECT pg_catalog.concat_ws(' ', name, version, is_current) FROM risk.describe_model('hostile_m', 1)$q$),
+  (33, $q$SELECT pg_catalog.string_agg(pg_catalog.concat_ws(' ', name, version, is_current, size_bytes), ','
+                                       ORDER BY version)
+            FROM risk.models WHERE name OPERATOR(pg_catalog.=) 'hostile_m'$q$),
+  (34, $q$SELECT pg_catalog.string_agg(name || ' ' || version, ',')
+            FROM risk.cached_models() WHERE name OPERATOR(pg_catalog.=) 'hostile_m'$q$),
+  (40, $q$INSERT INTO public.hostile_orders (order_id, amount, account_age_days, is_new_device, orders_1h)
+          VALUES (1, 420, 2, 1, 1) RETURNING pg_catalog.concat_ws(' ', score, decision, reasons)$q$),
+  (41, $q$DELETE FROM public.hostile_orders RETURNING order_id::text$q$),
+  (50, $q$SELECT risk.velocity_read(risk.velocity_add(risk.velocity_init('{1 hour,1 day}', 10),
+                                                      '2026-11-24 08:00+00', 20, 'k'::text),
+                                    '2026-11-24 09:00+00', true)::text$q$),
+  (51, $q$SELECT pg_catalog.string_agg(v::text, ';' ORDER BY at)
+            FROM (SELECT at, risk.velocity(at, amt, k, '{1 hour,1 day}', max_distinct => 5)
+                               OVER (PARTITION BY c ORDER BY at) v
+                    FROM (VALUES ('2026-11-24 08:00+00'::timestamptz, 10::float8, 'a'::text, 1),
+                                 ('2026-11-24 08:30+00', 20, 'b', 1), ('2026-11-24 10:00+00', 5, 'a', 1),
+                                 ('2026-11-24 08:10+00', 7, 'c', 2)) x(at, amt, k, c)) y$q$),
+  (52, $q$SELECT risk.velocity_state_agg(at, amt, k, '{1 hour}', 5 ORDER BY at)::text
+            FROM (VALUES ('2026-11-24 08:00+00'::timestamptz, 10::float8, 'a'::text),
+                         ('2026-11-24 08:30+00', 20, 'b')) x(at, amt, k)$q$),
+  (53, $q$SELECT risk.velocity_track('public.hostile_store', 1::bigint, '2026-11-24 08:00+00', 5, 'd'::text, '{1 hour}')::text$q$),
+  (54, $q$SELECT risk.velocity_read(risk.velocity_track('public.hostile_store', 1::bigint, '2026-11-24 08:20+00', 7,
+                                                       'e'::text, '{1 hour}'), '2026-11-24 08:20+00')::text$q$),
+  (55, $q$DELETE FROM public.hostile_store RETURNING id::text$q$),
+  (60, $q$SELECT pg_catalog.concat_ws(' ', risk.auc(s, l), risk.ks(s, l), risk.log_loss(s, l),
+                                       risk.average_precision(s, l::numeric), risk.auc(s, l, w), risk.confusion(s, l, 0.5))
+            FROM (VALUES (0.1::float8, 0, 1::float8), (0.4, 1, 2), (0.35, 0, 1), (0.8, 1, 3)) v(s, l, w)$q$),
+  (61, $q$SELECT pg_catalog.concat_ws(' ', risk.auc(risk.rollup(x)), risk.rows(risk.rollup(x)), risk.rollup(x)::text)
+            FROM (SELECT risk.score_summary(s, l) x
+                    FROM (VALUES (0.1::float8, false, 1), (0.4, true, 1), (0.35, false, 2), (0.8, true, 2)) v(s, l, g)
+                   GROUP BY g) y$q$),
+  (62, $q$SELECT risk.psi(v, a)::text
+            FROM (VALUES (0.1::float8, false), (0.4, true), (0.35, false), (0.8, true), (0.5, false)) x(v, a)$q$),
+  (63, $q$SELECT risk.auc_test(a, b, l)::text
+            FROM (VALUES (0.1::float8, 0.2::float8, false), (0.4, 0.3, true), (0.35, 0.1, false),
+                         (0.8, 0.9, true)) x(a, b, l)$q$),
+  (70, $q$SELECT pg_catalog.md5(pg_catalog.string_agg(t::text, ';')) FROM risk.synthetic_orders(2000, 7) t$q$),
+  (80, $q$SELECT risk.drop_model('hostile_m', 2)::text$q$),
+  (81, $q$SELECT risk.drop_model('hostile_m')::text$q$);
+
+-- runs every case under the session's search_path; its own statements use no
+-- operator or function a search_path could change
+CREATE TABLE public.hostile_results (run text, n int, result text);
+CREATE PROCEDURE public.hostile_run(run text) LANGUAGE plpgsql AS $$
+DECLARE
+    c record;
+    r text;
+BEGIN
+    FOR c IN SELECT n, query FROM public.hostile_cases ORDER BY n LOOP
+        EXECUTE c.query INTO r;
+        INSERT INTO public.hostile_results VALUES (run, c.n, r);
+    END LOOP;
+END $$;
+
+CALL public.hostile_run('default');
+SET search_path = hostile, pg_catalog, public;
+CALL public.hostile_run('hostile');
+RESET search_path;
+
+SELECT is((SELECT count(*) FROM hostile_results WHERE run = 'hostile'), (SELECT count(*) FROM hostile_cases),
+          'every case ran under the hostile search_path');
+SELECT set_eq($$SELECT n, result FROM hostile_results WHERE run = 'hostile'$$,
+              $$SELECT n, result FROM hostile_results WHERE run = 'default'$$,
+              'the same results as under the default search_path');
+SELECT is((SELECT count(*) FROM hostile.calls), 0::bigint, 'no shadow object ran');
+-- what ran, if any did
+SELECT what, by_role, count(*) FROM hostile.calls GROUP BY 1, 2 ORDER BY 1, 2;
+-- the shadow objects are live: a query of the user's own, with an unqualified
+-- =, runs them under that path (so the check above could fail)
+SET search_path = hostile, pg_catalog, public;
+SELECT ('a' = 'b')::text AS shadowed \gset
+RESET search_path;
+SELECT is((SELECT count(*) FROM hostile.calls WHERE what = '=(text,text)'), 1::bigint,
+          'an unqualified = of the user''s own under that path calls the shadow operator');
+SELECT is((SELECT split_part(result, ' ', 2) FROM hostile_results WHERE run = 'hostile' AND n = 40), 'block',
+          'the trigger decided with its own features function (the shadow one would allow)');
+
+DROP PROCEDURE public.hostile_run(text);
+DROP TABLE public.hostile_results, public.hostile_cases, public.hostile_store;
+DROP TABLE public.hostile_orders CASCADE;
+DROP FUNCTION public.hostile_model_bytes(), public.hostile_wrapper(real[]);
+DELETE FROM risk.decision_thresholds WHERE model = 'hostile_m';
+REVOKE ALL ON risk.model_registry FROM regress_risk_lender;
+DROP SCHEMA hostile CASCADE;
+DROP ROLE regress_risk_hostile, regress_risk_lender;
+SELECT * FROM finish();
