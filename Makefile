@@ -36,7 +36,7 @@ endif
 # every object is rebuilt when a header changes (PGXS does not track them)
 $(OBJS): $(wildcard include/*.h)
 
-.PHONY: deps test demo bench
+.PHONY: deps test demo bench fuzz
 
 # Debian packages the build, the tests and the demo need (installed when missing).
 deps:
@@ -46,7 +46,7 @@ deps:
 test: deps
 	$(MAKE) all
 	$(MAKE) install
-	RISK_TESTS="$(REGRESS)" .ci/regress
+	RISK_TESTS="$(REGRESS)" RISK_FUZZ_SECONDS=$${RISK_FUZZ_SECONDS:-10} .ci/regress
 
 demo: deps
 	$(MAKE) all
@@ -57,3 +57,9 @@ bench: deps
 	$(MAKE) all
 	$(MAKE) install
 	bench/run
+
+# The libFuzzer harnesses over the model reader and compiler and the readers
+# of the stored types (fuzz/README.md): FUZZ_SECONDS per harness, default
+# 1200 (an hour in all).  make test runs them for 10 seconds each.
+fuzz: deps
+	fuzz/run

@@ -1,0 +1,63 @@
+/*-------------------------------------------------------------------------
+ * fuzz_common.h
+ *	  Calling the project's SQL-callable functions directly, without fmgr:
+ *	  a function call info with no lookup behind it, as the type input and
+ *	  output functions are called.
+ *-------------------------------------------------------------------------
+ */
+#ifndef RISK_FUZZ_COMMON_H
+#define RISK_FUZZ_COMMON_H
+
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+
+/* fn(args...): the result, *isnull set; errors jump out as any ERROR does */
+static inline Datum
+fuzz_call(PGFunction fn, int nargs, const Datum *args, bool *isnull)
+{
+	FmgrInfo	flinfo;
+	LOCAL_FCINFO(fcinfo, 4);
+	Datum		result;
+
+	memset(&flinfo, 0, sizeof(flinfo));
+	flinfo.fn_nargs = nargs;
+	InitFunctionCallInfoData(*fcinfo, &flinfo, nargs, InvalidOid, NULL, NULL);
+	for (int i = 0; i < nargs; i++)
+	{
+		fcinfo->args[i].value = args[i];
+		fcinfo->args[i].isnull = false;
+	}
+	result = fn(fcinfo);
+	*isnull = fcinfo->isnull;
+	return result;
+}
+
+static inline Datum
+fuzz_call1(PGFunction fn, Datum a, bool *isnull)
+{
+	return fuzz_call(fn, 1, &a, isnull);
+}
+
+/* A StringInfo over a copy of the bytes, as a receive function gets them. */
+static inline StringInfo
+fuzz_message(const uint8_t *data, size_t size)
+{
+	StringInfo	buf = palloc(sizeof(StringInfoData));
+
+	buf->data = palloc(size + 1);
+	memcpy(buf->data, data, size);
+	buf->data[size] = '\0';
+	buf->len = (int) size;
+	buf->maxlen = (int) size + 1;
+	buf->cursor = 0;
+	return buf;
+}
+
+/* The bytes of a bytea as a message again (send, then receive). */
+static inline StringInfo
+fuzz_message_of(bytea *b)
+{
+	return fuzz_message((const uint8_t *) VARDATA(b), VARSIZE(b) - VARHDRSZ);
+}
+
+#endif
