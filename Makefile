@@ -36,7 +36,7 @@ endif
 # every object is rebuilt when a header changes (PGXS does not track them)
 $(OBJS): $(wildcard include/*.h)
 
-.PHONY: deps test demo bench fuzz
+.PHONY: deps test demo bench fuzz test-asan
 
 # Debian packages the build, the tests and the demo need (installed when missing).
 deps:
@@ -63,3 +63,9 @@ bench: deps
 # 1200 (an hour in all).  make test runs them for 10 seconds each.
 fuzz: deps
 	fuzz/run
+
+# The whole suite against an UndefinedBehaviorSanitizer build of the
+# extension (AddressSanitizer too with RISK_ASAN=1, see .ci/asan); the normal
+# build is installed after.
+test-asan: deps
+	RISK_TESTS="$(REGRESS)" .ci/asan

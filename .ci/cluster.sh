@@ -5,6 +5,9 @@
 #   cluster_start        sets RISK_WORK (a scratch directory the server can read),
 #                        PGHOST, PGPORT, PGUSER, PGDATABASE; stops the cluster on exit
 #   cluster_stop
+#
+#   RISK_SERVER_ENV      extra environment of the server (VAR=value ..., e.g. the
+#                        sanitizer runtime for make test-asan)
 
 PGBIN=${PGBIN:-$(pg_config --bindir)}
 
@@ -51,7 +54,8 @@ max_wal_size = 4GB
 jit = off
 log_min_messages = warning
 CONF
-  as_server_user "$PGBIN/pg_ctl" -D "$RISK_WORK/data" -l "$RISK_WORK/server.log" \
+  # shellcheck disable=SC2086
+  as_server_user env ${RISK_SERVER_ENV:-} "$PGBIN/pg_ctl" -D "$RISK_WORK/data" -l "$RISK_WORK/server.log" \
     -w -t 60 start >/dev/null || { cat "$RISK_WORK/server.log" >&2; return 1; }
 }
 

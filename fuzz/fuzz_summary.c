@@ -15,6 +15,14 @@
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* A finding: says which property broke, then aborts (libFuzzer keeps the input). */
+static void pg_attribute_noreturn()
+finding(const char *what)
+{
+	fprintf(stderr, "finding: %s\n", what);
+	abort();
+}
+
 extern Datum risk_summary_in(PG_FUNCTION_ARGS);
 extern Datum risk_summary_out(PG_FUNCTION_ARGS);
 extern Datum risk_summary_recv(PG_FUNCTION_ARGS);
@@ -34,14 +42,18 @@ extern Datum risk_summary_psi(PG_FUNCTION_ARGS);
 extern Datum risk_summary_rows(PG_FUNCTION_ARGS);
 
 /* A metric of the summary: NULL, or a finite number in [lo, hi]. */
+#define check_metric(fn, summary, lo, hi) check_metric_named(fn, #fn, summary, lo, hi)
 static void
-check_metric(PGFunction fn, Datum summary, double lo, double hi)
+check_metric_named(PGFunction fn, const char *name, Datum summary, double lo, double hi)
 {
 	bool		isnull;
 	double		v = DatumGetFloat8(fuzz_call1(fn, summary, &isnull));
 
 	if (!isnull && !(v >= lo && v <= hi))
-		abort();
+	{
+		fprintf(stderr, "%s: %.17g not in [%g, %g]\n", name, v, lo, hi);
+		finding("a metric out of its range");
+	}
 }
 
 static void
@@ -56,9 +68,10 @@ check_value(Datum summary)
 	Datum		args[3] = {summary, Float8GetDatum(0.05), Int32GetDatum(10)};
 
 	/* both forms read back to the same value */
-	if (strcmp(text, DatumGetCString(fuzz_call1(risk_summary_out, again, &isnull))) != 0 ||
-		strcmp(text, DatumGetCString(fuzz_call1(risk_summary_out, received, &isnull))) != 0)
-		abort();
+	if (strcmp(text, DatumGetCString(fuzz_call1(risk_summary_out, again, &isnull))) != 0)
+		finding("the text form does not read back to the same summary");
+	if (strcmp(text, DatumGetCString(fuzz_call1(risk_summary_out, received, &isnull))) != 0)
+		finding("the binary form does not read back to the same summary");
 	check_metric(risk_summary_auc, summary, 0, 1);
 	check_metric(risk_summary_gini, summary, -1, 1);
 	check_metric(risk_summary_ks, summary, 0, 1);
@@ -72,17 +85,17 @@ check_value(Datum summary)
 		double		v = DatumGetFloat8(fuzz_call(risk_summary_recall_at_fpr, 2, args, &isnull));
 
 		if (!isnull && !(v >= 0 && v <= 1))
-			abort();
+			finding("recall_at_fpr out of [0, 1]");
 		v = DatumGetFloat8(fuzz_call(risk_summary_capture_rate, 2, args, &isnull));
 		if (!isnull && !(v >= 0 && v <= 1))
-			abort();
+			finding("capture_rate out of [0, 1]");
 		v = DatumGetFloat8(fuzz_call(risk_summary_lift, 2, args, &isnull));
 		if (!isnull && !(v >= 0 && isfinite(v)))
-			abort();
+			finding("lift negative or not finite");
 		args[1] = summary;
 		v = DatumGetFloat8(fuzz_call(risk_summary_psi, 3, args, &isnull));
 		if (!isnull && !(v >= 0 && isfinite(v)))
-			abort();
+			finding("psi negative or not finite");
 	}
 }
 
@@ -113,7 +126,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			});
 		/* an accepted value: using it must not fail at all */
 		if (summary != 0 && !SHIM_TRY(check_value(summary)))
-			abort();
+			finding("an accepted summary raised an ERROR when used");
 	}
 	shim_free_all();
 	return 0;

@@ -183,5 +183,7 @@ enum
 };
 extern void loss_add(FunctionCallInfo fcinfo, double *v, const MetricRow *row);
 extern void loss_merge(double *into, const double *from);
+/* The mean loss at `at` (L_LOG_HI, L_BRIER_HI) of v (its weight not 0), within its range. */
+extern double loss_mean(const double *v, int at);
 
 #endif

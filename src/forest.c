@@ -516,7 +516,9 @@ forest_compile(const ModelSpec *spec)
 		CHECK_FOR_INTERRUPTS();
 		shape = check_tree(&spec->trees[t], t, spec->num_feature);
 
-		if (shape.categorical)
+		/* category arrays are read for every tree that has any: check them all */
+		if (shape.categorical || spec->trees[t].cat_nodes.len > 0 || spec->trees[t].cat_sizes.len > 0 ||
+			spec->trees[t].cat_segments.len > 0 || spec->trees[t].categories.len > 0)
 			check_categories(&spec->trees[t], t);
 		max_depth = Max(max_depth, shape.depth);
 		f->num_nodes += shape.reachable;

@@ -47,6 +47,16 @@ loss_add(FunctionCallInfo fcinfo, double *v, const MetricRow *row)
 	state_add(v, L_BRIER_HI, row->weight * (row->score - row->label) * (row->score - row->label));
 }
 
+double
+loss_mean(const double *v, int at)
+{
+	/* the weight is a plain sum, the losses double-double ones: keep rounding inside the range */
+	double		most = at == L_BRIER_HI ? 1 : -log(DBL_EPSILON);
+	double		mean = (v[at] + v[at + 1]) / v[L_WEIGHT];
+
+	return Min(Max(mean, 0), most);
+}
+
 void
 loss_merge(double *into, const double *from)
 {
@@ -94,7 +104,7 @@ loss_final(FunctionCallInfo fcinfo, int at)
 
 	if (v == NULL || v[L_WEIGHT] == 0)
 		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8((v[at] + v[at + 1]) / v[L_WEIGHT]);
+	PG_RETURN_FLOAT8(loss_mean(v, at));
 }
 
 PG_FUNCTION_INFO_V1(risk_log_loss_final);

@@ -907,7 +907,7 @@ summary_loss(FunctionCallInfo fcinfo, int at)
 
 	if (s->loss[L_WEIGHT] == 0)
 		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8((s->loss[at] + s->loss[at + 1]) / s->loss[L_WEIGHT]);
+	PG_RETURN_FLOAT8(loss_mean(s->loss, at));
 }
 
 PG_FUNCTION_INFO_V1(risk_summary_log_loss);

@@ -162,7 +162,7 @@ numarray_push(JsonNumArray *a, const void *value)
 	if (a->len == a->cap)
 	{
 		a->cap = a->cap ? a->cap * 2 : 64;
-		a->data = a->data ? repalloc(a->data, a->cap * sizeof(int32))
+		a->data = a->data ? repalloc_huge(a->data, a->cap * sizeof(int32))
 			: palloc(a->cap * sizeof(int32));
 	}
 	memcpy((char *) a->data + a->len * sizeof(int32), value, sizeof(int32));
@@ -267,7 +267,7 @@ on_container_start(void *state)
 		{
 			ps->trees_cap = ps->trees_cap ? ps->trees_cap * 2 : 16;
 			spec->trees = spec->trees
-				? repalloc(spec->trees, ps->trees_cap * sizeof(TreeSpec))
+				? repalloc_huge(spec->trees, ps->trees_cap * sizeof(TreeSpec))
 				: palloc(ps->trees_cap * sizeof(TreeSpec));
 		}
 		memset(&spec->trees[spec->num_trees], 0, sizeof(TreeSpec));

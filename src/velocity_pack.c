@@ -376,7 +376,7 @@ append(PackState *st, const PackEvent *ev)
 	if (st->nbuf == st->cap)
 	{
 		st->cap *= 2;
-		st->buf = repalloc(st->buf, sizeof(PackEvent) * st->cap);
+		st->buf = repalloc_huge(st->buf, sizeof(PackEvent) * st->cap);
 	}
 	st->buf[st->nbuf++] = *ev;
 }

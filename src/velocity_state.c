@@ -226,7 +226,7 @@ tile_get(const VState *s, Level *lv, int64 idx, bool make)
 	if (lv->ntiles == lv->cap)
 	{
 		lv->cap = Max(8, lv->cap * 2);
-		lv->tiles = lv->tiles ? repalloc(lv->tiles, sizeof(Tile) * lv->cap)
+		lv->tiles = lv->tiles ? repalloc_huge(lv->tiles, sizeof(Tile) * lv->cap)
 			: palloc(sizeof(Tile) * lv->cap);
 	}
 	memmove(&lv->tiles[lo + 1], &lv->tiles[lo], sizeof(Tile) * (lv->ntiles - lo));
@@ -377,7 +377,7 @@ head_append(VState *s, uint64 hash, TimestampTz before)
 	if (s->nhead == s->headcap)
 	{
 		s->headcap = Max(4, s->headcap * 2);
-		s->head = s->head ? repalloc(s->head, sizeof(HeadKey) * s->headcap)
+		s->head = s->head ? repalloc_huge(s->head, sizeof(HeadKey) * s->headcap)
 			: palloc(sizeof(HeadKey) * s->headcap);
 	}
 	s->head[s->nhead].hash = hash;
