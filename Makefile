@@ -36,7 +36,7 @@ endif
 # every object is rebuilt when a header changes (PGXS does not track them)
 $(OBJS): $(wildcard include/*.h)
 
-.PHONY: deps test demo bench fuzz test-asan
+.PHONY: deps test demo bench fuzz test-asan soak
 
 # Debian packages the build, the tests and the demo need (installed when missing).
 deps:
@@ -69,3 +69,10 @@ fuzz: deps
 # build is installed after.
 test-asan: deps
 	RISK_TESTS="$(REGRESS)" .ci/asan
+
+# Sixteen clients insert through the scoring trigger for ten minutes while the
+# model is re-imported every few seconds (bench/soak: SOAK_SECONDS, SOAK_CLIENTS).
+soak: deps
+	$(MAKE) all
+	$(MAKE) install
+	bench/soak

@@ -253,16 +253,24 @@ risk_pairs_deserialize(PG_FUNCTION_ARGS)
 	for (int k = 0; k < 2; k++)
 	{
 		int64		n = pq_getmsgint64(&buf);
-		const double *a;
-		const double *b;
+		const char *a;
+		const char *b;
 
 		if (n < 0 || n > (buf.len - buf.cursor) / (int64) (2 * sizeof(double)))
 			elog(ERROR, "risk.auc_test state is corrupted");
-		a = (const double *) pq_getmsgbytes(&buf, sizeof(double) * n);
-		b = (const double *) pq_getmsgbytes(&buf, sizeof(double) * n);
+		a = pq_getmsgbytes(&buf, sizeof(double) * n);
+		b = pq_getmsgbytes(&buf, sizeof(double) * n);
 
+		/* the bytes need not be aligned for a double: copied, not cast */
 		for (int64 i = 0; i < n; i++)
-			pairs_add(&s->cls[k], a[i], b[i]);
+		{
+			double		x;
+			double		y;
+
+			memcpy(&x, a + i * sizeof(double), sizeof(double));
+			memcpy(&y, b + i * sizeof(double), sizeof(double));
+			pairs_add(&s->cls[k], x, y);
+		}
 	}
 	pq_getmsgend(&buf);
 	MemoryContextSwitchTo(old);
