@@ -8,8 +8,19 @@
 #ifndef RISK_FUZZ_COMMON_H
 #define RISK_FUZZ_COMMON_H
 
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+
+/* A finding: says which property broke, then aborts (libFuzzer keeps the input). */
+static inline void pg_attribute_noreturn()
+finding(const char *what)
+{
+	fprintf(stderr, "finding: %s\n", what);
+	abort();
+}
 
 /* fn(args...): the result, *isnull set; errors jump out as any ERROR does */
 static inline Datum

@@ -15,13 +15,6 @@
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* A finding: says which property broke, then aborts (libFuzzer keeps the input). */
-static void pg_attribute_noreturn()
-finding(const char *what)
-{
-	fprintf(stderr, "finding: %s\n", what);
-	abort();
-}
 
 extern Datum risk_summary_in(PG_FUNCTION_ARGS);
 extern Datum risk_summary_out(PG_FUNCTION_ARGS);

@@ -127,8 +127,11 @@ SELECT o.order_id, o.created_at, o.is_fraud, o.pattern,
 -- features, read before it (and up to it for the buyer's new device and
 -- address).  risk.velocity_track takes the states' rows in the order of
 -- the calls, the same for every order, so that concurrent orders of the
--- same entities wait for each other without deadlocks
-CREATE FUNCTION marketplace.features(o marketplace.orders) RETURNS float8[] LANGUAGE plpgsql AS $$
+-- same entities wait for each other without deadlocks.  Its own search_path:
+-- the inserting session's cannot change what it calls (feature_vector and
+-- network have SQL-standard bodies, parsed once, for the same reason)
+CREATE FUNCTION marketplace.features(o marketplace.orders) RETURNS float8[] LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     bd risk.velocity_state := risk.velocity_track('marketplace.buyer_device_velocity', o.buyer_id, o.created_at,
                                                   o.amount, o.device_id, marketplace.windows('buyer_device'), 100);

@@ -180,27 +180,19 @@ SELECT throws_ok($$SELECT risk.rollup(s)
                  'a rollup past 2^53 rows: 54000 (counts were no longer exact)');
 -- the binary form: errors are 22P03 (a truncated value was 08P01)
 \getenv work RISK_WORK
-CREATE FUNCTION pg_temp.binary_copy_file(path text, field bytea) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    lo oid := lo_from_bytea(0, '\x5047434f50590aff0d0a00'::bytea || '\x0000000000000000'::bytea
-                             || '\x0001'::bytea || int4send(length(field)) || field || '\xffff'::bytea);
-BEGIN
-    PERFORM lo_export(lo, path);
-    PERFORM lo_unlink(lo);
-END $$;
 CREATE TABLE sums_in (s risk.score_summary);
 \set f :work '/summary_in.bin'
-SELECT pg_temp.binary_copy_file(:'f', risk._summary_send(s)) FROM sums WHERE grp = 'coarse' AND NOT weighted \g /dev/null
+SELECT fx.binary_copy_file(:'f', risk._summary_send(s)) FROM sums WHERE grp = 'coarse' AND NOT weighted \g /dev/null
 COPY sums_in FROM :'f' WITH (FORMAT binary);
 SELECT is((SELECT s::text FROM sums_in), (SELECT s::text FROM sums WHERE grp = 'coarse' AND NOT weighted),
           'a binary COPY file made by hand reads back (the tests below are not wrong about the format)');
-SELECT pg_temp.binary_copy_file(:'f', substr(risk._summary_send(s), 1, 30)) FROM sums WHERE grp = 'coarse' AND NOT weighted \g /dev/null
+SELECT fx.binary_copy_file(:'f', substr(risk._summary_send(s), 1, 30)) FROM sums WHERE grp = 'coarse' AND NOT weighted \g /dev/null
 SELECT throws_ok(format('COPY sums_in FROM %L WITH (FORMAT binary)', :'f'), '22P03',
                  'invalid binary risk.score_summary: it ends too soon', 'a truncated binary summary: 22P03 (was 08P01)');
-SELECT pg_temp.binary_copy_file(:'f', '\x02' || substr(risk._summary_send(s), 2)) FROM sums WHERE grp = 'coarse' AND NOT weighted \g /dev/null
+SELECT fx.binary_copy_file(:'f', '\x02' || substr(risk._summary_send(s), 2)) FROM sums WHERE grp = 'coarse' AND NOT weighted \g /dev/null
 SELECT throws_ok(format('COPY sums_in FROM %L WITH (FORMAT binary)', :'f'), '22P03',
                  'invalid binary risk.score_summary: unknown version', 'a binary summary of an unknown version: 22P03');
-SELECT pg_temp.binary_copy_file(:'f', risk._summary_send(s) || '\x00'::bytea) FROM sums WHERE grp = 'coarse' AND NOT weighted \g /dev/null
+SELECT fx.binary_copy_file(:'f', risk._summary_send(s) || '\x00'::bytea) FROM sums WHERE grp = 'coarse' AND NOT weighted \g /dev/null
 SELECT throws_ok(format('COPY sums_in FROM %L WITH (FORMAT binary)', :'f'), '22P03',
                  'invalid binary risk.score_summary: bytes after its end', 'bytes after a binary summary: 22P03');
 \! rm -f "$RISK_WORK/summary_in.bin"

@@ -56,6 +56,17 @@ BEGIN
   RETURN plan;
 END $$;
 
+-- fx.binary_copy_file(path, field): a COPY ... (FORMAT binary) file of one row
+-- and one column whose bytes are `field`, for the tests of the types' binary input
+CREATE FUNCTION fx.binary_copy_file(path text, field bytea) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    lo oid := lo_from_bytea(0, '\x5047434f50590aff0d0a00'::bytea || '\x0000000000000000'::bytea
+                             || '\x0001'::bytea || int4send(length(field)) || field || '\xffff'::bytea);
+BEGIN
+    PERFORM lo_export(lo, path);
+    PERFORM lo_unlink(lo);
+END $$;
+
 GRANT USAGE ON SCHEMA fx TO PUBLIC;
 GRANT SELECT ON ALL TABLES IN SCHEMA fx TO PUBLIC;
 

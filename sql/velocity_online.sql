@@ -333,24 +333,16 @@ SELECT throws_ok($$SELECT ('\x02' || substr(encode(risk.velocity_state_send(stat
                      FROM buyer_velocity WHERE buyer = 7$$,
                  '22P02', NULL, 'a state of an unknown format version: 22P02');
 -- the binary form: errors are 22P03 (were 22P02)
-CREATE FUNCTION pg_temp.binary_copy_file(path text, field bytea) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    lo oid := lo_from_bytea(0, '\x5047434f50590aff0d0a00'::bytea || '\x0000000000000000'::bytea
-                             || '\x0001'::bytea || int4send(length(field)) || field || '\xffff'::bytea);
-BEGIN
-    PERFORM lo_export(lo, path);
-    PERFORM lo_unlink(lo);
-END $$;
 CREATE TABLE states_in (state risk.velocity_state);
 \set f :work '/state_in.bin'
-SELECT pg_temp.binary_copy_file(:'f', risk.velocity_state_send(state)) FROM buyer_velocity WHERE buyer = 7 \g /dev/null
+SELECT fx.binary_copy_file(:'f', risk.velocity_state_send(state)) FROM buyer_velocity WHERE buyer = 7 \g /dev/null
 COPY states_in FROM :'f' WITH (FORMAT binary);
 SELECT is((SELECT state::text FROM states_in), (SELECT state::text FROM buyer_velocity WHERE buyer = 7),
           'a binary COPY file made by hand reads back');
-SELECT pg_temp.binary_copy_file(:'f', substr(risk.velocity_state_send(state), 1, 100)) FROM buyer_velocity WHERE buyer = 7 \g /dev/null
+SELECT fx.binary_copy_file(:'f', substr(risk.velocity_state_send(state), 1, 100)) FROM buyer_velocity WHERE buyer = 7 \g /dev/null
 SELECT throws_ok(format('COPY states_in FROM %L WITH (FORMAT binary)', :'f'), '22P03', 'invalid risk.velocity_state',
                  'a truncated binary state: 22P03 (was 22P02)');
-SELECT pg_temp.binary_copy_file(:'f', '\x02' || substr(risk.velocity_state_send(state), 2)) FROM buyer_velocity WHERE buyer = 7 \g /dev/null
+SELECT fx.binary_copy_file(:'f', '\x02' || substr(risk.velocity_state_send(state), 2)) FROM buyer_velocity WHERE buyer = 7 \g /dev/null
 SELECT throws_ok(format('COPY states_in FROM %L WITH (FORMAT binary)', :'f'), '22P03', 'invalid risk.velocity_state',
                  'a binary state of an unknown format version: 22P03');
 \! rm -f "$RISK_WORK/state_in.bin"

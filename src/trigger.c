@@ -19,7 +19,10 @@
  * many as the thresholds row says.
  *
  * Everything the arguments name is checked on the first row, with an
- * error naming what is wrong.  The model is pinned for the statement, and
+ * error naming what is wrong.  An unqualified features function is the
+ * one of that name in the table's schema: the inserting session's
+ * search_path has no say.  Its array is read by feature_array.c, as
+ * risk.score reads one.  The model is pinned for the statement, and
  * pinned again (its new version) after a change to the registry.  The
  * features function runs before the row is stored: states it updates count
  * the row even if a later trigger or ON CONFLICT DO NOTHING drops it.
