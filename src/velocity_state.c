@@ -45,6 +45,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
@@ -708,6 +709,13 @@ state_store(VState *s)
 		if (key_live(s, &s->keys[i]))
 			nlive++;
 	size = state_size(s, flags, nlive);
+	if (size > MaxAllocSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("risk.velocity_state would have %zu bytes, more than a value can hold", size),
+				 errdetail("It keeps %lld distinct keys and %lld keys of its latest events.",
+						   (long long) nlive, (long long) s->nhead),
+				 errhint("Cap the distinct counts with max_distinct.")));
 	d = palloc0(size);			/* no stray padding bytes on disk */
 	SET_VARSIZE(d, size);
 	d->version = DISK_VERSION;
