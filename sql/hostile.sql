@@ -12,6 +12,7 @@
 \pset format unaligned
 \pset tuples_only on
 \pset pager off
+\getenv fx RISK_FIXTURES
 
 SELECT plan(5);
 
@@ -86,6 +87,13 @@ CREATE FUNCTION public.hostile_model_bytes() RETURNS bytea LANGUAGE sql STABLE
 BEGIN ATOMIC
   SELECT bytes FROM fx.files WHERE file = 'orders.json';
 END;
+CREATE FUNCTION public.hostile_multi_bytes() RETURNS bytea LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT bytes FROM fx.files WHERE file = 'softprob4.json';
+END;
+\set orders_file :fx '/orders.json'
+CREATE FUNCTION public.hostile_model_path() RETURNS text LANGUAGE sql IMMUTABLE
+  RETURN :'orders_file';
 INSERT INTO risk.decision_thresholds (model, review, block, reasons) VALUES ('hostile_m', 0.2, 0.6, 2);
 CREATE TABLE public.hostile_orders (order_id int, amount real, account_age_days real, is_new_device real,
                                     orders_1h real, score float8, decision text, reasons text[]);
@@ -159,8 +167,40 @@ INSERT INTO public.hostile_cases VALUES
             FROM (VALUES (0.1::float8, 0.2::float8, false), (0.4, 0.3, true), (0.35, 0.1, false),
                          (0.8, 0.9, true)) x(a, b, l)$q$),
   (70, $q$SELECT pg_catalog.md5(pg_catalog.string_agg(t::text, ';')) FROM risk.synthetic_orders(2000, 7) t$q$),
+  (12, $q$SELECT risk.load_model('hostile_file', public.hostile_model_path())::text$q$),
+  (13, $q$SELECT risk.import_model('hostile_multi', public.hostile_multi_bytes())::text$q$),
+  (27, $q$SELECT risk.score_classes('hostile_multi', pg_catalog.array_fill(0.5::real, ARRAY[20]))::text$q$),
+  (28, $q$SELECT risk.score('hostile_file', '{250,3,1,0}'::real[])::text$q$),
+  (56, $q$SELECT pg_catalog.string_agg(pg_catalog.concat_ws(' ', d, n, a, sd, z, ds, lk, nw), ';' ORDER BY at)
+            FROM (SELECT at,
+                         risk.count_distinct(k) OVER w AS d, risk.approx_count_distinct(k) OVER w AS a,
+                         risk.stddev(amt) OVER w AS sd, risk.zscore(amt) OVER w AS z,
+                         risk.decayed_sum(amt, at, '1 hour') OVER w AS ds,
+                         risk.last_k_distinct(k, 2) OVER w AS lk, risk.is_new(k) OVER w AS nw,
+                         risk.velocity_tiled(at, amt, k, '{1 hour}') OVER (ORDER BY at) AS n
+                    FROM (VALUES ('2026-11-24 08:00+00'::timestamptz, 10::float8, 'a'::text),
+                                 ('2026-11-24 08:30+00', 20, 'b'), ('2026-11-24 10:00+00', 5, 'a')) x(at, amt, k)
+                  WINDOW w AS (ORDER BY at RANGE BETWEEN '1 hour' PRECEDING AND CURRENT ROW)) y$q$),
+  (57, $q$SELECT risk.velocity_read(risk.velocity_add(risk.velocity_add(risk.velocity_init('{10 minutes,1 day}'),
+                                                                        '2026-11-24 08:00+00', 3, 1::bigint),
+                                                      '2026-11-24 08:05+00', 4, 2::bigint),
+                                    '2026-11-24 08:06+00')::text$q$),
+  (64, $q$SELECT pg_catalog.concat_ws(' ', risk.roc_curve(s, l), risk.pr_curve(s, l), risk.gains(s, l, 2),
+                                       risk.calibration(s, l, 2), risk.auc_ci(s, l), risk.psi_table(s, l),
+                                       risk.csi(c, l), risk.csi_table(c, l), risk.recall_at_fpr(s, l, 0.5),
+                                       risk.lift(s, l, 0.5), risk.capture_rate(s, l, 0.5), risk.gini(s, l, w),
+                                       risk.precision(s, l, 0.3), risk.recall(s, l, 0.3), risk.f1(s, l, 0.3),
+                                       risk.accuracy(s, l, 0.3), risk.brier(s, l))
+            FROM (VALUES (0.1::float8, false, 1::float8, 'x'::text), (0.4, true, 2, 'y'), (0.35, false, 1, 'x'),
+                         (0.8, true, 3, 'y'), (0.2, true, 1, 'x'), (0.7, false, 2, 'y')) v(s, l, w, c)$q$),
+  (65, $q$SELECT risk.proportion_test(30, 1000, 45, 1000)::text$q$),
+  (66, $q$SELECT pg_catalog.concat_ws(' ', risk.psi(a, b), risk.gains(a, 2), risk.calibration(a, 2),
+                                       risk.recall_at_fpr(a, 0.1), risk.confusion(a, 0.3))
+            FROM (SELECT risk.score_summary(s, l) a, risk.score_summary(1 - s, l) b
+                    FROM (VALUES (0.1::float8, false), (0.4, true), (0.35, false), (0.8, true)) v(s, l)) y$q$),
   (80, $q$SELECT risk.drop_model('hostile_m', 2)::text$q$),
-  (81, $q$SELECT risk.drop_model('hostile_m')::text$q$);
+  (81, $q$SELECT risk.drop_model('hostile_m')::text$q$),
+  (82, $q$SELECT (risk.drop_model('hostile_file') + risk.drop_model('hostile_multi'))::text$q$);
 
 -- runs every case under the session's search_path; its own statements use no
 -- operator or function a search_path could change
@@ -202,7 +242,8 @@ SELECT is((SELECT split_part(result, ' ', 2) FROM hostile_results WHERE run = 'h
 DROP PROCEDURE public.hostile_run(text);
 DROP TABLE public.hostile_results, public.hostile_cases, public.hostile_store;
 DROP TABLE public.hostile_orders CASCADE;
-DROP FUNCTION public.hostile_model_bytes(), public.hostile_wrapper(real[]);
+DROP FUNCTION public.hostile_model_bytes(), public.hostile_multi_bytes(), public.hostile_model_path(),
+              public.hostile_wrapper(real[]);
 DELETE FROM risk.decision_thresholds WHERE model = 'hostile_m';
 REVOKE ALL ON risk.model_registry FROM regress_risk_lender;
 DROP SCHEMA hostile CASCADE;
