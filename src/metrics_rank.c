@@ -38,6 +38,16 @@ top_fraction(FunctionCallInfo fcinfo)
 }
 
 /*
+ * A share, within [0, 1]: the totals and the running sums it divides are
+ * added in different orders, so with weights it can miss by an ulp or two.
+ */
+static inline double
+share(double x)
+{
+	return Min(Max(x, 0.0), 1.0);
+}
+
+/*
  * AUC: the chance that a positive outranks a negative, ties one half.  For
  * each distinct score, its positives times the negatives below it, plus
  * half of its own negatives; summed in double-double, exact for counts.
@@ -56,7 +66,7 @@ rank_auc(const Ranked *r)
 			dd_add(&pairs, g.weight[1] * (r->total[0] - g.flagged[0]));
 			dd_add(&pairs, 0.5 * g.weight[1] * g.weight[0]);
 		}
-	return (pairs.hi + pairs.lo) / (r->total[0] * r->total[1]);
+	return share((pairs.hi + pairs.lo) / (r->total[0] * r->total[1]));
 }
 
 /*
@@ -75,7 +85,7 @@ rank_average_precision(const Ranked *r)
 		if (g.weight[1] > 0)
 			dd_add(&ap, (g.weight[1] / r->total[1]) *
 				   (g.flagged[1] / (g.flagged[1] + g.flagged[0])));
-	return ap.hi + ap.lo;
+	return share(ap.hi + ap.lo);
 }
 
 /* KS: the largest gap between the shares of positives and of negatives flagged. */
@@ -89,7 +99,7 @@ rank_ks(const Ranked *r)
 	group_cursor_init(&c, r);
 	while (group_cursor_next(&c, &g))
 		ks = Max(ks, fabs(g.flagged[1] / r->total[1] - g.flagged[0] / r->total[0]));
-	return ks;
+	return share(ks);
 }
 
 /*
@@ -107,7 +117,7 @@ rank_recall_at_fpr(const Ranked *r, double max_fpr)
 	group_cursor_init(&c, r);
 	while (group_cursor_next(&c, &g) && g.flagged[0] / r->total[0] <= max_fpr)
 		recall = g.flagged[1] / r->total[1];
-	return recall;
+	return share(recall);
 }
 
 /*
@@ -133,7 +143,7 @@ rank_capture(const Ranked *r, double top_fraction)
 		caught += part * g.weight[1];
 		taken += part * g.rows;
 	}
-	return caught / r->total[1];
+	return share(caught / r->total[1]);
 }
 
 PG_FUNCTION_INFO_V1(risk_auc_final);
