@@ -11,24 +11,12 @@
 
 SELECT plan(6);
 
--- 'cancelled' (and how long the statement ran past its timeout, under a
--- bound far above what a cancel takes) or 'finished'
-CREATE FUNCTION pg_temp.cancelled(query text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    started timestamptz := clock_timestamp();
-BEGIN
-    EXECUTE query;
-    RETURN 'finished';
-EXCEPTION WHEN query_canceled THEN
-    RETURN CASE WHEN clock_timestamp() - started < interval '5 seconds' THEN 'cancelled' ELSE 'cancelled late' END;
-END $$;
-
 -- one tree, a chain of 2,000 splits on 2,000 features: an explanation is
 -- 2,000 leaves times 2,000^2 steps, about ten seconds
 \set f :fx '/chain_2000.json'
 SELECT is(risk.import_model('limits_chain', pg_read_binary_file(:'f')), 1, 'a chain of 2,000 splits imports');
 SET statement_timeout = '1s';
-SELECT is(pg_temp.cancelled($$SELECT risk.score_contributions('limits_chain', array_fill(1, ARRAY[2000])::real[])$$),
+SELECT is(fx.cancelled($$SELECT risk.score_contributions('limits_chain', array_fill(1, ARRAY[2000])::real[])$$),
           'cancelled', 'explaining the chain stops at a statement_timeout of 1 s');
 RESET statement_timeout;
 
@@ -39,7 +27,7 @@ INSERT INTO risk.decision_thresholds (model, review, block) VALUES ('limits_chai
 CREATE TRIGGER score BEFORE INSERT ON limits_orders FOR EACH ROW
   EXECUTE FUNCTION risk.score_trigger('limits_chain', 'limits_features', 'score', 'decision', 'reasons');
 SET statement_timeout = '1s';
-SELECT is(pg_temp.cancelled($$INSERT INTO limits_orders (id) VALUES (1)$$), 'cancelled',
+SELECT is(fx.cancelled($$INSERT INTO limits_orders (id) VALUES (1)$$), 'cancelled',
           'the scoring trigger''s reasons on the chain stop at a statement_timeout of 1 s');
 RESET statement_timeout;
 SELECT is((SELECT count(*) FROM limits_orders), 0::bigint, 'the cancelled insert stored nothing');

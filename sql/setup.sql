@@ -67,6 +67,19 @@ BEGIN
     PERFORM lo_unlink(lo);
 END $$;
 
+-- fx.cancelled(query): 'cancelled' when a statement_timeout (or a cancel)
+-- stops the query within 5 seconds of its start, far more than a cancel
+-- takes, 'cancelled late' after that, 'finished' when it was not stopped
+CREATE FUNCTION fx.cancelled(query text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    started timestamptz := clock_timestamp();
+BEGIN
+    EXECUTE query;
+    RETURN 'finished';
+EXCEPTION WHEN query_canceled THEN
+    RETURN CASE WHEN clock_timestamp() - started < interval '5 seconds' THEN 'cancelled' ELSE 'cancelled late' END;
+END $$;
+
 GRANT USAGE ON SCHEMA fx TO PUBLIC;
 GRANT SELECT ON ALL TABLES IN SCHEMA fx TO PUBLIC;
 

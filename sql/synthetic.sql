@@ -130,15 +130,8 @@ SELECT throws_ok($$SELECT count(*) FROM risk.synthetic_orders(1000, first_order_
 SELECT is((SELECT max(order_id) FROM risk.synthetic_orders(8, first_order_id => 9223372036854775800)),
           9223372036854775807::bigint, 'the last order id bigint can hold');
 -- a long call is cancelled as soon as it is asked
-CREATE FUNCTION pg_temp.cancelled(query text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE query;
-    RETURN 'finished';
-EXCEPTION WHEN query_canceled THEN
-    RETURN 'cancelled';
-END $$;
 SET statement_timeout = '1s';
-SELECT is(pg_temp.cancelled($$SELECT count(*) FROM risk.synthetic_orders(900000000, days => 3000)$$), 'cancelled',
+SELECT is(fx.cancelled($$SELECT count(*) FROM risk.synthetic_orders(900000000, days => 3000)$$), 'cancelled',
           'a call of 900 million orders is cancelled by statement_timeout');
 RESET statement_timeout;
 SELECT throws_ok($$SELECT * FROM risk.synthetic_orders(10, start_at => 'infinity')$$, '22023', NULL,
