@@ -254,16 +254,23 @@ risk_summary_add(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(s);
 }
 
-/* Errors when a summary counts more rows than a double counts exactly. */
-static void
-summary_check_rows(ScoreSummary *s)
+/* The rows a summary counts. */
+static double
+summary_rows(ScoreSummary *s)
 {
 	SummaryBin *bins = summary_bins(s);
 	double		rows = 0;
 
 	for (int i = 0; i < s->nbins; i++)
 		rows += bins[i].rows;
-	if (rows > MAX_ROWS)
+	return rows;
+}
+
+/* Errors when a summary counts more rows than a double counts exactly. */
+static void
+summary_check_rows(ScoreSummary *s)
+{
+	if (summary_rows(s) > MAX_ROWS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("risk.score_summary cannot count more than 2^53 rows"),
@@ -543,17 +550,14 @@ static void
 check_totals(const Reader *r, ScoreSummary *d)
 {
 	SummaryBin *bins = summary_bins(d);
-	double		rows = 0;
+	double		rows = summary_rows(d);
 	double		weight = 0;
 	double		slack;
 	double		log_loss = d->loss[L_LOG_HI] + d->loss[L_LOG_LO];
 	double		brier = d->loss[L_BRIER_HI] + d->loss[L_BRIER_LO];
 
 	for (int i = 0; i < d->nbins; i++)
-	{
-		rows += bins[i].rows;
 		weight += bins[i].weight[0] + bins[i].weight[1];
-	}
 	if (rows > MAX_ROWS)
 		bad_summary(r, "more than 2^53 rows");
 	slack = Max(1e-9, rows * 4 * DBL_EPSILON);
