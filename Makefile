@@ -70,8 +70,8 @@ fuzz: deps
 test-asan: deps
 	RISK_TESTS="$(REGRESS)" .ci/asan
 
-# Sixteen clients insert through the scoring trigger for ten minutes while the
-# model is re-imported every few seconds (bench/soak: SOAK_SECONDS, SOAK_CLIENTS).
+# Sixteen clients insert through the scoring trigger for ten minutes while new
+# versions of the model are imported (bench/soak: SOAK_SECONDS, SOAK_CLIENTS).
 soak: deps
 	$(MAKE) all
 	$(MAKE) install
