@@ -374,3 +374,246 @@ CREATE AGGREGATE @extschema@.auc_test(score_a double precision, score_b double p
 );
 COMMENT ON AGGREGATE @extschema@.auc_test(double precision, double precision, double precision) IS
   'DeLong''s test of two correlated scores (champion and challenger) of the same labelled rows (risk.auc_comparison). Rows with a NULL are skipped; NULL with fewer than two rows of either class.';
+
+-- ---------------------------------------------------------------------------
+-- Rules as data: rule sets, their drafts and published versions, lists
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE @extschema@.rule_sets (
+  name text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9_.:-]{1,63}$'),
+  relation regclass NOT NULL,
+  model text NOT NULL,
+  description text,
+  require_approval boolean NOT NULL DEFAULT false,
+  current_version integer,
+  created_by name NOT NULL,
+  created_at timestamptz NOT NULL
+);
+COMMENT ON TABLE @extschema@.rule_sets IS
+  'Rule sets: the rules of one table (relation) scored by one model, whose columns, features and score the rules read. current_version is the published version the scoring trigger decides with. Written by risk.create_rule_set, risk.publish_rules, risk.approve_rules and risk.rollback_rules.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.rule_sets', '');
+
+CREATE TABLE @extschema@.rules (
+  rule_set text NOT NULL REFERENCES @extschema@.rule_sets (name),
+  key text NOT NULL CHECK (key ~ '^[A-Za-z0-9_.:-]{1,63}$'),
+  expression text NOT NULL,
+  action text NOT NULL CHECK (action IN ('block', 'review', 'allow')),
+  mode text NOT NULL DEFAULT 'shadow' CHECK (mode IN ('enforce', 'shadow', 'off')),
+  priority integer NOT NULL DEFAULT 100,
+  description text NOT NULL CHECK (description <> ''),
+  updated_by name NOT NULL DEFAULT CURRENT_USER,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (rule_set, key)
+);
+COMMENT ON TABLE @extschema@.rules IS
+  'The draft rules of each rule set, edited with INSERT, UPDATE and DELETE: a stable key, a boolean SQL expression over the row''s columns, the model''s features and score and risk.in_list, an action (block, review, allow), a mode (enforce, shadow, off; new rules start in shadow), a priority (1 first) and the description shown as the reason. Nothing here acts until risk.publish_rules.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.rules', '');
+
+CREATE FUNCTION @extschema@._rule_touched() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'risk_rule_touched' LANGUAGE C;
+COMMENT ON FUNCTION @extschema@._rule_touched() IS
+  'BEFORE UPDATE trigger of risk.rules: records who changed a draft rule, and when.';
+CREATE TRIGGER rule_touched BEFORE UPDATE ON @extschema@.rules
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._rule_touched();
+
+CREATE TABLE @extschema@.rule_versions (
+  rule_set text NOT NULL REFERENCES @extschema@.rule_sets (name),
+  version integer NOT NULL CHECK (version > 0),
+  created_by name NOT NULL,
+  created_at timestamptz NOT NULL,
+  approved_by name,
+  approved_at timestamptz,
+  note text,
+  PRIMARY KEY (rule_set, version)
+);
+COMMENT ON TABLE @extschema@.rule_versions IS
+  'Published versions of each rule set, immutable: who published each and when, and who approved it when the set requires a second role (approved_by NULL: waiting for risk.approve_rules).';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.rule_versions', '');
+
+CREATE TABLE @extschema@.published_rules (
+  rule_set text NOT NULL,
+  version integer NOT NULL,
+  key text NOT NULL,
+  expression text NOT NULL,
+  action text NOT NULL,
+  mode text NOT NULL,
+  priority integer NOT NULL,
+  description text NOT NULL,
+  PRIMARY KEY (rule_set, version, key),
+  FOREIGN KEY (rule_set, version) REFERENCES @extschema@.rule_versions (rule_set, version)
+);
+COMMENT ON TABLE @extschema@.published_rules IS
+  'The rules of each published version, as they were validated at publishing; immutable.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.published_rules', '');
+
+CREATE TABLE @extschema@.rule_publications (
+  rule_set text NOT NULL REFERENCES @extschema@.rule_sets (name),
+  seq integer NOT NULL,
+  version integer NOT NULL,
+  event text NOT NULL CHECK (event IN ('publish', 'approve', 'rollback')),
+  published_by name NOT NULL,
+  published_at timestamptz NOT NULL,
+  note text,
+  PRIMARY KEY (rule_set, seq),
+  FOREIGN KEY (rule_set, version) REFERENCES @extschema@.rule_versions (rule_set, version)
+);
+COMMENT ON TABLE @extschema@.rule_publications IS
+  'Every time a version of a rule set became current (publish, approve, rollback): who, when, why.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.rule_publications', '');
+
+CREATE TABLE @extschema@.lists (
+  name text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9_.:-]{1,63}$'),
+  kind text NOT NULL CHECK (kind IN ('text', 'inet')),
+  description text,
+  revision bigint NOT NULL DEFAULT 0,
+  created_by name NOT NULL,
+  created_at timestamptz NOT NULL
+);
+COMMENT ON TABLE @extschema@.lists IS
+  'Named lists (devices, cards, emails, IP addresses and networks, buyers) that rules test with risk.in_list. kind text compares values as text; kind inet holds addresses and networks and matches an address inside any of them. revision counts the list''s changes.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.lists', '');
+
+CREATE TABLE @extschema@.list_items (
+  id bigserial PRIMARY KEY,
+  list text NOT NULL REFERENCES @extschema@.lists (name),
+  value text NOT NULL,
+  reason text,
+  valid_from timestamptz NOT NULL,
+  expires_at timestamptz,
+  added_by name NOT NULL,
+  added_at timestamptz NOT NULL,
+  removed_by name,
+  removed_at timestamptz,
+  removed_reason text,
+  CHECK (expires_at > valid_from),
+  CHECK ((removed_at IS NULL) = (removed_by IS NULL))
+);
+CREATE INDEX list_items_value ON @extschema@.list_items (list, value);
+COMMENT ON TABLE @extschema@.list_items IS
+  'Every item ever put on a list, never deleted: a value is on its list from valid_from until expires_at or its removal, whichever comes first. Written by risk.add_to_list and risk.remove_from_list, which record who and when.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.list_items', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.list_items_id_seq', '');
+
+CREATE FUNCTION @extschema@._history_kept() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'risk_history_kept' LANGUAGE C;
+COMMENT ON FUNCTION @extschema@._history_kept() IS
+  'BEFORE UPDATE OR DELETE trigger of the published rules and of list items: published versions never change, list items are only ever marked removed.';
+CREATE TRIGGER history_kept BEFORE UPDATE OR DELETE ON @extschema@.rule_versions
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._history_kept();
+CREATE TRIGGER history_kept BEFORE UPDATE OR DELETE ON @extschema@.published_rules
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._history_kept();
+CREATE TRIGGER history_kept BEFORE UPDATE OR DELETE ON @extschema@.rule_publications
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._history_kept();
+CREATE TRIGGER history_kept BEFORE UPDATE OR DELETE ON @extschema@.list_items
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._history_kept();
+CREATE TRIGGER history_kept_truncate BEFORE TRUNCATE ON @extschema@.list_items
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._history_kept();
+CREATE TRIGGER history_kept_truncate BEFORE TRUNCATE ON @extschema@.published_rules
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._history_kept();
+
+-- every backend's caches of rule sets and lists hear of a change at commit
+CREATE TRIGGER rules_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.rule_sets
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._registry_changed();
+CREATE TRIGGER rules_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.published_rules
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._registry_changed();
+CREATE TRIGGER lists_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.lists
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._registry_changed();
+
+CREATE VIEW @extschema@.list_members AS
+SELECT list, value, reason, valid_from, expires_at, added_by, added_at
+  FROM @extschema@.list_items
+ WHERE valid_from <= now() AND (expires_at IS NULL OR expires_at > now()) AND removed_at IS NULL;
+COMMENT ON VIEW @extschema@.list_members IS
+  'The items on each list now (risk.list_items keeps every item ever listed).';
+
+-- Lists
+CREATE FUNCTION @extschema@.create_list(name text, kind text DEFAULT 'text', description text DEFAULT NULL)
+  RETURNS void AS 'MODULE_PATHNAME', 'risk_create_list' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.create_list(text, text, text) IS
+  'Creates an empty list: kind text (values compared as text) or inet (IP addresses and networks; an address matches any network that contains it). Needs EXECUTE, which PUBLIC lacks.';
+CREATE FUNCTION @extschema@.add_to_list(list text, value anyelement, reason text DEFAULT NULL,
+                                        expires_at timestamptz DEFAULT NULL, valid_from timestamptz DEFAULT NULL)
+  RETURNS bigint AS 'MODULE_PATHNAME', 'risk_add_to_list' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.add_to_list(text, anyelement, text, timestamptz, timestamptz) IS
+  'Puts a value (as its text; an address or network on an inet list) on a list from valid_from (default now) until expires_at (default never), with a reason; records who added it and when; returns the item''s id. Needs EXECUTE, which PUBLIC lacks.';
+CREATE FUNCTION @extschema@.remove_from_list(list text, value anyelement, reason text DEFAULT NULL)
+  RETURNS integer AS 'MODULE_PATHNAME', 'risk_remove_from_list' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.remove_from_list(text, anyelement, text) IS
+  'Takes a value off a list from now: marks its items removed (who, when, why) and returns how many; they stay in risk.list_items. Needs EXECUTE, which PUBLIC lacks.';
+CREATE FUNCTION @extschema@.in_list(list text, value anyelement)
+  RETURNS boolean AS 'MODULE_PATHNAME', 'risk_in_list' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.in_list(text, anyelement) IS
+  'Whether the value is on the list at the start of the statement; in a rule, at the decision''s time (the order''s time in a backtest). A hash lookup in this session''s copy of the list.';
+CREATE FUNCTION @extschema@.in_list(list text, value anyelement, at timestamptz)
+  RETURNS boolean AS 'MODULE_PATHNAME', 'risk_in_list_at' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.in_list(text, anyelement, timestamptz) IS
+  'Whether the value was on the list at the given time: added (valid_from) at or before it, neither expired nor removed by then.';
+REVOKE EXECUTE ON FUNCTION @extschema@.create_list(text, text, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.add_to_list(text, anyelement, text, timestamptz, timestamptz) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.remove_from_list(text, anyelement, text) FROM PUBLIC;
+
+-- Rule sets
+CREATE FUNCTION @extschema@.create_rule_set(name text, relation regclass, model text, description text DEFAULT NULL,
+                                            require_approval boolean DEFAULT false)
+  RETURNS void AS 'MODULE_PATHNAME', 'risk_create_rule_set' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.create_rule_set(text, regclass, text, text, boolean) IS
+  'Creates a rule set for the rows of a table scored by a model: its rules read the table''s columns, the model''s features and score. require_approval: each published version waits for risk.approve_rules by another role. Needs EXECUTE, which PUBLIC lacks.';
+CREATE FUNCTION @extschema@.publish_rules(rule_set text, note text DEFAULT NULL)
+  RETURNS integer AS 'MODULE_PATHNAME', 'risk_publish_rules' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.publish_rules(text, text) IS
+  'Validates every draft rule of the set (an error names its rule), stores them as a new immutable version and makes it current, in this transaction; returns the version. With require_approval the version waits for risk.approve_rules. Needs EXECUTE, which PUBLIC lacks.';
+CREATE FUNCTION @extschema@.approve_rules(rule_set text, version integer, note text DEFAULT NULL)
+  RETURNS integer AS 'MODULE_PATHNAME', 'risk_approve_rules' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.approve_rules(text, integer, text) IS
+  'Approves a version waiting for approval and makes it current: by another role than the one that published it. Needs EXECUTE, which PUBLIC lacks.';
+CREATE FUNCTION @extschema@.rollback_rules(rule_set text, version integer, note text DEFAULT NULL)
+  RETURNS integer AS 'MODULE_PATHNAME', 'risk_rollback_rules' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.rollback_rules(text, integer, text) IS
+  'Makes an older approved version of the set current again, validated against today''s table and model. Needs EXECUTE, which PUBLIC lacks.';
+CREATE FUNCTION @extschema@.check_rules(rule_set text, version integer DEFAULT NULL,
+                                        OUT key text, OUT sqlstate text, OUT message text, OUT hint text)
+  RETURNS SETOF record AS 'MODULE_PATHNAME', 'risk_check_rules' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.check_rules(text, integer) IS
+  'Every rule of the draft (or of a version) that would not publish, with its SQLSTATE and message; no rows when all are valid.';
+CREATE FUNCTION @extschema@.checkout_rules(rule_set text, version integer) RETURNS integer
+  LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+  DELETE FROM @extschema@.rules r WHERE r.rule_set OPERATOR(pg_catalog.=) checkout_rules.rule_set;
+  INSERT INTO @extschema@.rules (rule_set, key, expression, action, mode, priority, description)
+  SELECT p.rule_set, p.key, p.expression, p.action, p.mode, p.priority, p.description
+    FROM @extschema@.published_rules p
+   WHERE p.rule_set OPERATOR(pg_catalog.=) checkout_rules.rule_set AND p.version OPERATOR(pg_catalog.=) checkout_rules.version;
+  SELECT pg_catalog.count(*)::integer FROM @extschema@.rules r WHERE r.rule_set OPERATOR(pg_catalog.=) checkout_rules.rule_set;
+END;
+COMMENT ON FUNCTION @extschema@.checkout_rules(text, integer) IS
+  'Replaces the draft of the set with the rules of a published version, to edit from it; returns how many rules the draft holds.';
+REVOKE EXECUTE ON FUNCTION @extschema@.create_rule_set(text, regclass, text, text, boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.publish_rules(text, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.approve_rules(text, integer, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.rollback_rules(text, integer, text) FROM PUBLIC;
+
+-- Decisions in a query
+CREATE TYPE @extschema@.decision AS (
+  decision text, hits text[], shadow_hits text[], rule_errors text[], rules_version integer, reasons text[]);
+COMMENT ON TYPE @extschema@.decision IS
+  'What risk.decide gives a row, as the scoring trigger writes it: the decision, the enforced and shadow rules that hit, the rules that raised, the rule set version, the reasons.';
+CREATE FUNCTION @extschema@.decide(rule_set text, "row" anyelement, features double precision[],
+                                   score double precision DEFAULT NULL, at timestamptz DEFAULT NULL,
+                                   version integer DEFAULT NULL)
+  RETURNS @extschema@.decision AS 'MODULE_PATHNAME', 'risk_decide' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.decide(text, anyelement, double precision[], double precision, timestamptz, integer) IS
+  'The decision the scoring trigger gives a row of the rule set''s table with these features: score (default: the model''s score of the features), at (default: the statement''s start) the time lists and now() are read at, version (default: the current one).';
+CREATE FUNCTION @extschema@.decide(rule_set text, "row" anyelement, features real[],
+                                   score double precision DEFAULT NULL, at timestamptz DEFAULT NULL,
+                                   version integer DEFAULT NULL)
+  RETURNS @extschema@.decision AS 'MODULE_PATHNAME', 'risk_decide' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.decide(text, anyelement, real[], double precision, timestamptz, integer) IS
+  'The decision the scoring trigger gives a row of the rule set''s table with these features (real[]).';
+CREATE FUNCTION @extschema@.explain_rules(rule_set text, "row" anyelement, features double precision[],
+                                          score double precision DEFAULT NULL, at timestamptz DEFAULT NULL,
+                                          version integer DEFAULT NULL,
+                                          OUT key text, OUT action text, OUT mode text, OUT priority integer,
+                                          OUT outcome text, OUT error text)
+  RETURNS SETOF record AS 'MODULE_PATHNAME', 'risk_explain_rules' LANGUAGE C STABLE;
+COMMENT ON FUNCTION @extschema@.explain_rules(text, anyelement, double precision[], double precision, timestamptz, integer) IS
+  'Each rule of the version on a row, in priority order: hit, miss, error (with its message) or off.';

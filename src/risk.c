@@ -14,8 +14,10 @@
 #include "utils/guc.h"
 #include "utils/inval.h"
 
+#include "decision.h"
+#include "lists.h"
 #include "model_cache.h"
-#include "trigger.h"
+#include "rules.h"
 #include "velocity.h"
 #include "xgb_bridge.h"
 
@@ -28,7 +30,9 @@ static void
 relcache_changed(Datum arg, Oid relid)
 {
 	model_cache_relation_changed(relid);
-	trigger_relation_changed(relid);
+	decision_relation_changed(relid);
+	rules_relation_changed(relid);
+	lists_relation_changed(relid);
 	velocity_store_relation_changed(relid);
 }
 

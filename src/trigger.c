@@ -50,106 +50,11 @@
 #include "utils/regproc.h"
 #include "utils/rel.h"
 
+#include "catalog.h"
+#include "decision.h"
 #include "feature_array.h"
 #include "model_cache.h"
-#include "trigger.h"
-
-#define MAX_REASONS 20
-
-/* ------------------------------------------------------------------------
- * Decision thresholds, cached per backend
- * ------------------------------------------------------------------------
- */
-
-typedef struct Thresholds
-{
-	char		model[MODEL_NAME_MAX + 1];
-	double		review;
-	double		block;
-	int			reasons;
-} Thresholds;
-
-static HTAB *thresholds = NULL;
-static bool thresholds_valid = false;
-static Oid	thresholds_relid = InvalidOid;
-
-void
-trigger_relation_changed(Oid relid)
-{
-	if (relid == InvalidOid || relid == thresholds_relid || thresholds_relid == InvalidOid)
-		thresholds_valid = false;
-}
-
-/* Reads risk.decision_thresholds (in the schema of the trigger function fn) into the cache. */
-static void
-thresholds_load(Oid fn)
-{
-	Oid			schema = get_func_namespace(fn);
-	HASHCTL		ctl;
-	char	   *query;
-
-	if (thresholds)
-		hash_destroy(thresholds);
-	thresholds = NULL;
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = MODEL_NAME_MAX + 1;
-	ctl.entrysize = sizeof(Thresholds);
-	ctl.hcxt = TopMemoryContext;
-	thresholds = hash_create("risk decision thresholds", 16, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-	thresholds_relid = get_relname_relid("decision_thresholds", schema);
-	/* valid from now: a change while we read makes us read again */
-	thresholds_valid = true;
-	query = psprintf("SELECT model, review, block, reasons FROM %s.decision_thresholds",
-					 quote_identifier(get_namespace_name(schema)));
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	PG_TRY();
-	{
-		/* not read-only: a fresh snapshot, seeing what was committed before this statement */
-		if (SPI_execute(query, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read %s", query);
-	}
-	PG_CATCH();
-	{
-		thresholds_valid = false;	/* read again next time */
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	t = SPI_tuptable->vals[i];
-		TupleDesc	d = SPI_tuptable->tupdesc;
-		bool		isnull;
-		char	   *name = TextDatumGetCString(SPI_getbinval(t, d, 1, &isnull));
-		Thresholds *e;
-		bool		found;
-
-		if (strlen(name) > MODEL_NAME_MAX)
-			continue;
-		e = hash_search(thresholds, name, HASH_ENTER, &found);
-		e->review = DatumGetFloat8(SPI_getbinval(t, d, 2, &isnull));
-		e->block = DatumGetFloat8(SPI_getbinval(t, d, 3, &isnull));
-		e->reasons = DatumGetInt32(SPI_getbinval(t, d, 4, &isnull));
-	}
-	SPI_finish();
-}
-
-static const Thresholds *
-thresholds_of(Oid fn, const char *model)
-{
-	const Thresholds *t;
-
-	if (!thresholds_valid)
-		thresholds_load(fn);
-	t = hash_search(thresholds, model, HASH_FIND, NULL);
-	if (t == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("model \"%s\" has no decision thresholds", model),
-				 errhint("INSERT INTO %s.decision_thresholds (model, review, block) VALUES (%s, 0.5, 0.9);",
-						 quote_identifier(get_namespace_name(get_func_namespace(fn))), quote_literal_cstr(model))));
-	return t;
-}
+#include "rules.h"
 
 /* ------------------------------------------------------------------------
  * The trigger
@@ -171,6 +76,19 @@ typedef struct TriggerState
 	float	   *row;
 	double	   *phi;
 	MemoryContextCallback release;
+	/* rules (the rules= option) */
+	char	   *rule_set;		/* NULL: decided by the thresholds only */
+	bool		rules_ready;	/* the version is chosen for the statement */
+	int32		rules_version;	/* 0: nothing published */
+	CompiledRuleSet *rules;		/* pinned for the statement */
+	MemoryContextCallback release_rules;
+	int			hits_att;
+	int			shadow_hits_att;
+	int			errors_att;
+	int			version_att;
+	Datum	   *values;			/* the row's columns, for the rules */
+	bool	   *nulls;
+	bool	   *warned;			/* per rule: its error was reported this statement */
 } TriggerState;
 
 /* Column `name` of the table, of type `type` (or error naming both). */
@@ -241,6 +159,103 @@ features_function(TriggerState *st, Relation rel, const char *trigger, const cha
 	st->features_type = ret;
 }
 
+/* The options after the positional arguments: name=value, each once. */
+static void
+trigger_options(TriggerState *st, Relation rel, Trigger *tg, int first, MemoryContext mcxt)
+{
+	for (int i = first; i < tg->tgnargs; i++)
+	{
+		const char *arg = tg->tgargs[i];
+		const char *eq = strchr(arg, '=');
+		char	   *name = eq ? pnstrdup(arg, eq - arg) : pstrdup(arg);
+		const char *value = eq ? eq + 1 : "";
+		int		   *att = NULL;
+		Oid			type = TEXTARRAYOID;
+		const char *what = NULL;
+
+		if (eq == NULL || *value == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("risk.score_trigger %s: argument %d \"%s\" is not name=value", tg->tgname, i + 1, arg),
+					 errhint("The arguments after the reasons column are options: rules=rule_set, hits=column, "
+							 "shadow_hits=column, rule_errors=column, rules_version=column.")));
+		if (strcmp(name, "rules") == 0)
+		{
+			st->rule_set = MemoryContextStrdup(mcxt, catalog_check_name(cstring_to_text(value), "rule set"));
+			continue;
+		}
+		if (strcmp(name, "hits") == 0)
+			att = &st->hits_att, what = "enforced rules that hit";
+		else if (strcmp(name, "shadow_hits") == 0)
+			att = &st->shadow_hits_att, what = "shadow rules that hit";
+		else if (strcmp(name, "rule_errors") == 0)
+			att = &st->errors_att, what = "rules that raised";
+		else if (strcmp(name, "rules_version") == 0)
+			att = &st->version_att, what = "rule set version", type = INT4OID;
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("risk.score_trigger %s: unknown option \"%s\"", tg->tgname, name),
+					 errhint("The options are rules, hits, shadow_hits, rule_errors and rules_version.")));
+		*att = column_of(rel, tg->tgname, value, type, what);
+	}
+	if (st->rule_set == NULL && (st->hits_att || st->shadow_hits_att || st->errors_att || st->version_att))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("risk.score_trigger %s: hits, shadow_hits, rule_errors and rules_version need rules=rule_set",
+						tg->tgname)));
+	if (st->rule_set != NULL && st->decision_att == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("risk.score_trigger %s: rules decide, so they need the decision column", tg->tgname)));
+}
+
+/*
+ * The rule set's version for the statement: its current version, as
+ * committed before the statement began, compiled against this table and the
+ * pinned model.  Chosen once per statement; compiled again (the same
+ * version) only if the model changes under the statement.
+ */
+static void
+trigger_rules(TriggerState *st, Relation rel, Trigger *tg, MemoryContext mcxt)
+{
+	RuleSetInfo set;
+
+	if (st->rule_set == NULL)
+		return;
+	if (st->rules && st->rules->model_version == st->model->version)
+		return;
+	if (st->rules)
+	{
+		rules_unpin(st->rules);
+		st->rules = NULL;
+	}
+	set = rules_set_info(st->rule_set);
+	if (set.relid != RelationGetRelid(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("risk.score_trigger %s: rule set \"%s\" decides the rows of table %s, not of %s",
+						tg->tgname, set.name, format_type_be(get_rel_type_id(set.relid)),
+						RelationGetRelationName(rel))));
+	if (strcmp(set.model, st->model_name) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("risk.score_trigger %s: rule set \"%s\" reads the features of model \"%s\", not \"%s\"",
+						tg->tgname, set.name, set.model, st->model_name)));
+	if (!st->rules_ready)
+	{
+		st->rules_version = set.current;
+		st->rules_ready = true;
+	}
+	if (st->rules_version == 0)
+		return;					/* nothing published yet: the thresholds decide */
+	st->rules = rules_pin(&set, st->rules_version, RelationGetDescr(rel), RelationGetRelationName(rel),
+						  st->model_name, st->model->version, st->model->num_features, st->model->feature_names);
+	if (st->warned)
+		pfree(st->warned);
+	st->warned = MemoryContextAllocZero(mcxt, sizeof(bool) * Max(st->rules->nrules, 1));
+}
+
 /* The statement's state: the arguments checked on its first row. */
 static TriggerState *
 trigger_state(FunctionCallInfo fcinfo, TriggerData *td)
@@ -248,14 +263,18 @@ trigger_state(FunctionCallInfo fcinfo, TriggerData *td)
 	TriggerState *st = (TriggerState *) fcinfo->flinfo->fn_extra;
 	Trigger    *tg = td->tg_trigger;
 	MemoryContext mcxt = fcinfo->flinfo->fn_mcxt;
+	Relation	rel = td->tg_relation;
 
 	if (st != NULL && st->trigger == tg->tgoid && st->model != NULL &&
 		st->generation == model_cache_generation)
 		return st;
 	if (st == NULL)
 	{
+		/* the first row of the statement: hear of what was committed before it */
+		AcceptInvalidationMessages();
 		st = MemoryContextAllocZero(mcxt, sizeof(TriggerState));
 		model_cache_unpin_at_reset(mcxt, &st->release, &st->model);
+		rules_unpin_at_reset(mcxt, &st->release_rules, &st->rules);
 		fcinfo->flinfo->fn_extra = st;
 	}
 	if (st->model)
@@ -263,17 +282,20 @@ trigger_state(FunctionCallInfo fcinfo, TriggerData *td)
 		model_cache_unpin(st->model);
 		st->model = NULL;
 	}
-	if (tg->tgnargs < 3 || tg->tgnargs > 5)
+	if (tg->tgnargs < 3)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("risk.score_trigger %s takes 3 to 5 arguments, not %d", tg->tgname, tg->tgnargs),
-				 errhint("risk.score_trigger('model', 'features_function', 'score_column'[, 'decision_column'[, 'reasons_column']])")));
+				 errmsg("risk.score_trigger %s takes at least 3 arguments, not %d", tg->tgname, tg->tgnargs),
+				 errhint("risk.score_trigger('model', 'features_function', 'score_column'[, 'decision_column'[, 'reasons_column'[, 'rules=rule_set', ...]]])")));
 	st->trigger = tg->tgoid;
 	strlcpy(st->model_name, registry_check_name(cstring_to_text(tg->tgargs[0])), sizeof(st->model_name));
-	features_function(st, td->tg_relation, tg->tgname, tg->tgargs[1], mcxt);
-	st->score_att = column_of(td->tg_relation, tg->tgname, tg->tgargs[2], FLOAT8OID, "score");
-	st->decision_att = tg->tgnargs > 3 ? column_of(td->tg_relation, tg->tgname, tg->tgargs[3], TEXTOID, "decision") : 0;
-	st->reasons_att = tg->tgnargs > 4 ? column_of(td->tg_relation, tg->tgname, tg->tgargs[4], TEXTARRAYOID, "reasons") : 0;
+	features_function(st, rel, tg->tgname, tg->tgargs[1], mcxt);
+	st->score_att = column_of(rel, tg->tgname, tg->tgargs[2], FLOAT8OID, "score");
+	st->decision_att = tg->tgnargs > 3 ? column_of(rel, tg->tgname, tg->tgargs[3], TEXTOID, "decision") : 0;
+	st->reasons_att = tg->tgnargs > 4 ? column_of(rel, tg->tgname, tg->tgargs[4], TEXTARRAYOID, "reasons") : 0;
+	st->rule_set = NULL;
+	st->hits_att = st->shadow_hits_att = st->errors_att = st->version_att = 0;
+	trigger_options(st, rel, tg, 5, mcxt);
 	st->model = model_cache_pin(st->model_name);
 	st->generation = model_cache_generation;
 	if (st->model->forest->num_groups != 1)
@@ -293,6 +315,14 @@ trigger_state(FunctionCallInfo fcinfo, TriggerData *td)
 		pfree(st->phi);
 	st->row = MemoryContextAlloc(mcxt, sizeof(float) * st->model->num_features);
 	st->phi = MemoryContextAlloc(mcxt, sizeof(double) * (st->model->num_features + 1));
+	if (st->values == NULL)
+	{
+		int			natts = RelationGetDescr(rel)->natts;
+
+		st->values = MemoryContextAlloc(mcxt, sizeof(Datum) * Max(natts, 1));
+		st->nulls = MemoryContextAlloc(mcxt, sizeof(bool) * Max(natts, 1));
+	}
+	trigger_rules(st, rel, tg, mcxt);
 	return st;
 }
 
@@ -318,34 +348,41 @@ row_features(TriggerState *st, TriggerData *td)
 						st->features_type == FLOAT8ARRAYOID ? FLOAT8OID : FLOAT4OID, st->row);
 }
 
-/* The names of the k features pushing the margin up the most, as text[]. */
-static Datum
-reasons_of(TriggerState *st, int k)
+/*
+ * The rules on the row, as the owner of the table (as PostgreSQL runs
+ * foreign-key checks): the inserting role needs no privilege on the rules,
+ * and cannot make them run code of its own.
+ */
+static void
+row_rules(TriggerState *st, TriggerData *td, double score, const Thresholds *th, RowDecision *d)
 {
-	const Forest *f = st->model->forest;
-	Datum	   *names = palloc(sizeof(Datum) * Max(k, 1));
-	int			n = 0;
-	bool	   *taken;
+	RuleInput	in;
+	Oid			userid;
+	int			sec_context;
 
-	if (!forest_can_explain(f))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("model \"%s\" has no node covers (sum_hessian), which reasons need", st->model_name)));
-	forest_contributions(f, st->row, st->phi);
-	taken = palloc0(sizeof(bool) * f->num_features);
-	while (n < k)
-	{
-		int			best = -1;
-
-		for (int i = 0; i < f->num_features; i++)
-			if (!taken[i] && st->phi[i] > 0 && (best < 0 || st->phi[i] > st->phi[best]))
-				best = i;
-		if (best < 0)
-			break;
-		taken[best] = true;
-		names[n++] = CStringGetTextDatum(st->model->feature_names[best]);
-	}
-	return PointerGetDatum(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
+	heap_deform_tuple(td->tg_trigtuple, RelationGetDescr(td->tg_relation), st->values, st->nulls);
+	in.values = st->values;
+	in.nulls = st->nulls;
+	in.features = st->row;
+	in.score = score;
+	in.at = GetCurrentStatementStartTimestamp();
+	GetUserIdAndSecContext(&userid, &sec_context);
+	SetUserIdAndSecContext(RelationGetForm(td->tg_relation)->relowner,
+						   sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	decision_make(st->rules, &in, th, d);
+	SetUserIdAndSecContext(userid, sec_context);
+	for (int i = 0; i < st->rules->nrules; i++)
+		if (d->outcomes[i] == OUTCOME_ERROR && !st->warned[i])
+		{
+			st->warned[i] = true;
+			ereport(WARNING,
+					(errcode(ERRCODE_WARNING),
+					 errmsg("rule \"%s\" of rule set \"%s\" version %d raised an error: %s",
+							st->rules->rules[i].def.key, st->rule_set, st->rules_version,
+							d->errors[i] ? d->errors[i] : "?"),
+					 errdetail("The row was decided without it; this statement reports each rule's first error only."),
+					 st->errors_att ? 0 : errhint("The rule_errors= option names a text[] column that records them per row.")));
+		}
 }
 
 /* CONTEXT of an error while a row is scored: which trigger, on which table. */
@@ -358,6 +395,8 @@ trigger_error_context(void *arg)
 			   RelationGetRelationName(td->tg_relation));
 }
 
+#define MAX_COLUMNS 7
+
 PG_FUNCTION_INFO_V1(risk_score_trigger);
 Datum
 risk_score_trigger(PG_FUNCTION_ARGS)
@@ -365,13 +404,11 @@ risk_score_trigger(PG_FUNCTION_ARGS)
 	ErrorContextCallback context;
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TriggerState *st;
-	const Thresholds *th;
 	float		margin;
 	double		score;
-	const char *decision;
-	int			cols[3];
-	Datum		values[3];
-	bool		nulls[3] = {false, false, false};
+	int			cols[MAX_COLUMNS];
+	Datum		values[MAX_COLUMNS];
+	bool		nulls[MAX_COLUMNS];
 	int			n = 0;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
@@ -388,25 +425,60 @@ risk_score_trigger(PG_FUNCTION_ARGS)
 	forest_margins(st->model->forest, st->row, &margin);
 	forest_transform(st->model->forest, &margin);
 	score = margin;
+	memset(nulls, 0, sizeof(nulls));
 	cols[n] = st->score_att;
 	values[n++] = Float8GetDatum(score);
 	if (st->decision_att > 0 || st->reasons_att > 0)
 	{
-		th = thresholds_of(fcinfo->flinfo->fn_oid, st->model_name);
-		decision = score >= th->block ? "block" : score >= th->review ? "review" : "allow";
+		const Thresholds *th = decision_thresholds(st->model_name);
+		RowDecision d;
+		ArrayType  *a;
+
+		if (st->rules)
+			row_rules(st, td, score, th, &d);
+		else
+		{
+			memset(&d, 0, sizeof(d));
+			d.decision = decision_by_thresholds(th, score);
+		}
 		if (st->decision_att > 0)
 		{
 			cols[n] = st->decision_att;
-			values[n++] = CStringGetTextDatum(decision);
+			values[n++] = CStringGetTextDatum(decision_name(d.decision));
 		}
 		if (st->reasons_att > 0)
 		{
 			cols[n] = st->reasons_att;
-			if (decision[0] != 'a' && th->reasons > 0)
-				values[n] = reasons_of(st, Min(th->reasons, MAX_REASONS));
-			else
-				nulls[n] = true;	/* no reasons for allowed rows: nobody reads them */
-			n++;
+			a = decision_reasons(st->rules, &d, st->model, st->row, st->phi, Min(th->reasons, MAX_REASONS));
+			nulls[n] = a == NULL;	/* none for allowed rows: nobody reads them */
+			values[n++] = PointerGetDatum(a);
+		}
+		if (st->hits_att > 0)
+		{
+			cols[n] = st->hits_att;
+			a = decision_rule_keys(st->rules, &d, RULE_ENFORCE, OUTCOME_HIT);
+			nulls[n] = a == NULL;
+			values[n++] = PointerGetDatum(a);
+		}
+		if (st->shadow_hits_att > 0)
+		{
+			cols[n] = st->shadow_hits_att;
+			a = decision_rule_keys(st->rules, &d, RULE_SHADOW, OUTCOME_HIT);
+			nulls[n] = a == NULL;
+			values[n++] = PointerGetDatum(a);
+		}
+		if (st->errors_att > 0)
+		{
+			cols[n] = st->errors_att;
+			a = decision_rule_keys(st->rules, &d, RULE_ENFORCE, OUTCOME_ERROR);
+			nulls[n] = a == NULL;
+			values[n++] = PointerGetDatum(a);
+		}
+		if (st->version_att > 0)
+		{
+			cols[n] = st->version_att;
+			nulls[n] = st->rules_version == 0;
+			values[n++] = Int32GetDatum(st->rules_version);
 		}
 	}
 	error_context_stack = context.previous;

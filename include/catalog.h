@@ -1,0 +1,36 @@
+/*-------------------------------------------------------------------------
+ * catalog.h
+ *	  What the extension's own tables share: finding them, and writing them
+ *	  as their owner on behalf of the caller (rule sets, lists).
+ *-------------------------------------------------------------------------
+ */
+#ifndef RISK_CATALOG_H
+#define RISK_CATALOG_H
+
+#define RISK_SCHEMA "risk"
+
+/* The OID of table risk.<name>; errors (42P01) when the extension is not there. */
+extern Oid	catalog_relid(const char *name);
+
+/*
+ * Runs the following SPI work as the owner of risk.<table>, for the
+ * functions that write the extension's audited tables (the caller's EXECUTE
+ * on them is the privilege); the saved identity is restored by
+ * catalog_as_caller, or by the abort of the (sub)transaction on error.
+ */
+typedef struct CatalogIdentity
+{
+	Oid			userid;
+	int			sec_context;
+} CatalogIdentity;
+
+extern void catalog_as_owner(const char *table, CatalogIdentity *saved);
+extern void catalog_as_caller(const CatalogIdentity *saved);
+
+/* SPI_connect, or an error. */
+extern void catalog_spi_connect(void);
+
+/* Checks a name for a list or rule set (42602), as the tables' CHECK would. */
+extern char *catalog_check_name(text *name, const char *what);
+
+#endif							/* RISK_CATALOG_H */

@@ -1,0 +1,80 @@
+/*-------------------------------------------------------------------------
+ * catalog.c
+ *	  Helpers for the extension's own tables: their OIDs, the identity their
+ *	  writers run as, and the names they accept.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "catalog.h"
+
+Oid
+catalog_relid(const char *name)
+{
+	Oid			schema = get_namespace_oid(RISK_SCHEMA, true);
+	Oid			relid = OidIsValid(schema) ? get_relname_relid(name, schema) : InvalidOid;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table " RISK_SCHEMA ".%s does not exist", name),
+				 errhint("CREATE EXTENSION risk (or ALTER EXTENSION risk UPDATE) in this database.")));
+	return relid;
+}
+
+void
+catalog_as_owner(const char *table, CatalogIdentity *saved)
+{
+	Oid			relid = catalog_relid(table);
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	GetUserIdAndSecContext(&saved->userid, &saved->sec_context);
+	SetUserIdAndSecContext(owner, saved->sec_context | SECURITY_LOCAL_USERID_CHANGE);
+}
+
+void
+catalog_as_caller(const CatalogIdentity *saved)
+{
+	SetUserIdAndSecContext(saved->userid, saved->sec_context);
+}
+
+void
+catalog_spi_connect(void)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+}
+
+char *
+catalog_check_name(text *name, const char *what)
+{
+	char	   *s;
+	size_t		n;
+
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a %s name must not be NULL", what)));
+	s = text_to_cstring(name);
+	n = strlen(s);
+	if (n == 0 || n > 63 || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-") != n)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_NAME),
+				 errmsg("invalid %s name \"%s\"", what, s),
+				 errdetail("A %s name has 1 to 63 characters: letters, digits, _ . : -", what)));
+	return s;
+}

@@ -1,0 +1,227 @@
+/*-------------------------------------------------------------------------
+ * rules_eval.c
+ *	  Evaluates every enforce and shadow rule of a compiled set on one row,
+ *	  in one pass, and keeps a rule's error from aborting the row.
+ *
+ * A rule that raises (a division by zero in an analyst's expression) gives
+ * OUTCOME_ERROR and the row is decided without it.  Rules that call only
+ * immutable built-in functions and risk.in_list on preloaded lists (most
+ * rules: comparisons, arithmetic, CASE, lists) are "contained": their
+ * errors leave nothing but memory behind, so they are caught without a
+ * subtransaction and cost nothing extra.  The other rules run together in
+ * one subtransaction per row; if it fails, each runs again in its own to
+ * find which raised.  A parallel worker cannot start subtransactions:
+ * there, the error of a rule that is not contained is raised.  Cancels,
+ * lack of resources and internal errors are always raised.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/xact.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+
+#include "lists.h"
+#include "rules.h"
+
+/* Whether a rule's error may be recorded rather than raised. */
+static bool
+recoverable(const ErrorData *e)
+{
+	int			c = ERRCODE_TO_CATEGORY(e->sqlerrcode);
+
+	if (e->elevel > ERROR)
+		return false;
+	return c != ERRCODE_TO_CATEGORY(ERRCODE_OPERATOR_INTERVENTION) &&	/* 57: cancel, shutdown */
+		c != ERRCODE_TO_CATEGORY(ERRCODE_INSUFFICIENT_RESOURCES) && /* 53 */
+		c != ERRCODE_TO_CATEGORY(ERRCODE_SYSTEM_ERROR) &&	/* 58 */
+		c != ERRCODE_TO_CATEGORY(ERRCODE_INTERNAL_ERROR) && /* XX */
+		c != ERRCODE_TO_CATEGORY(ERRCODE_T_R_SERIALIZATION_FAILURE) &&	/* 40 */
+		c != ERRCODE_TO_CATEGORY(ERRCODE_INVALID_TRANSACTION_STATE);	/* 25 */
+}
+
+static inline RuleOutcome
+eval_one(CompiledRuleSet *rs, CompiledRule *r)
+{
+	bool		isnull;
+	Datum		v = ExecEvalExprSwitchContext(r->state, rs->econtext, &isnull);
+
+	return !isnull && DatumGetBool(v) ? OUTCOME_HIT : OUTCOME_MISS;
+}
+
+static inline bool
+evaluated(const CompiledRule *r)
+{
+	return r->def.mode != RULE_OFF;
+}
+
+/* The contained rules: one PG_TRY, resumed after the rule that raised. */
+static void
+eval_contained(CompiledRuleSet *rs, RuleOutcome *outcomes, char **errors)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	uint32		holdoff = InterruptHoldoffCount;
+	uint32		cancel_holdoff = QueryCancelHoldoffCount;
+	uint32		crit = CritSectionCount;
+	Oid			userid;
+	int			sec_context;
+	volatile int i = 0;
+
+	GetUserIdAndSecContext(&userid, &sec_context);
+	while (i < rs->nrules)
+	{
+		PG_TRY();
+		{
+			for (; i < rs->nrules; i++)
+			{
+				CompiledRule *r = &rs->rules[i];
+
+				if (!evaluated(r) || r->state == NULL || !r->contained)
+					continue;
+				outcomes[i] = eval_one(rs, r);
+			}
+		}
+		PG_CATCH();
+		{
+			ErrorData  *e;
+
+			MemoryContextSwitchTo(caller);
+			e = CopyErrorData();
+			if (!recoverable(e) || InterruptHoldoffCount != holdoff ||
+				QueryCancelHoldoffCount != cancel_holdoff || CritSectionCount != crit)
+				PG_RE_THROW();
+			FlushErrorState();
+			SetUserIdAndSecContext(userid, sec_context);
+			outcomes[i] = OUTCOME_ERROR;
+			if (errors)
+				errors[i] = e->message;
+			i++;
+		}
+		PG_END_TRY();
+	}
+}
+
+/* Rules that are not contained, in the current subtransaction; false if one raised (*error). */
+static bool
+eval_uncontained_in_subxact(CompiledRuleSet *rs, RuleOutcome *outcomes, int only, ErrorData **error)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		for (int i = 0; i < rs->nrules; i++)
+		{
+			CompiledRule *r = &rs->rules[i];
+
+			if (!evaluated(r) || r->state == NULL || r->contained || (only >= 0 && i != only))
+				continue;
+			outcomes[i] = eval_one(rs, r);
+		}
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(cxt);
+		e = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (!recoverable(e))
+			ReThrowError(e);
+		*error = e;
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+void
+rules_evaluate(CompiledRuleSet *rs, const RuleInput *in, RuleOutcome *outcomes, char **errors)
+{
+	ParamExternData *p = rs->params->params;
+	int			i;
+
+	/* lists first: in_list then only looks up */
+	for (i = 0; i < rs->nlists; i++)
+		lists_preload(rs->lists[i]);
+	for (i = 0; i < rs->natts; i++)
+	{
+		p[i].value = in->values[i];
+		p[i].isnull = in->nulls[i];
+	}
+	for (int f = 0; f < rs->num_features; f++)
+	{
+		ParamExternData *x = &p[RULE_PARAM_FEATURE(rs, f) - 1];
+
+		x->isnull = isnan(in->features[f]);
+		x->value = Float8GetDatum(x->isnull ? 0 : (double) in->features[f]);
+	}
+	p[RULE_PARAM_SCORE(rs) - 1].value = Float8GetDatum(in->score);
+	p[RULE_PARAM_SCORE(rs) - 1].isnull = isnan(in->score);
+	p[RULE_PARAM_AT(rs) - 1].value = TimestampTzGetDatum(in->at);
+	p[RULE_PARAM_AT(rs) - 1].isnull = false;
+	ResetExprContext(rs->econtext);
+
+	for (i = 0; i < rs->nrules; i++)
+	{
+		CompiledRule *r = &rs->rules[i];
+
+		outcomes[i] = OUTCOME_MISS;
+		if (errors)
+			errors[i] = NULL;
+		if (evaluated(r) && r->state == NULL)
+		{
+			outcomes[i] = OUTCOME_ERROR;	/* it no longer compiles */
+			if (errors)
+				errors[i] = r->broken;
+		}
+	}
+	eval_contained(rs, outcomes, errors);
+	if (!rs->any_uncontained)
+		return;
+	if (IsInParallelMode())
+	{
+		/* no subtransactions here: errors of these rules are raised */
+		for (i = 0; i < rs->nrules; i++)
+		{
+			CompiledRule *r = &rs->rules[i];
+
+			if (evaluated(r) && r->state != NULL && !r->contained)
+				outcomes[i] = eval_one(rs, r);
+		}
+		return;
+	}
+	{
+		ErrorData  *e = NULL;
+
+		if (eval_uncontained_in_subxact(rs, outcomes, -1, &e))
+			return;
+		for (i = 0; i < rs->nrules; i++)
+		{
+			CompiledRule *r = &rs->rules[i];
+
+			if (!evaluated(r) || r->state == NULL || r->contained)
+				continue;
+			outcomes[i] = OUTCOME_MISS;
+			if (!eval_uncontained_in_subxact(rs, outcomes, i, &e))
+			{
+				outcomes[i] = OUTCOME_ERROR;
+				if (errors)
+					errors[i] = e->message;
+			}
+		}
+	}
+}
