@@ -2211,6 +2211,25 @@ CREATE FUNCTION @extschema@.in_list(list text, value anyelement, at timestamptz)
   RETURNS boolean AS 'MODULE_PATHNAME', 'risk_in_list_at' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.in_list(text, anyelement, timestamptz) IS
   'Whether the value was on the list at the given time: added (valid_from) at or before it, neither expired nor removed by then.';
+CREATE FUNCTION @extschema@.add_to_list(list text, value text, reason text DEFAULT NULL,
+                                        expires_at timestamptz DEFAULT NULL, valid_from timestamptz DEFAULT NULL)
+  RETURNS bigint AS 'MODULE_PATHNAME', 'risk_add_to_list' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.add_to_list(text, text, text, timestamptz, timestamptz) IS
+  'Puts a text value (or an address or network, on an inet list) on a list; see add_to_list(text, anyelement, ...).';
+CREATE FUNCTION @extschema@.remove_from_list(list text, value text, reason text DEFAULT NULL)
+  RETURNS integer AS 'MODULE_PATHNAME', 'risk_remove_from_list' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.remove_from_list(text, text, text) IS
+  'Takes a text value off a list from now; see remove_from_list(text, anyelement, text).';
+CREATE FUNCTION @extschema@.in_list(list text, value text)
+  RETURNS boolean AS 'MODULE_PATHNAME', 'risk_in_list' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.in_list(text, text) IS
+  'Whether the text value is on the list at the start of the statement (in a rule: at the decision''s time).';
+CREATE FUNCTION @extschema@.in_list(list text, value text, at timestamptz)
+  RETURNS boolean AS 'MODULE_PATHNAME', 'risk_in_list_at' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.in_list(text, text, timestamptz) IS
+  'Whether the text value was on the list at the given time.';
+REVOKE EXECUTE ON FUNCTION @extschema@.add_to_list(text, text, text, timestamptz, timestamptz) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.remove_from_list(text, text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.create_list(text, text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.add_to_list(text, anyelement, text, timestamptz, timestamptz) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.remove_from_list(text, anyelement, text) FROM PUBLIC;

@@ -263,7 +263,7 @@ list_load(CachedList *l)
 	catalog_spi_connect();
 	catalog_as_owner("list_items", &id);
 	plan = SPI_prepare("SELECT l.revision, i.value, i.valid_from, "
-					   "pg_catalog.least(i.expires_at, i.removed_at) "
+					   "LEAST(i.expires_at, i.removed_at) "
 					   "FROM " RISK_SCHEMA ".lists l LEFT JOIN " RISK_SCHEMA ".list_items i "
 					   "ON i.list OPERATOR(pg_catalog.=) l.name "
 					   "WHERE l.name OPERATOR(pg_catalog.=) $1", 1, argtypes);

@@ -490,7 +490,7 @@ make_current(const char *set, int32 version, const char *event, const char *who,
 		elog(ERROR, "could not update " RISK_SCHEMA ".rule_sets");
 	if (SPI_execute_with_args("INSERT INTO " RISK_SCHEMA ".rule_publications "
 							  "(rule_set, seq, version, event, published_by, published_at, note) "
-							  "SELECT $1, pg_catalog.coalesce(pg_catalog.max(seq), 0) OPERATOR(pg_catalog.+) 1, "
+							  "SELECT $1, COALESCE(pg_catalog.max(seq), 0) OPERATOR(pg_catalog.+) 1, "
 							  "$2, $3, $4, pg_catalog.now(), $5 FROM " RISK_SCHEMA ".rule_publications "
 							  "WHERE rule_set OPERATOR(pg_catalog.=) $1",
 							  5, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
@@ -597,7 +597,7 @@ risk_publish_rules(PG_FUNCTION_ARGS)
 	vnulls[4] = 'n';
 	if (SPI_execute_with_args("INSERT INTO " RISK_SCHEMA ".rule_versions "
 							  "(rule_set, version, created_by, created_at, approved_by, approved_at, note) "
-							  "SELECT $1, pg_catalog.coalesce(pg_catalog.max(version), 0) OPERATOR(pg_catalog.+) 1, "
+							  "SELECT $1, COALESCE(pg_catalog.max(version), 0) OPERATOR(pg_catalog.+) 1, "
 							  "$2, pg_catalog.now(), CASE WHEN $4 THEN NULL ELSE $2 END, "
 							  "CASE WHEN $4 THEN NULL ELSE pg_catalog.now() END, $3 "
 							  "FROM " RISK_SCHEMA ".rule_versions WHERE rule_set OPERATOR(pg_catalog.=) $1 "

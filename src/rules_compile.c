@@ -158,8 +158,8 @@ typedef struct Rewrite
 {
 	const RuleContext *cx;
 	const char *key;
-	Oid			in_list;		/* risk.in_list(text, anyelement) */
-	Oid			in_list_at;		/* risk.in_list(text, anyelement, timestamptz) */
+	Oid			in_list[2];		/* risk.in_list(text, anyelement), (text, text) */
+	Oid			in_list_at[2];	/* the same with the time: (..., timestamptz) */
 	List	   *lists;
 	bool		contained;
 } Rewrite;
@@ -171,9 +171,9 @@ at_param(const RuleContext *cx, int location)
 }
 
 static Oid
-in_list_function(int nargs)
+in_list_function(int nargs, Oid value)
 {
-	Oid			types[3] = {TEXTOID, ANYELEMENTOID, TIMESTAMPTZOID};
+	Oid			types[3] = {TEXTOID, value, TIMESTAMPTZOID};
 	List	   *name = list_make2(makeString("risk"), makeString("in_list"));
 
 	return LookupFuncName(name, nargs, types, true);
@@ -187,10 +187,11 @@ rewrite_mutator(Node *node, Rewrite *rw)
 	if (IsA(node, FuncExpr))
 	{
 		FuncExpr   *f = (FuncExpr *) node;
+		int			v = f->funcid == rw->in_list[0] || f->funcid == rw->in_list_at[0] ? 0 : 1;
 
 		if (f->funcid == F_NOW || f->funcid == F_TRANSACTION_TIMESTAMP || f->funcid == F_STATEMENT_TIMESTAMP)
 			return at_param(rw->cx, f->location);
-		if (f->funcid == rw->in_list || f->funcid == rw->in_list_at)
+		if (f->funcid == rw->in_list[v] || f->funcid == rw->in_list_at[v])
 		{
 			Node	   *list = linitial(f->args);
 
@@ -201,12 +202,12 @@ rewrite_mutator(Node *node, Rewrite *rw)
 				if (!list_member(rw->lists, makeString(name)))
 					rw->lists = lappend(rw->lists, makeString(name));
 			}
-			if (f->funcid == rw->in_list)
+			if (f->funcid == rw->in_list[v])
 			{
 				FuncExpr   *g = (FuncExpr *) copyObject(f);
 
 				g->args = (List *) expression_tree_mutator((Node *) f->args, rewrite_mutator, rw);
-				g->funcid = rw->in_list_at;
+				g->funcid = rw->in_list_at[v];
 				g->args = lappend(g->args, at_param(rw->cx, f->location));
 				return (Node *) g;
 			}
@@ -269,7 +270,7 @@ uncontained_walker(Node *node, Rewrite *rw)
 			{
 				FuncExpr   *f = (FuncExpr *) node;
 
-				if (f->funcid == rw->in_list_at)
+				if (f->funcid == rw->in_list_at[0] || f->funcid == rw->in_list_at[1])
 				{
 					Node	   *list = linitial(f->args);
 
@@ -378,8 +379,10 @@ rules_compile_expression(const RuleContext *cx, const char *key, const char *exp
 	memset(&rw, 0, sizeof(rw));
 	rw.cx = cx;
 	rw.key = key;
-	rw.in_list = in_list_function(2);
-	rw.in_list_at = in_list_function(3);
+	rw.in_list[0] = in_list_function(2, ANYELEMENTOID);
+	rw.in_list[1] = in_list_function(2, TEXTOID);
+	rw.in_list_at[0] = in_list_function(3, ANYELEMENTOID);
+	rw.in_list_at[1] = in_list_function(3, TEXTOID);
 	node = rewrite_mutator(node, &rw);
 	foreach(lc, rw.lists)
 	{
