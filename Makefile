@@ -17,7 +17,7 @@ DATA        = sql/risk--0.1.0.sql sql/risk--$(EXTVERSION).sql sql/risk--0.1.0--$
 PGFILEDESC  = "risk - risk-control engine for PostgreSQL"
 
 # Regression tests, in the order they run (sql/NAME.sql, expected/NAME.out).
-REGRESS     = setup parity explain score trigger registry readme errors cache privileges hostile limits \
+REGRESS     = setup parity explain score trigger rules registry readme errors cache privileges hostile limits \
               dump_restore upgrade velocity velocity_online velocity_store metrics metric_summary metric_compare synthetic marketplace walkthrough concurrency
 
 PG_CPPFLAGS = -I$(srcdir)/include

@@ -90,6 +90,7 @@ typedef struct RuleContext
 	const char *rule_set;
 	TupleDesc	desc;			/* the table's columns */
 	const char *relname;
+	const char *model;
 	int			num_features;
 	char	  **feature_names;	/* the model's */
 } RuleContext;

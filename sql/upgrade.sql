@@ -60,6 +60,7 @@ SELECT concat_ws(' ', 'index', pg_get_indexdef(i.indexrelid))
 UNION ALL
 SELECT concat_ws(' ', 'trigger', pg_get_triggerdef(t.oid), t.tgenabled)
   FROM rels c JOIN pg_catalog.pg_trigger t ON t.tgrelid = c.oid
+ WHERE NOT t.tgisinternal  -- foreign keys' triggers: named by OID, compared as constraints above
 UNION ALL
 SELECT concat_ws(' ', 'view', c.oid::regclass, pg_get_viewdef(c.oid))
   FROM rels c WHERE c.relkind IN ('v', 'm')

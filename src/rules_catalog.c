@@ -247,6 +247,7 @@ rules_pin(const RuleSetInfo *set, int32 version, TupleDesc desc, const char *rel
 	cx.rule_set = set->name;
 	cx.desc = desc;
 	cx.relname = relname;
+	cx.model = model_name;
 	cx.num_features = num_features;
 	cx.feature_names = feature_names;
 	rs = rules_compile_set(&cx, version, defs, n, CacheMemoryContext);
@@ -312,6 +313,7 @@ target_open(Target *t, const char *set, Oid relid, const char *model)
 	t->cx.rule_set = set;
 	t->cx.desc = RelationGetDescr(t->rel);
 	t->cx.relname = RelationGetRelationName(t->rel);
+	t->cx.model = t->model->name;
 	t->cx.num_features = t->model->num_features;
 	t->cx.feature_names = t->model->feature_names;
 }

@@ -117,6 +117,42 @@ feature_param(const RuleContext *cx, int i, int location)
 	return (Node *) make_param(cx->desc->natts + 1 + i, FLOAT8OID, -1, InvalidOid, location);
 }
 
+/* new.name and features.name: always ours, with our own errors */
+static Node *
+rule_qualified_ref(ParseState *pstate, ColumnRef *cref)
+{
+	HookState  *hs = (HookState *) pstate->p_ref_hook_state;
+	const RuleContext *cx = hs->cx;
+	Node	   *first = linitial(cref->fields);
+	Node	   *second;
+	const char *name;
+	int			n;
+
+	if (list_length(cref->fields) != 2 || !IsA(first, String) || !IsA(lsecond(cref->fields), String))
+		return NULL;
+	second = lsecond(cref->fields);
+	name = strVal(second);
+	if (strcmp(strVal(first), "new") == 0)
+	{
+		if ((n = column_named(cx, name)) > 0)
+			return column_param(pstate, hs, n, cref->location);
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("table %s has no column \"%s\"", cx->relname, name),
+				 parser_errposition(pstate, cref->location)));
+	}
+	if (strcmp(strVal(first), "features") == 0)
+	{
+		if ((n = feature_named(cx, name)) >= 0)
+			return feature_param(cx, n, cref->location);
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("model \"%s\" has no feature \"%s\"", cx->model, name),
+				 parser_errposition(pstate, cref->location)));
+	}
+	return NULL;
+}
+
 static Node *
 rule_columnref(ParseState *pstate, ColumnRef *cref, Node *var)
 {
@@ -142,10 +178,6 @@ rule_columnref(ParseState *pstate, ColumnRef *cref, Node *var)
 			return feature_param(cx, n, cref->location);
 		return NULL;
 	}
-	if (strcmp(strVal(first), "new") == 0 && (n = column_named(cx, strVal(second))) > 0)
-		return column_param(pstate, hs, n, cref->location);
-	if (strcmp(strVal(first), "features") == 0 && (n = feature_named(cx, strVal(second))) >= 0)
-		return feature_param(cx, n, cref->location);
 	return NULL;
 }
 
@@ -351,6 +383,7 @@ rules_compile_expression(const RuleContext *cx, const char *key, const char *exp
 	pstate->p_sourcetext = sql;
 	hs.cx = cx;
 	hs.key = key;
+	pstate->p_pre_columnref_hook = rule_qualified_ref;
 	pstate->p_post_columnref_hook = rule_columnref;
 	pstate->p_ref_hook_state = &hs;
 	node = transformExpr(pstate, raw, EXPR_KIND_OTHER);
