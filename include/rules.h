@@ -203,6 +203,18 @@ extern CompiledRuleSet *rules_pin(const RuleSetInfo *set, int32 version, TupleDe
 								  const char *model_name, int32 model_version,
 								  int num_features, char **feature_names);
 extern void rules_unpin(CompiledRuleSet *rs);
+
+/*
+ * The draft of a rule set compiled, not cached (rules_free when done);
+ * read as the caller.  Raises the first invalid rule's error, as publishing would.
+ */
+extern CompiledRuleSet *rules_compile_draft(const RuleSetInfo *set, TupleDesc desc, const char *relname,
+											const char *model_name, int32 model_version,
+											int num_features, char **feature_names, MemoryContext parent);
+extern void rules_free(CompiledRuleSet *rs);
+
+/* Raises the first error of the draft (version 0) or of a version, validated as publishing would. */
+extern void rules_validate(const char *set, int32 version);
 /* Unpins *holder (and sets it to NULL) when mcxt is reset or deleted. */
 extern void rules_unpin_at_reset(MemoryContext mcxt, MemoryContextCallback *cb, CompiledRuleSet **holder);
 

@@ -280,6 +280,68 @@ VALUES (1, 35.90, 812, false, 0, 1, false, 14, false),
        (3, 900.00, 0, true, 6, 3, true, 3, false);
 SELECT order_id, round(score::numeric, 4) AS score, decision, reasons FROM incoming ORDER BY order_id;
 DROP TABLE incoming CASCADE;
+-- rules: a rule set, lists, draft rules, publishing, decisions
+CREATE TABLE shop_orders (
+    order_id int PRIMARY KEY, created_at timestamptz, device_id text, ip inet,
+    amount numeric(12,2), account_age_days int, is_new_device boolean, orders_1h int, distinct_cards_24h int,
+    ip_country_mismatch boolean, hour_of_day int, coupon_used boolean,
+    score double precision, decision text, reasons text[], hits text[], shadow_hits text[], rules_version int);
+CREATE FUNCTION shop_features(o shop_orders) RETURNS float8[] LANGUAGE sql IMMUTABLE
+  RETURN ARRAY[o.amount, o.account_age_days, o.is_new_device::int, o.orders_1h, o.distinct_cards_24h,
+               o.ip_country_mismatch::int, o.hour_of_day, o.coupon_used::int];
+CREATE TRIGGER score_shop BEFORE INSERT ON shop_orders FOR EACH ROW
+  EXECUTE FUNCTION risk.score_trigger('orders_fraud', 'shop_features', 'score', 'decision', 'reasons',
+                                      'rules=shop', 'hits=hits', 'shadow_hits=shadow_hits', 'rules_version=rules_version');
+\o /dev/null
+SELECT risk.create_rule_set('shop', 'shop_orders', 'orders_fraud', 'the shop''s rules');
+SELECT risk.create_list('blocked_devices', description => 'devices with chargebacks');
+SELECT risk.create_list('vip_devices');
+SELECT risk.create_list('proxies', 'inet');
+SELECT risk.add_to_list('blocked_devices', 'd-666', 'chargeback', valid_from => '2026-03-02');
+SELECT risk.add_to_list('vip_devices', 'd-vip', 'key account');
+SELECT risk.add_to_list('proxies', '203.0.113.0/24'::cidr, 'proxy provider', valid_from => '2026-01-01');
+\o
+INSERT INTO risk.rules (rule_set, key, expression, action, mode, priority, description) VALUES
+  ('shop', 'blocked_device', $$risk.in_list('blocked_devices', device_id)$$, 'block', 'enforce', 1, 'device on the blocked list'),
+  ('shop', 'vip', $$risk.in_list('vip_devices', device_id)$$, 'allow', 'enforce', 5, 'VIP device'),
+  ('shop', 'new_account_big', 'amount > 300 AND account_age_days < 7', 'review', 'enforce', 10, 'large order from a new account'),
+  ('shop', 'proxy_night', $$risk.in_list('proxies', ip) AND hour_of_day < 6$$, 'review', 'shadow', 20, 'proxy at night');
+SELECT risk.publish_rules('shop', 'first rules') AS version;
+INSERT INTO shop_orders (order_id, created_at, device_id, ip, amount, account_age_days, is_new_device, orders_1h,
+                         distinct_cards_24h, ip_country_mismatch, hour_of_day, coupon_used) VALUES
+  (1, '2026-03-05 14:02+00', 'd-1', '198.51.100.4', 35.90, 812, false, 0, 1, false, 14, false),
+  (2, '2026-03-05 03:10+00', 'd-2', '203.0.113.7', 420.00, 2, true, 1, 1, true, 3, false),
+  (3, '2026-03-05 03:12+00', 'd-vip', '198.51.100.9', 900.00, 0, true, 6, 3, true, 3, false),
+  (4, '2026-03-05 15:40+00', 'd-666', '198.51.100.4', 35.90, 812, false, 0, 1, false, 15, false);
+SELECT order_id, round(score::numeric, 4) AS score, decision, hits, shadow_hits, rules_version, reasons
+  FROM shop_orders ORDER BY order_id;
+-- the same decisions in a query
+SELECT o.order_id, d.decision, d.hits, d.shadow_hits
+  FROM shop_orders o, risk.decide('shop', o, shop_features(o), o.score) d ORDER BY o.order_id;
+SELECT key, action, mode, outcome
+  FROM risk.explain_rules('shop', (SELECT o FROM shop_orders o WHERE order_id = 2),
+                          (SELECT shop_features(o) FROM shop_orders o WHERE order_id = 2));
+-- a mistake in the draft, caught before it acts
+UPDATE risk.rules SET expression = 'amount > 300 AND account_age < 7' WHERE rule_set = 'shop' AND key = 'new_account_big';
+SELECT key, sqlstate, message FROM risk.check_rules('shop');
+SELECT risk.checkout_rules('shop', 1) AS rules;
+-- the shadow rule to block: backtest the draft against version 1 on labelled history
+UPDATE risk.rules SET mode = 'enforce', action = 'block' WHERE rule_set = 'shop' AND key = 'proxy_night';
+CREATE TABLE shop_history AS
+SELECT o.*, shop_features(o) AS features, o.order_id IN (2, 4) AS is_fraud FROM shop_orders o;
+SELECT key, mode, hits, fraud_hits, good_hits, "precision", recall, unique_fraud_hits
+  FROM risk.backtest('shop', 'shop_history') AS report, risk.backtest_rules(report);
+SELECT from_decision, to_decision, orders, fraud_orders, fraud_amount
+  FROM risk.backtest_changes(risk.backtest('shop', 'shop_history')) WHERE orders > 0;
+SELECT risk.publish_rules('shop', 'proxy_night enforced') AS version;
+SELECT risk.rollback_rules('shop', 1, 'too many reviews') AS version;
+SELECT seq, version, event, note FROM risk.rule_publications WHERE rule_set = 'shop' ORDER BY seq;
+-- the daily statistics of the rules
+SELECT day, key, mode, orders, hits, hit_rate FROM risk.rule_stats('shop_orders');
+SELECT day, key, hits, fraud_hits, "precision", recall, fraud_amount
+  FROM risk.rule_stats('shop_history', label => 'is_fraud');
+DROP TABLE shop_history;
+DROP TABLE shop_orders CASCADE;
 DELETE FROM risk.decision_thresholds;
 -- synthetic orders
 SELECT pattern, count(*) AS orders, count(DISTINCT buyer_id) AS buyers, round(avg(amount)::numeric, 2) AS avg_amount

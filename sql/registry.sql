@@ -52,7 +52,7 @@ SELECT p.proname, pg_get_function_identity_arguments(p.oid) AS args, p.prokind A
   JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'risk';
 SELECT proname, args FROM risk_functions WHERE NOT commented ORDER BY 1, 2;
 -- and labelled: all are IMMUTABLE and PARALLEL SAFE but those listed here,
--- which read or write the model registry or its cache
+-- which read or write the extension's tables (the registry, rules, lists) or its caches
 SELECT proname, args, vol, strict, par FROM risk_functions WHERE vol <> 'i' OR par <> 's' ORDER BY 1, 2;
 -- the functions of each kind (f: function, a: aggregate), and how many are STRICT
 SELECT kind, count(*) AS functions, count(*) FILTER (WHERE strict) AS strict

@@ -633,6 +633,109 @@ CREATE FUNCTION @extschema@.explain_rules(rule_set text, "row" anyelement, featu
                                           version integer DEFAULT NULL,
                                           OUT key text, OUT action text, OUT mode text, OUT priority integer,
                                           OUT outcome text, OUT error text)
-  RETURNS SETOF record AS 'MODULE_PATHNAME', 'risk_explain_rules' LANGUAGE C STABLE;
+  RETURNS SETOF record AS 'MODULE_PATHNAME', 'risk_explain_rules' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.explain_rules(text, anyelement, double precision[], double precision, timestamptz, integer) IS
   'Each rule of the version on a row, in priority order: hit, miss, error (with its message) or off.';
+
+-- Backtests
+CREATE FUNCTION @extschema@._backtest_add(internal, text, integer, integer, anyelement, double precision[],
+                                          double precision, timestamptz, boolean, double precision, boolean)
+  RETURNS internal AS 'MODULE_PATHNAME', 'risk_backtest_add' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._backtest_add(internal, text, integer, integer, anyelement, double precision[], double precision, timestamptz, boolean, double precision, boolean) IS
+  'Transition function of risk._backtest: decides one history row by the tested version and the baseline, and counts.';
+CREATE FUNCTION @extschema@._backtest_combine(internal, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_backtest_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._backtest_combine(internal, internal) IS
+  'Combine function of risk._backtest: adds the counts of two parts of the history.';
+CREATE FUNCTION @extschema@._backtest_serialize(internal) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'risk_backtest_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._backtest_serialize(internal) IS
+  'Serialize function of risk._backtest (format 1).';
+CREATE FUNCTION @extschema@._backtest_deserialize(bytea, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_backtest_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._backtest_deserialize(bytea, internal) IS
+  'Deserialize function of risk._backtest.';
+CREATE FUNCTION @extschema@._backtest_final(internal) RETURNS jsonb
+  AS 'MODULE_PATHNAME', 'risk_backtest_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._backtest_final(internal) IS
+  'Final function of risk._backtest: the report.';
+CREATE AGGREGATE @extschema@._backtest(rule_set text, version integer, baseline integer, "row" anyelement,
+                                       features double precision[], score double precision, at timestamptz,
+                                       fraud boolean, amount double precision, mature boolean) (
+  SFUNC = @extschema@._backtest_add, STYPE = internal, FINALFUNC = @extschema@._backtest_final,
+  COMBINEFUNC = @extschema@._backtest_combine, SERIALFUNC = @extschema@._backtest_serialize,
+  DESERIALFUNC = @extschema@._backtest_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@._backtest(text, integer, integer, anyelement, double precision[], double precision, timestamptz, boolean, double precision, boolean) IS
+  'The scan of risk.backtest: version 0 is the draft, baseline 0 the thresholds alone; rows not mature are counted, not decided. Parallel workers split it.';
+CREATE FUNCTION @extschema@.backtest(rule_set text, history text, version integer DEFAULT NULL, baseline integer DEFAULT NULL,
+                                     labels_as_of timestamptz DEFAULT NULL, min_label_age interval DEFAULT NULL,
+                                     label text DEFAULT 'is_fraud', amount text DEFAULT 'amount', at text DEFAULT 'created_at',
+                                     label_known_at text DEFAULT NULL, features text DEFAULT 'features', score text DEFAULT NULL)
+  RETURNS jsonb AS 'MODULE_PATHNAME', 'risk_backtest' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.backtest(text, text, integer, integer, timestamptz, interval, text, text, text, text, text, text) IS
+  'Runs a version of the rule set (default: its draft) over history (a table, view or query with the table''s columns, the features of each order at its time, a label and an amount) in one scan, against the baseline (default: the current version), deciding each order at its time (lists as of then); orders placed later than labels_as_of - min_label_age are left out and counted, and a label counts only if known (label_known_at) by labels_as_of. Returns the report; risk.backtest_rules, backtest_decisions and backtest_changes read it.';
+CREATE FUNCTION @extschema@.backtest_rules(report jsonb,
+    OUT key text, OUT action text, OUT mode text, OUT priority integer, OUT hits bigint, OUT fraud_hits bigint,
+    OUT good_hits bigint, OUT fraud_amount double precision, OUT good_amount double precision,
+    OUT "precision" double precision, OUT recall double precision, OUT unique_fraud_hits bigint,
+    OUT unique_fraud_amount double precision, OUT errors bigint)
+  RETURNS SETOF record LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT r OPERATOR(pg_catalog.->>) 'key', r OPERATOR(pg_catalog.->>) 'action', r OPERATOR(pg_catalog.->>) 'mode',
+         (r OPERATOR(pg_catalog.->>) 'priority')::integer,
+         (r OPERATOR(pg_catalog.#>>) '{hits,orders}')::bigint, (r OPERATOR(pg_catalog.#>>) '{hits,fraud_orders}')::bigint,
+         (r OPERATOR(pg_catalog.#>>) '{hits,orders}')::bigint OPERATOR(pg_catalog.-) (r OPERATOR(pg_catalog.#>>) '{hits,fraud_orders}')::bigint,
+         (r OPERATOR(pg_catalog.#>>) '{hits,fraud_amount}')::double precision,
+         (r OPERATOR(pg_catalog.#>>) '{hits,good_amount}')::double precision,
+         (r OPERATOR(pg_catalog.#>>) '{hits,fraud_orders}')::double precision OPERATOR(pg_catalog./)
+           NULLIF((r OPERATOR(pg_catalog.#>>) '{hits,orders}')::double precision, 0::double precision),
+         (r OPERATOR(pg_catalog.#>>) '{hits,fraud_orders}')::double precision OPERATOR(pg_catalog./)
+           NULLIF((report OPERATOR(pg_catalog.->>) 'fraud_orders')::double precision, 0::double precision),
+         CASE WHEN r OPERATOR(pg_catalog.->>) 'action' OPERATOR(pg_catalog.<>) 'allow'
+              THEN (r OPERATOR(pg_catalog.#>>) '{unique,fraud_orders}')::bigint END,
+         CASE WHEN r OPERATOR(pg_catalog.->>) 'action' OPERATOR(pg_catalog.<>) 'allow'
+              THEN (r OPERATOR(pg_catalog.#>>) '{unique,fraud_amount}')::double precision END,
+         (r OPERATOR(pg_catalog.->>) 'errors')::bigint
+    FROM pg_catalog.jsonb_array_elements(report OPERATOR(pg_catalog.->) 'rules') WITH ORDINALITY AS e(r, n)
+   ORDER BY n;
+END;
+COMMENT ON FUNCTION @extschema@.backtest_rules(jsonb) IS
+  'The rules of a backtest report, in priority order: hits, the fraud and good orders among them and their amounts, precision, recall (of the fraud in the history), the fraud no other block or review rule of the set catches, errors.';
+CREATE FUNCTION @extschema@.backtest_decisions(report jsonb,
+    OUT version text, OUT decision text, OUT orders bigint, OUT fraud_orders bigint,
+    OUT fraud_amount double precision, OUT good_amount double precision)
+  RETURNS SETOF record LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT r OPERATOR(pg_catalog.->>) 'version', r OPERATOR(pg_catalog.->>) 'decision',
+         (r OPERATOR(pg_catalog.->>) 'orders')::bigint, (r OPERATOR(pg_catalog.->>) 'fraud_orders')::bigint,
+         (r OPERATOR(pg_catalog.->>) 'fraud_amount')::double precision, (r OPERATOR(pg_catalog.->>) 'good_amount')::double precision
+    FROM pg_catalog.jsonb_array_elements(report OPERATOR(pg_catalog.->) 'decisions') WITH ORDINALITY AS e(r, n)
+   ORDER BY n;
+END;
+COMMENT ON FUNCTION @extschema@.backtest_decisions(jsonb) IS
+  'The decisions of a backtest report: for the tested version and the baseline, the orders each decision takes, their fraud and amounts.';
+CREATE FUNCTION @extschema@.backtest_changes(report jsonb,
+    OUT from_decision text, OUT to_decision text, OUT orders bigint, OUT fraud_orders bigint,
+    OUT fraud_amount double precision, OUT good_amount double precision)
+  RETURNS SETOF record LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT r OPERATOR(pg_catalog.->>) 'from', r OPERATOR(pg_catalog.->>) 'to',
+         (r OPERATOR(pg_catalog.->>) 'orders')::bigint, (r OPERATOR(pg_catalog.->>) 'fraud_orders')::bigint,
+         (r OPERATOR(pg_catalog.->>) 'fraud_amount')::double precision, (r OPERATOR(pg_catalog.->>) 'good_amount')::double precision
+    FROM pg_catalog.jsonb_array_elements(report OPERATOR(pg_catalog.->) 'changes') WITH ORDINALITY AS e(r, n)
+   ORDER BY n;
+END;
+COMMENT ON FUNCTION @extschema@.backtest_changes(jsonb) IS
+  'How decisions change from the baseline to the tested version in a backtest report: orders moving from one decision to another, their fraud and amounts.';
+
+-- Statistics of the rules on a decided table
+CREATE FUNCTION @extschema@.rule_stats(relation regclass, since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
+                                       label text DEFAULT NULL, amount text DEFAULT 'amount', at text DEFAULT 'created_at',
+                                       hits text DEFAULT 'hits', shadow_hits text DEFAULT 'shadow_hits',
+    OUT day date, OUT key text, OUT mode text, OUT orders bigint, OUT hits bigint, OUT hit_rate double precision,
+    OUT fraud_hits bigint, OUT "precision" double precision, OUT recall double precision,
+    OUT fraud_amount double precision, OUT good_amount double precision, OUT unique_fraud_hits bigint)
+  RETURNS SETOF record AS 'MODULE_PATHNAME', 'risk_rule_stats' LANGUAGE C STABLE;
+COMMENT ON FUNCTION @extschema@.rule_stats(regclass, timestamptz, timestamptz, text, text, text, text, text) IS
+  'Each rule''s hits per day (of the at column, in the session''s time zone) on a table the scoring trigger decided, enforced and shadow, from its hits and shadow_hits columns, with the day''s orders and the hit rate; with a label column: the fraud and good orders among the hits, their amounts, precision, recall of the day''s fraud, and the fraud no other recorded rule hit.';

@@ -58,6 +58,8 @@ static HTAB *sets = NULL;
 static bool sets_valid = false;
 static Oid	sets_relid = InvalidOid;
 
+static RuleDef *draft_rules(const char *set, int *n);
+
 /* compiled versions: a short list, searched linearly */
 static List *compiled = NIL;
 
@@ -260,6 +262,45 @@ rules_pin(const RuleSetInfo *set, int32 version, TupleDesc desc, const char *rel
 	compiled = lappend(compiled, rs);
 	MemoryContextSwitchTo(old);
 	return rs;
+}
+
+CompiledRuleSet *
+rules_compile_draft(const RuleSetInfo *set, TupleDesc desc, const char *relname,
+					const char *model_name, int32 model_version, int num_features, char **feature_names,
+					MemoryContext parent)
+{
+	RuleContext cx;
+	RuleDef    *defs;
+	int			n;
+	CompiledRuleSet *rs;
+
+	catalog_spi_connect();
+	defs = draft_rules(set->name, &n);
+	cx.rule_set = set->name;
+	cx.desc = desc;
+	cx.relname = relname;
+	cx.model = model_name;
+	cx.num_features = num_features;
+	cx.feature_names = feature_names;
+	rs = rules_compile_set(&cx, 0, defs, n, parent);
+	SPI_finish();
+	for (int i = 0; i < rs->nrules; i++)
+		if (rs->rules[i].def.mode != RULE_OFF && rs->rules[i].state == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("rule set \"%s\", draft rule \"%s\": %s", set->name, rs->rules[i].def.key,
+							rs->rules[i].broken),
+					 errhint("SELECT * FROM risk.check_rules('%s') lists the draft's invalid rules.", set->name)));
+	rs->relid = set->relid;
+	strlcpy(rs->model, model_name, sizeof(rs->model));
+	rs->model_version = model_version;
+	return rs;
+}
+
+void
+rules_free(CompiledRuleSet *rs)
+{
+	MemoryContextDelete(rs->mcxt);
 }
 
 void
@@ -470,6 +511,23 @@ validate_all(const RuleSetInfo *set, const RuleDef *defs, int n)
 			raise_rule_error(e, set->name);
 	}
 	target_close(&t);
+}
+
+void
+rules_validate(const char *name, int32 version)
+{
+	CatalogIdentity id;
+	RuleSetInfo set;
+	RuleDef    *defs;
+	int			n;
+
+	catalog_spi_connect();
+	catalog_as_owner("rule_sets", &id);
+	set = set_row(name, false);
+	catalog_as_caller(&id);
+	defs = version == 0 ? draft_rules(name, &n) : version_rules(name, version, &n);
+	validate_all(&set, defs, n);
+	SPI_finish();
 }
 
 static char *
