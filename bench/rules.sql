@@ -1,0 +1,62 @@
+-- Rules benchmark, set-up (run by bench/run after bench/insert.sql): a rule
+-- set on the marketplace's orders with 100 rules of the kinds analysts
+-- write (comparisons on velocity features and columns, list lookups on
+-- devices, cards and /24 networks), each hitting rarely; three lists; the
+-- scoring trigger with the rules; bench.publish(n) makes the first n rules
+-- the current version.  And the backtest's history: the 1,000,000 orders
+-- of history with their batch features, and the same rows as plain SQL
+-- sees them (the features by name, as real, as the rules see them).
+\set ON_ERROR_STOP 1
+SET client_min_messages = warning;
+CREATE SCHEMA bench;
+ALTER TABLE marketplace.orders ADD COLUMN hits text[], ADD COLUMN shadow_hits text[], ADD COLUMN rules_version int;
+DROP TRIGGER score ON marketplace.orders;
+CREATE TRIGGER score BEFORE INSERT ON marketplace.orders FOR EACH ROW
+  EXECUTE FUNCTION risk.score_trigger('marketplace', 'marketplace.features', 'score', 'decision', 'reasons',
+                                      'rules=bench', 'hits=hits', 'shadow_hits=shadow_hits', 'rules_version=rules_version');
+SELECT risk.create_rule_set('bench', 'marketplace.orders', 'marketplace');
+
+-- lists: 5,000 devices and 5,000 cards of the history's abusers, 300 networks
+SELECT risk.create_list('bench_devices');
+SELECT risk.create_list('bench_cards');
+SELECT risk.create_list('bench_networks', 'inet');
+SELECT count(risk.add_to_list('bench_devices', device_id, 'chargeback', valid_from => '2026-01-01'))
+  FROM (SELECT DISTINCT device_id FROM marketplace.orders WHERE is_fraud ORDER BY device_id LIMIT 5000) d;
+SELECT count(risk.add_to_list('bench_cards', payment_id, 'chargeback', valid_from => '2026-01-01'))
+  FROM (SELECT DISTINCT payment_id FROM marketplace.orders WHERE is_fraud ORDER BY payment_id LIMIT 5000) d;
+SELECT count(risk.add_to_list('bench_networks', set_masklen(ip::cidr, 24), 'proxy', valid_from => '2026-01-01'))
+  FROM (SELECT DISTINCT set_masklen(ip, 24)::cidr AS ip FROM marketplace.orders WHERE ip << '185.0.0.0/8' ORDER BY 1 LIMIT 300) n;
+
+-- 100 rules: i % 10 picks the kind, i the thresholds
+CREATE TABLE bench.rules AS
+SELECT i, 'r' || lpad(i::text, 3, '0') AS key,
+       CASE i % 10
+         WHEN 0 THEN $$risk.in_list('bench_devices', device_id)$$
+         WHEN 1 THEN format('device_buyers_1d > %s AND amount > %s', 8 + i % 5, 300 + i)
+         WHEN 2 THEN format('card_buyers_7d >= %s AND new_address = 1', 4 + i % 3)
+         WHEN 3 THEN $$risk.in_list('bench_cards', payment_id) AND amount > 50$$
+         WHEN 4 THEN format('net_buyers_1h > %s AND account_age_days < %s', 15 + i % 7, 1 + i % 3)
+         WHEN 5 THEN format('quantity >= %s AND discount > 0.%s', 8 + i % 4, 5 + i % 4)
+         WHEN 6 THEN $$risk.in_list('bench_networks', ip) AND account_age_days < 3$$
+         WHEN 7 THEN format('sku_orders_10m > %s AND sku_buyers_1h > %s', 30 + i % 9, 20 + i % 5)
+         WHEN 8 THEN format('address_buyers_30d > %s AND buyer_orders_1d > %s', 6 + i % 4, 3 + i % 3)
+         ELSE format('amount_vs_buyer_avg > %s AND buyer_devices_30d > %s', 8 + i % 6, 2 + i % 2)
+       END AS expression,
+       CASE WHEN i % 10 IN (0, 3) THEN 'block' ELSE 'review' END AS action
+  FROM generate_series(1, 100) i;
+
+CREATE FUNCTION bench.publish(n integer) RETURNS integer LANGUAGE sql AS $$
+  DELETE FROM risk.rules WHERE rule_set = 'bench';
+  INSERT INTO risk.rules (rule_set, key, expression, action, mode, priority, description)
+  SELECT 'bench', key, expression, action, 'enforce', i, 'rule ' || key FROM bench.rules WHERE i <= n;
+  SELECT risk.publish_rules('bench', n || ' rules');
+$$;
+
+-- the history with its batch features, and as plain SQL sees it
+CREATE TABLE bench.history AS
+SELECT o.*, f.features FROM marketplace.orders o JOIN marketplace.order_features f USING (order_id);
+ANALYZE bench.history;
+SELECT string_agg(format('features[%s]::real::float8 AS %I', n, name), ', ' ORDER BY n) AS feature_columns
+  FROM unnest(marketplace.feature_names()) WITH ORDINALITY AS f(name, n)
+ WHERE name NOT IN (SELECT attname FROM pg_attribute WHERE attrelid = 'marketplace.orders'::regclass) \gset
+SELECT format('CREATE VIEW bench.plain_history AS SELECT h.*, %s FROM bench.history h', :'feature_columns') \gexec
