@@ -16,31 +16,45 @@ CREATE TRIGGER score BEFORE INSERT ON marketplace.orders FOR EACH ROW
                                       'rules=bench', 'hits=hits', 'shadow_hits=shadow_hits', 'rules_version=rules_version');
 SELECT risk.create_rule_set('bench', 'marketplace.orders', 'marketplace');
 
--- lists: 5,000 devices and 5,000 cards of the history's abusers, 300 networks
+-- the history with its batch features, and as plain SQL sees it
+CREATE TABLE bench.history AS
+SELECT o.*, f.features FROM marketplace.orders o JOIN marketplace.order_features f USING (order_id);
+ANALYZE bench.history;
+\o /dev/null
+-- lists: up to 5,000 devices and 5,000 cards of the history's abusers, 300 networks
 SELECT risk.create_list('bench_devices');
 SELECT risk.create_list('bench_cards');
 SELECT risk.create_list('bench_networks', 'inet');
+-- (devices and cards only abusers used: a list of them blocks little ordinary traffic)
 SELECT count(risk.add_to_list('bench_devices', device_id, 'chargeback', valid_from => '2026-01-01'))
-  FROM (SELECT DISTINCT device_id FROM marketplace.orders WHERE is_fraud ORDER BY device_id LIMIT 5000) d;
+  FROM (SELECT device_id FROM marketplace.orders GROUP BY device_id HAVING bool_and(is_fraud) ORDER BY device_id LIMIT 5000) d;
 SELECT count(risk.add_to_list('bench_cards', payment_id, 'chargeback', valid_from => '2026-01-01'))
-  FROM (SELECT DISTINCT payment_id FROM marketplace.orders WHERE is_fraud ORDER BY payment_id LIMIT 5000) d;
+  FROM (SELECT payment_id FROM marketplace.orders GROUP BY payment_id HAVING bool_and(is_fraud) ORDER BY payment_id LIMIT 5000) d;
 SELECT count(risk.add_to_list('bench_networks', set_masklen(ip::cidr, 24), 'proxy', valid_from => '2026-01-01'))
   FROM (SELECT DISTINCT set_masklen(ip, 24)::cidr AS ip FROM marketplace.orders WHERE ip << '185.0.0.0/8' ORDER BY 1 LIMIT 300) n;
 
--- 100 rules: i % 10 picks the kind, i the thresholds
+-- 100 rules: i % 10 picks the kind, i the thresholds, at the 99.99th
+-- percentile of the history's features or beyond (each rule hits rarely)
+SELECT percentile_disc(0.9999) WITHIN GROUP (ORDER BY features[18]) AS device_buyers,
+       percentile_disc(0.9999) WITHIN GROUP (ORDER BY features[23]) AS card_buyers,
+       percentile_disc(0.9999) WITHIN GROUP (ORDER BY features[25]) AS net_buyers,
+       percentile_disc(0.9999) WITHIN GROUP (ORDER BY features[29]) AS sku_buyers,
+       percentile_disc(0.9999) WITHIN GROUP (ORDER BY features[21]) AS address_buyers,
+       percentile_disc(0.9999) WITHIN GROUP (ORDER BY features[13]) AS vs_avg
+  FROM bench.history \gset
 CREATE TABLE bench.rules AS
 SELECT i, 'r' || lpad(i::text, 3, '0') AS key,
        CASE i % 10
          WHEN 0 THEN $$risk.in_list('bench_devices', device_id)$$
-         WHEN 1 THEN format('device_buyers_1d > %s AND amount > %s', 8 + i % 5, 300 + i)
-         WHEN 2 THEN format('card_buyers_7d >= %s AND new_address = 1', 4 + i % 3)
+         WHEN 1 THEN format('device_buyers_1d > %s AND amount > %s', :device_buyers + i % 5, 100 + i)
+         WHEN 2 THEN format('card_buyers_7d > %s AND new_address = 1', :card_buyers + i % 3)
          WHEN 3 THEN $$risk.in_list('bench_cards', payment_id) AND amount > 50$$
-         WHEN 4 THEN format('net_buyers_1h > %s AND account_age_days < %s', 15 + i % 7, 1 + i % 3)
+         WHEN 4 THEN format('net_buyers_1h > %s AND account_age_days < %s', :net_buyers + i % 7, 1 + i % 3)
          WHEN 5 THEN format('quantity >= %s AND discount > 0.%s', 8 + i % 4, 5 + i % 4)
-         WHEN 6 THEN $$risk.in_list('bench_networks', ip) AND account_age_days < 3$$
-         WHEN 7 THEN format('sku_orders_10m > %s AND sku_buyers_1h > %s', 30 + i % 9, 20 + i % 5)
-         WHEN 8 THEN format('address_buyers_30d > %s AND buyer_orders_1d > %s', 6 + i % 4, 3 + i % 3)
-         ELSE format('amount_vs_buyer_avg > %s AND buyer_devices_30d > %s', 8 + i % 6, 2 + i % 2)
+         WHEN 6 THEN $$risk.in_list('bench_networks', ip) AND account_age_days < 1 AND amount > 200$$
+         WHEN 7 THEN format('sku_buyers_1h > %s AND amount > %s', :sku_buyers + i % 5, 50 + i)
+         WHEN 8 THEN format('address_buyers_30d > %s AND buyer_orders_1d > %s', :address_buyers + i % 4, 1 + i % 3)
+         ELSE format('amount_vs_buyer_avg > %s AND buyer_devices_30d > %s', :vs_avg + i % 6, 1 + i % 2)
        END AS expression,
        CASE WHEN i % 10 IN (0, 3) THEN 'block' ELSE 'review' END AS action
   FROM generate_series(1, 100) i;
@@ -52,11 +66,9 @@ CREATE FUNCTION bench.publish(n integer) RETURNS integer LANGUAGE sql AS $$
   SELECT risk.publish_rules('bench', n || ' rules');
 $$;
 
--- the history with its batch features, and as plain SQL sees it
-CREATE TABLE bench.history AS
-SELECT o.*, f.features FROM marketplace.orders o JOIN marketplace.order_features f USING (order_id);
-ANALYZE bench.history;
+
 SELECT string_agg(format('features[%s]::real::float8 AS %I', n, name), ', ' ORDER BY n) AS feature_columns
   FROM unnest(marketplace.feature_names()) WITH ORDINALITY AS f(name, n)
  WHERE name NOT IN (SELECT attname FROM pg_attribute WHERE attrelid = 'marketplace.orders'::regclass) \gset
 SELECT format('CREATE VIEW bench.plain_history AS SELECT h.*, %s FROM bench.history h', :'feature_columns') \gexec
+\o

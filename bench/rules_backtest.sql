@@ -43,15 +43,6 @@ SELECT (SELECT array_agg(hits ORDER BY key) FROM risk.backtest_rules((SELECT r F
   FROM plain_figures;
 
 CREATE TABLE bench.backtest_result (what text PRIMARY KEY, ms float8);
--- the same figures, checked before timing
-CREATE TEMP TABLE plain_figures AS SELECT 1;
-SELECT format('CREATE TEMP TABLE plain_row AS %s', bench.plain_sql(1)) \gexec
-CREATE TEMP TABLE report AS
-SELECT risk.backtest('bench', 'bench.history', version => :version, baseline => 0, score => 'score') AS r;
-SELECT count(*) AS rules_whose_hits_match
-  FROM risk.backtest_rules((SELECT r FROM report)) b
-  JOIN (SELECT (row_number() OVER ()) AS i, v FROM (SELECT unnest(string_to_array(trim(both '()' FROM p::text), ',')) v
-        FROM plain_row p) x) p ON p.i = 5 * (substr(b.key, 2)::int - 1) + 1 AND p.v::bigint = b.hits;
 
 INSERT INTO bench.backtest_result VALUES
   ('risk.backtest, 100 rules', pg_temp.best_ms(format(

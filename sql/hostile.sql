@@ -112,6 +112,35 @@ CREATE FUNCTION public.hostile_wrapper(f real[]) RETURNS double precision LANGUA
   AS $$ SELECT risk.score('hostile_m', f) $$;
 ALTER FUNCTION public.hostile_wrapper(real[]) OWNER TO regress_risk_lender;
 
+-- a rule set on a table with the trigger, lists, a history for the backtest
+SELECT risk.import_model('hostile_rules_m', public.hostile_model_bytes()) IS NOT NULL AS imported \gset
+INSERT INTO risk.decision_thresholds (model, review, block, reasons) VALUES ('hostile_rules_m', 0.2, 0.6, 2);
+CREATE TABLE public.hostile_rule_orders (order_id int, device text, ip inet, created_at timestamptz, is_fraud boolean,
+    amount real, account_age_days real, is_new_device real, orders_1h real,
+    score float8, decision text, reasons text[], hits text[], shadow_hits text[], rules_version int);
+CREATE FUNCTION public.hostile_rule_features(o public.hostile_rule_orders) RETURNS real[] LANGUAGE sql IMMUTABLE
+  RETURN ARRAY[o.amount, o.account_age_days, o.is_new_device, o.orders_1h];
+CREATE TRIGGER score BEFORE INSERT ON public.hostile_rule_orders FOR EACH ROW
+  EXECUTE FUNCTION risk.score_trigger('hostile_rules_m', 'hostile_rule_features', 'score', 'decision', 'reasons',
+    'rules=hostile_rules', 'hits=hits', 'shadow_hits=shadow_hits', 'rules_version=rules_version');
+SELECT risk.create_rule_set('hostile_rules', 'public.hostile_rule_orders', 'hostile_rules_m');
+SELECT risk.create_list('hostile_list');
+SELECT risk.create_list('hostile_nets', 'inet');
+SELECT risk.add_to_list('hostile_list', 'dev-1', 'x', valid_from => '2026-01-01') IS NOT NULL AS added \gset
+SELECT risk.add_to_list('hostile_nets', '203.0.113.0/24'::cidr, 'x', valid_from => '2026-01-01') IS NOT NULL AS added \gset
+INSERT INTO risk.rules (rule_set, key, expression, action, mode, priority, description) VALUES
+  ('hostile_rules', 'listed', $$risk.in_list('hostile_list', device) AND amount > 10$$, 'block', 'enforce', 1, 'listed device'),
+  ('hostile_rules', 'young', 'account_age_days < 5 AND now() > created_at', 'review', 'enforce', 2, 'young account'),
+  ('hostile_rules', 'net', $$risk.in_list('hostile_nets', ip)$$, 'review', 'shadow', 3, 'proxy'),
+  ('hostile_rules', 'ratio', 'amount / orders_1h > 100', 'review', 'shadow', 4, 'ratio');
+SELECT risk.publish_rules('hostile_rules') AS v \gset
+CREATE TABLE public.hostile_rule_history AS
+SELECT v.*, ARRAY[v.amount, v.account_age_days, v.is_new_device, v.orders_1h] AS features
+  FROM (VALUES (1, 'dev-1', '203.0.113.5'::inet, '2026-02-01 10:00+00'::timestamptz, true, 420::real, 2::real, 1::real, 1::real),
+               (2, 'dev-2', '198.51.100.1', '2026-02-01 11:00+00', false, 35, 800, 0, 0),
+               (3, 'dev-1', '198.51.100.2', '2025-12-01 11:00+00', true, 90, 3, 1, 2)) v
+       (order_id, device, ip, created_at, is_fraud, amount, account_age_days, is_new_device, orders_1h);
+
 -- the cases, in order: each a query of one text value (or none)
 CREATE TABLE public.hostile_cases (n int PRIMARY KEY, query text);
 INSERT INTO public.hostile_cases VALUES
@@ -198,6 +227,27 @@ INSERT INTO public.hostile_cases VALUES
                                        risk.recall_at_fpr(a, 0.1), risk.confusion(a, 0.3))
             FROM (SELECT risk.score_summary(s, l) a, risk.score_summary(1 - s, l) b
                     FROM (VALUES (0.1::float8, false), (0.4, true), (0.35, false), (0.8, true)) v(s, l)) y$q$),
+  (71, $q$SELECT pg_catalog.concat_ws(' ', risk.in_list('hostile_list', 'dev-1'), risk.in_list('hostile_list', 'dev-2'),
+                                       risk.in_list('hostile_nets', '203.0.113.9'::inet),
+                                       risk.in_list('hostile_list', 'dev-1', '2025-01-01'))$q$),
+  (72, $q$SELECT (risk.add_to_list('hostile_list', 'dev-9', 'r') OPERATOR(pg_catalog.>) 0)::text$q$),
+  (73, $q$SELECT risk.remove_from_list('hostile_list', 'dev-9', 'r')::text$q$),
+  (74, $q$INSERT INTO public.hostile_rule_orders (order_id, device, ip, created_at, amount, account_age_days, is_new_device, orders_1h)
+          VALUES (1, 'dev-1', '203.0.113.5', '2026-02-01 10:00+00', 420, 2, 1, 0)
+          RETURNING pg_catalog.concat_ws(' ', decision, hits, shadow_hits, rules_version, reasons)$q$),
+  (75, $q$SELECT pg_catalog.concat_ws(' ', d.decision, d.hits, d.shadow_hits, d.rule_errors, d.rules_version)
+            FROM public.hostile_rule_orders o, risk.decide('hostile_rules', o, public.hostile_rule_features(o)) d$q$),
+  (76, $q$SELECT pg_catalog.string_agg(key || ':' || outcome, ',')
+            FROM risk.explain_rules('hostile_rules', (SELECT o FROM public.hostile_rule_orders o),
+                                    (SELECT public.hostile_rule_features(o)::float8[] FROM public.hostile_rule_orders o))$q$),
+  (77, $q$SELECT pg_catalog.string_agg(pg_catalog.concat_ws(':', day, key, mode, orders, hits), ',')
+            FROM risk.rule_stats('public.hostile_rule_orders')$q$),
+  (78, $q$DELETE FROM public.hostile_rule_orders RETURNING order_id::text$q$),
+  (79, $q$SELECT pg_catalog.string_agg(pg_catalog.concat_ws(':', key, hits, fraud_hits, unique_fraud_hits, errors), ',')
+            FROM risk.backtest_rules(risk.backtest('hostile_rules', 'public.hostile_rule_history'))$q$),
+  (83, $q$SELECT pg_catalog.concat_ws(' ', risk.publish_rules('hostile_rules') OPERATOR(pg_catalog.>) 1,
+                                       risk.rollback_rules('hostile_rules', 1),
+                                       (SELECT pg_catalog.count(*) FROM risk.check_rules('hostile_rules')))$q$),
   (80, $q$SELECT risk.drop_model('hostile_m', 2)::text$q$),
   (81, $q$SELECT risk.drop_model('hostile_m')::text$q$),
   (82, $q$SELECT (risk.drop_model('hostile_file') + risk.drop_model('hostile_multi'))::text$q$);
@@ -242,6 +292,9 @@ SELECT is((SELECT split_part(result, ' ', 2) FROM hostile_results WHERE run = 'h
 DROP PROCEDURE public.hostile_run(text);
 DROP TABLE public.hostile_results, public.hostile_cases, public.hostile_store;
 DROP TABLE public.hostile_orders CASCADE;
+DROP TABLE public.hostile_rule_orders CASCADE;
+DROP TABLE public.hostile_rule_history;
+DELETE FROM risk.decision_thresholds WHERE model = 'hostile_rules_m';
 DROP FUNCTION public.hostile_model_bytes(), public.hostile_multi_bytes(), public.hostile_model_path(),
               public.hostile_wrapper(real[]);
 DELETE FROM risk.decision_thresholds WHERE model = 'hostile_m';

@@ -630,16 +630,16 @@ risk_backtest(PG_FUNCTION_ARGS)
 	}
 	appendStringInfo(&q, ")::%s, h.%s, %s%s, h.%s, ",
 					 format_type_be_qualified(get_rel_type_id(set.relid)), features,
-					 score ? "h." : "", score ? score : "NULL::float8", at);
+					 score ? "h." : "", score ? score : "NULL::pg_catalog.float8", at);
 	/* the label as known at labels_as_of */
 	if (known && !PG_ARGISNULL(4))
 		appendStringInfo(&q, "h.%s AND h.%s OPERATOR(pg_catalog.<=) $1, ", label, known);
 	else
 		appendStringInfo(&q, "h.%s, ", label);
-	appendStringInfo(&q, "h.%s::float8, ", amount);
+	appendStringInfo(&q, "h.%s::pg_catalog.float8, ", amount);
 	/* mature: placed at least min_label_age before labels_as_of */
 	if (!PG_ARGISNULL(4))
-		appendStringInfo(&q, "h.%s OPERATOR(pg_catalog.<=) ($1 OPERATOR(pg_catalog.-) COALESCE($2, '0'::interval))", at);
+		appendStringInfo(&q, "h.%s OPERATOR(pg_catalog.<=) ($1 OPERATOR(pg_catalog.-) COALESCE($2, '0'::pg_catalog.interval))", at);
 	else
 		appendStringInfoString(&q, "true");
 	appendStringInfo(&q, ") FROM (%s) h", source.data);

@@ -16,6 +16,9 @@
  * window function (42P20), a generated column (0A000: the trigger sees the
  * row before it is computed), an unknown list (42704).
  *
+ * Names are resolved with search_path = pg_catalog: another schema's
+ * function is named with its schema (risk.in_list).
+ *
  * now(), transaction_timestamp(), statement_timestamp() and
  * CURRENT_TIMESTAMP are the decision's time, and risk.in_list(list, value)
  * asks about that time: the insert's statement in the trigger, the order's
@@ -43,6 +46,7 @@
 #include "rewrite/rewriteManip.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
@@ -365,9 +369,32 @@ parse_one_expression(const char *key, const char *sql)
 	return NULL;
 }
 
+static Expr *compile_expression(const RuleContext *cx, const char *key, const char *expression,
+								List **lists, bool *contained);
+
+/*
+ * Rules are parsed and planned with search_path = pg_catalog, whoever
+ * compiles them (the publisher, or the trigger in an inserting session):
+ * what a name means cannot depend on a session's path.  Functions of
+ * other schemas are named with their schema (risk.in_list).
+ */
 Expr *
 rules_compile_expression(const RuleContext *cx, const char *key, const char *expression,
 						 List **lists, bool *contained)
+{
+	int			level = NewGUCNestLevel();
+	Expr	   *expr;
+
+	(void) set_config_option("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	expr = compile_expression(cx, key, expression, lists, contained);
+	AtEOXact_GUC(true, level);
+	return expr;
+}
+
+static Expr *
+compile_expression(const RuleContext *cx, const char *key, const char *expression,
+				   List **lists, bool *contained)
 {
 	char	   *sql = psprintf("SELECT %s", expression);
 	ParseState *pstate;
