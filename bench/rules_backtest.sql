@@ -8,7 +8,7 @@
 SET client_min_messages = warning;
 SET jit = off;
 \ir best_ms.sql
-SELECT bench.publish(100) AS version \gset
+SELECT bench.publish(100, true) AS version \gset
 
 -- the plain SQL: each rule once per row (OFFSET 0 keeps the inner query
 -- whole), then five filtered aggregates per rule, as five arrays
@@ -16,7 +16,7 @@ CREATE FUNCTION bench.plain_sql(sets int) RETURNS text LANGUAGE sql AS $$
   WITH r AS (SELECT i, s, regexp_replace(expression, $r$risk\.in_list\(('[a-z_]+'), ([a-z_]+)\)$r$,
                                          $r$risk.in_list(\1, \2, created_at)$r$, 'g') AS plain,
                     action
-               FROM bench.rules, generate_series(1, sets) s)
+               FROM bench.backtest_rules, generate_series(1, sets) s)
   SELECT format('SELECT ARRAY[%s] AS hits, ARRAY[%s] AS fraud_hits, ARRAY[%s] AS fraud_amount, ARRAY[%s] AS good_amount, '
                 'ARRAY[%s] AS unique_fraud FROM (SELECT %s, is_fraud AS f, amount AS a, %s FROM bench.plain_history OFFSET 0) x',
                 string_agg(format('count(*) FILTER (WHERE r%s_%s)', i, s), ', ' ORDER BY s, i),

@@ -5,7 +5,8 @@
  *
  *		CREATE TRIGGER score BEFORE INSERT ON orders FOR EACH ROW
  *		  EXECUTE FUNCTION risk.score_trigger('model', 'schema.features_function',
- *		                                      'score'[, 'decision'[, 'reasons']]);
+ *		                                      'score'[, 'decision'[, 'reasons'
+ *		                                      [, 'rules=rule_set', 'hits=column', ...]]]);
  *
  * The features function takes the table's row and returns the model's
  * features as float8[] or real[], in its order; it is where the online
@@ -17,6 +18,13 @@
  * reasons, only for rows sent to review or blocked, are the names of the
  * features with the largest positive SHAP values (forest_explain.c), as
  * many as the thresholds row says.
+ *
+ * With rules=rule_set, the rule set's current version (chosen at the first
+ * row of the statement, for all its rows) is evaluated on each row after the
+ * score, as the table's owner, and decides with the thresholds by the one
+ * policy of rules_policy.c (decision.c does the row's decision, the same for
+ * risk.decide); the options name the columns that record the enforced and
+ * shadow hits, the rules that raised, and the version.
  *
  * Everything the arguments name is checked on the first row, with an
  * error naming what is wrong.  An unqualified features function is the
