@@ -10,6 +10,7 @@ SELECT z.clients, round(z.tps) AS rules_0_per_s,
   JOIN marketplace.bench_result t ON t.clients = z.clients AND t.what = 'rules_10'
   JOIN marketplace.bench_result h ON h.clients = z.clients AND h.what = 'rules_100'
  WHERE z.what = 'rules_0' ORDER BY z.clients;
+-- the last run's orders (each run's are taken back before the next)
 SELECT rules_version, count(*) AS orders, count(*) FILTER (WHERE hits IS NOT NULL) AS hit_by_a_rule,
        count(*) FILTER (WHERE decision <> 'allow') AS held
   FROM marketplace.orders WHERE rules_version IS NOT NULL GROUP BY 1 ORDER BY 1;

@@ -195,11 +195,12 @@ extern void rules_relation_changed(Oid relid);
 extern RuleSetInfo rules_set_info(const char *name);
 
 /*
- * A version of a rule set compiled against its table (desc, relid) and a
+ * A version of a rule set compiled against its table, or a partition of it
+ * (relid, desc), and a
  * pinned version of its model, from this backend's cache; pinned until
  * rules_unpin.  Errors (42704) when the version does not exist.
  */
-extern CompiledRuleSet *rules_pin(const RuleSetInfo *set, int32 version, TupleDesc desc, const char *relname,
+extern CompiledRuleSet *rules_pin(const RuleSetInfo *set, int32 version, Oid relid, TupleDesc desc, const char *relname,
 								  const char *model_name, int32 model_version,
 								  int num_features, char **feature_names);
 extern void rules_unpin(CompiledRuleSet *rs);

@@ -8,7 +8,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(11);
+SELECT plan(15);
 
 SELECT is(risk.import_model('dump_m', bytes, metadata => '{"owner": "risk-team", "note": "first"}'), 1,
           'dump_m version 1')
@@ -29,6 +29,30 @@ CREATE TEMP VIEW registry_digest AS
                            E'\n' ORDER BY name, version)) AS md5
     FROM risk.model_registry;
 SELECT n, md5 FROM registry_digest \gset before_
+-- and the rule sets, drafts, versions, their log, lists and every list item
+CREATE TEMP VIEW rules_digest AS
+  SELECT (SELECT count(*) FROM risk.published_rules) + (SELECT count(*) FROM risk.list_items) AS n,
+         concat_ws(' ',
+           'rule_sets:' || (SELECT md5(string_agg(concat_ws('|', name, relation::oid IN (SELECT oid FROM pg_class), model,
+                                        description, require_approval, current_version, created_by, extract(epoch FROM created_at)), ',' ORDER BY name))
+                      FROM risk.rule_sets),
+           'rules:' || (SELECT md5(string_agg(concat_ws('|', rule_set, key, expression, action, mode, priority, description,
+                                        updated_by, extract(epoch FROM updated_at)), ',' ORDER BY rule_set, key)) FROM risk.rules),
+           'versions:' || (SELECT md5(string_agg(concat_ws('|', rule_set, version, created_by, extract(epoch FROM created_at), approved_by,
+                                        extract(epoch FROM approved_at), note), ',' ORDER BY rule_set, version)) FROM risk.rule_versions),
+           'published:' || (SELECT md5(string_agg(concat_ws('|', rule_set, version, key, expression, action, mode, priority,
+                                        description), ',' ORDER BY rule_set, version, key)) FROM risk.published_rules),
+           'log:' || (SELECT md5(string_agg(concat_ws('|', rule_set, seq, version, event, published_by, extract(epoch FROM published_at), note),
+                                        ',' ORDER BY rule_set, seq)) FROM risk.rule_publications),
+           'lists:' || (SELECT md5(string_agg(concat_ws('|', name, kind, description, revision, created_by, extract(epoch FROM created_at)),
+                                        ',' ORDER BY name)) FROM risk.lists),
+           'items:' || (SELECT md5(string_agg(concat_ws('|', id, list, value, reason, extract(epoch FROM valid_from), extract(epoch FROM expires_at), added_by,
+                                        extract(epoch FROM added_at), removed_by, extract(epoch FROM removed_at), removed_reason), ',' ORDER BY id))
+                          FROM risk.list_items)) AS md5;
+SELECT n, md5 FROM rules_digest \gset rules_
+SELECT ok(:rules_n > 0, 'there are rules and lists to dump');
+SELECT max(id) AS last_item FROM risk.list_items \gset
+INSERT INTO risk.decision_thresholds (model, review, block) VALUES ('rules_m', 0.2, 0.6) ON CONFLICT DO NOTHING;
 
 \set dumpfile :work '/regress.dump'
 \setenv RISK_DUMP :dumpfile
@@ -61,6 +85,18 @@ SELECT is(bad, 0::bigint, 'restored: dump_bin scores by column name exactly as b
 SELECT is(v, 3, 'restored: the next import of dump_m is version 3')
   FROM dblink('restored', $$SELECT risk.import_model('dump_m', bytes) FROM fx.files
                             WHERE file = 'orders.json'$$) AS t(v int);
+
+SELECT is(md5, :'rules_md5', 'restored: the same rule sets, drafts, versions, log, lists and items')
+  FROM dblink('restored', 'SELECT n, md5 FROM (' || rtrim(pg_get_viewdef('rules_digest'), E'; \n') || ') d')
+       AS t(n bigint, md5 text);
+SELECT is(d, (SELECT 'block:' || current_version FROM risk.rule_sets WHERE name = 'rs_rules'),
+          'restored: the trigger decides with the current version of its rules')
+  FROM dblink('restored', $$INSERT INTO rs.orders (order_id, amount, account_age_days, is_new_device, orders_1h,
+                              distinct_cards_24h, ip_country_mismatch, hour_of_day, coupon_used, f_block)
+                            VALUES (9001, 35.90, 812, false, 0, 1, false, 14, false, true)
+                            RETURNING decision || ':' || rules_version$$) AS t(d text);
+SELECT ok(i > :last_item, 'restored: new list items go on from the last id')
+  FROM dblink('restored', $$SELECT risk.add_to_list('rs_devices', 'after-restore')$$) AS t(i bigint);
 
 SELECT dblink_disconnect('restored') \g /dev/null
 DROP DATABASE risk_restored;

@@ -234,7 +234,7 @@ CREATE ROLE rs_editor;
 CREATE ROLE rs_publisher;
 CREATE ROLE rs_approver;
 CREATE ROLE rs_inserter;
-GRANT USAGE ON SCHEMA rs TO rs_inserter;
+GRANT USAGE ON SCHEMA rs TO rs_inserter, rs_publisher;
 GRANT SELECT ON risk.rules, risk.published_rules, risk.rule_versions TO rs_reader;
 GRANT SELECT, INSERT, UPDATE, DELETE ON risk.rules TO rs_editor;
 GRANT SELECT ON risk.rules, risk.model_registry TO rs_publisher, rs_approver;
@@ -245,8 +245,11 @@ SET ROLE rs_reader;
 SELECT is((SELECT count(*) FROM risk.rules WHERE rule_set = 'rs_rules'), 8::bigint, 'a reader reads the draft');
 SELECT throws_ok($$UPDATE risk.rules SET mode = 'off'$$, '42501', NULL, 'a reader cannot edit: 42501');
 RESET ROLE;
+-- a function only the table's owner may run: the rules run as the owner
+CREATE FUNCTION rs.big_amount(x numeric) RETURNS boolean LANGUAGE plpgsql STABLE AS $$BEGIN RETURN x > 800; END$$;
+REVOKE EXECUTE ON FUNCTION rs.big_amount(numeric) FROM PUBLIC;
 SET ROLE rs_editor;
-SELECT lives_ok($$UPDATE risk.rules SET expression = 'amount > 800', mode = 'enforce' WHERE rule_set = 'rs_rules' AND key = 'candidate'$$,
+SELECT lives_ok($$UPDATE risk.rules SET expression = 'rs.big_amount(amount)', mode = 'enforce' WHERE rule_set = 'rs_rules' AND key = 'candidate'$$,
                 'an editor edits the draft');
 SELECT is((SELECT updated_by::text FROM risk.rules WHERE rule_set = 'rs_rules' AND key = 'candidate'), 'rs_editor',
           'the draft records who changed a rule');
@@ -262,7 +265,7 @@ INSERT INTO rs.orders (order_id, amount, account_age_days, is_new_device, orders
 VALUES (4001, 900.00, 812, false, 0, 1, false, 14, false);
 RESET ROLE;
 SELECT is((SELECT decision || ':' || array_to_string(hits, ',') || ':' || rules_version FROM rs.orders WHERE order_id = 4001),
-          'review:candidate:4', 'the inserting role, with no privilege on the rules, gets their decision');
+          'review:candidate:4', 'the inserting role, with no privilege on the rules or what they call, gets their decision');
 SELECT is((SELECT published_by::text FROM risk.rule_publications WHERE rule_set = 'rs_rules' AND version = 4),
           'rs_publisher', 'the log names the publisher');
 

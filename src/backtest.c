@@ -165,10 +165,10 @@ state_setup(BacktestState *s, FunctionCallInfo fcinfo, MemoryContext aggcxt)
 		s->tested_is_draft = true;
 	}
 	else
-		s->tested = rules_pin(&set, s->version, desc, get_rel_name(set.relid), set.model, s->model->version,
+		s->tested = rules_pin(&set, s->version, set.relid, desc, get_rel_name(set.relid), set.model, s->model->version,
 							  s->model->num_features, s->model->feature_names);
 	if (s->baseline > 0)
-		s->base = rules_pin(&set, s->baseline, desc, get_rel_name(set.relid), set.model, s->model->version,
+		s->base = rules_pin(&set, s->baseline, set.relid, desc, get_rel_name(set.relid), set.model, s->model->version,
 							s->model->num_features, s->model->feature_names);
 	state_arrays(s, s->tested->nrules);
 	for (int i = 0; i < s->nrules; i++)

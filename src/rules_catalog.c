@@ -223,7 +223,7 @@ version_rules(const char *set, int32 version, int *n)
 }
 
 CompiledRuleSet *
-rules_pin(const RuleSetInfo *set, int32 version, TupleDesc desc, const char *relname,
+rules_pin(const RuleSetInfo *set, int32 version, Oid relid, TupleDesc desc, const char *relname,
 		  const char *model_name, int32 model_version, int num_features, char **feature_names)
 {
 	RuleContext cx;
@@ -237,7 +237,7 @@ rules_pin(const RuleSetInfo *set, int32 version, TupleDesc desc, const char *rel
 	{
 		CompiledRuleSet *c = (CompiledRuleSet *) lfirst(lc);
 
-		if (c->version == version && c->relid == set->relid && c->model_version == model_version &&
+		if (c->version == version && c->relid == relid && c->model_version == model_version &&
 			strcmp(c->name, set->name) == 0 && strcmp(c->model, model_name) == 0)
 		{
 			c->pins++;
@@ -254,7 +254,7 @@ rules_pin(const RuleSetInfo *set, int32 version, TupleDesc desc, const char *rel
 	cx.feature_names = feature_names;
 	rs = rules_compile_set(&cx, version, defs, n, CacheMemoryContext);
 	SPI_finish();
-	rs->relid = set->relid;
+	rs->relid = relid;
 	strlcpy(rs->model, model_name, sizeof(rs->model));
 	rs->model_version = model_version;
 	rs->pins = 1;

@@ -96,7 +96,7 @@ decide_call(FunctionCallInfo fcinfo, const char *name, int32 requested)
 
 		PG_TRY();
 		{
-			c->rules = rules_pin(&c->set, c->version, desc, get_rel_name(c->set.relid), c->set.model,
+			c->rules = rules_pin(&c->set, c->version, c->set.relid, desc, get_rel_name(c->set.relid), c->set.model,
 								 c->model->version, c->model->num_features, c->model->feature_names);
 		}
 		PG_FINALLY();

@@ -41,6 +41,7 @@
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "catalog/partition.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -228,6 +229,8 @@ static void
 trigger_rules(TriggerState *st, Relation rel, Trigger *tg, MemoryContext mcxt)
 {
 	RuleSetInfo set;
+	Oid			userid;
+	int			sec_context;
 
 	if (st->rule_set == NULL)
 		return;
@@ -239,7 +242,8 @@ trigger_rules(TriggerState *st, Relation rel, Trigger *tg, MemoryContext mcxt)
 		st->rules = NULL;
 	}
 	set = rules_set_info(st->rule_set);
-	if (set.relid != RelationGetRelid(rel))
+	if (set.relid != RelationGetRelid(rel) &&
+		!(rel->rd_rel->relispartition && list_member_oid(get_partition_ancestors(RelationGetRelid(rel)), set.relid)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("risk.score_trigger %s: rule set \"%s\" decides the rows of table %s, not of %s",
@@ -257,8 +261,13 @@ trigger_rules(TriggerState *st, Relation rel, Trigger *tg, MemoryContext mcxt)
 	}
 	if (st->rules_version == 0)
 		return;					/* nothing published yet: the thresholds decide */
-	st->rules = rules_pin(&set, st->rules_version, RelationGetDescr(rel), RelationGetRelationName(rel),
+	/* compiled as the table's owner, who runs them */
+	GetUserIdAndSecContext(&userid, &sec_context);
+	SetUserIdAndSecContext(RelationGetForm(rel)->relowner,
+						   sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	st->rules = rules_pin(&set, st->rules_version, RelationGetRelid(rel), RelationGetDescr(rel), RelationGetRelationName(rel),
 						  st->model_name, st->model->version, st->model->num_features, st->model->feature_names);
+	SetUserIdAndSecContext(userid, sec_context);
 	if (st->warned)
 		pfree(st->warned);
 	st->warned = MemoryContextAllocZero(mcxt, sizeof(bool) * Max(st->rules->nrules, 1));
