@@ -30,6 +30,15 @@ extern void catalog_as_caller(const CatalogIdentity *saved);
 /* SPI_connect, or an error. */
 extern void catalog_spi_connect(void);
 
+/*
+ * What a cache reads of the extension's tables: connects SPI and runs the
+ * query with a fresh snapshot (what was committed before this statement),
+ * as the owner of risk.<owner_table> (NULL: as the caller).  On error,
+ * *valid is cleared (the cache reads again next time).  The caller reads
+ * SPI_tuptable and calls SPI_finish.
+ */
+extern void catalog_read(const char *query, const char *owner_table, bool *valid);
+
 /* Checks a name for a list or rule set (42602), as the tables' CHECK would. */
 extern char *catalog_check_name(text *name, const char *what);
 

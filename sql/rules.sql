@@ -2,7 +2,8 @@
 -- mode, NULL results, erroring rules, allow against block, rules against
 -- thresholds), the trigger against risk.decide on the same rows, every
 -- publish-time error with its SQLSTATE (a failed publish changes nothing),
--- versions, rollback and four eyes, lists with their history, privileges.
+-- versions, rollback and four eyes, lists with their history, privileges,
+-- a cancel inside a rule.
 \set VERBOSITY terse
 \set QUIET on
 \pset format unaligned
@@ -11,7 +12,7 @@
 \getenv fx RISK_FIXTURES
 
 SET client_min_messages = warning;
-SELECT plan(67);
+SELECT plan(71);
 
 \set model_file :fx '/orders_fraud.json'
 SELECT risk.load_model('rules_m', :'model_file') IS NOT NULL AS loaded \gset
@@ -287,5 +288,18 @@ RESET ROLE;
 SELECT is((SELECT current_version || ':' || approved_by FROM risk.rule_sets s JOIN risk.rule_versions v
              ON v.rule_set = s.name AND v.version = s.current_version WHERE s.name = 'rs_four'), '1:rs_approver',
           'current once approved, with the approver recorded');
+
+-- a cancel is never taken for a rule's error: statement_timeout stops the insert
+CREATE FUNCTION rs.spin(x numeric) RETURNS boolean LANGUAGE plpgsql STABLE AS $$BEGIN LOOP PERFORM 1; END LOOP; END$$;
+UPDATE risk.rules SET expression = 'rs.spin(amount)', mode = 'enforce' WHERE rule_set = 'rs_rules' AND key = 'candidate';
+SELECT is(risk.publish_rules('rs_rules'), 5, 'a rule that never ends, published');
+SET statement_timeout = '300ms';
+SELECT is(fx.cancelled($$INSERT INTO rs.orders (order_id, amount, account_age_days, is_new_device, orders_1h, distinct_cards_24h,
+                                                ip_country_mismatch, hour_of_day, coupon_used)
+                         VALUES (5001, 35.90, 812, false, 0, 1, false, 14, false)$$), 'cancelled',
+          'statement_timeout stops an insert whose rule never ends: a cancel is not a rule''s error');
+RESET statement_timeout;
+SELECT is((SELECT count(*) FROM rs.orders WHERE order_id = 5001), 0::bigint, 'and nothing was inserted');
+SELECT is(risk.rollback_rules('rs_rules', 4), 4, 'rolled back to version 4');
 
 SELECT * FROM finish();

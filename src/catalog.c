@@ -59,6 +59,30 @@ catalog_spi_connect(void)
 		elog(ERROR, "SPI_connect failed");
 }
 
+void
+catalog_read(const char *query, const char *owner_table, bool *valid)
+{
+	CatalogIdentity id;
+
+	catalog_spi_connect();
+	if (owner_table)
+		catalog_as_owner(owner_table, &id);
+	PG_TRY();
+	{
+		/* not read-only: a fresh snapshot */
+		if (SPI_execute(query, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read: %s", query);
+	}
+	PG_CATCH();
+	{
+		*valid = false;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	if (owner_table)
+		catalog_as_caller(&id);
+}
+
 char *
 catalog_check_name(text *name, const char *what)
 {

@@ -52,20 +52,8 @@ thresholds_load(void)
 	thresholds_relid = catalog_relid("decision_thresholds");
 	/* valid from now: a change while we read makes us read again */
 	thresholds_valid = true;
-	catalog_spi_connect();
-	PG_TRY();
-	{
-		/* not read-only: a fresh snapshot, seeing what was committed before this statement */
-		if (SPI_execute("SELECT model, review, block, reasons FROM " RISK_SCHEMA ".decision_thresholds",
-						false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read " RISK_SCHEMA ".decision_thresholds");
-	}
-	PG_CATCH();
-	{
-		thresholds_valid = false;	/* read again next time */
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
+	catalog_read("SELECT model, review, block, reasons FROM " RISK_SCHEMA ".decision_thresholds", NULL,
+				 &thresholds_valid);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	t = SPI_tuptable->vals[i];

@@ -126,7 +126,6 @@ lists_check(void)
 	HASHCTL		ctl;
 	HASH_SEQ_STATUS seq;
 	CachedList *l;
-	CatalogIdentity id;
 
 	if (lists == NULL)
 	{
@@ -141,21 +140,7 @@ lists_check(void)
 	hash_seq_init(&seq, lists);
 	while ((l = hash_seq_search(&seq)) != NULL)
 		l->seen = false;
-	catalog_spi_connect();
-	catalog_as_owner("lists", &id);
-	PG_TRY();
-	{
-		/* not read-only: a fresh snapshot, seeing what was committed before this statement */
-		if (SPI_execute("SELECT name, kind, revision FROM " RISK_SCHEMA ".lists", false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read " RISK_SCHEMA ".lists");
-	}
-	PG_CATCH();
-	{
-		lists_checked = false;
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	catalog_as_caller(&id);
+	catalog_read("SELECT name, kind, revision FROM " RISK_SCHEMA ".lists", "lists", &lists_checked);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	t = SPI_tuptable->vals[i];

@@ -103,7 +103,6 @@ static void
 sets_load(void)
 {
 	HASHCTL		ctl;
-	CatalogIdentity id;
 
 	if (sets)
 		hash_destroy(sets);
@@ -114,22 +113,8 @@ sets_load(void)
 	sets = hash_create("risk rule sets", 16, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 	sets_relid = catalog_relid("rule_sets");
 	sets_valid = true;			/* a change while we read makes us read again */
-	catalog_spi_connect();
-	catalog_as_owner("rule_sets", &id);
-	PG_TRY();
-	{
-		/* not read-only: a fresh snapshot, seeing what was committed before this statement */
-		if (SPI_execute("SELECT name, relation::pg_catalog.oid, model, current_version, require_approval "
-						"FROM " RISK_SCHEMA ".rule_sets", false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read " RISK_SCHEMA ".rule_sets");
-	}
-	PG_CATCH();
-	{
-		sets_valid = false;
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	catalog_as_caller(&id);
+	catalog_read("SELECT name, relation::pg_catalog.oid, model, current_version, require_approval "
+				 "FROM " RISK_SCHEMA ".rule_sets", "rule_sets", &sets_valid);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	t = SPI_tuptable->vals[i];
@@ -725,51 +710,68 @@ validate_version(const RuleSetInfo *set, int32 version, CatalogIdentity *id)
 	catalog_as_owner("rule_sets", id);
 }
 
+/*
+ * What approving and rolling back start with: the version argument, SPI,
+ * the owner's identity, the set's row locked, and the version's row.
+ */
+typedef struct VersionCommand
+{
+	char	   *name;
+	int32		version;
+	CatalogIdentity id;
+	char	   *who;
+	RuleSetInfo set;
+	char	   *created_by;
+	char	   *approved_by;
+} VersionCommand;
+
+static void
+version_command(FunctionCallInfo fcinfo, VersionCommand *c, const char *what)
+{
+	c->name = set_name_arg(fcinfo);
+	if (PG_ARGISNULL(1))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("the version to %s must not be NULL", what)));
+	c->version = PG_GETARG_INT32(1);
+	catalog_spi_connect();
+	catalog_as_owner("rule_sets", &c->id);
+	c->who = caller(&c->id);
+	c->set = set_row(c->name, true);
+	version_row(c->name, c->version, &c->created_by, &c->approved_by);
+}
+
 /* risk.approve_rules(rule_set, version, note) -> version */
 PG_FUNCTION_INFO_V1(risk_approve_rules);
 Datum
 risk_approve_rules(PG_FUNCTION_ARGS)
 {
-	char	   *name = set_name_arg(fcinfo);
-	int32		version;
-	CatalogIdentity id;
-	RuleSetInfo set;
-	char	   *created_by;
-	char	   *approved_by;
-	char	   *who;
+	VersionCommand c;
 	Oid			argtypes[3] = {TEXTOID, INT4OID, NAMEOID};
 	Datum		args[3];
 
-	if (PG_ARGISNULL(1))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("the version to approve must not be NULL")));
-	version = PG_GETARG_INT32(1);
-	catalog_spi_connect();
-	catalog_as_owner("rule_sets", &id);
-	who = caller(&id);
-	set = set_row(name, true);
-	version_row(name, version, &created_by, &approved_by);
-	if (approved_by != NULL)
+	version_command(fcinfo, &c, "approve");
+	if (c.approved_by != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("version %d of rule set \"%s\" was approved by %s", version, name, approved_by),
-				 errhint("risk.rollback_rules('%s', %d) makes an approved version current again.", name, version)));
-	if (strcmp(created_by, who) == 0)
+				 errmsg("version %d of rule set \"%s\" was approved by %s", c.version, c.name, c.approved_by),
+				 errhint("risk.rollback_rules('%s', %d) makes an approved version current again.", c.name, c.version)));
+	if (strcmp(c.created_by, c.who) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("version %d of rule set \"%s\" was published by %s, who cannot approve it", version, name, who),
-				 errdetail("Rule set \"%s\" requires a second role to approve each version.", name)));
-	validate_version(&set, version, &id);
-	args[0] = CStringGetTextDatum(name);
-	args[1] = Int32GetDatum(version);
-	args[2] = CStringGetDatum(who);
+				 errmsg("version %d of rule set \"%s\" was published by %s, who cannot approve it",
+						c.version, c.name, c.who),
+				 errdetail("Rule set \"%s\" requires a second role to approve each version.", c.name)));
+	validate_version(&c.set, c.version, &c.id);
+	args[0] = CStringGetTextDatum(c.name);
+	args[1] = Int32GetDatum(c.version);
+	args[2] = CStringGetDatum(c.who);
 	if (SPI_execute_with_args("UPDATE " RISK_SCHEMA ".rule_versions SET approved_by = $3, approved_at = pg_catalog.now() "
 							  "WHERE rule_set OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
 							  3, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not update " RISK_SCHEMA ".rule_versions");
-	make_current(name, version, "approve", who, PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2), PG_ARGISNULL(2));
-	catalog_as_caller(&id);
+	make_current(c.name, c.version, "approve", c.who, PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2), PG_ARGISNULL(2));
+	catalog_as_caller(&c.id);
 	SPI_finish();
-	PG_RETURN_INT32(version);
+	PG_RETURN_INT32(c.version);
 }
 
 /* risk.rollback_rules(rule_set, version, note) -> version */
@@ -777,32 +779,19 @@ PG_FUNCTION_INFO_V1(risk_rollback_rules);
 Datum
 risk_rollback_rules(PG_FUNCTION_ARGS)
 {
-	char	   *name = set_name_arg(fcinfo);
-	int32		version;
-	CatalogIdentity id;
-	RuleSetInfo set;
-	char	   *created_by;
-	char	   *approved_by;
-	char	   *who;
+	VersionCommand c;
 
-	if (PG_ARGISNULL(1))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("the version to roll back to must not be NULL")));
-	version = PG_GETARG_INT32(1);
-	catalog_spi_connect();
-	catalog_as_owner("rule_sets", &id);
-	who = caller(&id);
-	set = set_row(name, true);
-	version_row(name, version, &created_by, &approved_by);
-	if (approved_by == NULL)
+	version_command(fcinfo, &c, "roll back to");
+	if (c.approved_by == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("version %d of rule set \"%s\" was never approved", version, name),
-				 errhint("Another role approves it with risk.approve_rules('%s', %d).", name, version)));
-	validate_version(&set, version, &id);
-	make_current(name, version, "rollback", who, PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2), PG_ARGISNULL(2));
-	catalog_as_caller(&id);
+				 errmsg("version %d of rule set \"%s\" was never approved", c.version, c.name),
+				 errhint("Another role approves it with risk.approve_rules('%s', %d).", c.name, c.version)));
+	validate_version(&c.set, c.version, &c.id);
+	make_current(c.name, c.version, "rollback", c.who, PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2), PG_ARGISNULL(2));
+	catalog_as_caller(&c.id);
 	SPI_finish();
-	PG_RETURN_INT32(version);
+	PG_RETURN_INT32(c.version);
 }
 
 /* risk.check_rules(rule_set, version DEFAULT NULL) -> (key, sqlstate, message, hint) of each invalid rule */
