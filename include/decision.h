@@ -24,8 +24,8 @@ typedef struct Thresholds
 /* A relation changed (the relcache callback): the thresholds perhaps. */
 extern void decision_relation_changed(Oid relid);
 
-/* The thresholds of a model, as committed before this statement; errors (P0002) when it has none. */
-extern const Thresholds *decision_thresholds(const char *model);
+/* The thresholds of a model (a copy), as committed before this statement; errors (P0002) when it has none. */
+extern Thresholds decision_thresholds(const char *model);
 
 static inline Decision
 decision_by_thresholds(const Thresholds *t, double score)

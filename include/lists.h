@@ -16,4 +16,11 @@ extern void lists_relation_changed(Oid relid);
  */
 extern bool lists_preload(const char *name);
 
+/*
+ * Set while contained rules run (rules_eval.c): risk.in_list may then only
+ * look up lists already loaded; one that would need reading raises an
+ * internal error, which no rule's error handling takes for the rule's.
+ */
+extern bool lists_lookup_only;
+
 #endif							/* RISK_LISTS_H */

@@ -14,6 +14,11 @@
 #include "nodes/params.h"
 #include "utils/timestamp.h"
 
+#include "model_cache.h"
+
+/* The search_path rules are compiled and run with. */
+#define RULES_SEARCH_PATH "pg_catalog, pg_temp"
+
 /* Decisions, in the order of their severity. */
 typedef enum Decision
 {
@@ -116,6 +121,8 @@ typedef struct CompiledRuleSet
 	Oid			relid;
 	char		model[64];
 	int32		model_version;
+	RegistryStamp model_stamp;	/* the model's registry row: a version number can come again */
+	Oid			userid;			/* compiled as: EXECUTE was checked for this role */
 	int			nrules;
 	CompiledRule *rules;
 	int			natts;
@@ -173,6 +180,14 @@ typedef struct RuleInput
  */
 extern void rules_evaluate(CompiledRuleSet *rs, const RuleInput *in, RuleOutcome *outcomes, char **errors);
 
+/*
+ * Whether an error raised by a rule (or while compiling it) is the rule's
+ * own, to record: not a cancel, a lack of resources, a system or internal
+ * error, a serialization failure or deadlock, a lock not available, or a
+ * transaction state error, which are raised.
+ */
+extern bool rules_error_is_the_rules(const ErrorData *e);
+
 /* ------------------------------------------------------------------------
  * The rule sets' tables (rules_catalog.c)
  * ------------------------------------------------------------------------
@@ -201,8 +216,7 @@ extern RuleSetInfo rules_set_info(const char *name);
  * rules_unpin.  Errors (42704) when the version does not exist.
  */
 extern CompiledRuleSet *rules_pin(const RuleSetInfo *set, int32 version, Oid relid, TupleDesc desc, const char *relname,
-								  const char *model_name, int32 model_version,
-								  int num_features, char **feature_names);
+								  const CachedModel *model);
 extern void rules_unpin(CompiledRuleSet *rs);
 
 /*
@@ -210,8 +224,7 @@ extern void rules_unpin(CompiledRuleSet *rs);
  * read as the caller.  Raises the first invalid rule's error, as publishing would.
  */
 extern CompiledRuleSet *rules_compile_draft(const RuleSetInfo *set, TupleDesc desc, const char *relname,
-											const char *model_name, int32 model_version,
-											int num_features, char **feature_names, MemoryContext parent);
+											const CachedModel *model, MemoryContext parent);
 extern void rules_free(CompiledRuleSet *rs);
 
 /* Raises the first error of the draft (version 0) or of a version, validated as publishing would. */

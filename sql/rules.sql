@@ -12,7 +12,7 @@
 \getenv fx RISK_FIXTURES
 
 SET client_min_messages = warning;
-SELECT plan(71);
+SELECT plan(75);
 
 \set model_file :fx '/orders_fraud.json'
 SELECT risk.load_model('rules_m', :'model_file') IS NOT NULL AS loaded \gset
@@ -225,8 +225,10 @@ SELECT is((SELECT ARRAY[risk.in_list('rs_devices', 'dev-bad'), risk.in_list('rs_
 SELECT is((SELECT count(*) FROM risk.list_items WHERE list = 'rs_devices' AND removed_by IS NOT NULL), 1::bigint,
           'the removed item stays, with who removed it');
 SELECT throws_ok($$DELETE FROM risk.list_items$$, '0A000', NULL, 'list items are never deleted');
-SELECT throws_ok($$SELECT risk.in_list('rs_nets', 'not an address'::text)$$, '42804', NULL,
-                 'an inet list takes addresses: 42804');
+SELECT throws_ok($$SELECT risk.in_list('rs_nets', 42)$$, '42804', NULL, 'an inet list takes addresses: 42804');
+SELECT is(risk.in_list('rs_nets', '198.51.100.7'::text, '2026-01-20'), true, 'or their text');
+SELECT throws_ok($$SELECT risk.in_list('rs_nets', 'not an address'::text)$$, '22P02', NULL,
+                 'text that is no address: 22P02');
 SELECT throws_ok($$SELECT risk.in_list('no_list', 'x')$$, '42704', 'list "no_list" does not exist', 'an unknown list: 42704');
 
 -- privileges: who may read, edit, publish and approve; the inserting role needs nothing new
@@ -301,5 +303,19 @@ SELECT is(fx.cancelled($$INSERT INTO rs.orders (order_id, amount, account_age_da
 RESET statement_timeout;
 SELECT is((SELECT count(*) FROM rs.orders WHERE order_id = 5001), 0::bigint, 'and nothing was inserted');
 SELECT is(risk.rollback_rules('rs_rules', 4), 4, 'rolled back to version 4');
+
+-- an inserting session's temporary objects do not change what a rule means
+UPDATE risk.rules SET expression = $$now()::date > '2020-01-01'::date AND device IS NULL$$ WHERE rule_set = 'rs_rules' AND key = 'candidate';
+SELECT is(risk.publish_rules('rs_rules'), 6, 'a rule with a cast');
+SET ROLE rs_inserter;
+CREATE DOMAIN pg_temp.date AS pg_catalog.date CHECK (VALUE IS NULL);
+INSERT INTO rs.orders (order_id, amount, account_age_days, is_new_device, orders_1h, distinct_cards_24h,
+                       ip_country_mismatch, hour_of_day, coupon_used)
+VALUES (6001, 35.90, 812, false, 0, 1, false, 14, false);
+DROP DOMAIN pg_temp.date;
+RESET ROLE;
+SELECT is((SELECT coalesce(array_to_string(hits, ','), '') || ':' || coalesce(array_to_string(rule_errors, ','), '')
+             FROM rs.orders WHERE order_id = 6001), 'candidate:',
+          'a temporary type named like the cast''s is not the rule''s: the rule hit, no error');
 
 SELECT * FROM finish();

@@ -29,6 +29,7 @@
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
@@ -145,6 +146,8 @@ state_setup(BacktestState *s, FunctionCallInfo fcinfo, MemoryContext aggcxt)
 	TupleDesc	desc;
 	MemoryContext old = MemoryContextSwitchTo(aggcxt);
 
+	if (pg_class_aclcheck(catalog_relid("published_rules"), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, "published_rules");
 	strlcpy(s->rule_set, name, sizeof(s->rule_set));
 	s->version = PG_GETARG_INT32(2);
 	s->baseline = PG_GETARG_INT32(3);
@@ -160,16 +163,13 @@ state_setup(BacktestState *s, FunctionCallInfo fcinfo, MemoryContext aggcxt)
 	desc = lookup_rowtype_tupdesc_copy(rowtype, -1);
 	if (s->version == 0)
 	{
-		s->tested = rules_compile_draft(&set, desc, get_rel_name(set.relid), set.model, s->model->version,
-										s->model->num_features, s->model->feature_names, aggcxt);
+		s->tested = rules_compile_draft(&set, desc, get_rel_name(set.relid), s->model, aggcxt);
 		s->tested_is_draft = true;
 	}
 	else
-		s->tested = rules_pin(&set, s->version, set.relid, desc, get_rel_name(set.relid), set.model, s->model->version,
-							  s->model->num_features, s->model->feature_names);
+		s->tested = rules_pin(&set, s->version, set.relid, desc, get_rel_name(set.relid), s->model);
 	if (s->baseline > 0)
-		s->base = rules_pin(&set, s->baseline, set.relid, desc, get_rel_name(set.relid), set.model, s->model->version,
-							s->model->num_features, s->model->feature_names);
+		s->base = rules_pin(&set, s->baseline, set.relid, desc, get_rel_name(set.relid), s->model);
 	state_arrays(s, s->tested->nrules);
 	for (int i = 0; i < s->nrules; i++)
 	{
@@ -199,7 +199,7 @@ risk_backtest_add(PG_FUNCTION_ARGS)
 	RuleInput	in;
 	RowDecision d,
 				b;
-	const Thresholds *th;
+	Thresholds	th;
 	bool		fraud;
 	double		amount;
 	HeapTupleHeader h;
@@ -249,6 +249,10 @@ risk_backtest_add(PG_FUNCTION_ARGS)
 	in.at = PG_GETARG_TIMESTAMPTZ(7);
 	fraud = !PG_ARGISNULL(8) && PG_GETARG_BOOL(8);
 	amount = PG_ARGISNULL(9) ? 0 : PG_GETARG_FLOAT8(9);
+	if (isinf(amount) || isnan(amount))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("a history row's amount is not finite")));
 	h = PG_GETARG_HEAPTUPLEHEADER(4);
 	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(h), HeapTupleHeaderGetTypMod(h));
 	tuple.t_len = HeapTupleHeaderGetDatumLength(h);
@@ -262,7 +266,7 @@ risk_backtest_add(PG_FUNCTION_ARGS)
 	in.features = s->row;
 	th = decision_thresholds(s->tested->model);
 
-	decision_make(s->tested, &in, th, &d);
+	decision_make(s->tested, &in, &th, &d);
 	add(&s->total, fraud, amount);
 	add(&s->decisions[0][d.decision], fraud, amount);
 	for (int i = 0; i < s->nrules; i++)
@@ -284,11 +288,11 @@ risk_backtest_add(PG_FUNCTION_ARGS)
 	if (catching == 1)
 		add(&s->unique[last], fraud, amount);
 	if (s->base)
-		decision_make(s->base, &in, th, &b);
+		decision_make(s->base, &in, &th, &b);
 	else
 	{
 		memset(&b, 0, sizeof(b));
-		b.decision = decision_by_thresholds(th, in.score);
+		b.decision = decision_by_thresholds(&th, in.score);
 	}
 	add(&s->decisions[1][b.decision], fraud, amount);
 	add(&s->changes[b.decision][d.decision], fraud, amount);
@@ -589,6 +593,8 @@ risk_backtest(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the baseline is a version (0: the thresholds alone), not %d", baseline)));
 	rules_validate(name, version);
+	if (baseline > 0)
+		rules_validate(name, baseline);
 
 	/* a table or view by name, else a query */
 	initStringInfo(&source);

@@ -7,6 +7,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "executor/spi.h"
@@ -69,8 +70,11 @@ catalog_read(const char *query, const char *owner_table, bool *valid)
 		catalog_as_owner(owner_table, &id);
 	PG_TRY();
 	{
-		/* not read-only: a fresh snapshot */
-		if (SPI_execute(query, false, 0) != SPI_OK_SELECT)
+		/*
+		 * not read-only: a fresh snapshot; but in a parallel worker the
+		 * query's, as the leader and the other workers read
+		 */
+		if (SPI_execute(query, IsInParallelMode(), 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read: %s", query);
 	}
 	PG_CATCH();

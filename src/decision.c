@@ -73,7 +73,7 @@ thresholds_load(void)
 	SPI_finish();
 }
 
-const Thresholds *
+Thresholds
 decision_thresholds(const char *model)
 {
 	const Thresholds *t;
@@ -87,7 +87,7 @@ decision_thresholds(const char *model)
 				 errmsg("model \"%s\" has no decision thresholds", model),
 				 errhint("INSERT INTO " RISK_SCHEMA ".decision_thresholds (model, review, block) VALUES (%s, 0.5, 0.9);",
 						 quote_literal_cstr(model))));
-	return t;
+	return *t;
 }
 
 /* ------------------------------------------------------------------------

@@ -23,6 +23,7 @@
 
 #include <sys/socket.h>
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -96,6 +97,7 @@ static HTAB *lists = NULL;
 static bool lists_checked = false;	/* revisions read since the last change */
 static Oid	lists_relid = InvalidOid;
 static uint64 lists_generation = 1;
+bool		lists_lookup_only = false;
 
 void
 lists_relation_changed(Oid relid)
@@ -238,6 +240,7 @@ list_load(CachedList *l)
 	Portal		portal;
 	bool		seen[2][129];
 	MemoryContext old;
+	MemoryContext scratch;
 
 	list_unload(l);
 	l->mcxt = AllocSetContextCreate(TopMemoryContext, "risk list", ALLOCSET_DEFAULT_SIZES);
@@ -254,13 +257,15 @@ list_load(CachedList *l)
 					   "WHERE l.name OPERATOR(pg_catalog.=) $1", 1, argtypes);
 	if (plan == NULL)
 		elog(ERROR, "could not read the items of list \"%s\"", l->name);
-	portal = SPI_cursor_open(NULL, plan, args, NULL, false);
+	portal = SPI_cursor_open(NULL, plan, args, NULL, IsInParallelMode());
+	scratch = AllocSetContextCreate(CurrentMemoryContext, "risk list batch", ALLOCSET_DEFAULT_SIZES);
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, 10000);
 		if (SPI_processed == 0)
 			break;
-		old = MemoryContextSwitchTo(l->mcxt);
+		/* the batch's conversions in scratch memory; the members in the list's */
+		old = MemoryContextSwitchTo(scratch);
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
 			HeapTuple	t = SPI_tuptable->vals[i];
@@ -296,9 +301,11 @@ list_load(CachedList *l)
 			l->items++;
 		}
 		MemoryContextSwitchTo(old);
+		MemoryContextReset(scratch);
 		SPI_freetuptable(SPI_tuptable);
 		CHECK_FOR_INTERRUPTS();
 	}
+	MemoryContextDelete(scratch);
 	SPI_cursor_close(portal);
 	catalog_as_caller(&id);
 	SPI_finish();
@@ -468,18 +475,21 @@ in_list(FunctionCallInfo fcinfo, TimestampTz at)
 		c = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(InListCall));
 		fcinfo->flinfo->fn_extra = c;
 	}
-	if (c->list == NULL || c->generation != lists_generation ||
+	if (c->list == NULL || c->generation != lists_generation || !c->list->loaded ||
 		VARSIZE_ANY_EXHDR(name) != strlen(c->name) ||
 		memcmp(VARDATA_ANY(name), c->name, VARSIZE_ANY_EXHDR(name)) != 0)
 	{
 		char	   *s = text_to_cstring(name);
+		uint64		generation = lists_generation;	/* before: a change while we read is seen next time */
 
+		if (lists_lookup_only && (!lists_checked || lists == NULL ||
+								  strlen(s) >= 64 || hash_search(lists, s, HASH_FIND, NULL) == NULL ||
+								  !((CachedList *) hash_search(lists, s, HASH_FIND, NULL))->loaded))
+			elog(ERROR, "risk.in_list: list \"%s\" was not loaded before its rules ran", s);
 		c->list = lists_get(s, false);
 		strlcpy(c->name, s, sizeof(c->name));
-		c->generation = lists_generation;
+		c->generation = generation;
 	}
-	else if (!c->list->loaded)
-		c->list = lists_get(c->name, false);
 	if (c->reader.type != type)
 	{
 		if (!OidIsValid(type))
@@ -488,12 +498,12 @@ in_list(FunctionCallInfo fcinfo, TimestampTz at)
 	}
 	if (c->list->is_inet)
 	{
-		if (!c->reader.is_inet)
+		if (!c->reader.is_inet && !c->reader.is_text)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("list \"%s\" holds IP addresses and networks, not %s", c->name, format_type_be(type)),
-					 errhint("Pass an inet or cidr value.")));
-		return contains_inet(c->list, DatumGetInetPP(value), at);
+					 errhint("Pass an inet or cidr value, or its text.")));
+		return contains_inet(c->list, value_as_inet(&c->reader, value), at);
 	}
 	else
 	{
@@ -578,7 +588,7 @@ risk_create_list(PG_FUNCTION_ARGS)
 	char	   *name = catalog_check_name(PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0), "list");
 	char	   *kind;
 	CatalogIdentity id;
-	Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, NAMEOID};
+	Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 	Datum		args[4];
 	char		nulls[4] = {' ', ' ', ' ', ' '};
 
@@ -597,7 +607,7 @@ risk_create_list(PG_FUNCTION_ARGS)
 		nulls[2] = 'n';
 	else
 		args[2] = PG_GETARG_DATUM(2);
-	args[3] = CStringGetDatum(caller_name(&id));
+	args[3] = CStringGetTextDatum(caller_name(&id));
 	if (SPI_execute_with_args("INSERT INTO " RISK_SCHEMA ".lists (name, kind, description, created_by, created_at) "
 							  "VALUES ($1, $2, $3, $4, pg_catalog.now()) ON CONFLICT (name) DO NOTHING",
 							  4, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
@@ -618,7 +628,7 @@ risk_add_to_list(PG_FUNCTION_ARGS)
 {
 	char	   *name = catalog_check_name(PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0), "list");
 	CatalogIdentity id;
-	Oid			argtypes[6] = {TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, NAMEOID};
+	Oid			argtypes[6] = {TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
 	Datum		args[6];
 	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 	TimestampTz from = PG_ARGISNULL(4) ? GetCurrentTransactionStartTimestamp() : PG_GETARG_TIMESTAMPTZ(4);
@@ -645,7 +655,7 @@ risk_add_to_list(PG_FUNCTION_ARGS)
 	else
 		args[3] = PG_GETARG_DATUM(3);
 	args[4] = TimestampTzGetDatum(from);
-	args[5] = CStringGetDatum(caller_name(&id));
+	args[5] = CStringGetTextDatum(caller_name(&id));
 	if (SPI_execute_with_args("INSERT INTO " RISK_SCHEMA ".list_items "
 							  "(list, value, reason, expires_at, valid_from, added_by, added_at) "
 							  "VALUES ($1, $2, $3, $4, $5, $6, pg_catalog.now()) RETURNING id",
@@ -664,7 +674,7 @@ risk_remove_from_list(PG_FUNCTION_ARGS)
 {
 	char	   *name = catalog_check_name(PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0), "list");
 	CatalogIdentity id;
-	Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, NAMEOID};
+	Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 	Datum		args[4];
 	char		nulls[4] = {' ', ' ', ' ', ' '};
 	uint64		removed;
@@ -678,7 +688,7 @@ risk_remove_from_list(PG_FUNCTION_ARGS)
 		nulls[2] = 'n';
 	else
 		args[2] = PG_GETARG_DATUM(2);
-	args[3] = CStringGetDatum(caller_name(&id));
+	args[3] = CStringGetTextDatum(caller_name(&id));
 	if (SPI_execute_with_args("UPDATE " RISK_SCHEMA ".list_items "
 							  "SET removed_by = $4, removed_at = pg_catalog.now(), removed_reason = $3 "
 							  "WHERE list OPERATOR(pg_catalog.=) $1 AND value OPERATOR(pg_catalog.=) $2 "

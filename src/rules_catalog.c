@@ -27,9 +27,11 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/hsearch.h"
@@ -176,7 +178,7 @@ version_rules(const char *set, int32 version, int *n)
 							  "FROM " RISK_SCHEMA ".rule_versions v LEFT JOIN " RISK_SCHEMA ".published_rules r "
 							  "ON r.rule_set OPERATOR(pg_catalog.=) v.rule_set AND r.version OPERATOR(pg_catalog.=) v.version "
 							  "WHERE v.rule_set OPERATOR(pg_catalog.=) $1 AND v.version OPERATOR(pg_catalog.=) $2",
-							  2, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+							  2, argtypes, args, NULL, IsInParallelMode(), 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read " RISK_SCHEMA ".published_rules");
 	catalog_as_caller(&id);
 	if (SPI_processed == 0)
@@ -198,8 +200,11 @@ version_rules(const char *set, int32 version, int *n)
 			continue;			/* a version without rules */
 		r->key = MemoryContextStrdup(cxt, TextDatumGetCString(key));
 		r->expression = MemoryContextStrdup(cxt, TextDatumGetCString(SPI_getbinval(t, d, 3, &isnull)));
-		(void) decision_parse(TextDatumGetCString(SPI_getbinval(t, d, 4, &isnull)), &r->action);
-		(void) mode_parse(TextDatumGetCString(SPI_getbinval(t, d, 5, &isnull)), &r->mode);
+		if (!decision_parse(TextDatumGetCString(SPI_getbinval(t, d, 4, &isnull)), &r->action) ||
+			!mode_parse(TextDatumGetCString(SPI_getbinval(t, d, 5, &isnull)), &r->mode))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("rule \"%s\" of rule set \"%s\" version %d has an unknown action or mode", r->key, set, version)));
 		r->priority = DatumGetInt32(SPI_getbinval(t, d, 6, &isnull));
 		r->description = MemoryContextStrdup(cxt, TextDatumGetCString(SPI_getbinval(t, d, 7, &isnull)));
 		(*n)++;
@@ -209,7 +214,7 @@ version_rules(const char *set, int32 version, int *n)
 
 CompiledRuleSet *
 rules_pin(const RuleSetInfo *set, int32 version, Oid relid, TupleDesc desc, const char *relname,
-		  const char *model_name, int32 model_version, int num_features, char **feature_names)
+		  const CachedModel *model)
 {
 	RuleContext cx;
 	RuleDef    *defs;
@@ -217,13 +222,15 @@ rules_pin(const RuleSetInfo *set, int32 version, Oid relid, TupleDesc desc, cons
 	CompiledRuleSet *rs;
 	MemoryContext old;
 	ListCell   *lc;
+	Oid			userid = GetUserId();
 
 	foreach(lc, compiled)
 	{
 		CompiledRuleSet *c = (CompiledRuleSet *) lfirst(lc);
 
-		if (c->version == version && c->relid == relid && c->model_version == model_version &&
-			strcmp(c->name, set->name) == 0 && strcmp(c->model, model_name) == 0)
+		if (c->version == version && c->relid == relid && c->userid == userid &&
+			registry_same_stamp(&c->model_stamp, &model->stamp) &&
+			strcmp(c->name, set->name) == 0 && strcmp(c->model, model->name) == 0)
 		{
 			c->pins++;
 			return c;
@@ -234,14 +241,16 @@ rules_pin(const RuleSetInfo *set, int32 version, Oid relid, TupleDesc desc, cons
 	cx.rule_set = set->name;
 	cx.desc = desc;
 	cx.relname = relname;
-	cx.model = model_name;
-	cx.num_features = num_features;
-	cx.feature_names = feature_names;
+	cx.model = model->name;
+	cx.num_features = model->num_features;
+	cx.feature_names = model->feature_names;
 	rs = rules_compile_set(&cx, version, defs, n, CacheMemoryContext);
 	SPI_finish();
 	rs->relid = relid;
-	strlcpy(rs->model, model_name, sizeof(rs->model));
-	rs->model_version = model_version;
+	rs->userid = userid;
+	strlcpy(rs->model, model->name, sizeof(rs->model));
+	rs->model_version = model->version;
+	rs->model_stamp = model->stamp;
 	rs->pins = 1;
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	compiled = lappend(compiled, rs);
@@ -251,8 +260,7 @@ rules_pin(const RuleSetInfo *set, int32 version, Oid relid, TupleDesc desc, cons
 
 CompiledRuleSet *
 rules_compile_draft(const RuleSetInfo *set, TupleDesc desc, const char *relname,
-					const char *model_name, int32 model_version, int num_features, char **feature_names,
-					MemoryContext parent)
+					const CachedModel *model, MemoryContext parent)
 {
 	RuleContext cx;
 	RuleDef    *defs;
@@ -264,9 +272,9 @@ rules_compile_draft(const RuleSetInfo *set, TupleDesc desc, const char *relname,
 	cx.rule_set = set->name;
 	cx.desc = desc;
 	cx.relname = relname;
-	cx.model = model_name;
-	cx.num_features = num_features;
-	cx.feature_names = feature_names;
+	cx.model = model->name;
+	cx.num_features = model->num_features;
+	cx.feature_names = model->feature_names;
 	rs = rules_compile_set(&cx, 0, defs, n, parent);
 	SPI_finish();
 	for (int i = 0; i < rs->nrules; i++)
@@ -277,8 +285,10 @@ rules_compile_draft(const RuleSetInfo *set, TupleDesc desc, const char *relname,
 							rs->rules[i].broken),
 					 errhint("SELECT * FROM risk.check_rules('%s') lists the draft's invalid rules.", set->name)));
 	rs->relid = set->relid;
-	strlcpy(rs->model, model_name, sizeof(rs->model));
-	rs->model_version = model_version;
+	rs->userid = GetUserId();
+	strlcpy(rs->model, model->name, sizeof(rs->model));
+	rs->model_version = model->version;
+	rs->model_stamp = model->stamp;
 	return rs;
 }
 
@@ -369,7 +379,16 @@ check_rule(const Target *t, const RuleDef *r)
 		List	   *lists;
 		bool		contained;
 
-		(void) rules_compile_expression(&t->cx, r->key, r->expression, &lists, &contained);
+		Expr	   *expr = rules_compile_expression(&t->cx, r->key, r->expression, &lists, &contained);
+		Oid			userid;
+		int			sec_context;
+
+		/* and the table's owner, who runs the rules in the trigger, may run what it calls */
+		GetUserIdAndSecContext(&userid, &sec_context);
+		SetUserIdAndSecContext(RelationGetForm(t->rel)->relowner,
+							   sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+		(void) ExecInitExpr(expr, NULL);
+		SetUserIdAndSecContext(userid, sec_context);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
@@ -377,7 +396,6 @@ check_rule(const Target *t, const RuleDef *r)
 	PG_CATCH();
 	{
 		ErrorData  *e;
-		int			c;
 
 		MemoryContextSwitchTo(cxt);
 		e = CopyErrorData();
@@ -385,10 +403,7 @@ check_rule(const Target *t, const RuleDef *r)
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
-		c = ERRCODE_TO_CATEGORY(e->sqlerrcode);
-		if (c == ERRCODE_TO_CATEGORY(ERRCODE_OPERATOR_INTERVENTION) ||
-			c == ERRCODE_TO_CATEGORY(ERRCODE_INSUFFICIENT_RESOURCES) ||
-			c == ERRCODE_TO_CATEGORY(ERRCODE_INTERNAL_ERROR))
+		if (!rules_error_is_the_rules(e))
 			ReThrowError(e);
 		if (strstr(e->message, "rule \"") != e->message)
 			e->message = psprintf("rule \"%s\": %s", r->key, e->message);
@@ -460,8 +475,8 @@ draft_rules(const char *set, int *n)
 
 	if (SPI_execute_with_args("SELECT key, expression, action, mode, priority, description "
 							  "FROM " RISK_SCHEMA ".rules WHERE rule_set OPERATOR(pg_catalog.=) $1 "
-							  "ORDER BY key COLLATE \"C\"",
-							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+							  "ORDER BY key COLLATE pg_catalog.\"C\"",
+							  1, argtypes, args, NULL, IsInParallelMode(), 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read " RISK_SCHEMA ".rules");
 	*n = (int) SPI_processed;
 	defs = MemoryContextAllocZero(cxt, sizeof(RuleDef) * Max(*n, 1));
@@ -488,14 +503,21 @@ validate_all(const RuleSetInfo *set, const RuleDef *defs, int n)
 	Target		t;
 
 	target_open(&t, set->name, set->relid, set->model);
-	for (int i = 0; i < n; i++)
+	PG_TRY();
 	{
-		ErrorData  *e = check_rule(&t, &defs[i]);
+		for (int i = 0; i < n; i++)
+		{
+			ErrorData  *e = check_rule(&t, &defs[i]);
 
-		if (e)
-			raise_rule_error(e, set->name);
+			if (e)
+				raise_rule_error(e, set->name);
+		}
 	}
-	target_close(&t);
+	PG_FINALLY();
+	{
+		target_close(&t);		/* the model's pin is not the resource owner's: give it back */
+	}
+	PG_END_TRY();
 }
 
 void
@@ -525,9 +547,9 @@ caller(const CatalogIdentity *id)
 static void
 make_current(const char *set, int32 version, const char *event, const char *who, Datum note, bool note_null)
 {
-	Oid			argtypes[5] = {TEXTOID, INT4OID, TEXTOID, NAMEOID, TEXTOID};
+	Oid			argtypes[5] = {TEXTOID, INT4OID, TEXTOID, TEXTOID, TEXTOID};
 	Datum		args[5] = {CStringGetTextDatum(set), Int32GetDatum(version), CStringGetTextDatum(event),
-	CStringGetDatum(who), note};
+	CStringGetTextDatum(who), note};
 	char		nulls[5] = {' ', ' ', ' ', ' ', note_null ? 'n' : ' '};
 
 	if (SPI_execute_with_args("UPDATE " RISK_SCHEMA ".rule_sets SET current_version = $2 "
@@ -562,7 +584,7 @@ risk_create_rule_set(PG_FUNCTION_ARGS)
 	Oid			relid;
 	char	   *model;
 	CatalogIdentity id;
-	Oid			argtypes[6] = {TEXTOID, OIDOID, TEXTOID, TEXTOID, BOOLOID, NAMEOID};
+	Oid			argtypes[6] = {TEXTOID, OIDOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID};
 	Datum		args[6];
 	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 	CachedModel *m;
@@ -590,7 +612,7 @@ risk_create_rule_set(PG_FUNCTION_ARGS)
 	else
 		args[3] = PG_GETARG_DATUM(3);
 	args[4] = BoolGetDatum(!PG_ARGISNULL(4) && PG_GETARG_BOOL(4));
-	args[5] = CStringGetDatum(caller(&id));
+	args[5] = CStringGetTextDatum(caller(&id));
 	if (SPI_execute_with_args("INSERT INTO " RISK_SCHEMA ".rule_sets "
 							  "(name, relation, model, description, require_approval, created_by, created_at) "
 							  "VALUES ($1, $2::pg_catalog.regclass, $3, $4, $5, $6, pg_catalog.now()) "
@@ -619,7 +641,7 @@ risk_publish_rules(PG_FUNCTION_ARGS)
 	int32		version;
 	bool		isnull;
 	char	   *who;
-	Oid			vtypes[5] = {TEXTOID, NAMEOID, TEXTOID, BOOLOID, INT4OID};
+	Oid			vtypes[5] = {TEXTOID, TEXTOID, TEXTOID, BOOLOID, INT4OID};
 	Datum		vargs[5];
 	char		vnulls[5] = {' ', ' ', ' ', ' ', ' '};
 
@@ -633,7 +655,7 @@ risk_publish_rules(PG_FUNCTION_ARGS)
 	validate_all(&set, defs, n);
 	catalog_as_owner("rule_sets", &id);
 	vargs[0] = CStringGetTextDatum(name);
-	vargs[1] = CStringGetDatum(who);
+	vargs[1] = CStringGetTextDatum(who);
 	if (PG_ARGISNULL(1))
 		vnulls[2] = 'n';
 	else
@@ -745,7 +767,7 @@ Datum
 risk_approve_rules(PG_FUNCTION_ARGS)
 {
 	VersionCommand c;
-	Oid			argtypes[3] = {TEXTOID, INT4OID, NAMEOID};
+	Oid			argtypes[3] = {TEXTOID, INT4OID, TEXTOID};
 	Datum		args[3];
 
 	version_command(fcinfo, &c, "approve");
@@ -763,7 +785,7 @@ risk_approve_rules(PG_FUNCTION_ARGS)
 	validate_version(&c.set, c.version, &c.id);
 	args[0] = CStringGetTextDatum(c.name);
 	args[1] = Int32GetDatum(c.version);
-	args[2] = CStringGetDatum(c.who);
+	args[2] = CStringGetTextDatum(c.who);
 	if (SPI_execute_with_args("UPDATE " RISK_SCHEMA ".rule_versions SET approved_by = $3, approved_at = pg_catalog.now() "
 							  "WHERE rule_set OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
 							  3, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
@@ -811,9 +833,14 @@ risk_check_rules(PG_FUNCTION_ARGS)
 	catalog_spi_connect();
 	catalog_as_owner("rule_sets", &id);
 	set = set_row(name, false);
-	defs = PG_ARGISNULL(1) ? draft_rules(name, &n) : version_rules(name, PG_GETARG_INT32(1), &n);
 	catalog_as_caller(&id);
+	/* the draft read as the caller; a version's rules to whoever may read versions */
+	if (!PG_ARGISNULL(1) && pg_class_aclcheck(catalog_relid("published_rules"), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, "published_rules");
+	defs = PG_ARGISNULL(1) ? draft_rules(name, &n) : version_rules(name, PG_GETARG_INT32(1), &n);
 	target_open(&t, set.name, set.relid, set.model);
+	PG_TRY();
+	{
 	for (int i = 0; i < n; i++)
 	{
 		ErrorData  *e = check_rule(&t, &defs[i]);
@@ -831,7 +858,12 @@ risk_check_rules(PG_FUNCTION_ARGS)
 			nulls[3] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	target_close(&t);
+	}
+	PG_FINALLY();
+	{
+		target_close(&t);
+	}
+	PG_END_TRY();
 	SPI_finish();
 	return (Datum) 0;
 }

@@ -16,7 +16,7 @@
  * window function (42P20), a generated column (0A000: the trigger sees the
  * row before it is computed), an unknown list (42704).
  *
- * Names are resolved with search_path = pg_catalog: another schema's
+ * Names are resolved with search_path = pg_catalog, pg_temp: another schema's
  * function is named with its schema (risk.in_list).
  *
  * now(), transaction_timestamp(), statement_timestamp() and
@@ -229,15 +229,6 @@ rewrite_mutator(Node *node, Rewrite *rw)
 			return at_param(rw->cx, f->location);
 		if (f->funcid == rw->in_list[v] || f->funcid == rw->in_list_at[v])
 		{
-			Node	   *list = linitial(f->args);
-
-			if (IsA(list, Const) && !((Const *) list)->constisnull)
-			{
-				char	   *name = TextDatumGetCString(((Const *) list)->constvalue);
-
-				if (!list_member(rw->lists, makeString(name)))
-					rw->lists = lappend(rw->lists, makeString(name));
-			}
 			if (f->funcid == rw->in_list[v])
 			{
 				FuncExpr   *g = (FuncExpr *) copyObject(f);
@@ -265,6 +256,28 @@ rewrite_mutator(Node *node, Rewrite *rw)
 	return expression_tree_mutator(node, rewrite_mutator, rw);
 }
 
+/* The constant list names of risk.in_list calls in a planned expression. */
+static bool
+lists_walker(Node *node, Rewrite *rw)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, FuncExpr) &&
+		(((FuncExpr *) node)->funcid == rw->in_list_at[0] || ((FuncExpr *) node)->funcid == rw->in_list_at[1]))
+	{
+		Node	   *list = linitial(((FuncExpr *) node)->args);
+
+		if (IsA(list, Const) && !((Const *) list)->constisnull)
+		{
+			char	   *name = TextDatumGetCString(((Const *) list)->constvalue);
+
+			if (!list_member(rw->lists, makeString(name)))
+				rw->lists = lappend(rw->lists, makeString(name));
+		}
+	}
+	return expression_tree_walker(node, lists_walker, rw);
+}
+
 /* ------------------------------------------------------------------------
  * Which rules can fail without a subtransaction
  * ------------------------------------------------------------------------
@@ -274,6 +287,18 @@ static bool
 builtin_immutable(Oid fn, void *context)
 {
 	return !(fn < FirstGenbkiObjectId && func_volatile(fn) == PROVOLATILE_IMMUTABLE);
+}
+
+/*
+ * A built-in scalar type: its support functions (equality, comparison,
+ * output) are built-in too.  Records and a user's types are not: record_eq
+ * or array_eq on them calls the user's functions.
+ */
+static bool
+builtin_scalar_type(Oid type)
+{
+	return type < FirstGenbkiObjectId && type != RECORDOID && type != RECORDARRAYOID &&
+		!type_is_rowtype(type);
 }
 
 /*
@@ -287,6 +312,8 @@ uncontained_walker(Node *node, Rewrite *rw)
 {
 	if (node == NULL)
 		return false;
+	if (!IsA(node, List) && !IsA(node, CaseWhen) && !builtin_scalar_type(exprType(node)))
+		return true;
 	switch (nodeTag(node))
 	{
 		case T_Param:
@@ -373,10 +400,11 @@ static Expr *compile_expression(const RuleContext *cx, const char *key, const ch
 								List **lists, bool *contained);
 
 /*
- * Rules are parsed and planned with search_path = pg_catalog, whoever
- * compiles them (the publisher, or the trigger in an inserting session):
- * what a name means cannot depend on a session's path.  Functions of
- * other schemas are named with their schema (risk.in_list).
+ * Rules are parsed and planned with search_path = pg_catalog, pg_temp,
+ * whoever compiles them (the publisher, or the trigger in an inserting
+ * session): what a name means cannot depend on a session's path, nor on
+ * its temporary objects (searched last, and never for functions).
+ * Functions of other schemas are named with their schema (risk.in_list).
  */
 Expr *
 rules_compile_expression(const RuleContext *cx, const char *key, const char *expression,
@@ -385,7 +413,7 @@ rules_compile_expression(const RuleContext *cx, const char *key, const char *exp
 	int			level = NewGUCNestLevel();
 	Expr	   *expr;
 
-	(void) set_config_option("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION,
+	(void) set_config_option("search_path", RULES_SEARCH_PATH, PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 	expr = compile_expression(cx, key, expression, lists, contained);
 	AtEOXact_GUC(true, level);
@@ -444,6 +472,9 @@ compile_expression(const RuleContext *cx, const char *key, const char *expressio
 	rw.in_list_at[0] = in_list_function(3, ANYELEMENTOID);
 	rw.in_list_at[1] = in_list_function(3, TEXTOID);
 	node = rewrite_mutator(node, &rw);
+	node = (Node *) expression_planner((Expr *) node);
+	/* the lists, once constants are folded: those the rules preload, checked now */
+	(void) lists_walker(node, &rw);
 	foreach(lc, rw.lists)
 	{
 		char	   *name = strVal(lfirst(lc));
@@ -454,7 +485,6 @@ compile_expression(const RuleContext *cx, const char *key, const char *expressio
 					 errmsg("rule \"%s\" reads list \"%s\", which does not exist", key, name),
 					 errhint("Create it with risk.create_list(); SELECT name FROM risk.lists lists them.")));
 	}
-	node = (Node *) expression_planner((Expr *) node);
 	*contained = !uncontained_walker(node, &rw);
 	*lists = rw.lists;
 	return (Expr *) node;
@@ -495,6 +525,7 @@ compile_rule(CompiledRuleSet *rs, const RuleContext *cx, CompiledRule *r, List *
 
 		expr = rules_compile_expression(cx, r->def.key, r->def.expression, &names, &r->contained);
 		found = names;
+		r->state = ExecInitExpr(expr, NULL);
 	}
 	else
 	{
@@ -506,6 +537,8 @@ compile_rule(CompiledRuleSet *rs, const RuleContext *cx, CompiledRule *r, List *
 
 			expr = rules_compile_expression(cx, r->def.key, r->def.expression, &names, &r->contained);
 			found = names;
+			/* here too: EXECUTE on what the rule calls is checked, a rule the role may not run is broken */
+			r->state = ExecInitExpr(expr, NULL);
 			ReleaseCurrentSubTransaction();
 			MemoryContextSwitchTo(cxt);
 			CurrentResourceOwner = owner;
@@ -520,11 +553,10 @@ compile_rule(CompiledRuleSet *rs, const RuleContext *cx, CompiledRule *r, List *
 			RollbackAndReleaseCurrentSubTransaction();
 			MemoryContextSwitchTo(cxt);
 			CurrentResourceOwner = owner;
-			if (ERRCODE_TO_CATEGORY(e->sqlerrcode) == ERRCODE_TO_CATEGORY(ERRCODE_OPERATOR_INTERVENTION) ||
-				ERRCODE_TO_CATEGORY(e->sqlerrcode) == ERRCODE_TO_CATEGORY(ERRCODE_INSUFFICIENT_RESOURCES) ||
-				ERRCODE_TO_CATEGORY(e->sqlerrcode) == ERRCODE_TO_CATEGORY(ERRCODE_INTERNAL_ERROR))
+			if (!rules_error_is_the_rules(e))
 				ReThrowError(e);
 			r->broken = e->message;
+			r->state = NULL;
 			expr = NULL;
 		}
 		PG_END_TRY();
@@ -533,7 +565,6 @@ compile_rule(CompiledRuleSet *rs, const RuleContext *cx, CompiledRule *r, List *
 	{
 		ListCell   *lc;
 
-		r->state = ExecInitExpr(expr, NULL);
 		foreach(lc, found)
 			if (!list_member(*lists, lfirst(lc)))
 				*lists = lappend(*lists, lfirst(lc));

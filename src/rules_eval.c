@@ -22,15 +22,15 @@
 #include "access/xact.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
 #include "lists.h"
 #include "rules.h"
 
-/* Whether a rule's error may be recorded rather than raised. */
-static bool
-recoverable(const ErrorData *e)
+bool
+rules_error_is_the_rules(const ErrorData *e)
 {
 	int			c = ERRCODE_TO_CATEGORY(e->sqlerrcode);
 
@@ -41,7 +41,8 @@ recoverable(const ErrorData *e)
 		c != ERRCODE_TO_CATEGORY(ERRCODE_SYSTEM_ERROR) &&	/* 58 */
 		c != ERRCODE_TO_CATEGORY(ERRCODE_INTERNAL_ERROR) && /* XX */
 		c != ERRCODE_TO_CATEGORY(ERRCODE_T_R_SERIALIZATION_FAILURE) &&	/* 40 */
-		c != ERRCODE_TO_CATEGORY(ERRCODE_INVALID_TRANSACTION_STATE);	/* 25 */
+		c != ERRCODE_TO_CATEGORY(ERRCODE_INVALID_TRANSACTION_STATE) &&	/* 25 */
+		e->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE;	/* 55P03 */
 }
 
 static inline RuleOutcome
@@ -64,14 +65,13 @@ static void
 eval_contained(CompiledRuleSet *rs, RuleOutcome *outcomes, char **errors)
 {
 	MemoryContext caller = CurrentMemoryContext;
-	uint32		holdoff = InterruptHoldoffCount;
-	uint32		cancel_holdoff = QueryCancelHoldoffCount;
-	uint32		crit = CritSectionCount;
 	Oid			userid;
 	int			sec_context;
 	volatile int i = 0;
 
 	GetUserIdAndSecContext(&userid, &sec_context);
+	/* contained rules' risk.in_list only looks up: their lists were preloaded */
+	lists_lookup_only = true;
 	while (i < rs->nrules)
 	{
 		PG_TRY();
@@ -91,9 +91,11 @@ eval_contained(CompiledRuleSet *rs, RuleOutcome *outcomes, char **errors)
 
 			MemoryContextSwitchTo(caller);
 			e = CopyErrorData();
-			if (!recoverable(e) || InterruptHoldoffCount != holdoff ||
-				QueryCancelHoldoffCount != cancel_holdoff || CritSectionCount != crit)
+			if (!rules_error_is_the_rules(e))
+			{
+				lists_lookup_only = false;
 				PG_RE_THROW();
+			}
 			FlushErrorState();
 			SetUserIdAndSecContext(userid, sec_context);
 			outcomes[i] = OUTCOME_ERROR;
@@ -103,6 +105,7 @@ eval_contained(CompiledRuleSet *rs, RuleOutcome *outcomes, char **errors)
 		}
 		PG_END_TRY();
 	}
+	lists_lookup_only = false;
 }
 
 /* Rules that are not contained, in the current subtransaction; false if one raised (*error). */
@@ -139,7 +142,7 @@ eval_uncontained_in_subxact(CompiledRuleSet *rs, RuleOutcome *outcomes, int only
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
-		if (!recoverable(e))
+		if (!rules_error_is_the_rules(e))
 			ReThrowError(e);
 		*error = e;
 		ok = false;
@@ -148,11 +151,14 @@ eval_uncontained_in_subxact(CompiledRuleSet *rs, RuleOutcome *outcomes, int only
 	return ok;
 }
 
+static void eval_uncontained(CompiledRuleSet *rs, RuleOutcome *outcomes, char **errors);
+
 void
 rules_evaluate(CompiledRuleSet *rs, const RuleInput *in, RuleOutcome *outcomes, char **errors)
 {
 	ParamExternData *p = rs->params->params;
 	int			i;
+	int			level;
 
 	/* lists first: in_list then only looks up */
 	for (i = 0; i < rs->nlists; i++)
@@ -192,6 +198,20 @@ rules_evaluate(CompiledRuleSet *rs, const RuleInput *in, RuleOutcome *outcomes, 
 	eval_contained(rs, outcomes, errors);
 	if (!rs->any_uncontained)
 		return;
+	/* what the other rules call is resolved as when they were compiled, not by the session's path */
+	level = NewGUCNestLevel();
+	(void) set_config_option("search_path", RULES_SEARCH_PATH, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	eval_uncontained(rs, outcomes, errors);
+	AtEOXact_GUC(true, level);
+}
+
+/* The rules that are not contained: in one subtransaction, or one each when one raises. */
+static void
+eval_uncontained(CompiledRuleSet *rs, RuleOutcome *outcomes, char **errors)
+{
+	int			i;
+
 	if (IsInParallelMode())
 	{
 		/* no subtransactions here: errors of these rules are raised */

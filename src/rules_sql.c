@@ -59,6 +59,7 @@ decide_call(FunctionCallInfo fcinfo, const char *name, int32 requested)
 	Oid			published;
 
 	if (c != NULL && c->model != NULL && c->generation == model_cache_generation &&
+		(c->rules != NULL || c->version == 0) &&
 		c->requested == requested && strcmp(c->rule_set, name) == 0)
 		return c;
 	if (c == NULL)
@@ -96,8 +97,7 @@ decide_call(FunctionCallInfo fcinfo, const char *name, int32 requested)
 
 		PG_TRY();
 		{
-			c->rules = rules_pin(&c->set, c->version, c->set.relid, desc, get_rel_name(c->set.relid), c->set.model,
-								 c->model->version, c->model->num_features, c->model->feature_names);
+			c->rules = rules_pin(&c->set, c->version, c->set.relid, desc, get_rel_name(c->set.relid), c->model);
 		}
 		PG_FINALLY();
 		{
@@ -116,7 +116,7 @@ decide_call(FunctionCallInfo fcinfo, const char *name, int32 requested)
 
 /* Reads the arguments and decides; false when the row or the features are NULL. */
 static bool
-decide_row(FunctionCallInfo fcinfo, DecideCall **call, RowDecision *d, const Thresholds **th)
+decide_row(FunctionCallInfo fcinfo, DecideCall **call, RowDecision *d, Thresholds *th)
 {
 	char	   *name;
 	int32		requested;
@@ -173,7 +173,7 @@ decide_row(FunctionCallInfo fcinfo, DecideCall **call, RowDecision *d, const Thr
 	in.values = c->values;
 	in.nulls = c->nulls;
 	*th = decision_thresholds(c->set.model);
-	decision_make(c->rules, &in, *th, d);
+	decision_make(c->rules, &in, th, d);
 	*call = c;
 	return true;
 }
@@ -184,7 +184,7 @@ risk_decide(PG_FUNCTION_ARGS)
 {
 	DecideCall *c;
 	RowDecision d;
-	const Thresholds *th;
+	Thresholds	th;
 	TupleDesc	result;
 	Datum		values[6];
 	bool		nulls[6] = {false, false, false, false, false, false};
@@ -207,7 +207,7 @@ risk_decide(PG_FUNCTION_ARGS)
 	nulls[4] = c->version == 0;
 	values[4] = Int32GetDatum(c->version);
 	a = decision_reasons(c->rules, &d, c->model, c->row, c->phi,
-						 forest_can_explain(c->model->forest) ? Min(th->reasons, MAX_REASONS) : 0);
+						 forest_can_explain(c->model->forest) ? Min(th.reasons, MAX_REASONS) : 0);
 	nulls[5] = a == NULL;
 	values[5] = PointerGetDatum(a);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(result), values, nulls)));
@@ -220,7 +220,7 @@ risk_explain_rules(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	DecideCall *c;
 	RowDecision d;
-	const Thresholds *th;
+	Thresholds	th;
 	static const char *const outcomes[] = {"miss", "hit", "error"};
 
 	InitMaterializedSRF(fcinfo, 0);

@@ -234,7 +234,7 @@ trigger_rules(TriggerState *st, Relation rel, Trigger *tg, MemoryContext mcxt)
 
 	if (st->rule_set == NULL)
 		return;
-	if (st->rules && st->rules->model_version == st->model->version)
+	if (st->rules && registry_same_stamp(&st->rules->model_stamp, &st->model->stamp))
 		return;
 	if (st->rules)
 	{
@@ -266,7 +266,7 @@ trigger_rules(TriggerState *st, Relation rel, Trigger *tg, MemoryContext mcxt)
 	SetUserIdAndSecContext(RelationGetForm(rel)->relowner,
 						   sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 	st->rules = rules_pin(&set, st->rules_version, RelationGetRelid(rel), RelationGetDescr(rel), RelationGetRelationName(rel),
-						  st->model_name, st->model->version, st->model->num_features, st->model->feature_names);
+						  st->model);
 	SetUserIdAndSecContext(userid, sec_context);
 	if (st->warned)
 		pfree(st->warned);
@@ -447,16 +447,16 @@ risk_score_trigger(PG_FUNCTION_ARGS)
 	values[n++] = Float8GetDatum(score);
 	if (st->decision_att > 0 || st->reasons_att > 0)
 	{
-		const Thresholds *th = decision_thresholds(st->model_name);
+		Thresholds	th = decision_thresholds(st->model_name);
 		RowDecision d;
 		ArrayType  *a;
 
 		if (st->rules)
-			row_rules(st, td, score, th, &d);
+			row_rules(st, td, score, &th, &d);
 		else
 		{
 			memset(&d, 0, sizeof(d));
-			d.decision = decision_by_thresholds(th, score);
+			d.decision = decision_by_thresholds(&th, score);
 		}
 		if (st->decision_att > 0)
 		{
@@ -466,7 +466,7 @@ risk_score_trigger(PG_FUNCTION_ARGS)
 		if (st->reasons_att > 0)
 		{
 			cols[n] = st->reasons_att;
-			a = decision_reasons(st->rules, &d, st->model, st->row, st->phi, Min(th->reasons, MAX_REASONS));
+			a = decision_reasons(st->rules, &d, st->model, st->row, st->phi, Min(th.reasons, MAX_REASONS));
 			nulls[n] = a == NULL;	/* none for allowed rows: nobody reads them */
 			values[n++] = PointerGetDatum(a);
 		}
