@@ -89,6 +89,7 @@ SELECT is(v, 3, 'restored: the next import of dump_m is version 3')
 SELECT is(md5, :'rules_md5', 'restored: the same rule sets, drafts, versions, log, lists and items')
   FROM dblink('restored', 'SELECT n, md5 FROM (' || rtrim(pg_get_viewdef('rules_digest'), E'; \n') || ') d')
        AS t(n bigint, md5 text);
+SELECT dblink_exec('restored', 'SET statement_timeout = ''60s''') \g /dev/null
 SELECT is(d, (SELECT 'block:' || current_version FROM risk.rule_sets WHERE name = 'rs_rules'),
           'restored: the trigger decides with the current version of its rules')
   FROM dblink('restored', $$INSERT INTO rs.orders (order_id, amount, account_age_days, is_new_device, orders_1h,
