@@ -147,7 +147,8 @@ typedef struct CompiledRuleSet
  * key in its message) when it is not a valid rule.  The result is a planned
  * boolean expression over the parameters; *lists gets the constant list
  * names it reads (a List of String nodes), *contained whether it calls only
- * immutable built-in functions and risk.in_list on constant lists.
+ * immutable built-in functions on built-in scalar types and risk.in_list
+ * on constant lists.
  */
 extern Expr *rules_compile_expression(const RuleContext *cx, const char *key, const char *expression,
 									  List **lists, bool *contained);

@@ -5,14 +5,17 @@
  *
  * A rule that raises (a division by zero in an analyst's expression) gives
  * OUTCOME_ERROR and the row is decided without it.  Rules that call only
- * immutable built-in functions and risk.in_list on preloaded lists (most
- * rules: comparisons, arithmetic, CASE, lists) are "contained": their
- * errors leave nothing but memory behind, so they are caught without a
- * subtransaction and cost nothing extra.  The other rules run together in
- * one subtransaction per row; if it fails, each runs again in its own to
- * find which raised.  A parallel worker cannot start subtransactions:
- * there, the error of a rule that is not contained is raised.  Cancels,
- * lack of resources and internal errors are always raised.
+ * immutable built-in functions on built-in scalar types, and risk.in_list
+ * on constant lists preloaded before the rules run (most rules:
+ * comparisons, arithmetic, CASE, lists) are "contained": their errors leave
+ * nothing but memory behind (no SPI, lock, buffer or snapshot), so they
+ * are caught without a subtransaction and cost nothing extra.  The other
+ * rules run together in one subtransaction per row, with the search_path
+ * they were compiled with; if it fails, each runs again in its own to find
+ * which raised.  A parallel worker cannot start subtransactions: there,
+ * the error of a rule that is not contained is raised.  Cancels, lack of
+ * resources, system and internal errors, serialization failures and
+ * unavailable locks are always raised (rules_error_is_the_rules).
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
