@@ -8,7 +8,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(34);
+SELECT plan(38);
 
 CREATE TABLE syn AS SELECT * FROM risk.synthetic_orders(300000, 42);
 CREATE INDEX ON syn (buyer_id);
@@ -26,6 +26,30 @@ SELECT isnt((SELECT md5(string_agg(t::text, E'\n')) FROM risk.synthetic_orders(2
 SELECT is((SELECT md5(string_agg(t::text, E'\n' ORDER BY order_id)) FROM syn t WHERE order_id <= 5000),
           (SELECT md5(string_agg(t::text, E'\n')) FROM (SELECT * FROM risk.synthetic_orders(300000, 42) LIMIT 5000) t),
           'and in the same order');
+
+-- reported_at: when the abuse became known, from a stream of its own
+SET timezone = 'UTC';
+SET datestyle = 'ISO, MDY';
+SELECT is((SELECT md5(string_agg(ROW(t.order_id, t.created_at, t.buyer_id, t.account_created_at, t.device_id, t.ip,
+                                     t.address_id, t.payment_id, t.shop_id, t.sku_id, t.quantity, t.list_price,
+                                     t.discount, t.amount, t.coupon, t.review_stars, t.review_minutes, t.is_fraud,
+                                     t.pattern)::text, E'\n'))
+             FROM risk.synthetic_orders(20000, 7) t), 'd9d57b9065c5fe76ec91f243eea65e84',
+          'the other columns are the rows the same arguments gave before reported_at came');
+RESET timezone;
+RESET datestyle;
+SELECT is((SELECT count(*) FROM syn WHERE NOT is_fraud AND reported_at IS NOT NULL), 0::bigint,
+          'ordinary orders are never reported');
+SELECT is((SELECT count(*) FROM syn WHERE reported_at <= created_at), 0::bigint, 'a report comes after its order');
+SELECT is((SELECT string_agg(pattern, ',' ORDER BY pattern)
+             FROM (SELECT pattern, avg((reported_at IS NOT NULL)::int) AS reported,
+                          max(reported_at - created_at) AS latest
+                     FROM syn WHERE is_fraud GROUP BY pattern) x
+             JOIN (VALUES ('account_takeover', 0.9, 7), ('coupon_abuse', 0.6, 30), ('deal_hunting', 0.95, 2),
+                          ('scalping', 0.5, 45), ('brushing', 0.5, 60), ('click_farm', 0.6, 30),
+                          ('address_harvesting', 0.4, 60)) v(pattern, chance, days) USING (pattern)
+            WHERE abs(reported - chance) > 0.1 OR latest > days * interval '1 day'), NULL,
+          'each pattern reported as often and as late as README says');
 
 -- counts, numbering, time order
 SELECT is((SELECT array_agg((SELECT count(*) FROM risk.synthetic_orders(n, 1)) ORDER BY n)

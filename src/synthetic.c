@@ -39,6 +39,11 @@
  *	address_harvesting	information leakage: a few accounts test leaked
  *						data with many tiny orders, each shipped to another
  *						buyer's address, at many shops
+ *
+ * reported_at: when the abuse becomes known (a report, a chargeback, an
+ * audit), days to weeks after the order, or never (NULL); NULL for
+ * ordinary orders.  Drawn from a stream of its own, so that the other
+ * columns are those the same arguments always gave.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -78,6 +83,17 @@ typedef enum Pattern
 static const char *const pattern_names[P_COUNT] = {
 	"normal", "account_takeover", "coupon_abuse", "deal_hunting", "scalping",
 	"brushing", "click_farm", "address_harvesting"
+};
+
+/*
+ * When abuse becomes known (reported_at): the chance that it ever is, and
+ * the delay after the order, from lo to hi days (most early): a victim
+ * reports a takeover within days, a price error is caught the same day,
+ * chargebacks and audits take weeks, leaked data is found late.
+ */
+static const double report_chance[P_COUNT] = {0, 0.9, 0.6, 0.95, 0.5, 0.5, 0.6, 0.4};
+static const double report_days[P_COUNT][2] = {
+	{0, 0}, {0.5, 7}, {3, 30}, {0.1, 2}, {7, 45}, {10, 60}, {3, 30}, {14, 60}
 };
 
 /* Each pattern's share of all orders, and its episodes' mean size. */
@@ -201,7 +217,7 @@ zipf(Rng *r, int64 n, double s)
 
 enum
 {
-	W_BUYER = 1, W_SKU, W_SHOP, W_DAY, W_EPISODE, W_RANK, W_ORDER
+	W_BUYER = 1, W_SKU, W_SHOP, W_DAY, W_EPISODE, W_RANK, W_ORDER, W_REPORT
 };
 
 typedef struct World
@@ -962,10 +978,10 @@ public_id(int64 id, uint64 kind)
 }
 
 static HeapTuple
-order_tuple(TupleDesc desc, const Order *o, int64 id)
+order_tuple(TupleDesc desc, const World *w, const Order *o, int64 id)
 {
-	Datum		v[19];
-	bool		nulls[19] = {false};
+	Datum		v[20];
+	bool		nulls[20] = {false};
 	double		price = round(o->list_price * 100) / 100;
 	double		amount = round(o->quantity * price * (1 - o->discount) * 100) / 100;
 
@@ -996,6 +1012,22 @@ order_tuple(TupleDesc desc, const Order *o, int64 id)
 		nulls[15] = nulls[16] = true;
 	v[17] = BoolGetDatum(o->pattern != P_NORMAL);
 	v[18] = CStringGetTextDatum(pattern_names[o->pattern]);
+	/* its own stream: the other columns are as they were without it */
+	nulls[19] = true;
+	if (o->pattern != P_NORMAL)
+	{
+		Rng			r = rng_for(w->stream, W_REPORT, id);
+
+		if (chance(&r, report_chance[o->pattern]))
+		{
+			double		u = uniform(&r);
+			double		days = report_days[o->pattern][0] +
+				(report_days[o->pattern][1] - report_days[o->pattern][0]) * u * u;
+
+			v[19] = TimestampTzGetDatum(o->created_at + (TimestampTz) (days * USECS_PER_DAY));
+			nulls[19] = false;
+		}
+	}
 	return heap_form_tuple(desc, v, nulls);
 }
 
@@ -1103,6 +1135,6 @@ risk_synthetic_orders(PG_FUNCTION_ARGS)
 	{
 		const Order *o = &plan->buf.orders[plan->at++];
 
-		SRF_RETURN_NEXT(fc, HeapTupleGetDatum(order_tuple(fc->tuple_desc, o, plan->next_id++)));
+		SRF_RETURN_NEXT(fc, HeapTupleGetDatum(order_tuple(fc->tuple_desc, &plan->w, o, plan->next_id++)));
 	}
 }
