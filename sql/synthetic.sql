@@ -8,7 +8,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(38);
+SELECT plan(42);
 
 CREATE TABLE syn AS SELECT * FROM risk.synthetic_orders(300000, 42);
 CREATE INDEX ON syn (buyer_id);
@@ -50,6 +50,22 @@ SELECT is((SELECT string_agg(pattern, ',' ORDER BY pattern)
                           ('address_harvesting', 0.4, 60)) v(pattern, chance, days) USING (pattern)
             WHERE abs(reported - chance) > 0.1 OR latest > days * interval '1 day'), NULL,
           'each pattern reported as often and as late as README says');
+
+-- the optional attack: a leaked staff coupon from coupon_leak_at, on ordinary accounts' orders
+CREATE TABLE leak AS SELECT * FROM risk.synthetic_orders(50000, 42, days => 10, coupon_leak_at => '2026-01-06 00:00+00');
+CREATE TABLE no_leak AS SELECT * FROM risk.synthetic_orders(50000, 42, days => 10);
+SELECT is((SELECT count(*) FROM no_leak WHERE pattern = 'coupon_leak'), 0::bigint, 'no leak by default');
+SELECT is((SELECT count(*) FROM leak l JOIN no_leak n USING (order_id)
+            WHERE l.pattern <> 'coupon_leak' AND ROW(l.*)::text IS DISTINCT FROM ROW(n.*)::text), 0::bigint,
+          'with the leak, every other order is the same');
+SELECT is((SELECT count(*) FROM leak l JOIN no_leak n USING (order_id)
+            WHERE l.pattern = 'coupon_leak' AND (n.pattern <> 'normal' OR l.created_at < '2026-01-06 00:00+00'
+               OR (l.buyer_id, l.device_id, l.ip, l.created_at) IS DISTINCT FROM (n.buyer_id, n.device_id, n.ip, n.created_at)
+               OR l.coupon <> 'STAFF50' OR l.discount <> 0.5 OR NOT l.is_fraud)), 0::bigint,
+          'a leak order: an ordinary order after the leak, by the same buyer on the same device, with the staff coupon at 50% off');
+SELECT ok((SELECT count(*) FILTER (WHERE created_at < '2026-01-08') < count(*) FILTER (WHERE created_at >= '2026-01-09')
+                  AND count(*) > 100 FROM leak WHERE pattern = 'coupon_leak'),
+          'hundreds of leak orders, more each day');
 
 -- counts, numbering, time order
 SELECT is((SELECT array_agg((SELECT count(*) FROM risk.synthetic_orders(n, 1)) ORDER BY n)
@@ -169,4 +185,4 @@ SELECT is((SELECT count(*) FROM risk.synthetic_orders(5000, -7) WHERE buyer_id <
 RESET statement_timeout;
 
 DROP FUNCTION best_precision(float8[], boolean[], float8[]);
-DROP TABLE syn;
+DROP TABLE syn, leak, no_leak;

@@ -40,6 +40,10 @@
  *						data with many tiny orders, each shipped to another
  *						buyer's address, at many shops
  *
+ *	coupon_leak			only with coupon_leak_at: information leakage, a
+ *						staff coupon used by ordinary accounts from then on,
+ *						a pattern no model trained on the others has seen
+ *
  * reported_at: when the abuse becomes known (a report, a chargeback, an
  * audit), days to weeks after the order, or never (NULL); NULL for
  * ordinary orders.  Drawn from a stream of its own, so that the other
@@ -80,9 +84,16 @@ typedef enum Pattern
 	P_COUNT
 } Pattern;
 
-static const char *const pattern_names[P_COUNT] = {
+/*
+ * The optional attack (coupon_leak_at): not one of the planned patterns, so
+ * that P_COUNT, which keys the episodes' streams, stays as it was.
+ */
+#define P_COUPON_LEAK P_COUNT
+#define LEAKED_COUPON "STAFF50"
+
+static const char *const pattern_names[P_COUNT + 1] = {
 	"normal", "account_takeover", "coupon_abuse", "deal_hunting", "scalping",
-	"brushing", "click_farm", "address_harvesting"
+	"brushing", "click_farm", "address_harvesting", "coupon_leak"
 };
 
 /*
@@ -91,9 +102,9 @@ static const char *const pattern_names[P_COUNT] = {
  * reports a takeover within days, a price error is caught the same day,
  * chargebacks and audits take weeks, leaked data is found late.
  */
-static const double report_chance[P_COUNT] = {0, 0.9, 0.6, 0.95, 0.5, 0.5, 0.6, 0.4};
-static const double report_days[P_COUNT][2] = {
-	{0, 0}, {0.5, 7}, {3, 30}, {0.1, 2}, {7, 45}, {10, 60}, {3, 30}, {14, 60}
+static const double report_chance[P_COUNT + 1] = {0, 0.9, 0.6, 0.95, 0.5, 0.5, 0.6, 0.4, 0.8};
+static const double report_days[P_COUNT + 1][2] = {
+	{0, 0}, {0.5, 7}, {3, 30}, {0.1, 2}, {7, 45}, {10, 60}, {3, 30}, {14, 60}, {1, 5}
 };
 
 /* Each pattern's share of all orders, and its episodes' mean size. */
@@ -217,7 +228,7 @@ zipf(Rng *r, int64 n, double s)
 
 enum
 {
-	W_BUYER = 1, W_SKU, W_SHOP, W_DAY, W_EPISODE, W_RANK, W_ORDER, W_REPORT
+	W_BUYER = 1, W_SKU, W_SHOP, W_DAY, W_EPISODE, W_RANK, W_ORDER, W_REPORT, W_LEAK
 };
 
 typedef struct World
@@ -229,6 +240,7 @@ typedef struct World
 	int32		shops;
 	TimestampTz start;
 	int32		days;
+	TimestampTz leak_at;		/* the staff coupon leaks: DT_NOEND, never */
 } World;
 
 typedef struct Buyer
@@ -918,6 +930,29 @@ cmp_order(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/*
+ * Information leakage, after leak_at: a staff coupon (50% off) spreads on
+ * forums, and ordinary accounts, on their own devices and networks, use it
+ * on expensive items: at first a few orders in a thousand, then more each
+ * day.  Drawn from a stream of its own, so that the orders before leak_at,
+ * and the others after it, are those the same arguments give without it.
+ */
+static void
+leaked_coupon(const World *w, int32 day, int64 i, Order *o)
+{
+	Rng			r = rng_for(w->stream, W_LEAK, (int64) day * MAX_ORDERS_A_DAY + i);
+	double		days_since = (double) (o->created_at - w->leak_at) / USECS_PER_DAY;
+
+	if (!chance(&r, Min(0.003 * (1 + days_since), 0.02)))
+		return;
+	o->coupon = LEAKED_COUPON;
+	o->discount = 0.5;
+	o->quantity = chance(&r, 0.7) ? 1 : 2;
+	if (o->list_price < 80)
+		o->list_price = round((80 + uniform(&r) * 320) * 100) / 100;
+	o->pattern = P_COUPON_LEAK;
+}
+
 /* The next day's orders into the buffer, sorted by time. */
 static void
 plan_day(OrderPlan *plan)
@@ -945,6 +980,8 @@ plan_day(OrderPlan *plan)
 		b = ordinary_buyer(w, &r, t);
 
 		ordinary_order(w, &r, &b, t, buffer_add(&plan->buf));
+		if (t >= w->leak_at)
+			leaked_coupon(w, d, i, &plan->buf.orders[plan->buf.n - 1]);
 	}
 	qsort(plan->buf.orders, plan->buf.n, sizeof(Order), cmp_order);
 	/* what runs past midnight comes with the next day's orders (the last day keeps all) */
@@ -1104,6 +1141,7 @@ risk_synthetic_orders(PG_FUNCTION_ARGS)
 		plan->n = n;
 		plan->w.seed = PG_GETARG_INT32(1);
 		plan->w.start = PG_GETARG_TIMESTAMPTZ(2);
+		plan->w.leak_at = PG_NARGS() > 6 ? PG_GETARG_TIMESTAMPTZ(6) : DT_NOEND;
 		/* another start_at, other orders of the same world: a history can be continued */
 		plan->w.stream = (int64) mix64((uint64) plan->w.seed ^ mix64((uint64) plan->w.start));
 		plan->w.days = days;
