@@ -7,6 +7,8 @@
 #ifndef RISK_DECISION_H
 #define RISK_DECISION_H
 
+#include "access/htup.h"
+
 #include "model_cache.h"
 #include "rules.h"
 
@@ -41,6 +43,12 @@ typedef struct RowDecision
 	RuleOutcome *outcomes;		/* per rule of the set (NULL without rules) */
 	char	  **errors;			/* the messages of rules that raised */
 } RowDecision;
+
+/* The model's score of a row of features (the trigger's, risk.score's). */
+extern double decision_score(const CachedModel *model, const float *row);
+
+/* The columns of a composite row (a row of the rule set's table), into values and nulls. */
+extern void decision_row_columns(HeapTupleHeader h, Datum *values, bool *nulls);
 
 /* Decides a row: its score's decision, then (rs not NULL) its rules. */
 extern void decision_make(CompiledRuleSet *rs, const RuleInput *in, const Thresholds *t, RowDecision *out);

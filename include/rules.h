@@ -111,7 +111,7 @@ typedef struct CompiledRule
 /*
  * A version compiled against one table and one version of its model, in
  * its own memory context; the rules in the order of their priority, then
- * key.  Parameters: the table's columns by attribute number, then the
+ * key.  Parameters: the table's columns by attribute number (1 to natts), then the
  * features, the score and the time of the decision.
  */
 typedef struct CompiledRuleSet
@@ -120,11 +120,11 @@ typedef struct CompiledRuleSet
 	int32		version;
 	Oid			relid;
 	char		model[64];
-	int32		model_version;
 	RegistryStamp model_stamp;	/* the model's registry row: a version number can come again */
 	Oid			userid;			/* compiled as: EXECUTE was checked for this role */
 	int			nrules;
 	CompiledRule *rules;
+	RulePolicyRule *policy;		/* each rule's action and mode, for rules_policy */
 	int			natts;
 	int			num_features;
 	ParamListInfo params;
@@ -137,7 +137,6 @@ typedef struct CompiledRuleSet
 	bool		retired;
 } CompiledRuleSet;
 
-#define RULE_PARAM_COLUMN(rs, attno)	(attno)
 #define RULE_PARAM_FEATURE(rs, i)	((rs)->natts + 1 + (i))
 #define RULE_PARAM_SCORE(rs)		((rs)->natts + (rs)->num_features + 1)
 #define RULE_PARAM_AT(rs)			((rs)->natts + (rs)->num_features + 2)
@@ -188,6 +187,14 @@ extern void rules_evaluate(CompiledRuleSet *rs, const RuleInput *in, RuleOutcome
  * transaction state error, which are raised.
  */
 extern bool rules_error_is_the_rules(const ErrorData *e);
+
+/*
+ * Runs fn(arg) in a subtransaction: true when it returned; false when it
+ * raised an error that is the rules' own (then *error, copied into the
+ * caller's memory context).  Any other error is raised again.  Not in a
+ * parallel worker, which cannot start subtransactions.
+ */
+extern bool rules_try(void (*fn) (void *arg), void *arg, ErrorData **error);
 
 /* ------------------------------------------------------------------------
  * The rule sets' tables (rules_catalog.c)

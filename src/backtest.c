@@ -85,7 +85,6 @@ typedef struct BacktestState
 	float	   *row;
 	Datum	   *values;
 	bool	   *nulls;
-	int			natts;
 	MemoryContextCallback release;
 } BacktestState;
 
@@ -178,7 +177,6 @@ state_setup(BacktestState *s, FunctionCallInfo fcinfo, MemoryContext aggcxt)
 		s->meta[i].mode = s->tested->rules[i].def.mode;
 		s->meta[i].priority = s->tested->rules[i].def.priority;
 	}
-	s->natts = desc->natts;
 	s->row = palloc(sizeof(float) * s->model->num_features);
 	s->values = palloc(sizeof(Datum) * Max(desc->natts, 1));
 	s->nulls = palloc(sizeof(bool) * Max(desc->natts, 1));
@@ -202,9 +200,7 @@ risk_backtest_add(PG_FUNCTION_ARGS)
 	Thresholds	th;
 	bool		fraud;
 	double		amount;
-	HeapTupleHeader h;
-	HeapTupleData tuple;
-	TupleDesc	desc;
+	ArrayType  *features;
 	int			catching = 0;
 	int			last = -1;
 
@@ -230,17 +226,9 @@ risk_backtest_add(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("a history row has NULL features")));
-	features_read_array(s->model, PG_GETARG_ARRAYTYPE_P(5), ARR_ELEMTYPE(PG_GETARG_ARRAYTYPE_P(5)), s->row);
-	if (PG_ARGISNULL(6))
-	{
-		float		margin;
-
-		forest_margins(s->model->forest, s->row, &margin);
-		forest_transform(s->model->forest, &margin);
-		in.score = margin;
-	}
-	else
-		in.score = PG_GETARG_FLOAT8(6);
+	features = PG_GETARG_ARRAYTYPE_P(5);
+	features_read_array(s->model, features, ARR_ELEMTYPE(features), s->row);
+	in.score = PG_ARGISNULL(6) ? decision_score(s->model, s->row) : PG_GETARG_FLOAT8(6);
 	if (PG_ARGISNULL(7))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -253,14 +241,7 @@ risk_backtest_add(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("a history row's amount is not finite")));
-	h = PG_GETARG_HEAPTUPLEHEADER(4);
-	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(h), HeapTupleHeaderGetTypMod(h));
-	tuple.t_len = HeapTupleHeaderGetDatumLength(h);
-	ItemPointerSetInvalid(&tuple.t_self);
-	tuple.t_tableOid = InvalidOid;
-	tuple.t_data = h;
-	heap_deform_tuple(&tuple, desc, s->values, s->nulls);
-	ReleaseTupleDesc(desc);
+	decision_row_columns(PG_GETARG_HEAPTUPLEHEADER(4), s->values, s->nulls);
 	in.values = s->values;
 	in.nulls = s->nulls;
 	in.features = s->row;

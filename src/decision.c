@@ -8,12 +8,14 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
+#include "utils/typcache.h"
 
 #include "catalog.h"
 #include "decision.h"
@@ -95,11 +97,34 @@ decision_thresholds(const char *model)
  * ------------------------------------------------------------------------
  */
 
+double
+decision_score(const CachedModel *model, const float *row)
+{
+	float		margin;
+
+	forest_margins(model->forest, row, &margin);
+	forest_transform(model->forest, &margin);
+	return margin;
+}
+
+void
+decision_row_columns(HeapTupleHeader h, Datum *values, bool *nulls)
+{
+	TupleDesc	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(h), HeapTupleHeaderGetTypMod(h));
+	HeapTupleData tuple;
+
+	tuple.t_len = HeapTupleHeaderGetDatumLength(h);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = h;
+	heap_deform_tuple(&tuple, desc, values, nulls);
+	ReleaseTupleDesc(desc);
+}
+
 void
 decision_make(CompiledRuleSet *rs, const RuleInput *in, const Thresholds *t, RowDecision *out)
 {
 	Decision	by_thresholds = decision_by_thresholds(t, in->score);
-	RulePolicyRule *policy;
 
 	out->outcomes = NULL;
 	out->errors = NULL;
@@ -112,14 +137,7 @@ decision_make(CompiledRuleSet *rs, const RuleInput *in, const Thresholds *t, Row
 	out->outcomes = palloc(sizeof(RuleOutcome) * rs->nrules);
 	out->errors = palloc(sizeof(char *) * rs->nrules);
 	rules_evaluate(rs, in, out->outcomes, out->errors);
-	policy = palloc(sizeof(RulePolicyRule) * rs->nrules);
-	for (int i = 0; i < rs->nrules; i++)
-	{
-		policy[i].action = rs->rules[i].def.action;
-		policy[i].mode = rs->rules[i].def.mode;
-	}
-	out->decision = rules_policy(policy, out->outcomes, rs->nrules, by_thresholds, &out->by_rules);
-	pfree(policy);
+	out->decision = rules_policy(rs->policy, out->outcomes, rs->nrules, by_thresholds, &out->by_rules);
 }
 
 ArrayType *

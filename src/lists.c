@@ -482,10 +482,13 @@ in_list(FunctionCallInfo fcinfo, TimestampTz at)
 		char	   *s = text_to_cstring(name);
 		uint64		generation = lists_generation;	/* before: a change while we read is seen next time */
 
-		if (lists_lookup_only && (!lists_checked || lists == NULL ||
-								  strlen(s) >= 64 || hash_search(lists, s, HASH_FIND, NULL) == NULL ||
-								  !((CachedList *) hash_search(lists, s, HASH_FIND, NULL))->loaded))
-			elog(ERROR, "risk.in_list: list \"%s\" was not loaded before its rules ran", s);
+		if (lists_lookup_only)
+		{
+			CachedList *l = lists_checked && lists && strlen(s) < 64 ? hash_search(lists, s, HASH_FIND, NULL) : NULL;
+
+			if (l == NULL || !l->loaded)
+				elog(ERROR, "risk.in_list: list \"%s\" was not loaded before its rules ran", s);
+		}
 		c->list = lists_get(s, false);
 		strlcpy(c->name, s, sizeof(c->name));
 		c->generation = generation;

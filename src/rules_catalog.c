@@ -249,7 +249,6 @@ rules_pin(const RuleSetInfo *set, int32 version, Oid relid, TupleDesc desc, cons
 	rs->relid = relid;
 	rs->userid = userid;
 	strlcpy(rs->model, model->name, sizeof(rs->model));
-	rs->model_version = model->version;
 	rs->model_stamp = model->stamp;
 	rs->pins = 1;
 	old = MemoryContextSwitchTo(TopMemoryContext);
@@ -287,7 +286,6 @@ rules_compile_draft(const RuleSetInfo *set, TupleDesc desc, const char *relname,
 	rs->relid = set->relid;
 	rs->userid = GetUserId();
 	strlcpy(rs->model, model->name, sizeof(rs->model));
-	rs->model_version = model->version;
 	rs->model_stamp = model->stamp;
 	return rs;
 }
@@ -365,60 +363,50 @@ target_close(Target *t)
  * Compiles one rule in a subtransaction; NULL when it is valid, else the
  * error, its message naming the rule and its hint saying what rules read.
  */
+/* A rule compiled as publishing checks it, for rules_try. */
+typedef struct RuleCheck
+{
+	const Target *t;
+	const RuleDef *r;
+} RuleCheck;
+
+static void
+check_rule_expression(void *arg)
+{
+	RuleCheck  *c = (RuleCheck *) arg;
+	List	   *lists;
+	bool		contained;
+	Expr	   *expr = rules_compile_expression(&c->t->cx, c->r->key, c->r->expression, &lists, &contained);
+	Oid			userid;
+	int			sec_context;
+
+	/* and the table's owner, who runs the rules in the trigger, may run what it calls */
+	GetUserIdAndSecContext(&userid, &sec_context);
+	SetUserIdAndSecContext(RelationGetForm(c->t->rel)->relowner,
+						   sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	(void) ExecInitExpr(expr, NULL);
+	SetUserIdAndSecContext(userid, sec_context);
+}
+
 static ErrorData *
 check_rule(const Target *t, const RuleDef *r)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	ErrorData  *volatile result = NULL;
+	RuleCheck	c = {t, r};
+	ErrorData  *e;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		List	   *lists;
-		bool		contained;
-
-		Expr	   *expr = rules_compile_expression(&t->cx, r->key, r->expression, &lists, &contained);
-		Oid			userid;
-		int			sec_context;
-
-		/* and the table's owner, who runs the rules in the trigger, may run what it calls */
-		GetUserIdAndSecContext(&userid, &sec_context);
-		SetUserIdAndSecContext(RelationGetForm(t->rel)->relowner,
-							   sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-		(void) ExecInitExpr(expr, NULL);
-		SetUserIdAndSecContext(userid, sec_context);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *e;
-
-		MemoryContextSwitchTo(cxt);
-		e = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		if (!rules_error_is_the_rules(e))
-			ReThrowError(e);
-		if (strstr(e->message, "rule \"") != e->message)
-			e->message = psprintf("rule \"%s\": %s", r->key, e->message);
-		if (e->hint == NULL && e->sqlerrcode == ERRCODE_UNDEFINED_COLUMN)
-			e->hint = psprintf("A rule reads the columns of table %s (new.name), the features of model \"%s\" "
-							   "(features.name; SELECT * FROM risk.model_features('%s') lists them), and score.",
-							   t->cx.relname, t->model->name, t->model->name);
-		e->detail = e->detail ? e->detail : psprintf("The expression: %s", r->expression);
-		e->cursorpos = 0;
-		e->internalpos = 0;
-		e->context = NULL;
-		result = e;
-	}
-	PG_END_TRY();
-	return result;
+	if (rules_try(check_rule_expression, &c, &e))
+		return NULL;
+	if (strstr(e->message, "rule \"") != e->message)
+		e->message = psprintf("rule \"%s\": %s", r->key, e->message);
+	if (e->hint == NULL && e->sqlerrcode == ERRCODE_UNDEFINED_COLUMN)
+		e->hint = psprintf("A rule reads the columns of table %s (new.name), the features of model \"%s\" "
+						   "(features.name; SELECT * FROM risk.model_features('%s') lists them), and score.",
+						   t->cx.relname, t->model->name, t->model->name);
+	e->detail = e->detail ? e->detail : psprintf("The expression: %s", r->expression);
+	e->cursorpos = 0;
+	e->internalpos = 0;
+	e->context = NULL;
+	return e;
 }
 
 static void

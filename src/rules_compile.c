@@ -506,6 +506,25 @@ rule_order(const void *a, const void *b)
 	return strcmp(x->def.key, y->def.key);
 }
 
+/* One rule compiled and made ready to run, for rules_try. */
+typedef struct RuleCompile
+{
+	const RuleContext *cx;
+	CompiledRule *r;
+	List	   *lists;
+} RuleCompile;
+
+static void
+compile_rule_expression(void *arg)
+{
+	RuleCompile *c = (RuleCompile *) arg;
+	Expr	   *expr = rules_compile_expression(c->cx, c->r->def.key, c->r->def.expression, &c->lists,
+												&c->r->contained);
+
+	/* EXECUTE on what the rule calls is checked here: a rule the role may not run is broken */
+	c->r->state = ExecInitExpr(expr, NULL);
+}
+
 /*
  * Compiles one rule of a set; a rule that does not compile is kept broken,
  * with its message (in a subtransaction when one can start; in a parallel
@@ -514,63 +533,23 @@ rule_order(const void *a, const void *b)
 static void
 compile_rule(CompiledRuleSet *rs, const RuleContext *cx, CompiledRule *r, List **lists)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	List	   *volatile found = NIL;
-	Expr	   *volatile expr = NULL;
+	RuleCompile c = {cx, r, NIL};
+	ErrorData  *e;
+	ListCell   *lc;
 
 	if (IsInParallelMode())
+		compile_rule_expression(&c);
+	else if (!rules_try(compile_rule_expression, &c, &e))
 	{
-		List	   *names = NIL;
-
-		expr = rules_compile_expression(cx, r->def.key, r->def.expression, &names, &r->contained);
-		found = names;
-		r->state = ExecInitExpr(expr, NULL);
+		r->broken = e->message;
+		r->state = NULL;
+		return;
 	}
-	else
-	{
-		BeginInternalSubTransaction(NULL);
-		MemoryContextSwitchTo(cxt);
-		PG_TRY();
-		{
-			List	   *names = NIL;
-
-			expr = rules_compile_expression(cx, r->def.key, r->def.expression, &names, &r->contained);
-			found = names;
-			/* here too: EXECUTE on what the rule calls is checked, a rule the role may not run is broken */
-			r->state = ExecInitExpr(expr, NULL);
-			ReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(cxt);
-			CurrentResourceOwner = owner;
-		}
-		PG_CATCH();
-		{
-			ErrorData  *e;
-
-			MemoryContextSwitchTo(cxt);
-			e = CopyErrorData();
-			FlushErrorState();
-			RollbackAndReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(cxt);
-			CurrentResourceOwner = owner;
-			if (!rules_error_is_the_rules(e))
-				ReThrowError(e);
-			r->broken = e->message;
-			r->state = NULL;
-			expr = NULL;
-		}
-		PG_END_TRY();
-	}
-	if (expr)
-	{
-		ListCell   *lc;
-
-		foreach(lc, found)
-			if (!list_member(*lists, lfirst(lc)))
-				*lists = lappend(*lists, lfirst(lc));
-		if (!r->contained)
-			rs->any_uncontained = true;
-	}
+	foreach(lc, c.lists)
+		if (!list_member(*lists, lfirst(lc)))
+			*lists = lappend(*lists, lfirst(lc));
+	if (!r->contained)
+		rs->any_uncontained = true;
 }
 
 CompiledRuleSet *
@@ -603,9 +582,14 @@ rules_compile_set(const RuleContext *cx, int32 version, const RuleDef *defs, int
 	}
 	if (n > 1)
 		qsort(rs->rules, n, sizeof(CompiledRule), rule_order);
+	rs->policy = palloc(sizeof(RulePolicyRule) * Max(n, 1));
 	for (i = 0; i < n; i++)
+	{
+		rs->policy[i].action = rs->rules[i].def.action;
+		rs->policy[i].mode = rs->rules[i].def.mode;
 		if (rs->rules[i].def.mode != RULE_OFF)
 			compile_rule(rs, cx, &rs->rules[i], &lists);
+	}
 	rs->nlists = list_length(lists);
 	rs->lists = palloc(sizeof(char *) * Max(rs->nlists, 1));
 	i = 0;

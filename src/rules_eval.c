@@ -111,9 +111,8 @@ eval_contained(CompiledRuleSet *rs, RuleOutcome *outcomes, char **errors)
 	lists_lookup_only = false;
 }
 
-/* Rules that are not contained, in the current subtransaction; false if one raised (*error). */
-static bool
-eval_uncontained_in_subxact(CompiledRuleSet *rs, RuleOutcome *outcomes, int only, ErrorData **error)
+bool
+rules_try(void (*fn) (void *arg), void *arg, ErrorData **error)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
@@ -123,14 +122,7 @@ eval_uncontained_in_subxact(CompiledRuleSet *rs, RuleOutcome *outcomes, int only
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		for (int i = 0; i < rs->nrules; i++)
-		{
-			CompiledRule *r = &rs->rules[i];
-
-			if (!evaluated(r) || r->state == NULL || r->contained || (only >= 0 && i != only))
-				continue;
-			outcomes[i] = eval_one(rs, r);
-		}
+		fn(arg);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
@@ -152,6 +144,29 @@ eval_uncontained_in_subxact(CompiledRuleSet *rs, RuleOutcome *outcomes, int only
 	}
 	PG_END_TRY();
 	return ok;
+}
+
+/* The rules that are not contained (or only the one), for rules_try. */
+typedef struct Uncontained
+{
+	CompiledRuleSet *rs;
+	RuleOutcome *outcomes;
+	int			only;			/* -1: all */
+} Uncontained;
+
+static void
+eval_uncontained_rules(void *arg)
+{
+	Uncontained *u = (Uncontained *) arg;
+
+	for (int i = 0; i < u->rs->nrules; i++)
+	{
+		CompiledRule *r = &u->rs->rules[i];
+
+		if (!evaluated(r) || r->state == NULL || r->contained || (u->only >= 0 && i != u->only))
+			continue;
+		u->outcomes[i] = eval_one(u->rs, r);
+	}
 }
 
 static void eval_uncontained(CompiledRuleSet *rs, RuleOutcome *outcomes, char **errors);
@@ -229,8 +244,9 @@ eval_uncontained(CompiledRuleSet *rs, RuleOutcome *outcomes, char **errors)
 	}
 	{
 		ErrorData  *e = NULL;
+		Uncontained u = {rs, outcomes, -1};
 
-		if (eval_uncontained_in_subxact(rs, outcomes, -1, &e))
+		if (rules_try(eval_uncontained_rules, &u, &e))
 			return;
 		for (i = 0; i < rs->nrules; i++)
 		{
@@ -239,7 +255,8 @@ eval_uncontained(CompiledRuleSet *rs, RuleOutcome *outcomes, char **errors)
 			if (!evaluated(r) || r->state == NULL || r->contained)
 				continue;
 			outcomes[i] = OUTCOME_MISS;
-			if (!eval_uncontained_in_subxact(rs, outcomes, i, &e))
+			u.only = i;
+			if (!rules_try(eval_uncontained_rules, &u, &e))
 			{
 				outcomes[i] = OUTCOME_ERROR;
 				if (errors)

@@ -45,8 +45,7 @@ typedef struct DecideCall
 	MemoryContextCallback release_rules;
 	float	   *row;
 	double	   *phi;
-	int			natts;
-	Datum	   *values;
+	Datum	   *values;				/* the row's columns */
 	bool	   *nulls;
 } DecideCall;
 
@@ -57,6 +56,7 @@ decide_call(FunctionCallInfo fcinfo, const char *name, int32 requested)
 	MemoryContext mcxt = fcinfo->flinfo->fn_mcxt;
 	Oid			rowtype = get_fn_expr_argtype(fcinfo->flinfo, 1);
 	Oid			published;
+	TupleDesc	desc;
 
 	if (c != NULL && c->model != NULL && c->generation == model_cache_generation &&
 		(c->rules != NULL || c->version == 0) &&
@@ -91,26 +91,20 @@ decide_call(FunctionCallInfo fcinfo, const char *name, int32 requested)
 	c->model = model_cache_pin(c->set.model);
 	c->generation = model_cache_generation;
 	c->version = requested > 0 ? requested : c->set.current;
+	desc = lookup_rowtype_tupdesc_copy(rowtype, -1);
 	if (c->version > 0)
-	{
-		TupleDesc	desc = lookup_rowtype_tupdesc(rowtype, -1);
-
-		PG_TRY();
-		{
-			c->rules = rules_pin(&c->set, c->version, c->set.relid, desc, get_rel_name(c->set.relid), c->model);
-		}
-		PG_FINALLY();
-		{
-			ReleaseTupleDesc(desc);
-		}
-		PG_END_TRY();
-	}
+		c->rules = rules_pin(&c->set, c->version, c->set.relid, desc, get_rel_name(c->set.relid), c->model);
 	if (c->row)
 		pfree(c->row);
 	if (c->phi)
 		pfree(c->phi);
+	if (c->values)
+		pfree(c->values), pfree(c->nulls);
 	c->row = MemoryContextAlloc(mcxt, sizeof(float) * c->model->num_features);
 	c->phi = MemoryContextAlloc(mcxt, sizeof(double) * (c->model->num_features + 1));
+	c->values = MemoryContextAlloc(mcxt, sizeof(Datum) * Max(desc->natts, 1));
+	c->nulls = MemoryContextAlloc(mcxt, sizeof(bool) * Max(desc->natts, 1));
+	FreeTupleDesc(desc);
 	return c;
 }
 
@@ -121,11 +115,8 @@ decide_row(FunctionCallInfo fcinfo, DecideCall **call, RowDecision *d, Threshold
 	char	   *name;
 	int32		requested;
 	DecideCall *c;
-	HeapTupleHeader h;
-	HeapTupleData tuple;
-	TupleDesc	desc;
 	RuleInput	in;
-	Oid			elemtype;
+	ArrayType  *features;
 
 	name = catalog_check_name(PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0), "rule set");
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
@@ -136,16 +127,10 @@ decide_row(FunctionCallInfo fcinfo, DecideCall **call, RowDecision *d, Threshold
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("rule set versions are numbered from 1, not %d", requested)));
 	c = decide_call(fcinfo, name, requested);
-	elemtype = ARR_ELEMTYPE(PG_GETARG_ARRAYTYPE_P(2));
-	features_read_array(c->model, PG_GETARG_ARRAYTYPE_P(2), elemtype, c->row);
+	features = PG_GETARG_ARRAYTYPE_P(2);
+	features_read_array(c->model, features, ARR_ELEMTYPE(features), c->row);
 	if (PG_ARGISNULL(3))
-	{
-		float		margin;
-
-		forest_margins(c->model->forest, c->row, &margin);
-		forest_transform(c->model->forest, &margin);
-		in.score = margin;
-	}
+		in.score = decision_score(c->model, c->row);
 	else
 	{
 		in.score = PG_GETARG_FLOAT8(3);
@@ -156,20 +141,7 @@ decide_row(FunctionCallInfo fcinfo, DecideCall **call, RowDecision *d, Threshold
 	}
 	in.at = PG_ARGISNULL(4) ? GetCurrentStatementStartTimestamp() : PG_GETARG_TIMESTAMPTZ(4);
 	in.features = c->row;
-	h = PG_GETARG_HEAPTUPLEHEADER(1);
-	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(h), HeapTupleHeaderGetTypMod(h));
-	if (c->values == NULL || c->natts != desc->natts)
-	{
-		c->natts = desc->natts;
-		c->values = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(Datum) * Max(desc->natts, 1));
-		c->nulls = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(bool) * Max(desc->natts, 1));
-	}
-	tuple.t_len = HeapTupleHeaderGetDatumLength(h);
-	ItemPointerSetInvalid(&tuple.t_self);
-	tuple.t_tableOid = InvalidOid;
-	tuple.t_data = h;
-	heap_deform_tuple(&tuple, desc, c->values, c->nulls);
-	ReleaseTupleDesc(desc);
+	decision_row_columns(PG_GETARG_HEAPTUPLEHEADER(1), c->values, c->nulls);
 	in.values = c->values;
 	in.nulls = c->nulls;
 	*th = decision_thresholds(c->set.model);

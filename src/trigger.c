@@ -44,14 +44,12 @@
 #include "catalog/partition.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "funcapi.h"
 #include "parser/parse_func.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -421,7 +419,6 @@ risk_score_trigger(PG_FUNCTION_ARGS)
 	ErrorContextCallback context;
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TriggerState *st;
-	float		margin;
 	double		score;
 	int			cols[MAX_COLUMNS];
 	Datum		values[MAX_COLUMNS];
@@ -439,9 +436,7 @@ risk_score_trigger(PG_FUNCTION_ARGS)
 	error_context_stack = &context;
 	st = trigger_state(fcinfo, td);
 	row_features(st, td);
-	forest_margins(st->model->forest, st->row, &margin);
-	forest_transform(st->model->forest, &margin);
-	score = margin;
+	score = decision_score(st->model, st->row);
 	memset(nulls, 0, sizeof(nulls));
 	cols[n] = st->score_att;
 	values[n++] = Float8GetDatum(score);
