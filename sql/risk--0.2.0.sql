@@ -1678,10 +1678,10 @@ CREATE FUNCTION @extschema@.synthetic_orders(
                  device_id bigint, ip inet, address_id bigint, payment_id bigint, shop_id integer,
                  sku_id integer, quantity integer, list_price double precision, discount double precision,
                  amount double precision, coupon text, review_stars integer, review_minutes integer,
-                 is_fraud boolean, pattern text, reported_at timestamptz)
+                 declined boolean, is_fraud boolean, pattern text, reported_at timestamptz)
   AS 'MODULE_PATHNAME', 'risk_synthetic_orders' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 100000;
 COMMENT ON FUNCTION @extschema@.synthetic_orders(bigint, integer, timestamptz, integer, bigint, bigint, timestamptz) IS
-  'n synthetic marketplace orders over days days from start_at, in time order, numbered from first_order_id: ordinary buyers (buyers of them; 0: n / 6) and labelled abuse (pattern: account_takeover, coupon_abuse, deal_hunting, scalping, brushing, click_farm, address_harvesting; from coupon_leak_at, coupon_leak: a leaked staff coupon on ordinary accounts) and reported_at, when the abuse became known (days to weeks later; NULL if never, and for ordinary orders). The same arguments give the same rows.';
+  'n synthetic marketplace orders over days days from start_at, in time order, numbered from first_order_id: ordinary buyers (buyers of them; 0: n / 6) and labelled abuse (pattern: account_takeover, coupon_abuse, deal_hunting, scalping, brushing, click_farm, address_harvesting, card_testing; from coupon_leak_at, coupon_leak: a leaked staff coupon on ordinary accounts), whether the payment was declined, and reported_at, when the abuse became known (days to weeks later; NULL if never, and for ordinary orders). The same arguments give the same rows.';
 
 -- The scoring trigger and its decision thresholds
 CREATE TABLE @extschema@.decision_thresholds (

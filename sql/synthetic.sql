@@ -8,7 +8,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(42);
+SELECT plan(44);
 
 CREATE TABLE syn AS SELECT * FROM risk.synthetic_orders(300000, 42);
 CREATE INDEX ON syn (buyer_id);
@@ -30,12 +30,14 @@ SELECT is((SELECT md5(string_agg(t::text, E'\n' ORDER BY order_id)) FROM syn t W
 -- reported_at: when the abuse became known, from a stream of its own
 SET timezone = 'UTC';
 SET datestyle = 'ISO, MDY';
-SELECT is((SELECT md5(string_agg(ROW(t.order_id, t.created_at, t.buyer_id, t.account_created_at, t.device_id, t.ip,
-                                     t.address_id, t.payment_id, t.shop_id, t.sku_id, t.quantity, t.list_price,
-                                     t.discount, t.amount, t.coupon, t.review_stars, t.review_minutes, t.is_fraud,
-                                     t.pattern)::text, E'\n'))
-             FROM risk.synthetic_orders(20000, 7) t), 'd9d57b9065c5fe76ec91f243eea65e84',
-          'the other columns are the rows the same arguments gave before reported_at came');
+-- card testing came as an eighth pattern: the other seven's orders are those they were before it
+SELECT is((SELECT md5(string_agg(ROW(t.created_at, t.buyer_id, t.account_created_at, t.device_id, t.ip, t.address_id,
+                                     t.payment_id, t.shop_id, t.sku_id, t.quantity, t.list_price, t.discount, t.amount,
+                                     t.coupon, t.review_stars, t.review_minutes, t.pattern)::text, E'\n'
+                                 ORDER BY created_at, buyer_id, device_id, sku_id, amount))
+             FROM risk.synthetic_orders(20000, 7) t WHERE pattern NOT IN ('normal', 'card_testing')),
+          'e61385cd5a78b421899ff7eb987d74c4',
+          'the first seven patterns'' orders are those they were before card testing came');
 RESET timezone;
 RESET datestyle;
 SELECT is((SELECT count(*) FROM syn WHERE NOT is_fraud AND reported_at IS NOT NULL), 0::bigint,
@@ -47,7 +49,8 @@ SELECT is((SELECT string_agg(pattern, ',' ORDER BY pattern)
                      FROM syn WHERE is_fraud GROUP BY pattern) x
              JOIN (VALUES ('account_takeover', 0.9, 7), ('coupon_abuse', 0.6, 30), ('deal_hunting', 0.95, 2),
                           ('scalping', 0.5, 45), ('brushing', 0.5, 60), ('click_farm', 0.6, 30),
-                          ('address_harvesting', 0.4, 60)) v(pattern, chance, days) USING (pattern)
+                          ('address_harvesting', 0.4, 60), ('card_testing', 0.7, 10)) v(pattern, chance, days)
+                   USING (pattern)
             WHERE abs(reported - chance) > 0.1 OR latest > days * interval '1 day'), NULL,
           'each pattern reported as often and as late as README says');
 
@@ -86,7 +89,7 @@ SELECT is((SELECT count(*) FROM syn WHERE created_at < account_created_at), 0::b
 
 -- patterns and labels
 SELECT is((SELECT array_agg(DISTINCT pattern ORDER BY pattern) FROM risk.synthetic_orders(10000, 3)),
-          '{account_takeover,address_harvesting,brushing,click_farm,coupon_abuse,deal_hunting,normal,scalping}',
+          '{account_takeover,address_harvesting,brushing,card_testing,click_farm,coupon_abuse,deal_hunting,normal,scalping}',
           'every pattern is present in 10,000 orders');
 SELECT is((SELECT count(*) FROM syn WHERE is_fraud <> (pattern <> 'normal')), 0::bigint,
           'is_fraud = the pattern is not normal');
@@ -94,8 +97,8 @@ SELECT ok((SELECT bool_and(n BETWEEN share * 300000 * 0.8 AND share * 300000 * 2
              FROM (SELECT pattern, count(*) AS n FROM syn GROUP BY pattern) c
              JOIN (VALUES ('account_takeover', 0.003), ('coupon_abuse', 0.006), ('deal_hunting', 0.003),
                           ('scalping', 0.004), ('brushing', 0.005), ('click_farm', 0.005),
-                          ('address_harvesting', 0.002)) v(pattern, share) USING (pattern)),
-          'each pattern near its share of the orders (0.2% to 0.6%; 2.8% in all)');
+                          ('address_harvesting', 0.002), ('card_testing', 0.004)) v(pattern, share) USING (pattern)),
+          'each pattern near its share of the orders (0.2% to 0.6%; 3.2% in all)');
 
 -- each pattern's shape
 SELECT ok((SELECT bool_and(created_at - account_created_at > interval '365 days'
@@ -125,6 +128,14 @@ SELECT ok((SELECT avg((EXISTS (SELECT FROM syn o WHERE o.address_id = h.address_
                                                    AND o.pattern = 'normal'))::int) > 0.5
              FROM syn h WHERE pattern = 'address_harvesting'),
           'address harvesting: most orders go to an address an ordinary buyer of this sample ships to');
+SELECT ok((SELECT bool_and(amount <= 3 AND quantity = 1) AND avg(declined::int) > 0.75
+               AND count(DISTINCT payment_id) > 0.8 * count(*) AND count(DISTINCT device_id) * 10 < count(DISTINCT payment_id)
+             FROM syn WHERE pattern = 'card_testing'),
+          'card testing: tiny orders, most declined, a new card at almost every try, ten cards or more per device');
+SELECT is((SELECT array_agg(round(d, 2) ORDER BY p)
+             FROM (SELECT pattern = 'account_takeover' AS p, avg(declined::int) AS d FROM syn
+                    WHERE pattern IN ('normal', 'account_takeover') GROUP BY 1) x),
+          '{0.02,0.10}'::numeric[], 'declined: 2% of ordinary orders, 10% of a taken-over account''s');
 
 -- no raw column gives a pattern away: at 80% recall, none reaches 60%
 -- precision (ordinary orders sampled one in ten, weighted ten)
@@ -139,7 +150,8 @@ SELECT ok((SELECT max(greatest(best_precision(v, y, w), best_precision(array(SEL
                                                 ('discount', s.discount),
                                                 ('account_age', extract(epoch FROM s.created_at - s.account_created_at)),
                                                 ('review_minutes', coalesce(s.review_minutes, 1e9)),
-                                                ('datacenter_ip', (s.ip << '185.0.0.0/8')::int)) c(name, value)
+                                                ('datacenter_ip', (s.ip << '185.0.0.0/8')::int),
+                                                ('declined', s.declined::int)) c(name, value)
                     GROUP BY p.pattern, c.name) x),
           'no raw column catches 80% of a pattern at 60% precision or better');
 

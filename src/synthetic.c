@@ -39,6 +39,9 @@
  *	address_harvesting	information leakage: a few accounts test leaked
  *						data with many tiny orders, each shipped to another
  *						buyer's address, at many shops
+ *	card_testing		malicious activity: one device on one network tries
+ *						15 to 60 stolen cards with tiny orders at a machine's
+ *						pace, most of them declined
  *
  *	coupon_leak			only with coupon_leak_at: information leakage, a
  *						staff coupon used by ordinary accounts from then on,
@@ -48,6 +51,10 @@
  * audit), days to weeks after the order, or never (NULL); NULL for
  * ordinary orders.  Drawn from a stream of its own, so that the other
  * columns are those the same arguments always gave.
+ *
+ * declined: the payment was refused.  Card testing's are the episode's;
+ * every other order's are drawn from a stream of their own, a few in a
+ * hundred.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -81,19 +88,25 @@ typedef enum Pattern
 	P_BRUSHING,
 	P_CLICK_FARM,
 	P_ADDRESS_HARVESTING,
+	P_CARD_TESTING,
 	P_COUNT
 } Pattern;
 
-/*
- * The optional attack (coupon_leak_at): not one of the planned patterns, so
- * that P_COUNT, which keys the episodes' streams, stays as it was.
- */
+/* The optional attack (coupon_leak_at): not one of the planned patterns. */
 #define P_COUPON_LEAK P_COUNT
 #define LEAKED_COUPON "STAFF50"
 
+/*
+ * Episodes' streams are keyed by number * EPISODE_KEYS + pattern: eight,
+ * the number of patterns before card testing came, so that the first seven
+ * patterns' episodes stayed as they were (card testing's keys are those
+ * 'normal', which has no episodes, would have had).
+ */
+#define EPISODE_KEYS 8
+
 static const char *const pattern_names[P_COUNT + 1] = {
 	"normal", "account_takeover", "coupon_abuse", "deal_hunting", "scalping",
-	"brushing", "click_farm", "address_harvesting", "coupon_leak"
+	"brushing", "click_farm", "address_harvesting", "card_testing", "coupon_leak"
 };
 
 /*
@@ -102,13 +115,24 @@ static const char *const pattern_names[P_COUNT + 1] = {
  * reports a takeover within days, a price error is caught the same day,
  * chargebacks and audits take weeks, leaked data is found late.
  */
-static const double report_chance[P_COUNT + 1] = {0, 0.9, 0.6, 0.95, 0.5, 0.5, 0.6, 0.4, 0.8};
+static const double report_chance[P_COUNT + 1] = {0, 0.9, 0.6, 0.95, 0.5, 0.5, 0.6, 0.4, 0.7, 0.8};
 static const double report_days[P_COUNT + 1][2] = {
-	{0, 0}, {0.5, 7}, {3, 30}, {0.1, 2}, {7, 45}, {10, 60}, {3, 30}, {14, 60}, {1, 5}
+	{0, 0}, {0.5, 7}, {3, 30}, {0.1, 2}, {7, 45}, {10, 60}, {3, 30}, {14, 60}, {0.5, 10}, {1, 5}
 };
 
-/* Each pattern's share of all orders, and its episodes' mean size. */
-static const double pattern_share[P_COUNT] = {0, 0.003, 0.006, 0.003, 0.004, 0.005, 0.005, 0.002};
+/*
+ * The chance that a payment is declined, but for card testing's (the
+ * episode's own): a few in a hundred, more on a taken-over account, whose
+ * bank sees an unusual charge.
+ */
+static const double decline_chance[P_COUNT + 1] = {0.02, 0.1, 0.03, 0.02, 0.03, 0.02, 0.03, 0.03, 0, 0.02};
+
+/* Each pattern's share of all orders. */
+static const double pattern_share[P_COUNT] = {0, 0.003, 0.006, 0.003, 0.004, 0.005, 0.005, 0.002, 0.004};
+
+#define DECLINE_DRAWN 0
+#define DECLINE_NO 1
+#define DECLINE_YES 2
 
 typedef struct Order
 {
@@ -127,6 +151,7 @@ typedef struct Order
 	const char *coupon;
 	int32		review_stars;	/* 0: no review */
 	int32		review_minutes;
+	int8		declined;		/* card testing's: DECLINE_*; others drawn */
 	Pattern		pattern;
 	int32		seq;			/* made this day: the last tie-breaker */
 } Order;
@@ -228,7 +253,7 @@ zipf(Rng *r, int64 n, double s)
 
 enum
 {
-	W_BUYER = 1, W_SKU, W_SHOP, W_DAY, W_EPISODE, W_RANK, W_ORDER, W_REPORT, W_LEAK
+	W_BUYER = 1, W_SKU, W_SHOP, W_DAY, W_EPISODE, W_RANK, W_ORDER, W_REPORT, W_LEAK, W_DECLINE
 };
 
 typedef struct World
@@ -498,13 +523,13 @@ fresh_account(const World *w, Rng *r, uint64 key, TimestampTz signup)
 static uint64
 ring_key(const Episode *e, int k)
 {
-	return ((uint64) e->number * P_COUNT + e->pattern) * 256 + k + (UINT64CONST(1) << 62);
+	return ((uint64) e->number * EPISODE_KEYS + e->pattern) * 256 + k + (UINT64CONST(1) << 62);
 }
 
 static int64
 fresh_id(const World *w, Pattern p, int64 number, int k)
 {
-	return FRESH_IDS * 2 + (int64) (mix64((uint64) w->stream ^ (((uint64) number * P_COUNT + p) * 256 + k)) % (uint64) FRESH_IDS);
+	return FRESH_IDS * 2 + (int64) (mix64((uint64) w->stream ^ (((uint64) number * EPISODE_KEYS + p) * 256 + k)) % (uint64) FRESH_IDS);
 }
 
 /*
@@ -810,6 +835,62 @@ episode_orders(const World *w, const Episode *e, OrderBuffer *buf, int *abusive)
 				}
 				break;
 			}
+		case P_CARD_TESTING:
+			{
+				int			cards = (int) between(&r, 15, 60);
+				int			retries = (int) between(&r, 0, cards / 3);
+				int			accounts = (int) between(&r, 1, 2);
+				int			ndev = (int) between(&r, 1, 2);
+				int64		pace = between(&r, 15, 90) * 1000000;	/* a try every 15 to 90 s */
+				double		works = 0.05 + uniform(&r) * 0.15;	/* the share of live cards */
+				uint32		net = (chance(&r, 0.6) ? datacenter_ip(&r) : mobile_ip(&r)) & ~0xffu;
+				int32		shop = shop_at_rank(w, zipf(&r, 30, 1.0));	/* digital goods */
+				int64		address = fresh_id(w, e->pattern, e->number, 10);
+				TimestampTz t = t0;
+				Buyer		tester[2];
+
+				if (buf == NULL)
+					return *abusive = cards + retries;
+				for (int a = 0; a < accounts; a++)
+					tester[a] = fresh_account(w, &r, ring_key(e, a),
+											  t0 - between(&r, 10 * USECS_PER_MINUTE, 3 * USECS_PER_DAY));
+				for (int c = 0; c < cards; c++)
+				{
+					/* a live card goes through; a dead one is declined, and perhaps tried again */
+					bool		live = chance(&r, works);
+					int			tries = 1;
+
+					/* the retries all made, as counted: the last cards all tried twice if need be */
+					if (retries > 0 && (cards - c <= retries || (!live && chance(&r, 0.5))))
+					{
+						tries = 2;
+						live = false;
+						retries--;
+					}
+					for (int k = 0; k < tries; k++)
+					{
+						Order	   *o = buffer_add(buf);
+
+						t += pace / 2 + between(&r, 0, pace);
+						ordinary_order(w, &r, &tester[between(&r, 0, accounts - 1)], t, o);
+						o->shop_id = shop;
+						o->sku_id = shop * 100 + (int32) between(&r, 0, 4);
+						o->list_price = round((0.5 + uniform(&r) * 2.5) * 100) / 100;
+						o->quantity = 1;
+						o->discount = 0;
+						o->coupon = NULL;
+						o->review_stars = 0;
+						o->device_id = fresh_id(w, e->pattern, e->number, (int) between(&r, 0, ndev - 1));
+						o->ip = net | (uint32) between(&r, 1, 254);
+						o->address_id = address;
+						o->payment_id = fresh_id(w, e->pattern, e->number, 100 + c);
+						o->declined = live ? DECLINE_NO : DECLINE_YES;
+						o->pattern = e->pattern;
+						made++;
+					}
+				}
+				break;
+			}
 		case P_NORMAL:
 		case P_COUNT:
 			elog(ERROR, "no episodes of pattern %d", (int) e->pattern);
@@ -870,7 +951,7 @@ plan_make(OrderPlan *plan)
 		/* at least one episode of each pattern once there are 2,000 orders */
 		for (int64 k = 0; made < target || (k == 0 && plan->n >= 2000); k++)
 		{
-			Rng			r = rng_for(w->stream, W_DAY, k * P_COUNT + p);
+			Rng			r = rng_for(w->stream, W_DAY, k * EPISODE_KEYS + p);
 			Episode    *e;
 
 			if (k % 1024 == 0)
@@ -1017,8 +1098,8 @@ public_id(int64 id, uint64 kind)
 static HeapTuple
 order_tuple(TupleDesc desc, const World *w, const Order *o, int64 id)
 {
-	Datum		v[20];
-	bool		nulls[20] = {false};
+	Datum		v[21];
+	bool		nulls[21] = {false};
 	double		price = round(o->list_price * 100) / 100;
 	double		amount = round(o->quantity * price * (1 - o->discount) * 100) / 100;
 
@@ -1047,10 +1128,18 @@ order_tuple(TupleDesc desc, const World *w, const Order *o, int64 id)
 	}
 	else
 		nulls[15] = nulls[16] = true;
-	v[17] = BoolGetDatum(o->pattern != P_NORMAL);
-	v[18] = CStringGetTextDatum(pattern_names[o->pattern]);
+	if (o->declined == DECLINE_DRAWN)
+	{
+		Rng			r = rng_for(w->stream, W_DECLINE, id);
+
+		v[17] = BoolGetDatum(chance(&r, decline_chance[o->pattern]));
+	}
+	else
+		v[17] = BoolGetDatum(o->declined == DECLINE_YES);
+	v[18] = BoolGetDatum(o->pattern != P_NORMAL);
+	v[19] = CStringGetTextDatum(pattern_names[o->pattern]);
 	/* its own stream: the other columns are as they were without it */
-	nulls[19] = true;
+	nulls[20] = true;
 	if (o->pattern != P_NORMAL)
 	{
 		Rng			r = rng_for(w->stream, W_REPORT, id);
@@ -1061,8 +1150,8 @@ order_tuple(TupleDesc desc, const World *w, const Order *o, int64 id)
 			double		days = report_days[o->pattern][0] +
 				(report_days[o->pattern][1] - report_days[o->pattern][0]) * u * u;
 
-			v[19] = TimestampTzGetDatum(o->created_at + (TimestampTz) (days * USECS_PER_DAY));
-			nulls[19] = false;
+			v[20] = TimestampTzGetDatum(o->created_at + (TimestampTz) (days * USECS_PER_DAY));
+			nulls[20] = false;
 		}
 	}
 	return heap_form_tuple(desc, v, nulls);
