@@ -1,8 +1,11 @@
 -- make demo: a marketplace in a box.  A month of synthetic orders with
 -- planted abuse, scored in batch; their entities' velocity states built
--- from that history; new orders streamed through risk.score_trigger, each
--- scored, decided and explained as it is inserted; a daily risk dashboard
--- on score summaries, rolled up to weeks; the catch rate per pattern.
+-- from that history; the analysts' rules published; new orders streamed
+-- through risk.score_trigger, each scored, decided by the model and the
+-- rules and explained as it is inserted; a new attack in the stream, found
+-- by an analyst's query, stopped by a rule backtested, shadowed, then
+-- enforced; a daily risk dashboard on score summaries, rolled up to weeks;
+-- the catch rate per pattern.
 --   variables: model_path (models/marketplace.json), history (orders),
 --   stream (orders); run from the repository's top directory
 \set ON_ERROR_STOP 1
@@ -29,12 +32,17 @@ SELECT pattern, count(*) AS orders, round(avg(amount)::numeric, 2) AS avg_amount
 \echo == 3. Score the history in batch (velocity features of every order, then the model)
 \timing on
 CREATE TABLE marketplace.history_scores AS
-SELECT order_id, risk.score('marketplace', features) AS score FROM marketplace.order_features;
+SELECT order_id, features::real[] AS features, risk.score('marketplace', features) AS score
+  FROM marketplace.order_features;
 \timing off
+-- each order keeps the features it was scored with, for backtests (the trigger keeps them too: features=)
+ALTER TABLE marketplace.orders ADD COLUMN features real[];
 UPDATE marketplace.orders o
-   SET score = h.score,
+   SET score = h.score, features = h.features,
        decision = CASE WHEN h.score >= 0.8 THEN 'block' WHEN h.score >= 0.3 THEN 'review' ELSE 'allow' END
   FROM marketplace.history_scores h WHERE h.order_id = o.order_id;
+DROP TABLE marketplace.history_scores;
+VACUUM marketplace.orders;
 
 \echo
 \echo == 4. The online velocity state of every entity, built from the history (risk.velocity_state_agg)
@@ -48,12 +56,20 @@ SELECT kind, count(*) AS entities, pg_size_pretty(sum(pg_column_size(state))) AS
   FROM marketplace.entity_state GROUP BY kind ORDER BY kind;
 
 \echo
-\echo == 5. Stream :stream new orders (1 to 3 February) through the scoring trigger, 1,000 per transaction
-ALTER TABLE marketplace.orders ENABLE TRIGGER score;
--- the same world continued: seed 42, the same buyers, numbers after the history's
+\echo '== 5. The analysts'' rules (models/marketplace_rules.sql), published as version 1'
+\i models/marketplace_rules.sql
+SELECT priority, key, action, mode, expression FROM risk.published_rules
+ WHERE rule_set = 'marketplace' AND version = :rules_version ORDER BY priority;
+SELECT count(*) AS trusted_buyers FROM risk.list_members WHERE list = 'trusted_buyers';
+
+\echo
+\echo == 6. Stream :stream new orders (1 to 3 February) through the scoring trigger, 1,000 per transaction
+-- the same world continued: seed 42, the same buyers, numbers after the history's; and from
+-- noon on 1 February a staff coupon has leaked (coupon_leak), which the model has never seen
 CREATE TABLE marketplace.incoming AS
 SELECT * FROM risk.synthetic_orders(:stream, 42, start_at => '2026-02-01 00:00:00+00', days => 3,
-                                    buyers => :history / 6, first_order_id => :history + 1);
+                                    buyers => :history / 6, first_order_id => :history + 1,
+                                    coupon_leak_at => '2026-02-01 12:00:00+00');
 CREATE UNIQUE INDEX ON marketplace.incoming (order_id);
 CREATE PROCEDURE marketplace.stream(first bigint, last bigint) LANGUAGE plpgsql AS $$
 DECLARE
@@ -72,19 +88,23 @@ BEGIN
         END IF;
     END LOOP;
 END $$;
-SELECT min(order_id) AS first, max(order_id) AS last FROM marketplace.incoming \gset
+SELECT min(order_id) AS first,
+       max(order_id) FILTER (WHERE created_at < '2026-02-02') AS day1,
+       max(order_id) FILTER (WHERE created_at < '2026-02-03') AS day2,
+       max(order_id) AS last
+  FROM marketplace.incoming \gset
+\echo 1 February
 SET client_min_messages = notice;
 \timing on
-CALL marketplace.stream(:first, :last);
+CALL marketplace.stream(:first, :day1);
 \timing off
 SET client_min_messages = warning;
-\echo orders sent to review or blocked as they came in, with their reasons
-SELECT order_id, created_at, pattern, round(score::numeric, 3) AS score, decision, reasons
+\echo 'the first order of each pattern sent to review or blocked as it came in, with the rules that hit and the reasons'
+SELECT DISTINCT ON (pattern) order_id, created_at, pattern, round(score::numeric, 3) AS score, decision, hits, reasons
   FROM marketplace.orders WHERE order_id > :history AND decision <> 'allow'
- ORDER BY order_id LIMIT 12;
+ ORDER BY pattern, order_id;
 
-\echo
-\echo == 6. The daily risk dashboard (a materialized view of score summaries per day and pattern)
+-- the dashboard: a materialized view of score summaries per day and pattern
 CREATE MATERIALIZED VIEW marketplace.daily_risk AS
 SELECT created_at::date AS day, pattern,
        count(*) AS orders,
@@ -94,6 +114,62 @@ SELECT created_at::date AS day, pattern,
        coalesce(sum(amount) FILTER (WHERE is_fraud AND decision = 'allow'), 0) AS fraud_amount_allowed,
        risk.score_summary(score, is_fraud) AS summary
   FROM marketplace.orders GROUP BY 1, 2;
+
+\echo
+\echo == 7. A new attack: the dashboard shows fraud let through on 1 February, which the model does not see
+SELECT pattern, orders, reviewed + blocked AS held, fraud_amount_allowed::numeric(12,2) AS fraud_usd_allowed
+  FROM marketplace.daily_risk WHERE day = '2026-02-01' AND pattern <> 'normal'
+ ORDER BY fraud_amount_allowed DESC;
+\echo 'an analyst''s query: the coupons of 1 February against January''s'
+SELECT coupon, count(*) FILTER (WHERE created_at < '2026-02-01') AS january,
+       count(*) FILTER (WHERE created_at >= '2026-02-01') AS february_1,
+       count(DISTINCT buyer_id) FILTER (WHERE created_at >= '2026-02-01') AS buyers,
+       round(avg(discount) FILTER (WHERE created_at >= '2026-02-01')::numeric, 2) AS discount,
+       round(avg(amount) FILTER (WHERE created_at >= '2026-02-01')::numeric, 2) AS avg_amount,
+       string_agg(DISTINCT decision, ',') FILTER (WHERE created_at >= '2026-02-01') AS decisions
+  FROM marketplace.orders WHERE coupon IS NOT NULL GROUP BY coupon ORDER BY february_1 DESC;
+\echo a rule for it, backtested on the history and 1 February (planted labels), against version 1
+INSERT INTO risk.rules (rule_set, key, expression, action, mode, priority, description)
+VALUES ('marketplace', 'staff_coupon', $$coupon = 'STAFF50'$$, 'block', 'enforce', 5, 'staff coupon on a customer''s order');
+\timing on
+CREATE TABLE marketplace.backtest AS SELECT risk.backtest('marketplace', 'marketplace.orders', score => 'score') AS report;
+\timing off
+SELECT key, mode, hits, fraud_hits, good_hits, round("precision"::numeric, 3) AS precision,
+       round(recall::numeric, 4) AS recall, unique_fraud_hits, unique_fraud_amount::numeric(12,2) AS unique_fraud_usd
+  FROM marketplace.backtest, risk.backtest_rules(report);
+SELECT from_decision, to_decision, orders, fraud_orders, fraud_amount::numeric(12,2) AS fraud_usd,
+       orders - fraud_orders AS good_orders, good_amount::numeric(12,2) AS good_usd
+  FROM marketplace.backtest, risk.backtest_changes(report) WHERE orders > 0;
+\echo shadowed first: published as version 2, it records its hits and acts on nothing
+UPDATE risk.rules SET mode = 'shadow' WHERE rule_set = 'marketplace' AND key = 'staff_coupon';
+SELECT risk.publish_rules('marketplace', 'staff_coupon in shadow') AS version;
+\echo 2 February
+SET client_min_messages = notice;
+CALL marketplace.stream(:day1 + 1, :day2);
+SET client_min_messages = warning;
+\echo then enforced: version 3
+UPDATE risk.rules SET mode = 'enforce' WHERE rule_set = 'marketplace' AND key = 'staff_coupon';
+SELECT risk.publish_rules('marketplace', 'staff_coupon enforced') AS version;
+\echo 3 February
+SET client_min_messages = notice;
+CALL marketplace.stream(:day2 + 1, :last);
+SET client_min_messages = warning;
+\echo 'the rules'' live hits per day (risk.rule_stats; precision and recall of the planted labels)'
+SELECT day, key, mode, hits, fraud_hits, round("precision"::numeric, 3) AS precision,
+       round(recall::numeric, 3) AS recall, unique_fraud_hits
+  FROM risk.rule_stats('marketplace.orders', since => '2026-02-01', until => '2026-02-04', label => 'is_fraud')
+ ORDER BY day, key, mode;
+\echo 'the leak''s orders per day, and how they were decided'
+SELECT created_at::date AS day, rules_version, count(*) AS orders, count(*) FILTER (WHERE decision = 'block') AS blocked,
+       sum(amount) FILTER (WHERE decision = 'allow')::numeric(12,2) AS allowed_usd
+  FROM marketplace.orders WHERE pattern = 'coupon_leak' GROUP BY 1, 2 ORDER BY 1, 2;
+\echo rolling back is publishing an older version again; the log keeps every step
+SELECT risk.rollback_rules('marketplace', 2, 'rehearsal: back to shadow') AS version;
+SELECT seq, version, event, note FROM risk.rule_publications WHERE rule_set = 'marketplace' ORDER BY seq;
+SELECT risk.rollback_rules('marketplace', 3, 'rehearsal over') AS version;
+
+\echo
+\echo == 8. The daily risk dashboard (the materialized view, refreshed)
 REFRESH MATERIALIZED VIEW marketplace.daily_risk;
 -- the training window's score distribution, for drift
 CREATE TABLE marketplace.training_summary AS
@@ -122,7 +198,7 @@ SELECT date_trunc('week', day)::date AS week, sum(orders) AS orders,
   FROM marketplace.daily_risk GROUP BY 1 ORDER BY 1;
 
 \echo
-\echo == 7. Catch rate per pattern: history scored in batch, and new orders scored by the trigger
+\echo == 9. Catch rate per pattern: history scored in batch, and new orders scored by the trigger
 SELECT pattern,
        count(*) FILTER (WHERE order_id <= :history) AS history_orders,
        round(100.0 * avg((decision <> 'allow')::int) FILTER (WHERE order_id <= :history), 1) AS history_caught_pct,

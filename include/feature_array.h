@@ -2,7 +2,7 @@
  * feature_array.h
  *	  The one reader of feature arrays: float4[] or float8[] -> the float32
  *	  row a model scores, checked the same way for every scoring path
- *	  (risk.score and its siblings, the scoring trigger).
+ *	  (risk.score and its siblings, the scoring trigger), and its inverse.
  *-------------------------------------------------------------------------
  */
 #ifndef RISK_FEATURE_ARRAY_H
@@ -20,6 +20,12 @@
  * infinite value or one beyond the range of real (22003).
  */
 extern void features_read_array(const CachedModel *model, ArrayType *a, Oid elemtype, float *row);
+
+/*
+ * The row as an array of elemtype FLOAT4OID or FLOAT8OID, missing values
+ * (NaN) as NULL: what features_read_array reads back as the same row.
+ */
+extern ArrayType *features_make_array(const float *row, int n, Oid elemtype);
 
 /* The error for feature `feature` (0-based), infinite or out of range. */
 extern void features_not_finite(const CachedModel *model, int feature) pg_attribute_noreturn();

@@ -11,7 +11,7 @@
 \getenv fx RISK_FIXTURES
 
 SET client_min_messages = warning;
-SELECT plan(26);
+SELECT plan(30);
 
 \set model_file :fx '/orders_fraud.json'
 SELECT risk.load_model('trig_m', :'model_file') IS NOT NULL AS loaded \gset
@@ -141,6 +141,30 @@ SELECT is((SELECT count(*) FROM trig.raw), 0::bigint, 'no row with refused featu
 INSERT INTO trig.raw VALUES (2, '{420,2,NULL,1,1,NaN,3,0}');
 SELECT is((SELECT score FROM trig.raw WHERE order_id = 2), risk.score('trig_m', '{420,2,NULL,1,1,NaN,3,0}'::float8[]),
           'NULL and NaN are missing values, in the trigger as in risk.score');
+
+-- features=column: each row keeps the features it was scored with, as the model read them
+CREATE TABLE trig.kept (order_id int, features float8[], score double precision, decision text, reasons text[],
+                        kept real[], kept8 float8[]);
+CREATE FUNCTION trig.kept_features(o trig.kept) RETURNS float8[] LANGUAGE sql RETURN o.features;
+CREATE TRIGGER t BEFORE INSERT ON trig.kept FOR EACH ROW
+  EXECUTE FUNCTION risk.score_trigger('trig_m', 'trig.kept_features', 'score', 'decision', 'reasons', 'features=kept');
+CREATE TRIGGER u BEFORE INSERT ON trig.kept FOR EACH ROW
+  EXECUTE FUNCTION risk.score_trigger('trig_m', 'trig.kept_features', 'score', 'decision', 'reasons', 'features=kept8');
+INSERT INTO trig.kept (order_id, features) VALUES (1, '{420,2,NULL,1,1,NaN,3,0}'), (2, '{0.1,812,0,0,1,0,14,1}'),
+  (3, '{NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL}');
+SELECT is((SELECT array_agg(kept::text ORDER BY order_id) FROM trig.kept),
+          '{"{420,2,NULL,1,1,NULL,3,0}","{0.1,812,0,0,1,0,14,1}","{NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL}"}',
+          'features=: a real[] column keeps the features, missing values (NULL or NaN) as NULL');
+SELECT is((SELECT kept8 FROM trig.kept WHERE order_id = 2), ARRAY[0.1::real::float8, 812, 0, 0, 1, 0, 14, 1],
+          'features=: a float8[] column keeps them as the model read them, rounded to real');
+SELECT is((SELECT count(*) FROM trig.kept WHERE risk.score('trig_m', kept) = score AND risk.score('trig_m', kept8) = score),
+          3::bigint, 'the kept features give the row''s score again');
+SELECT throws_ok($$CREATE TRIGGER v BEFORE INSERT ON trig.kept FOR EACH ROW
+                     EXECUTE FUNCTION risk.score_trigger('trig_m', 'trig.kept_features', 'score', 'decision', 'reasons',
+                                                         'features=decision');
+                   INSERT INTO trig.kept (order_id, features) VALUES (4, '{1,1,1,1,1,1,1,1}')$$, '42804',
+                 'risk.score_trigger v: column "decision" of "kept" must be real[] or double precision[] for the features, not text',
+                 'features= names a column of another type: 42804');
 
 -- an unqualified features function is the one in the table's schema, whatever
 -- the inserting session's search_path: an inserting role cannot shadow it

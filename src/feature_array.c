@@ -4,6 +4,7 @@
  *	  scoring path: risk.score, score_margin, score_classes,
  *	  score_contributions, score_xgboost* and the scoring trigger.  Its
  *	  checks, and so its errors and SQLSTATEs, are the same everywhere.
+ *	  And its inverse, for the trigger's features= column.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -11,6 +12,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "utils/array.h"
 
 #include "feature_array.h"
 
@@ -73,4 +75,29 @@ features_read_array(const CachedModel *m, ArrayType *a, Oid elemtype, float *row
 	for (int i = 0; i < n; i++)
 		if (unlikely(isinf(row[i])))
 			features_not_finite(m, i);
+}
+
+ArrayType *
+features_make_array(const float *row, int n, Oid elemtype)
+{
+	Datum	   *values = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *nulls = palloc(sizeof(bool) * Max(n, 1));
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	ArrayType  *a;
+
+	Assert(elemtype == FLOAT4OID || elemtype == FLOAT8OID);
+	for (int i = 0; i < n; i++)
+	{
+		nulls[i] = isnan(row[i]);
+		values[i] = elemtype == FLOAT4OID ? Float4GetDatum(row[i]) : Float8GetDatum((double) row[i]);
+	}
+	if (elemtype == FLOAT4OID)
+		a = construct_md_array(values, nulls, 1, dims, lbs, FLOAT4OID, sizeof(float4), true, TYPALIGN_INT);
+	else
+		a = construct_md_array(values, nulls, 1, dims, lbs, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL,
+							   TYPALIGN_DOUBLE);
+	pfree(values);
+	pfree(nulls);
+	return a;
 }

@@ -6,7 +6,7 @@
  *		CREATE TRIGGER score BEFORE INSERT ON orders FOR EACH ROW
  *		  EXECUTE FUNCTION risk.score_trigger('model', 'schema.features_function',
  *		                                      'score'[, 'decision'[, 'reasons'
- *		                                      [, 'rules=rule_set', 'hits=column', ...]]]);
+ *		                                      [, 'features=column', 'rules=rule_set', 'hits=column', ...]]]);
  *
  * The features function takes the table's row and returns the model's
  * features as float8[] or real[], in its order; it is where the online
@@ -17,7 +17,9 @@
  * to the table: a committed change holds from the next statement).  The
  * reasons, only for rows sent to review or blocked, are the names of the
  * features with the largest positive SHAP values (forest_explain.c), as
- * many as the thresholds row says.
+ * many as the thresholds row says.  With features=column, the row keeps
+ * the features it was scored with (float4[] or float8[], missing values
+ * NULL), for backtests and training on what the model saw.
  *
  * With rules=rule_set, the rule set's current version (chosen at the first
  * row of the statement, for all its rows) is evaluated on each row after the
@@ -80,6 +82,8 @@ typedef struct TriggerState
 	int			score_att;		/* 1-based columns; 0: not written */
 	int			decision_att;
 	int			reasons_att;
+	int			features_att;	/* features=column */
+	Oid			features_elem;	/* its element type */
 	float	   *row;
 	double	   *phi;
 	MemoryContextCallback release;
@@ -98,9 +102,9 @@ typedef struct TriggerState
 	bool	   *warned;			/* per rule: its error was reported this statement */
 } TriggerState;
 
-/* Column `name` of the table, of type `type` (or error naming both). */
+/* Column `name` of the table, of type `type` or `type2` (or error naming both). */
 static int
-column_of(Relation rel, const char *trigger, const char *name, Oid type, const char *what)
+column_of2(Relation rel, const char *trigger, const char *name, Oid type, Oid type2, const char *what)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 
@@ -110,12 +114,13 @@ column_of(Relation rel, const char *trigger, const char *name, Oid type, const c
 
 		if (a->attisdropped || strcmp(NameStr(a->attname), name) != 0)
 			continue;
-		if (a->atttypid != type)
+		if (a->atttypid != type && (type2 == InvalidOid || a->atttypid != type2))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("risk.score_trigger %s: column \"%s\" of \"%s\" must be %s for the %s, not %s",
-							trigger, name, RelationGetRelationName(rel), format_type_be(type), what,
-							format_type_be(a->atttypid))));
+					 errmsg("risk.score_trigger %s: column \"%s\" of \"%s\" must be %s%s%s for the %s, not %s",
+							trigger, name, RelationGetRelationName(rel), format_type_be(type),
+							type2 == InvalidOid ? "" : " or ", type2 == InvalidOid ? "" : format_type_be(type2),
+							what, format_type_be(a->atttypid))));
 		return i + 1;
 	}
 	ereport(ERROR,
@@ -123,6 +128,12 @@ column_of(Relation rel, const char *trigger, const char *name, Oid type, const c
 			 errmsg("risk.score_trigger %s: table \"%s\" has no column \"%s\" for the %s",
 					trigger, RelationGetRelationName(rel), name, what)));
 	return 0;
+}
+
+static int
+column_of(Relation rel, const char *trigger, const char *name, Oid type, const char *what)
+{
+	return column_of2(rel, trigger, name, type, InvalidOid, what);
 }
 
 /*
@@ -184,8 +195,14 @@ trigger_options(TriggerState *st, Relation rel, Trigger *tg, int first, MemoryCo
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("risk.score_trigger %s: argument %d \"%s\" is not name=value", tg->tgname, i + 1, arg),
-					 errhint("The arguments after the reasons column are options: rules=rule_set, hits=column, "
-							 "shadow_hits=column, rule_errors=column, rules_version=column.")));
+					 errhint("The arguments after the reasons column are options: features=column, rules=rule_set, "
+							 "hits=column, shadow_hits=column, rule_errors=column, rules_version=column.")));
+		if (strcmp(name, "features") == 0)
+		{
+			st->features_att = column_of2(rel, tg->tgname, value, FLOAT4ARRAYOID, FLOAT8ARRAYOID, "features");
+			st->features_elem = get_element_type(TupleDescAttr(RelationGetDescr(rel), st->features_att - 1)->atttypid);
+			continue;
+		}
 		if (strcmp(name, "rules") == 0)
 		{
 			st->rule_set = MemoryContextStrdup(mcxt, catalog_check_name(cstring_to_text(value), "rule set"));
@@ -203,7 +220,7 @@ trigger_options(TriggerState *st, Relation rel, Trigger *tg, int first, MemoryCo
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("risk.score_trigger %s: unknown option \"%s\"", tg->tgname, name),
-					 errhint("The options are rules, hits, shadow_hits, rule_errors and rules_version.")));
+					 errhint("The options are features, rules, hits, shadow_hits, rule_errors and rules_version.")));
 		*att = column_of(rel, tg->tgname, value, type, what);
 	}
 	if (st->rule_set == NULL && (st->hits_att || st->shadow_hits_att || st->errors_att || st->version_att))
@@ -309,7 +326,7 @@ trigger_state(FunctionCallInfo fcinfo, TriggerData *td)
 	st->decision_att = tg->tgnargs > 3 ? column_of(rel, tg->tgname, tg->tgargs[3], TEXTOID, "decision") : 0;
 	st->reasons_att = tg->tgnargs > 4 ? column_of(rel, tg->tgname, tg->tgargs[4], TEXTARRAYOID, "reasons") : 0;
 	st->rule_set = NULL;
-	st->hits_att = st->shadow_hits_att = st->errors_att = st->version_att = 0;
+	st->hits_att = st->shadow_hits_att = st->errors_att = st->version_att = st->features_att = 0;
 	trigger_options(st, rel, tg, 5, mcxt);
 	st->model = model_cache_pin(st->model_name);
 	st->generation = model_cache_generation;
@@ -410,7 +427,7 @@ trigger_error_context(void *arg)
 			   RelationGetRelationName(td->tg_relation));
 }
 
-#define MAX_COLUMNS 7
+#define MAX_COLUMNS 8
 
 PG_FUNCTION_INFO_V1(risk_score_trigger);
 Datum
@@ -440,6 +457,11 @@ risk_score_trigger(PG_FUNCTION_ARGS)
 	memset(nulls, 0, sizeof(nulls));
 	cols[n] = st->score_att;
 	values[n++] = Float8GetDatum(score);
+	if (st->features_att > 0)
+	{
+		cols[n] = st->features_att;
+		values[n++] = PointerGetDatum(features_make_array(st->row, st->model->num_features, st->features_elem));
+	}
 	if (st->decision_att > 0 || st->reasons_att > 0)
 	{
 		Thresholds	th = decision_thresholds(st->model_name);
