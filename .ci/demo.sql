@@ -127,7 +127,8 @@ SELECT coupon, count(*) FILTER (WHERE created_at < '2026-02-01') AS january,
        round(avg(discount) FILTER (WHERE created_at >= '2026-02-01')::numeric, 2) AS discount,
        round(avg(amount) FILTER (WHERE created_at >= '2026-02-01')::numeric, 2) AS avg_amount,
        string_agg(DISTINCT decision, ',') FILTER (WHERE created_at >= '2026-02-01') AS decisions
-  FROM marketplace.orders WHERE coupon IS NOT NULL GROUP BY coupon ORDER BY february_1 DESC;
+  FROM marketplace.orders WHERE created_at < '2026-02-02' AND coupon IS NOT NULL
+ GROUP BY coupon ORDER BY february_1 DESC;
 \echo a rule for it, backtested on the history and 1 February (planted labels), against version 1
 INSERT INTO risk.rules (rule_set, key, expression, action, mode, priority, description)
 VALUES ('marketplace', 'staff_coupon', $$coupon = 'STAFF50'$$, 'block', 'enforce', 5, 'staff coupon on a customer''s order');
