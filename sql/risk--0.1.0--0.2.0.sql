@@ -733,12 +733,13 @@ COMMENT ON FUNCTION @extschema@.backtest_changes(jsonb) IS
 CREATE FUNCTION @extschema@.rule_stats(relation regclass, since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
                                        label text DEFAULT NULL, amount text DEFAULT 'amount', at text DEFAULT 'created_at',
                                        hits text DEFAULT 'hits', shadow_hits text DEFAULT 'shadow_hits',
+                                       rule_set text DEFAULT NULL,
     OUT day date, OUT key text, OUT mode text, OUT orders bigint, OUT hits bigint, OUT hit_rate double precision,
     OUT fraud_hits bigint, OUT "precision" double precision, OUT recall double precision,
     OUT fraud_amount double precision, OUT good_amount double precision, OUT unique_fraud_hits bigint)
   RETURNS SETOF record AS 'MODULE_PATHNAME', 'risk_rule_stats' LANGUAGE C STABLE;
-COMMENT ON FUNCTION @extschema@.rule_stats(regclass, timestamptz, timestamptz, text, text, text, text, text) IS
-  'Each rule''s hits per day (of the at column, in the session''s time zone) on a table the scoring trigger decided, enforced and shadow, from its hits and shadow_hits columns, with the day''s orders and the hit rate; with a label column: the fraud and good orders among the hits, their amounts, precision, recall of the day''s fraud, and the fraud no other recorded rule hit.';
+COMMENT ON FUNCTION @extschema@.rule_stats(regclass, timestamptz, timestamptz, text, text, text, text, text, text) IS
+  'Each rule''s hits per day (of the at column, in the session''s time zone) on a table the scoring trigger decided, enforced and shadow, from its hits and shadow_hits columns, with the day''s orders and the hit rate; with a label column: the fraud and good orders among the hits, their amounts, precision, recall of the day''s fraud, and the fraud no other recorded block or review rule hit (the actions of the rules of rule_set, default the table''s rule sets, each in its latest published version; none for allow rules).';
 
 -- Synthetic orders: declined, card_testing, reported_at (when the abuse became known), coupon_leak_at
 DROP FUNCTION @extschema@.synthetic_orders(bigint, integer, timestamptz, integer, bigint, bigint);

@@ -16,7 +16,7 @@
 \pset pager off
 \getenv fx RISK_FIXTURES
 
-SELECT plan(22);
+SELECT plan(25);
 
 \set model walkthrough_m
 \set model_path :fx '/marketplace.json'
@@ -118,6 +118,38 @@ SELECT is((SELECT array_agg(hits ORDER BY day, mode)
                           count(*) AS n
                      FROM marketplace.orders WHERE coupon = 'STAFF50' AND rules_version >= 2 GROUP BY 1, 2) c),
           'risk.rule_stats: the rule''s live hits per day, shadow then enforced, as recounted');
+-- every figure of every rule, recounted rule by rule; a catch is unique when no other
+-- block or review rule hit the order (trusted_buyer is the set's one allow rule)
+CREATE TEMP TABLE w_stats_recount AS
+SELECT d.day, r.key, r.mode, d.orders, count(o.*) AS hits, count(o.*)::float8 / d.orders AS hit_rate,
+       count(o.*) FILTER (WHERE o.is_fraud) AS fraud_hits,
+       count(o.*) FILTER (WHERE o.is_fraud)::float8 / count(o.*) AS precision,
+       count(o.*) FILTER (WHERE o.is_fraud)::float8 / nullif(d.fraud, 0) AS recall,
+       coalesce(sum(o.amount) FILTER (WHERE o.is_fraud), 0) AS fraud_amount,
+       coalesce(sum(o.amount) FILTER (WHERE NOT o.is_fraud), 0) AS good_amount,
+       CASE WHEN r.key <> 'trusted_buyer' THEN
+            count(o.*) FILTER (WHERE o.is_fraud AND cardinality(array_remove(array_remove(
+                coalesce(o.hits, '{}') || coalesce(o.shadow_hits, '{}'), r.key), 'trusted_buyer')) = 0) END AS unique_fraud_hits
+  FROM (SELECT created_at::date AS day, count(*) AS orders, count(*) FILTER (WHERE is_fraud) AS fraud
+          FROM marketplace.orders WHERE created_at >= '2026-02-01' GROUP BY 1) d
+  CROSS JOIN (SELECT DISTINCT key, mode FROM risk.published_rules WHERE rule_set = 'marketplace' AND mode <> 'off') r
+  JOIN marketplace.orders o ON o.created_at::date = d.day
+   AND r.key = ANY (CASE r.mode WHEN 'enforce' THEN o.hits ELSE o.shadow_hits END)
+ GROUP BY d.day, r.key, r.mode, d.orders, d.fraud;
+CREATE FUNCTION pg_temp.figures(s w_stats_recount) RETURNS text LANGUAGE sql
+  RETURN ROW(s.day, s.key, s.mode, s.orders, s.hits, round(s.hit_rate::numeric, 12), s.fraud_hits,
+             round(s.precision::numeric, 12), round(s.recall::numeric, 12), round(s.fraud_amount::numeric, 2),
+             round(s.good_amount::numeric, 2), s.unique_fraud_hits)::text;
+SELECT is((SELECT count(*) FROM (
+             SELECT pg_temp.figures(s::w_stats_recount)
+               FROM risk.rule_stats('marketplace.orders', since => '2026-02-01', label => 'is_fraud') s
+             EXCEPT SELECT pg_temp.figures(w) FROM w_stats_recount w) x), 0::bigint,
+          'risk.rule_stats: every rule''s figures per day and mode equal a recount rule by rule');
+SELECT is((SELECT count(*) FROM risk.rule_stats('marketplace.orders', since => '2026-02-01', label => 'is_fraud')),
+          (SELECT count(*) FROM w_stats_recount), '(as many rows)');
+SELECT is((SELECT count(*) FROM risk.rule_stats('marketplace.orders', since => '2026-02-01', label => 'is_fraud')
+            WHERE key = 'trusted_buyer' AND unique_fraud_hits IS NULL AND fraud_hits > 0), 3::bigint,
+          'an allow rule catches nothing: no unique catches for the trusted lane, on each of the three days');
 SELECT is((SELECT count(*) FROM marketplace.orders o,
                   risk.decide('marketplace', o, o.features, o.score, at => o.created_at, version => o.rules_version) d
             WHERE o.order_id > 300000
