@@ -128,3 +128,15 @@ BEGIN
   PERFORM setval('marketplace.next_scored', %s, false);
 END $b$$f$, :history_end, :history_end + 1) \gexec
 \o
+
+-- features=: the same trigger, keeping each order's features in a real[] column
+ALTER TABLE marketplace.orders ADD COLUMN features real[];
+CREATE FUNCTION bench.keep_features(keep boolean) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  DROP TRIGGER score ON marketplace.orders;
+  EXECUTE format('CREATE TRIGGER score BEFORE INSERT ON marketplace.orders FOR EACH ROW
+                    EXECUTE FUNCTION risk.score_trigger(%L, %L, %L, %L, %L, %s%L, %L, %L, %L)',
+                 'marketplace', 'marketplace.features', 'score', 'decision', 'reasons',
+                 CASE WHEN keep THEN quote_literal('features=features') || ', ' ELSE '' END,
+                 'rules=bench', 'hits=hits', 'shadow_hits=shadow_hits', 'rules_version=rules_version');
+END $$;

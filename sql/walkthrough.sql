@@ -16,7 +16,7 @@
 \pset pager off
 \getenv fx RISK_FIXTURES
 
-SELECT plan(25);
+SELECT plan(27);
 
 \set model walkthrough_m
 \set model_path :fx '/marketplace.json'
@@ -150,6 +150,14 @@ SELECT is((SELECT count(*) FROM risk.rule_stats('marketplace.orders', since => '
 SELECT is((SELECT count(*) FROM risk.rule_stats('marketplace.orders', since => '2026-02-01', label => 'is_fraud')
             WHERE key = 'trusted_buyer' AND unique_fraud_hits IS NULL AND fraud_hits > 0), 3::bigint,
           'an allow rule catches nothing: no unique catches for the trusted lane, on each of the three days');
+CREATE TEMP TABLE w_copy AS SELECT * FROM marketplace.orders WHERE created_at >= '2026-02-01';
+SELECT is((SELECT count(*) FROM (
+             SELECT pg_temp.figures(s::w_stats_recount)
+               FROM risk.rule_stats('w_copy', label => 'is_fraud', rule_set => 'marketplace') s
+             EXCEPT SELECT pg_temp.figures(w) FROM w_stats_recount w) x),
+          0::bigint, 'rule_set => names the actions for a copy of the table: the same figures');
+SELECT throws_ok($$SELECT * FROM risk.rule_stats('w_copy', rule_set => 'no_such_set')$$, '42704',
+                 'rule set "no_such_set" does not exist', 'an unknown rule set: 42704');
 SELECT is((SELECT count(*) FROM marketplace.orders o,
                   risk.decide('marketplace', o, o.features, o.score, at => o.created_at, version => o.rules_version) d
             WHERE o.order_id > 300000
