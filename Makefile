@@ -12,13 +12,14 @@ OBJS        = src/risk.o src/xgb_bridge.o src/model_json.o src/forest.o \
               src/metrics_curve.o src/metrics_summary.o \
               src/metrics_drift.o src/metrics_compare.o src/synthetic.o \
               src/forest_explain.o src/catalog.o src/lists.o src/rules_policy.o src/rules_compile.o \
-              src/rules_eval.o src/rules_catalog.o src/decision.o src/rules_sql.o src/backtest.o src/rules_stats.o src/trigger.o
+              src/rules_eval.o src/rules_catalog.o src/decision.o src/rules_sql.o src/backtest.o src/rules_stats.o src/trigger.o \
+              src/bucket.o
 DATA        = sql/risk--0.1.0.sql sql/risk--$(EXTVERSION).sql sql/risk--0.1.0--$(EXTVERSION).sql
 PGFILEDESC  = "risk - risk-control engine for PostgreSQL"
 
 # Regression tests, in the order they run (sql/NAME.sql, expected/NAME.out).
 REGRESS     = setup parity explain score trigger rules backtest registry readme errors cache privileges hostile limits \
-              dump_restore upgrade velocity velocity_online velocity_store metrics metric_summary metric_compare synthetic marketplace walkthrough concurrency rules_concurrency
+              dump_restore upgrade velocity velocity_online velocity_store metrics metric_summary metric_compare bucket synthetic marketplace walkthrough concurrency rules_concurrency
 
 PG_CPPFLAGS = -I$(srcdir)/include
 # Bit-exact float32 arithmetic with libxgboost: no fused multiply-add.

@@ -345,6 +345,12 @@ SELECT day, key, hits, fraud_hits, "precision", recall, fraud_amount
 DROP TABLE shop_history;
 DROP TABLE shop_orders CASCADE;
 DELETE FROM risk.decision_thresholds;
+-- experiments: a unit's stable bucket
+SELECT buyer_id, risk.bucket('challenger-2026-02', buyer_id, 100) AS bucket,
+       risk.bucket('challenger-2026-02', buyer_id, 100) < 5 AS in_canary
+  FROM (VALUES (8), (39), (69922), (99545)) b(buyer_id);
+SELECT count(*) FILTER (WHERE risk.bucket('challenger-2026-02', g, 100) < 5) AS canary_buyers
+  FROM generate_series(1, 100000) g;
 -- synthetic orders
 SELECT pattern, count(*) AS orders, count(DISTINCT buyer_id) AS buyers, round(avg(amount)::numeric, 2) AS avg_amount
   FROM risk.synthetic_orders(100000, 42) GROUP BY pattern ORDER BY orders DESC;

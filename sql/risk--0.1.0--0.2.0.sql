@@ -755,3 +755,13 @@ CREATE FUNCTION @extschema@.synthetic_orders(
   AS 'MODULE_PATHNAME', 'risk_synthetic_orders' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 100000;
 COMMENT ON FUNCTION @extschema@.synthetic_orders(bigint, integer, timestamptz, integer, bigint, bigint, timestamptz) IS
   'n synthetic marketplace orders over days days from start_at, in time order, numbered from first_order_id: ordinary buyers (buyers of them; 0: n / 6) and labelled abuse (pattern: account_takeover, coupon_abuse, deal_hunting, scalping, brushing, click_farm, address_harvesting, card_testing; from coupon_leak_at, coupon_leak: a leaked staff coupon on ordinary accounts), whether the payment was declined, and reported_at, when the abuse became known (days to weeks later; NULL if never, and for ordinary orders). The same arguments give the same rows.';
+
+-- Experiments: a unit's stable bucket
+CREATE FUNCTION @extschema@.bucket(salt text, unit text, buckets integer) RETURNS integer
+  AS 'MODULE_PATHNAME', 'risk_bucket_text' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bucket(text, text, integer) IS
+  'The bucket, from 0 to buckets - 1, of a unit (a buyer, a device) for an experiment named by salt: the first 8 bytes of SHA-256 of the salt''s UTF-8 bytes, a zero byte and the unit''s UTF-8 bytes, as a big-endian unsigned integer, modulo buckets. The same on every platform and in every version.';
+CREATE FUNCTION @extschema@.bucket(salt text, unit anyelement, buckets integer) RETURNS integer
+  AS 'MODULE_PATHNAME', 'risk_bucket_any' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bucket(text, anyelement, integer) IS
+  'risk.bucket of the unit''s text form: 12345::bigint and ''12345'' share a bucket.';

@@ -2404,3 +2404,13 @@ CREATE FUNCTION @extschema@.rule_stats(relation regclass, since timestamptz DEFA
   RETURNS SETOF record AS 'MODULE_PATHNAME', 'risk_rule_stats' LANGUAGE C STABLE;
 COMMENT ON FUNCTION @extschema@.rule_stats(regclass, timestamptz, timestamptz, text, text, text, text, text, text) IS
   'Each rule''s hits per day (of the at column, in the session''s time zone) on a table the scoring trigger decided, enforced and shadow, from its hits and shadow_hits columns, with the day''s orders and the hit rate; with a label column: the fraud and good orders among the hits, their amounts, precision, recall of the day''s fraud, and the fraud no other recorded block or review rule hit (the actions of the rules of rule_set, default the table''s rule sets, each in its latest published version; none for allow rules).';
+
+-- Experiments: a unit's stable bucket
+CREATE FUNCTION @extschema@.bucket(salt text, unit text, buckets integer) RETURNS integer
+  AS 'MODULE_PATHNAME', 'risk_bucket_text' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bucket(text, text, integer) IS
+  'The bucket, from 0 to buckets - 1, of a unit (a buyer, a device) for an experiment named by salt: the first 8 bytes of SHA-256 of the salt''s UTF-8 bytes, a zero byte and the unit''s UTF-8 bytes, as a big-endian unsigned integer, modulo buckets. The same on every platform and in every version.';
+CREATE FUNCTION @extschema@.bucket(salt text, unit anyelement, buckets integer) RETURNS integer
+  AS 'MODULE_PATHNAME', 'risk_bucket_any' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bucket(text, anyelement, integer) IS
+  'risk.bucket of the unit''s text form: 12345::bigint and ''12345'' share a bucket.';
