@@ -11,6 +11,7 @@ Writes to OUTDIR:
   contributions.csv  model, id, SHAP values (pred_contribs=True) of the first
                    CONTRIB_ROWS rows, features then bias (single-output models)
   MODEL.json / MODEL.ubj / MODEL.bin   each model in XGBoost's three formats
+  importance.csv   each model's get_score() per feature and importance type
   orders.json      a small model with named features for the named-binding tests
 """
 import csv
@@ -249,8 +250,9 @@ def main():
     with open(os.path.join(out, "manifest.csv"), "w", newline="") as fm, \
             open(os.path.join(out, "predictions.csv"), "w", newline="") as fp, \
             open(os.path.join(out, "margins.csv"), "w", newline="") as fg, \
-            open(os.path.join(out, "contributions.csv"), "w", newline="") as fc:
-        wm, wp, wg, wc = csv.writer(fm), csv.writer(fp), csv.writer(fg), csv.writer(fc)
+            open(os.path.join(out, "contributions.csv"), "w", newline="") as fc, \
+            open(os.path.join(out, "importance.csv"), "w", newline="") as fi:
+        wm, wp, wg, wc, wi = csv.writer(fm), csv.writer(fp), csv.writer(fg), csv.writer(fc), csv.writer(fi)
         for name, objective, label, params, rounds in MODELS:
             bst, categorical = train(x, ys[label], objective, params, rounds)
             formats = save_all(bst, out, name, categorical)
@@ -258,6 +260,13 @@ def main():
             pred = bst.predict(dall)
             kind = "classes" if pred.ndim == 2 else "value"
             wm.writerow([name, objective, params.get("num_class", ""), kind, formats])
+            # get_score of each importance type (features no tree splits on are left out: 0)
+            scores = {t: bst.get_score(importance_type=t)
+                      for t in ("weight", "gain", "cover", "total_gain", "total_cover")}
+            for j in range(x.shape[1]):
+                key = bst.feature_names[j] if bst.feature_names else f"f{j}"
+                wi.writerow([name, j + 1] + [repr(float(scores[t].get(key, 0.0)))
+                                             for t in ("weight", "gain", "cover", "total_gain", "total_cover")])
             for i in range(ROWS):
                 if kind == "classes":
                     wp.writerow([name, i, "{" + ",".join(f32(v) for v in pred[i]) + "}"])

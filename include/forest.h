@@ -80,6 +80,8 @@ typedef struct Forest
 	/* for explanations (forest_explain.c); NULL when the model has no covers */
 	float	   *gcover;			/* per general node: its training rows' hessian sum */
 	double	   *gmean;			/* per general node: the cover-weighted mean of its leaves */
+	/* for feature importance (forest_importance.c); NULL when the model has no gains */
+	float	   *ggain;			/* per general node: its split's loss change */
 } Forest;
 
 /* Checks a parsed model and compiles it; ereports what is unsupported or broken. */

@@ -40,6 +40,7 @@ typedef struct TreeSpec
 	JsonNumArray cat_segments;		/* starting here in categories */
 	JsonNumArray cat_sizes;			/* with this many each */
 	JsonNumArray sum_hess;			/* sum_hessian: each node's cover (float) */
+	JsonNumArray loss_chg;			/* loss_changes: each split's gain (float) */
 } TreeSpec;
 
 typedef struct ModelSpec

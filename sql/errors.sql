@@ -10,7 +10,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(102);
+SELECT plan(103);
 
 -- a named-feature model for the row tests
 SELECT is(risk.import_model('errors_orders', bytes), 1, 'errors_orders imported')
@@ -228,6 +228,10 @@ SELECT throws_ok($$SELECT risk.import_model('errors_bad', bytes, NULL, '[1, 2]')
                  '22023', 'metadata must be a JSON object', 'metadata: JSON array');
 SELECT throws_ok($$SELECT risk.import_model('errors_bad', bytes, NULL, '"text"') FROM fx.files WHERE file = 'orders.json'$$,
                  '22023', 'metadata must be a JSON object', 'metadata: JSON scalar');
+
+-- feature importance of an unknown model
+SELECT throws_ok($$SELECT * FROM risk.feature_importance('errors_no_such_model')$$, '42704', NULL,
+                 'feature importance of an unknown model: 42704');
 
 -- models we cannot score, made by editing bin_d3.json
 -- an objective libxgboost 1.7.4 itself does not know: it refuses the model

@@ -36,6 +36,17 @@ SELECT model, objective,
 
 SELECT sum(rows) AS rows_compared, sum(mismatches) AS total_mismatches FROM parity;
 
+-- feature importance against get_score() of every importance type, every model
+-- in every format: exactly (libxgboost sums in float, in the same order)
+SELECT count(*) AS features_compared,
+       count(*) FILTER (WHERE (r.weight::float8, r.gain, r.cover, r.total_gain, r.total_cover)
+                        IS DISTINCT FROM (i.weight, i.gain, i.cover, i.total_gain, i.total_cover)) AS mismatches,
+       count(*) FILTER (WHERE i.weight = 0) AS never_split
+  FROM fx.manifest m
+ CROSS JOIN unnest(string_to_array(m.formats, ' ')) e(ext)
+  JOIN fx.importance i ON i.model = m.model
+  JOIN LATERAL risk.feature_importance(m.model || '_' || e.ext) r ON r.ordinal = i.ordinal;
+
 -- raw margins of every single-output model
 SELECT g.model,
        count(*) FILTER (WHERE risk.score_margin(g.model || '_json', f.x)::real

@@ -14,6 +14,11 @@ SELECT name, version, is_current, objective, num_features, num_trees, max_depth,
 
 SELECT * FROM risk.model_features('orders_fraud');
 
+-- feature importance, as xgboost's get_score
+SELECT feature, weight, round(gain::numeric, 3) AS gain, round(cover::numeric, 1) AS cover,
+       round(total_gain::numeric, 1) AS total_gain
+  FROM risk.feature_importance('orders_fraud') ORDER BY total_gain DESC;
+
 -- An orders table whose columns are named like the features
 CREATE TABLE orders (
     order_id            bigint PRIMARY KEY,

@@ -765,3 +765,11 @@ CREATE FUNCTION @extschema@.bucket(salt text, unit anyelement, buckets integer) 
   AS 'MODULE_PATHNAME', 'risk_bucket_any' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.bucket(text, anyelement, integer) IS
   'risk.bucket of the unit''s text form: 12345::bigint and ''12345'' share a bucket.';
+
+-- Feature importance
+CREATE FUNCTION @extschema@.feature_importance(name text,
+    OUT ordinal integer, OUT feature text, OUT weight bigint, OUT gain double precision, OUT cover double precision,
+    OUT total_gain double precision, OUT total_cover double precision)
+  RETURNS SETOF record AS 'MODULE_PATHNAME', 'risk_feature_importance' LANGUAGE C STABLE STRICT PARALLEL SAFE ROWS 32;
+COMMENT ON FUNCTION @extschema@.feature_importance(text) IS
+  'Each feature of the current version of a tree model, in order, with its importance as libxgboost''s get_score counts it: weight (the splits on it), total_gain and total_cover (the sums of their loss changes and covers), gain and cover (per split); 0 for a feature no tree splits on.';

@@ -29,6 +29,11 @@ CREATE TABLE fx.margins (model text, id int, margin real, PRIMARY KEY (model, id
 \set f :fx '/margins.csv'
 COPY fx.margins FROM :'f' CSV;
 
+CREATE TABLE fx.importance (model text, ordinal int, weight float8, gain float8, cover float8,
+                            total_gain float8, total_cover float8, PRIMARY KEY (model, ordinal));
+\set f :fx '/importance.csv'
+COPY fx.importance FROM :'f' CSV;
+
 -- the small named-feature model's rows and its expected scores (v1, v2)
 CREATE TABLE fx.orders (id int PRIMARY KEY, amount real, account_age_days real,
                         is_new_device real, orders_1h real, expected real, expected_v2 real);

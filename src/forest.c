@@ -371,6 +371,17 @@ compile_general(Forest *f, const ModelSpec *spec)
 			pfree(f->gcover);	/* a tree without covers: no explanations */
 			f->gcover = NULL;
 		}
+		if (tree->loss_chg.len == tree->num_nodes && (t == 0 || f->ggain != NULL))
+		{
+			if (f->ggain == NULL)
+				f->ggain = palloc_extended(sizeof(float) * total, MCXT_ALLOC_HUGE);
+			memcpy(f->ggain + base, tree->loss_chg.data, sizeof(float) * tree->num_nodes);
+		}
+		else if (f->ggain != NULL)
+		{
+			pfree(f->ggain);	/* a tree without gains: no importance */
+			f->ggain = NULL;
+		}
 		/* category sets, one bitset per categorical node */
 		for (int i = 0; i < tree->cat_nodes.len; i++)
 		{

@@ -64,7 +64,8 @@ typedef enum Ctx
 	C_T_CAT_NODES,
 	C_T_CAT_SEGMENTS,
 	C_T_CAT_SIZES,
-	C_T_SUM_HESS
+	C_T_SUM_HESS,
+	C_T_LOSS_CHG
 } Ctx;
 
 #define MAX_JSON_DEPTH 64
@@ -124,6 +125,7 @@ static const Member members[] = {
 	{C_TREE, "categories_segments", C_T_CAT_SEGMENTS},
 	{C_TREE, "categories_sizes", C_T_CAT_SIZES},
 	{C_TREE, "sum_hessian", C_T_SUM_HESS},
+	{C_TREE, "loss_changes", C_T_LOSS_CHG},
 	{C_TREE_PARAM, "num_nodes", C_TREE_NUM_NODES},
 };
 
@@ -390,6 +392,10 @@ on_scalar(void *state, char *token, JsonTokenType type)
 		case C_T_SUM_HESS:
 			f = token_float(token, type);
 			numarray_push(&current_tree(ps)->sum_hess, &f);
+			break;
+		case C_T_LOSS_CHG:
+			f = token_float(token, type);
+			numarray_push(&current_tree(ps)->loss_chg, &f);
 			break;
 		case C_T_LEFT:
 		case C_T_RIGHT:

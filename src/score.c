@@ -24,6 +24,7 @@
 #include "utils/typcache.h"
 
 #include "feature_array.h"
+#include "forest_importance.h"
 #include "model_cache.h"
 
 PG_FUNCTION_INFO_V1(risk_score_float4);
@@ -465,4 +466,53 @@ Datum
 risk_score_xgboost_classes(PG_FUNCTION_ARGS)
 {
 	return evaluate_xgboost(fcinfo, SCORE_CLASSES);
+}
+
+/* ---- risk.feature_importance(name) ---- */
+
+typedef struct ImportancePin
+{
+	CachedModel *model;
+	MemoryContextCallback release;
+} ImportancePin;
+
+PG_FUNCTION_INFO_V1(risk_feature_importance);
+Datum
+risk_feature_importance(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *name = registry_check_name(PG_GETARG_TEXT_PP(0));
+	ImportancePin *pin = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ImportancePin));
+	CachedModel *m;
+	FeatureImportance *fi;
+
+	InitMaterializedSRF(fcinfo, 0);
+	/* unpinned on error too, when the function's memory goes */
+	model_cache_unpin_at_reset(fcinfo->flinfo->fn_mcxt, &pin->release, &pin->model);
+	m = pin->model = model_cache_pin(name);
+	if (!forest_has_importance(m->forest))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("model \"%s\" has no split statistics, which feature importance needs", name),
+				 errdetail("Feature importance counts the splits of tree models and their gains and covers "
+						   "(loss_changes and sum_hessian, kept in the JSON format); a linear model has no splits.")));
+	fi = palloc(sizeof(FeatureImportance) * Max(m->num_features, 1));
+	forest_importance(m->forest, fi);
+	for (int i = 0; i < m->num_features; i++)
+	{
+		Datum		values[7];
+		bool		nulls[7] = {false};
+
+		values[0] = Int32GetDatum(i + 1);
+		values[1] = CStringGetTextDatum(m->feature_names[i]);
+		values[2] = Int64GetDatum(fi[i].weight);
+		values[3] = Float8GetDatum((double) fi[i].gain);
+		values[4] = Float8GetDatum((double) fi[i].cover);
+		values[5] = Float8GetDatum((double) fi[i].total_gain);
+		values[6] = Float8GetDatum((double) fi[i].total_cover);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	model_cache_unpin(m);
+	pin->model = NULL;
+	return (Datum) 0;
 }
