@@ -310,6 +310,27 @@ compile_perfect(Forest *f, const ModelSpec *spec)
 
 /* ---- general layout ---- */
 
+/*
+ * A per-node statistic of every tree (covers, gains) into *stat, nodes of
+ * tree t from base (total nodes in all): allocated at the first tree, and
+ * dropped for good at the first tree that lacks it.
+ */
+static void
+keep_node_stat(float **stat, const JsonNumArray *values, const TreeSpec *tree, int t, int base, int total)
+{
+	if (values->len == tree->num_nodes && (t == 0 || *stat != NULL))
+	{
+		if (*stat == NULL)
+			*stat = palloc_extended(sizeof(float) * total, MCXT_ALLOC_HUGE);
+		memcpy(*stat + base, values->data, sizeof(float) * tree->num_nodes);
+	}
+	else if (*stat != NULL)
+	{
+		pfree(*stat);
+		*stat = NULL;
+	}
+}
+
 static void
 compile_general(Forest *f, const ModelSpec *spec)
 {
@@ -360,28 +381,9 @@ compile_general(Forest *f, const ModelSpec *spec)
 			g->cat_offset = 0;
 			g->cat_words = 0;
 		}
-		if (tree->sum_hess.len == tree->num_nodes && (t == 0 || f->gcover != NULL))
-		{
-			if (f->gcover == NULL)
-				f->gcover = palloc_extended(sizeof(float) * total, MCXT_ALLOC_HUGE);
-			memcpy(f->gcover + base, tree->sum_hess.data, sizeof(float) * tree->num_nodes);
-		}
-		else if (f->gcover != NULL)
-		{
-			pfree(f->gcover);	/* a tree without covers: no explanations */
-			f->gcover = NULL;
-		}
-		if (tree->loss_chg.len == tree->num_nodes && (t == 0 || f->ggain != NULL))
-		{
-			if (f->ggain == NULL)
-				f->ggain = palloc_extended(sizeof(float) * total, MCXT_ALLOC_HUGE);
-			memcpy(f->ggain + base, tree->loss_chg.data, sizeof(float) * tree->num_nodes);
-		}
-		else if (f->ggain != NULL)
-		{
-			pfree(f->ggain);	/* a tree without gains: no importance */
-			f->ggain = NULL;
-		}
+		/* a tree without covers: no explanations; without gains: no importance */
+		keep_node_stat(&f->gcover, &tree->sum_hess, tree, t, base, total);
+		keep_node_stat(&f->ggain, &tree->loss_chg, tree, t, base, total);
 		/* category sets, one bitset per categorical node */
 		for (int i = 0; i < tree->cat_nodes.len; i++)
 		{

@@ -482,13 +482,23 @@ risk_feature_importance(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *name = registry_check_name(PG_GETARG_TEXT_PP(0));
-	ImportancePin *pin = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ImportancePin));
+	ImportancePin *pin = (ImportancePin *) fcinfo->flinfo->fn_extra;
 	CachedModel *m;
 	FeatureImportance *fi;
 
 	InitMaterializedSRF(fcinfo, 0);
-	/* unpinned on error too, when the function's memory goes */
-	model_cache_unpin_at_reset(fcinfo->flinfo->fn_mcxt, &pin->release, &pin->model);
+	if (pin == NULL)
+	{
+		/* a pin left by an error is released when the function's memory goes */
+		pin = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ImportancePin));
+		model_cache_unpin_at_reset(fcinfo->flinfo->fn_mcxt, &pin->release, &pin->model);
+		fcinfo->flinfo->fn_extra = pin;
+	}
+	if (pin->model)
+	{
+		model_cache_unpin(pin->model);
+		pin->model = NULL;
+	}
 	m = pin->model = model_cache_pin(name);
 	if (!forest_has_importance(m->forest))
 		ereport(ERROR,
