@@ -30,4 +30,27 @@ extern ArrayType *features_make_array(const float *row, int n, Oid elemtype);
 /* The error for feature `feature` (0-based), infinite or out of range. */
 extern void features_not_finite(const CachedModel *model, int feature) pg_attribute_noreturn();
 
+/*
+ * The column types a feature can have, for every path that reads features
+ * from columns (risk.score over a row, the scoring trigger, risk.train).
+ */
+typedef enum FeatureType
+{
+	FT_NONE = -1,				/* not a type a feature can have */
+	FT_FLOAT4,
+	FT_FLOAT8,
+	FT_INT2,
+	FT_INT4,
+	FT_INT8,
+	FT_NUMERIC,
+	FT_BOOL
+} FeatureType;
+
+#define FEATURE_TYPES_HINT "Features are real, double precision, smallint, integer, bigint, numeric or boolean; cast the column."
+
+/* The feature type of a column of type typid (or of a domain over one). */
+extern FeatureType features_column_type(Oid typid);
+/* A column's value as XGBoost reads it: float32, booleans as 0 and 1 (may be infinite). */
+extern float features_column_value(FeatureType type, Datum d);
+
 #endif							/* RISK_FEATURE_ARRAY_H */

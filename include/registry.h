@@ -9,6 +9,7 @@
 #include "storage/itemptr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
+#include "utils/jsonb.h"
 #include "utils/snapshot.h"
 
 #include "forest.h"
@@ -28,6 +29,14 @@ typedef struct CompiledModel
 
 /* Bytes in any XGBoost format -> checked, compiled model (CurrentMemoryContext). */
 extern CompiledModel *registry_compile(const char *bytes, size_t len);
+
+/*
+ * Checks the bytes end to end (libxgboost reads them in a child, we compile
+ * them) and stores them as the next version of name; returns the version.
+ * feature_names and metadata may be NULL.  SPI must not be connected.
+ */
+extern int32 registry_store(const char *name, const char *bytes, size_t len,
+							ArrayType *feature_names, Jsonb *metadata);
 
 /* Checks a model name given by a user; returns it as a C string. */
 extern char *registry_check_name(text *name);

@@ -29,4 +29,66 @@ extern int	xgb_predict_row(XgbBooster *booster, const float *row, int num_featur
 							bool margin, float *out, int max_out);
 extern char *xgb_version_string(void);
 
+/* Shared by the readers and the trainer (xgb_bridge.c). */
+extern char *xgb_clean_message(const char *msg);
+extern bool xgb_write_all(int fd, const char *data, size_t len);
+extern size_t xgb_address_space_in_use(void);
+extern void xgb_stop_child(pid_t pid);
+
+/*
+ * Training, in a child process (xgb_train.c).  The child inherits the rows
+ * (fork shares them, nothing is copied), runs libxgboost with its OpenMP
+ * threads, and reports each round; the backend never runs a thread.
+ */
+typedef struct XgbTrainSpec
+{
+	const float *x;				/* rows * num_features: training rows, then validation rows */
+	const float *label;
+	const float *weight;		/* NULL: every row weighs 1 */
+	int64		num_train;
+	int64		num_valid;
+	int			num_features;
+	char	  **feature_names;
+	char	  **feature_types;	/* "q" or "c" per feature; NULL: all "q", none set */
+	int			num_params;
+	char	  **param_keys;		/* passed to XGBoosterSetParam in this order */
+	char	  **param_values;
+	int			rounds;
+	int			early_stopping_rounds;	/* 0: train every round; else on the last metric */
+	int			threads;
+	size_t		memory_limit;	/* bytes the child may map beyond the rows; 0: no limit */
+} XgbTrainSpec;
+
+typedef enum XgbTrainEventKind
+{
+	XGB_TRAIN_ROUND,			/* text: libxgboost's evaluation line of the round */
+	XGB_TRAIN_WARNING,			/* text: a warning of libxgboost */
+	XGB_TRAIN_DONE				/* the model and its predictions on the validation rows */
+} XgbTrainEventKind;
+
+typedef struct XgbTrainEvent
+{
+	XgbTrainEventKind kind;
+	int			round;			/* ROUND: 0-based */
+	char	   *text;
+	/* DONE */
+	char	   *model;			/* libxgboost's JSON of the rounds kept */
+	size_t		model_len;
+	float	   *valid_predictions;	/* num_valid */
+	int			rounds_trained;
+	int			best_round;		/* 0-based: the last round kept */
+	double		seconds;		/* the child's wall time */
+	int64		start_rss;		/* the child's resident memory when it started, bytes */
+	int64		peak_rss;		/* and at its peak */
+} XgbTrainEvent;
+
+typedef struct XgbTraining XgbTraining;
+
+/* Forks the trainer; it is killed when CurrentMemoryContext is reset. */
+extern XgbTraining *xgb_train_start(const XgbTrainSpec *spec);
+/* The next event, waiting for it (cancellable); errors as ereport. */
+extern void xgb_train_next(XgbTraining *t, XgbTrainEvent *ev);
+/* The trainer's resident memory now, bytes (0 when unknown). */
+extern int64 xgb_train_rss(XgbTraining *t);
+
 #endif							/* RISK_XGB_BRIDGE_H */

@@ -773,3 +773,87 @@ CREATE FUNCTION @extschema@.feature_importance(name text,
   RETURNS SETOF record AS 'MODULE_PATHNAME', 'risk_feature_importance' LANGUAGE C STABLE STRICT PARALLEL SAFE ROWS 32;
 COMMENT ON FUNCTION @extschema@.feature_importance(text) IS
   'Each feature of the current version of a tree model, in order, with its importance as libxgboost''s get_score counts it: weight (the splits on it), total_gain and total_cover (the sums of their loss changes and covers), gain and cover (per split); 0 for a feature no tree splits on.';
+
+-- ---------------------------------------------------------------------------
+-- Training: risk.train, its record and per-round log, its progress
+-- ---------------------------------------------------------------------------
+CREATE TABLE @extschema@.model_training (
+    name                    text        NOT NULL,
+    version                 integer     NOT NULL,
+    objective               text        NOT NULL,
+    query                   text        NOT NULL,
+    label                   text        NOT NULL,
+    weight                  text,
+    validation              text,
+    categorical             text[]      NOT NULL,
+    params                  jsonb       NOT NULL,
+    rounds                  integer     NOT NULL,
+    early_stopping_rounds   integer,
+    rounds_trained          integer     NOT NULL,
+    best_round              integer     NOT NULL,
+    stopping_metric         text,
+    best_score              float8,
+    train_rows              bigint      NOT NULL,
+    train_positives         bigint,
+    valid_rows              bigint      NOT NULL,
+    valid_positives         bigint,
+    data_sha256             text        NOT NULL,
+    valid_auc               float8,
+    valid_average_precision float8,
+    valid_ks                float8,
+    valid_log_loss          float8,
+    train_seconds           float8      NOT NULL,
+    seconds                 float8      NOT NULL,
+    rows_bytes              bigint      NOT NULL,
+    libxgboost_peak_bytes   bigint      NOT NULL,
+    threads                 integer     NOT NULL,
+    trained_at              timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (name, version),
+    FOREIGN KEY (name, version) REFERENCES @extschema@.model_registry (name, version) ON DELETE CASCADE
+);
+COMMENT ON TABLE @extschema@.model_training IS
+  'How each model version made by risk.train was trained: the query, label, split and parameters, the rounds trained and kept, the data''s fingerprint, the validation metrics (risk.auc, risk.average_precision, risk.ks, risk.log_loss), time and memory. Kept by pg_dump; gone with its version.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.model_training', '');
+
+CREATE TABLE @extschema@.model_training_rounds (
+    name        text    NOT NULL,
+    version     integer NOT NULL,
+    round       integer NOT NULL,
+    dataset     text    NOT NULL,
+    metric      text    NOT NULL,
+    value       float8  NOT NULL,
+    PRIMARY KEY (name, version, round, dataset, metric),
+    FOREIGN KEY (name, version) REFERENCES @extschema@.model_training (name, version) ON DELETE CASCADE
+);
+COMMENT ON TABLE @extschema@.model_training_rounds IS
+  'The per-round log of each risk.train: every evaluation metric after each round (1-based) on the validation rows (dataset valid), or on the training rows without a split (dataset train), as libxgboost printed it (6 significant digits).';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.model_training_rounds', '');
+
+CREATE FUNCTION @extschema@.train(name text, query text, label text,
+                                  weight text DEFAULT NULL,
+                                  validation text DEFAULT NULL,
+                                  rounds integer DEFAULT 100,
+                                  early_stopping_rounds integer DEFAULT NULL,
+                                  params jsonb DEFAULT '{}',
+                                  categorical text[] DEFAULT NULL,
+                                  balance_classes boolean DEFAULT false,
+                                  metadata jsonb DEFAULT NULL)
+  RETURNS integer
+  AS 'MODULE_PATHNAME', 'risk_train'
+  LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.train(text, text, text, text, text, integer, integer, jsonb, text[], boolean, jsonb) IS
+  'Trains an XGBoost model with libxgboost on the rows of query (or a table): every column but label, weight and validation (a boolean column: true holds the row out) is a feature. Registers it as the next version of name and returns the version; risk.model_training records how.';
+
+CREATE FUNCTION @extschema@._training_progress()
+  RETURNS TABLE (pid integer, model text, phase text, rows_read bigint, round integer, rounds integer,
+                 metric text, value double precision, best_round integer, best_value double precision,
+                 memory_bytes bigint, started_at timestamptz, updated_at timestamptz)
+  AS 'MODULE_PATHNAME', 'risk_training_progress'
+  LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@._training_progress() IS
+  'Internal: the rows of the view risk.training_progress.';
+CREATE VIEW @extschema@.training_progress AS
+  SELECT * FROM @extschema@._training_progress();
+COMMENT ON VIEW @extschema@.training_progress IS
+  'Every risk.train running now, as pg_stat_activity shows sessions (your own, or all with pg_read_all_stats): its phase (reading, sorting, training, storing), rows read, the last round, its metric, the best so far, the training process''s memory.';
+GRANT SELECT ON @extschema@.training_progress TO PUBLIC;

@@ -13,6 +13,9 @@
 
 #include "catalog/pg_type.h"
 #include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/lsyscache.h"
 
 #include "feature_array.h"
 
@@ -100,4 +103,53 @@ features_make_array(const float *row, int n, Oid elemtype)
 	pfree(values);
 	pfree(nulls);
 	return a;
+}
+
+FeatureType
+features_column_type(Oid typid)
+{
+	switch (getBaseType(typid))
+	{
+		case FLOAT4OID:
+			return FT_FLOAT4;
+		case FLOAT8OID:
+			return FT_FLOAT8;
+		case INT2OID:
+			return FT_INT2;
+		case INT4OID:
+			return FT_INT4;
+		case INT8OID:
+			return FT_INT8;
+		case NUMERICOID:
+			return FT_NUMERIC;
+		case BOOLOID:
+			return FT_BOOL;
+	}
+	return FT_NONE;
+}
+
+float
+features_column_value(FeatureType type, Datum d)
+{
+	switch (type)
+	{
+		case FT_FLOAT4:
+			return DatumGetFloat4(d);
+		case FT_FLOAT8:
+			return (float) DatumGetFloat8(d);
+		case FT_INT2:
+			return (float) DatumGetInt16(d);
+		case FT_INT4:
+			return (float) DatumGetInt32(d);
+		case FT_INT8:
+			return (float) DatumGetInt64(d);
+		case FT_NUMERIC:
+			return (float) DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
+		case FT_BOOL:
+			return DatumGetBool(d) ? 1.0f : 0.0f;
+		case FT_NONE:
+			break;
+	}
+	elog(ERROR, "not a feature type: %d", (int) type);
+	return 0;
 }

@@ -340,8 +340,8 @@ model_num_classes(const Forest *f)
 
 #define STORE_NARGS 16
 
-static int32
-store_model(const char *name, const char *bytes, size_t len,
+int32
+registry_store(const char *name, const char *bytes, size_t len,
 			ArrayType *given_names, Jsonb *metadata)
 {
 	MemoryContext work = AllocSetContextCreate(CurrentMemoryContext, "risk import",
@@ -451,7 +451,7 @@ risk_import_model(PG_FUNCTION_ARGS)
 				 errmsg("model bytes must not be NULL")));
 	registry_require(InvalidOid, ACL_SELECT | ACL_INSERT);
 	model = PG_GETARG_BYTEA_PP(1);
-	PG_RETURN_INT32(store_model(name, VARDATA_ANY(model), VARSIZE_ANY_EXHDR(model),
+	PG_RETURN_INT32(registry_store(name, VARDATA_ANY(model), VARSIZE_ANY_EXHDR(model),
 								optional_array(fcinfo, 2), optional_jsonb(fcinfo, 3)));
 }
 
@@ -513,7 +513,7 @@ risk_load_model(PG_FUNCTION_ARGS)
 				 errmsg("model file path must not be NULL")));
 	path = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	bytes = read_server_file(path, &len);
-	PG_RETURN_INT32(store_model(name, bytes, len, optional_array(fcinfo, 2),
+	PG_RETURN_INT32(registry_store(name, bytes, len, optional_array(fcinfo, 2),
 								optional_jsonb(fcinfo, 3)));
 }
 

@@ -18,6 +18,7 @@
 #include "lists.h"
 #include "model_cache.h"
 #include "rules.h"
+#include "train.h"
 #include "velocity.h"
 #include "xgb_bridge.h"
 
@@ -46,6 +47,22 @@ _PG_init(void)
 							&model_cache_size_kb,
 							128 * 1024, 0, INT_MAX / 1024,
 							PGC_SUSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("risk.train_memory_limit",
+							"Memory one risk.train may use: the rows it reads and what libxgboost allocates.",
+							"risk.train refuses rows or a training beyond it before it starts, and the "
+							"training process cannot map more.",
+							&train_memory_limit_kb,
+							2 * 1024 * 1024, 64 * 1024, INT_MAX,
+							PGC_SUSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("risk.train_max_threads",
+							"Threads one risk.train may run libxgboost with (its nthread).",
+							"Also the default nthread: pass nthread in params to reproduce a model "
+							"on a server with another setting.",
+							&train_max_threads,
+							4, 1, 1024,
+							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("risk");
 	xgb_init();

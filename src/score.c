@@ -51,17 +51,6 @@ typedef enum ScoreOutput
 	SCORE_CONTRIBUTIONS			/* SHAP values of the margin, then the bias */
 } ScoreOutput;
 
-typedef enum FeatureType
-{
-	FT_FLOAT4,
-	FT_FLOAT8,
-	FT_INT2,
-	FT_INT4,
-	FT_INT8,
-	FT_NUMERIC,
-	FT_BOOL
-} FeatureType;
-
 /* How a row type's columns feed the model's features. */
 typedef struct RowBinding
 {
@@ -141,29 +130,15 @@ score_state(FunctionCallInfo fcinfo)
 static FeatureType
 feature_type(Oid typid, const CachedModel *m, int feature, const char *colname)
 {
-	switch (getBaseType(typid))
-	{
-		case FLOAT4OID:
-			return FT_FLOAT4;
-		case FLOAT8OID:
-			return FT_FLOAT8;
-		case INT2OID:
-			return FT_INT2;
-		case INT4OID:
-			return FT_INT4;
-		case INT8OID:
-			return FT_INT8;
-		case NUMERICOID:
-			return FT_NUMERIC;
-		case BOOLOID:
-			return FT_BOOL;
-	}
-	ereport(ERROR,
-			(errcode(ERRCODE_DATATYPE_MISMATCH),
-			 errmsg("column \"%s\" has type %s, which model \"%s\" cannot use as a feature",
-					colname, format_type_be(typid), m->name),
-			 errhint("Features are real, double precision, smallint, integer, bigint, numeric or boolean; cast the column.")));
-	pg_unreachable();
+	FeatureType t = features_column_type(typid);
+
+	if (t == FT_NONE)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" has type %s, which model \"%s\" cannot use as a feature",
+						colname, format_type_be(typid), m->name),
+				 errhint(FEATURE_TYPES_HINT)));
+	return t;
 }
 
 static char *
@@ -277,31 +252,7 @@ read_row(ScoreState *st, HeapTupleHeader rec)
 			st->row[f] = NAN;
 			continue;
 		}
-		switch (b->type[f])
-		{
-			case FT_FLOAT4:
-				v = DatumGetFloat4(d);
-				break;
-			case FT_FLOAT8:
-				v = (float) DatumGetFloat8(d);
-				break;
-			case FT_INT2:
-				v = (float) DatumGetInt16(d);
-				break;
-			case FT_INT4:
-				v = (float) DatumGetInt32(d);
-				break;
-			case FT_INT8:
-				v = (float) DatumGetInt64(d);
-				break;
-			case FT_NUMERIC:
-				v = (float) DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
-				break;
-			case FT_BOOL:
-			default:
-				v = DatumGetBool(d) ? 1.0f : 0.0f;
-				break;
-		}
+		v = features_column_value(b->type[f], d);
 		if (unlikely(isinf(v)))
 			features_not_finite(m, f);
 		st->row[f] = v;

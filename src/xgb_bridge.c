@@ -70,8 +70,8 @@ printable(const char *s, size_t len)
  * libxgboost messages start with "[hh:mm:ss] /path/file.cc:123: " and may
  * carry a stack trace; keep the first line without the prefix.
  */
-static char *
-clean_message(const char *msg)
+char *
+xgb_clean_message(const char *msg)
 {
 	const char *p = msg;
 	const char *end;
@@ -103,7 +103,7 @@ clean_message(const char *msg)
 static char *
 last_error(void)
 {
-	return clean_message(XGBGetLastError());
+	return xgb_clean_message(XGBGetLastError());
 }
 
 static void
@@ -215,8 +215,8 @@ booster_proxy(XgbBooster *booster)
 	return booster->proxy;
 }
 
-static bool
-write_all(int fd, const char *data, size_t len)
+bool
+xgb_write_all(int fd, const char *data, size_t len)
 {
 	while (len > 0)
 	{
@@ -233,8 +233,8 @@ write_all(int fd, const char *data, size_t len)
 }
 
 /* The child's mapped address space now, from /proc/self/statm (0 if unknown). */
-static rlim_t
-address_space_in_use(void)
+size_t
+xgb_address_space_in_use(void)
 {
 	char		buf[64];
 	int			fd = open("/proc/self/statm", O_RDONLY);
@@ -247,7 +247,7 @@ address_space_in_use(void)
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
-	return (rlim_t) strtoull(buf, NULL, 10) * (rlim_t) sysconf(_SC_PAGESIZE);
+	return (size_t) strtoull(buf, NULL, 10) * (size_t) sysconf(_SC_PAGESIZE);
 }
 
 /*
@@ -271,7 +271,7 @@ child_read_model(int fd, const char *bytes, size_t len)
 	 * A damaged size field must not make the machine swap: the child may map
 	 * this much more than it inherited (shared_buffers counts in RLIMIT_AS).
 	 */
-	rl.rlim_cur = rl.rlim_max = address_space_in_use() +
+	rl.rlim_cur = rl.rlim_max = xgb_address_space_in_use() +
 		(rlim_t) 1024 * 1024 * 1024 + (rlim_t) len * 64;
 	setrlimit(RLIMIT_AS, &rl);
 
@@ -288,17 +288,17 @@ child_read_model(int fd, const char *bytes, size_t len)
 	{
 		const char *msg = XGBGetLastError();
 
-		if (write_all(fd, "E", 1) && msg)
-			write_all(fd, msg, strlen(msg));
+		if (xgb_write_all(fd, "E", 1) && msg)
+			xgb_write_all(fd, msg, strlen(msg));
 		_exit(0);
 	}
-	if (write_all(fd, "J", 1))
-		write_all(fd, out, out_len);
+	if (xgb_write_all(fd, "J", 1))
+		xgb_write_all(fd, out, out_len);
 	_exit(0);
 }
 
-static void
-stop_child(pid_t pid)
+void
+xgb_stop_child(pid_t pid)
 {
 	int			status;
 
@@ -382,7 +382,7 @@ xgb_read_model(const char *bytes, size_t len, size_t *json_len)
 	}
 	PG_CATCH();
 	{
-		stop_child(pid);
+		xgb_stop_child(pid);
 		close(fds[0]);
 		PG_RE_THROW();
 	}
@@ -414,7 +414,7 @@ xgb_read_model(const char *bytes, size_t len, size_t *json_len)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("could not read XGBoost model"),
-				 errdetail("libxgboost: %s", clean_message(buf.data + 1)),
+				 errdetail("libxgboost: %s", xgb_clean_message(buf.data + 1)),
 				 errhint("Pass the bytes of a model saved by XGBoost as JSON, UBJSON or its binary format.")));
 	*json_len = buf.len - 1;
 	return buf.data + 1;
