@@ -56,6 +56,7 @@ typedef struct XgbTrainSpec
 	int			rounds;
 	int			early_stopping_rounds;	/* 0: train every round; else on the last metric */
 	int			threads;
+	int			trees_per_round;	/* num_parallel_tree; 0 for gblinear */
 	size_t		memory_limit;	/* bytes the child may map beyond the rows; 0: no limit */
 } XgbTrainSpec;
 

@@ -1020,6 +1020,8 @@ risk_train(PG_FUNCTION_ARGS)
 	spec.rounds = c.rounds;
 	spec.early_stopping_rounds = c.early_stopping_rounds;
 	spec.threads = c.threads;
+	spec.trees_per_round = param_get(&c.p, "booster") && strcmp(param_get(&c.p, "booster"), "gblinear") == 0
+		? 0 : param_int(&c.p, "num_parallel_tree", 1, 1, INT_MAX);
 	/* what the limit leaves after the rows, with room for each thread's stack and malloc arena */
 	spec.memory_limit = memory_limit_bytes() - rows_bytes + (size_t) (c.threads + 1) * 80 * 1024 * 1024;
 	ereport(NOTICE,

@@ -89,13 +89,13 @@ child_fail(void)
 
 /*
  * libxgboost's log, in the child's main thread.  The warning of unused
- * parameters reads: Parameters: { "a", "b" } might not be used.
+ * parameters reads: Parameters: { "a", "b" } are not used.
  */
 static void
 child_log(const char *msg)
 {
 	const char *open = strstr(msg, "Parameters: {");
-	const char *close = open ? strstr(open, "} might not be used") : NULL;
+	const char *close = open ? strstr(open, "} are not used") : NULL;
 
 	if (open && close)
 	{
@@ -204,7 +204,13 @@ child_train(const XgbTrainSpec *s)
 	evals[0] = dvalid ? dvalid : dtrain;
 	eval_names[0] = dvalid ? "valid" : "train";
 
-	if (XGBoosterCreate(cache, dvalid ? 2 : 1, &booster) != 0)
+	/* as python3-xgboost's Booster(): the booster takes the training data's feature names and types */
+	if (XGBoosterCreate(cache, dvalid ? 2 : 1, &booster) != 0 ||
+		XGBoosterSetStrFeatureInfo(booster, "feature_name", (const char **) s->feature_names,
+								   (bst_ulong) s->num_features) != 0 ||
+		(s->feature_types &&
+		 XGBoosterSetStrFeatureInfo(booster, "feature_type", (const char **) s->feature_types,
+									(bst_ulong) s->num_features) != 0))
 		child_fail();
 	for (int i = 0; i < s->num_params; i++)
 		if (XGBoosterSetParam(booster, s->param_keys[i], s->param_values[i]) != 0)
@@ -264,6 +270,17 @@ child_train(const XgbTrainSpec *s)
 	if (stats.best_round + 1 < stats.rounds_trained &&
 		XGBoosterSlice(booster, 0, stats.best_round + 1, 1, &kept) != 0)
 		child_fail();
+	/* what python3-xgboost's train() leaves on every model it returns */
+	{
+		char		best[32];
+		char		limit[32];
+
+		snprintf(best, sizeof(best), "%d", stats.best_round);
+		snprintf(limit, sizeof(limit), "%d", (stats.best_round + 1) * s->trees_per_round);
+		if (XGBoosterSetAttr(kept, "best_iteration", best) != 0 ||
+			XGBoosterSetAttr(kept, "best_ntree_limit", limit) != 0)
+			child_fail();
+	}
 	if (XGBoosterSaveModelToBuffer(kept, "{\"format\": \"json\"}", &len, &out) != 0)
 		child_fail();
 	child_send('M', out, len);
@@ -483,6 +500,10 @@ xgb_train_next(XgbTraining *t, XgbTrainEvent *ev)
 				ev->text = xgb_clean_message(payload_string(p, len));
 				return;
 			case 'U':
+				while (len > 0 && p[0] == ' ')
+					p++, len--;
+				while (len > 0 && p[len - 1] == ' ')
+					len--;
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("libxgboost does not use the parameter%s %s",
