@@ -39,8 +39,11 @@ extern int	model_cache_size_kb;
 /* A relation changed (the relcache callback): the registry perhaps. */
 extern void model_cache_relation_changed(Oid relid);
 
-/* The current version of a model, compiled; pinned until model_cache_unpin. */
-extern CachedModel *model_cache_pin(const char *name);
+/*
+ * The version a model reference names (name: the current version; name@3;
+ * name@alias, see model_alias.h), compiled; pinned until model_cache_unpin.
+ */
+extern CachedModel *model_cache_pin(const char *ref);
 extern void model_cache_unpin(CachedModel *model);
 /*
  * Unpins *holder (and sets it to NULL) when mcxt is reset or deleted: for

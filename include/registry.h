@@ -65,6 +65,10 @@ registry_same_stamp(const RegistryStamp *a, const RegistryStamp *b)
 extern int32 registry_current_version(const char *name, Snapshot snapshot,
 									  RegistryStamp *stamp);
 
+/* Whether a version is stored, and (when stamp is not NULL) its row's stamp.  SPI connected. */
+extern bool registry_version_stamp(const char *name, int32 version, Snapshot snapshot,
+								   RegistryStamp *stamp);
+
 /*
  * One stored version: its bytes, feature names and stamp, copied into the
  * current memory context.  Errors when it does not exist.  SPI must be

@@ -79,7 +79,7 @@ extern bool early_stop_update(EarlyStop *e, int round, double score);
 /*
  * One evaluation line of libxgboost ("[3]\tvalid-aucpr:0.91\t..."): the
  * name (data-metric) and value of entry i, 0-based; false past the last.
- * Values are what libxgboost printed (six significant digits), the values
+ * Values are what libxgboost printed (17 significant digits), the values
  * python3-xgboost's callbacks decide on.
  */
 extern bool eval_line_entry(const char *line, int i, char *name, int name_size, double *value);

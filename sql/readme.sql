@@ -19,6 +19,23 @@ SELECT feature, weight, round(gain::numeric, 3) AS gain, round(cover::numeric, 1
        round(total_gain::numeric, 1) AS total_gain
   FROM risk.feature_importance('orders_fraud') ORDER BY total_gain DESC;
 
+-- Training in the database (risk.train), its record and per-round log
+CREATE TABLE jan AS SELECT * FROM risk.synthetic_orders(60000, days => 31);
+SELECT risk.train('orders_model',
+  $$SELECT amount, quantity, discount, coupon IS NOT NULL AS has_coupon,
+           extract(epoch FROM created_at - account_created_at) / 86400 AS account_age_days,
+           declined, is_fraud, created_at >= '2026-01-25 00:00+00' AS holdout
+      FROM jan$$,
+  label => 'is_fraud', validation => 'holdout', rounds => 200, early_stopping_rounds => 20,
+  params => '{"max_depth": 4, "eta": 0.2, "nthread": 1}') AS version;
+SELECT version, rounds_trained, best_round, train_rows, train_positives, valid_rows, valid_positives,
+       round(valid_auc::numeric, 4) AS auc, round(valid_average_precision::numeric, 4) AS ap,
+       round(valid_ks::numeric, 4) AS ks, round(valid_log_loss::numeric, 4) AS log_loss
+  FROM risk.model_training WHERE name = 'orders_model';
+SELECT round, round(value::numeric, 4) AS aucpr FROM risk.model_training_rounds
+ WHERE name = 'orders_model' AND version = 1 AND round IN (1, 5, 15, 35) ORDER BY round;
+DROP TABLE jan;
+
 -- An orders table whose columns are named like the features
 CREATE TABLE orders (
     order_id            bigint PRIMARY KEY,

@@ -2475,7 +2475,7 @@ CREATE TABLE @extschema@.model_training_rounds (
     FOREIGN KEY (name, version) REFERENCES @extschema@.model_training (name, version) ON DELETE CASCADE
 );
 COMMENT ON TABLE @extschema@.model_training_rounds IS
-  'The per-round log of each risk.train: every evaluation metric after each round (1-based) on the validation rows (dataset valid), or on the training rows without a split (dataset train), as libxgboost printed it (6 significant digits).';
+  'The per-round log of each risk.train: every evaluation metric after each round (1-based) on the validation rows (dataset valid), or on the training rows without a split (dataset train), as libxgboost printed it.';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.model_training_rounds', '');
 
 CREATE FUNCTION @extschema@.train(name text, query text, label text,
@@ -2506,3 +2506,57 @@ CREATE VIEW @extschema@.training_progress AS
 COMMENT ON VIEW @extschema@.training_progress IS
   'Every risk.train running now, as pg_stat_activity shows sessions (your own, or all with pg_read_all_stats): its phase (reading, sorting, training, storing), rows read, the last round, its metric, the best so far, the training process''s memory.';
 GRANT SELECT ON @extschema@.training_progress TO PUBLIC;
+
+-- ---------------------------------------------------------------------------
+-- Deployment: aliases of model versions (name@alias in every scoring path)
+-- ---------------------------------------------------------------------------
+CREATE TABLE @extschema@.model_aliases (
+    name        text        NOT NULL,
+    alias       text        NOT NULL CHECK (alias ~ '^[A-Za-z][A-Za-z0-9_.:-]{0,62}$'),
+    version     integer     NOT NULL,
+    moved_at    timestamptz NOT NULL,
+    moved_by    name        NOT NULL,
+    PRIMARY KEY (name, alias),
+    -- a version an alias points at cannot be dropped
+    FOREIGN KEY (name, version) REFERENCES @extschema@.model_registry (name, version)
+);
+COMMENT ON TABLE @extschema@.model_aliases IS
+  'Where each alias of a model (champion, challenger, ...) points: risk.score(''name@alias'', ...) scores with that version. Change it with risk.set_alias, risk.rollback_alias, risk.remove_alias.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.model_aliases', '');
+
+CREATE TABLE @extschema@.model_alias_history (
+    name             text        NOT NULL,
+    alias            text        NOT NULL,
+    seq              integer     NOT NULL,
+    version          integer,
+    previous_version integer,
+    action           text        NOT NULL CHECK (action IN ('set', 'rollback', 'remove')),
+    moved_by         name        NOT NULL,
+    moved_at         timestamptz NOT NULL,
+    note             text,
+    PRIMARY KEY (name, alias, seq)
+);
+COMMENT ON TABLE @extschema@.model_alias_history IS
+  'Every move of every alias, in order (seq): the version it pointed at after (NULL: removed) and before, set, rollback or remove, who, when, why. risk.rollback_alias walks it back.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.model_alias_history', '');
+
+-- every backend's model cache hears of a move at commit
+CREATE TRIGGER model_aliases_changed
+  AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.model_aliases
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._registry_changed();
+
+CREATE FUNCTION @extschema@.set_alias(name text, alias text, version integer, note text DEFAULT NULL)
+  RETURNS integer AS 'MODULE_PATHNAME', 'risk_set_alias' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.set_alias(text, text, integer, text) IS
+  'Points an alias of a model at a version, in this transaction (every session scores name@alias with it from its next statement after commit), and records the move; returns the version it pointed at before, or NULL. Needs EXECUTE, which PUBLIC lacks.';
+CREATE FUNCTION @extschema@.rollback_alias(name text, alias text, note text DEFAULT NULL)
+  RETURNS integer AS 'MODULE_PATHNAME', 'risk_rollback_alias' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.rollback_alias(text, text, text) IS
+  'Undoes the latest move of an alias not yet undone (walking its history: v1, v2, v3 roll back to v2, then v1) and records it; returns the version it points at now. Needs EXECUTE, which PUBLIC lacks.';
+CREATE FUNCTION @extschema@.remove_alias(name text, alias text, note text DEFAULT NULL)
+  RETURNS integer AS 'MODULE_PATHNAME', 'risk_remove_alias' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.remove_alias(text, text, text) IS
+  'Removes an alias of a model and records it; returns the version it pointed at. Needs EXECUTE, which PUBLIC lacks.';
+REVOKE EXECUTE ON FUNCTION @extschema@.set_alias(text, text, integer, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.rollback_alias(text, text, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.remove_alias(text, text, text) FROM PUBLIC;

@@ -42,11 +42,13 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
+#include "model_alias.h"
 #include "model_cache.h"
 
+/* a reference: name, name@version or name@alias */
 typedef struct CurrentKey
 {
-	char		name[MODEL_NAME_MAX + 1];
+	char		name[MODEL_REF_MAX + 1];
 } CurrentKey;
 
 typedef struct CurrentEntry
@@ -78,6 +80,7 @@ static HTAB *compiled_models = NULL;
 static List *retired = NIL;		/* pinned models waiting to be freed */
 static uint64 seen_generation = 0;
 static Oid	registry_relid = InvalidOid;
+static Oid	aliases_relid = InvalidOid;
 
 int			model_cache_size_kb = 128 * 1024;
 static uint64 use_clock = 0;	/* ticks at every pin: models' last_used */
@@ -86,7 +89,8 @@ void
 model_cache_relation_changed(Oid relid)
 {
 	/* no catalog access here: just note that we must look again */
-	if (relid == InvalidOid || relid == registry_relid || registry_relid == InvalidOid)
+	if (relid == InvalidOid || relid == registry_relid || registry_relid == InvalidOid ||
+		relid == aliases_relid)
 		model_cache_generation++;
 }
 
@@ -165,9 +169,11 @@ evict_beyond_limit(CachedModel *keep)
 }
 
 /*
- * Evicts the compiled models of `name` that are not its current row: other
- * versions, or a version number reused by a newer import (all of them when
- * the model no longer exists, version 0).
+ * Evicts the compiled models of `name` that are no longer what their
+ * version is: a version number reused by a newer import, or (version 0,
+ * the model no longer exists) all of them.  Other versions stay: a
+ * champion and a challenger are both in use; the least recently used go
+ * beyond risk.model_cache_size.
  */
 static void
 evict_stale(const char *name, int32 version, const RegistryStamp *stamp)
@@ -178,8 +184,8 @@ evict_stale(const char *name, int32 version, const RegistryStamp *stamp)
 	hash_seq_init(&seq, compiled_models);
 	while ((e = hash_seq_search(&seq)) != NULL)
 		if (strcmp(e->key.name, name) == 0 &&
-			(version == 0 || e->key.version != version ||
-			 !registry_same_stamp(&e->model->stamp, stamp)))
+			(version == 0 ||
+			 (e->key.version == version && !registry_same_stamp(&e->model->stamp, stamp))))
 			evict(e);			/* removing the current entry is allowed */
 }
 
@@ -196,6 +202,7 @@ refresh_after_invalidation(void)
 		seen_generation = model_cache_generation;
 		registry_relid = get_relname_relid(REGISTRY_TABLE,
 										   get_namespace_oid(REGISTRY_SCHEMA, true));
+		aliases_relid = alias_relid();
 	}
 
 	foreach(lc, retired)
@@ -284,8 +291,9 @@ load_model(const char *name, int32 version, Snapshot snapshot)
 }
 
 CachedModel *
-model_cache_pin(const char *name)
+model_cache_pin(const char *ref)
 {
+	ModelRef	r;
 	CurrentKey	ckey;
 	CurrentEntry *cur;
 	CompiledKey key;
@@ -306,7 +314,8 @@ model_cache_pin(const char *name)
 	registry_require(registry_relid, ACL_SELECT);
 
 	memset(&ckey, 0, sizeof(ckey));
-	strlcpy(ckey.name, name, sizeof(ckey.name));
+	strlcpy(ckey.name, ref, sizeof(ckey.name));
+	model_ref_parse(ref, &r);
 	cur = hash_search(current_versions, &ckey, HASH_FIND, NULL);
 	if (cur == NULL || cur->generation != model_cache_generation ||
 		(cur->lxid != InvalidLocalTransactionId && cur->lxid != MyProc->lxid))
@@ -318,12 +327,35 @@ model_cache_pin(const char *name)
 			elog(ERROR, "SPI_connect failed");
 		connected = true;
 		snapshot = registry_snapshot(&xact_only);
-		version = registry_current_version(name, snapshot, &stamp);
-		evict_stale(name, version, &stamp);
+		if (r.version == 0 && r.alias[0] == '\0')
+			version = registry_current_version(r.name, snapshot, &stamp);
+		else
+		{
+			int32		want = r.version;
+
+			if (r.alias[0] != '\0' && (want = alias_version(r.name, r.alias, snapshot)) == 0)
+			{
+				hash_search(current_versions, &ckey, HASH_REMOVE, NULL);
+				if (registry_current_version(r.name, snapshot, NULL) == 0)
+					registry_no_such_model(r.name, MODEL_ANY_VERSION);
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_OBJECT),
+						 errmsg("model \"%s\" has no alias \"%s\"", r.name, r.alias),
+						 errhint("risk.set_alias('%s', '%s', version) points it at a version; "
+								 "SELECT * FROM risk.model_aliases lists the aliases.", r.name, r.alias)));
+			}
+			version = registry_version_stamp(r.name, want, snapshot, &stamp) ? want : -want;
+			if (version < 0)
+			{
+				hash_search(current_versions, &ckey, HASH_REMOVE, NULL);
+				registry_no_such_model(r.name, want);
+			}
+		}
+		evict_stale(r.name, version, &stamp);
 		if (version == 0)
 		{
 			hash_search(current_versions, &ckey, HASH_REMOVE, NULL);
-			registry_no_such_model(name, MODEL_ANY_VERSION);
+			registry_no_such_model(r.name, MODEL_ANY_VERSION);
 		}
 		cur = hash_search(current_versions, &ckey, HASH_ENTER, NULL);
 		cur->version = version;
@@ -333,7 +365,7 @@ model_cache_pin(const char *name)
 	}
 
 	memset(&key, 0, sizeof(key));
-	strlcpy(key.name, name, sizeof(key.name));
+	strlcpy(key.name, r.name, sizeof(key.name));
 	key.version = cur->version;
 	e = hash_search(compiled_models, &key, HASH_FIND, &found);
 	if (!found)
@@ -347,7 +379,7 @@ model_cache_pin(const char *name)
 			connected = true;
 			snapshot = registry_snapshot(&xact_only);
 		}
-		m = load_model(name, key.version, snapshot);
+		m = load_model(r.name, key.version, snapshot);
 		/* compiled without error: now it may live as long as the cache */
 		MemoryContextSetParent(m->mcxt, CacheContext);
 		m->bytes = MemoryContextMemAllocated(m->mcxt, true);

@@ -32,6 +32,7 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
+#include "catalog.h"
 #include "registry.h"
 
 PG_FUNCTION_INFO_V1(risk_import_model);
@@ -187,6 +188,22 @@ registry_current_version(const char *name, Snapshot snapshot, RegistryStamp *sta
 	if (stamp)
 		read_stamp(2, stamp);
 	return DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+bool
+registry_version_stamp(const char *name, int32 version, Snapshot snapshot, RegistryStamp *stamp)
+{
+	Oid			argtypes[2] = {TEXTOID, INT4OID};
+	Datum		args[2] = {CStringGetTextDatum(name), Int32GetDatum(version)};
+
+	registry_query("SELECT version, xmin, ctid FROM " QUALIFIED_TABLE
+				   " WHERE name OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
+				   2, argtypes, args, snapshot);
+	if (SPI_processed == 0)
+		return false;
+	if (stamp)
+		read_stamp(2, stamp);
+	return true;
 }
 
 bytea *
@@ -531,6 +548,32 @@ risk_drop_model(PG_FUNCTION_ARGS)
 	registry_require(InvalidOid, ACL_SELECT | ACL_DELETE);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* a deployed version stays: an alias points at it (0.1.0 has no aliases) */
+	if (OidIsValid(get_relname_relid("model_aliases", get_namespace_oid(REGISTRY_SCHEMA, true))))
+	{
+		CatalogIdentity id;
+
+		catalog_as_owner("model_aliases", &id);
+		if (SPI_execute_with_args(all
+								  ? "SELECT alias, version FROM " REGISTRY_SCHEMA ".model_aliases"
+								  " WHERE name OPERATOR(pg_catalog.=) $1 ORDER BY alias LIMIT 1"
+								  : "SELECT alias, version FROM " REGISTRY_SCHEMA ".model_aliases"
+								  " WHERE name OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2"
+								  " ORDER BY alias LIMIT 1",
+								  all ? 1 : 2, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the model aliases");
+		catalog_as_caller(&id);
+		if (SPI_processed > 0)
+		{
+			char	   *alias = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+			char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+
+			ereport(ERROR,
+					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+					 errmsg("cannot drop version %s of model \"%s\": alias \"%s\" points at it", v, name, alias),
+					 errhint("Move the alias with risk.set_alias or risk.rollback_alias, or remove it with risk.remove_alias, first.")));
+		}
+	}
 	if (SPI_execute_with_args(all
 							  ? "DELETE FROM " QUALIFIED_TABLE " WHERE name OPERATOR(pg_catalog.=) $1"
 							  : "DELETE FROM " QUALIFIED_TABLE " WHERE name OPERATOR(pg_catalog.=) $1"

@@ -25,6 +25,7 @@
 
 #include "feature_array.h"
 #include "forest_importance.h"
+#include "model_alias.h"
 #include "model_cache.h"
 
 PG_FUNCTION_INFO_V1(risk_score_float4);
@@ -67,7 +68,7 @@ typedef struct ScoreState
 {
 	CachedModel *model;			/* pinned while this query runs */
 	uint64		generation;
-	char		name[MODEL_NAME_MAX + 1];
+	char		name[MODEL_REF_MAX + 1];	/* the reference it was pinned by */
 	float	   *row;			/* num_features */
 	float	   *out;			/* num_groups */
 	RowBinding	binding;
@@ -80,7 +81,7 @@ same_name(const ScoreState *st, text *name)
 {
 	int			len = VARSIZE_ANY_EXHDR(name);
 
-	return len <= MODEL_NAME_MAX && st->name[len] == '\0' &&
+	return len <= MODEL_REF_MAX && st->name[len] == '\0' &&
 		memcmp(st->name, VARDATA_ANY(name), len) == 0;
 }
 
@@ -108,7 +109,7 @@ score_state(FunctionCallInfo fcinfo)
 		st->model = NULL;
 	}
 	{
-		char	   *cname = registry_check_name(name);
+		char	   *cname = model_ref_check(name);
 		CachedModel *m = model_cache_pin(cname);
 
 		st->model = m;
@@ -432,7 +433,7 @@ Datum
 risk_feature_importance(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *name = registry_check_name(PG_GETARG_TEXT_PP(0));
+	char	   *name = model_ref_check(PG_GETARG_TEXT_PP(0));
 	ImportancePin *pin = (ImportancePin *) fcinfo->flinfo->fn_extra;
 	CachedModel *m;
 	FeatureImportance *fi;

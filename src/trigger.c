@@ -62,6 +62,7 @@
 #include "catalog.h"
 #include "decision.h"
 #include "feature_array.h"
+#include "model_alias.h"
 #include "model_cache.h"
 #include "rules.h"
 
@@ -74,7 +75,7 @@
 typedef struct TriggerState
 {
 	Oid			trigger;		/* the trigger this is for */
-	char		model_name[MODEL_NAME_MAX + 1];
+	char		model_name[MODEL_REF_MAX + 1];	/* a reference: name, name@alias, name@3 */
 	CachedModel *model;			/* pinned for the statement */
 	uint64		generation;
 	FmgrInfo	features;		/* the features function */
@@ -244,6 +245,7 @@ static void
 trigger_rules(TriggerState *st, Relation rel, Trigger *tg, MemoryContext mcxt)
 {
 	RuleSetInfo set;
+	ModelRef	ref;
 	Oid			userid;
 	int			sec_context;
 
@@ -264,7 +266,8 @@ trigger_rules(TriggerState *st, Relation rel, Trigger *tg, MemoryContext mcxt)
 				 errmsg("risk.score_trigger %s: rule set \"%s\" decides the rows of table %s, not of %s",
 						tg->tgname, set.name, format_type_be(get_rel_type_id(set.relid)),
 						RelationGetRelationName(rel))));
-	if (strcmp(set.model, st->model_name) != 0)
+	model_ref_parse(st->model_name, &ref);
+	if (strcmp(set.model, ref.name) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("risk.score_trigger %s: rule set \"%s\" reads the features of model \"%s\", not \"%s\"",
@@ -320,7 +323,7 @@ trigger_state(FunctionCallInfo fcinfo, TriggerData *td)
 				 errmsg("risk.score_trigger %s takes at least 3 arguments, not %d", tg->tgname, tg->tgnargs),
 				 errhint("risk.score_trigger('model', 'features_function', 'score_column'[, 'decision_column'[, 'reasons_column'[, 'rules=rule_set', ...]]])")));
 	st->trigger = tg->tgoid;
-	strlcpy(st->model_name, registry_check_name(cstring_to_text(tg->tgargs[0])), sizeof(st->model_name));
+	strlcpy(st->model_name, model_ref_check(cstring_to_text(tg->tgargs[0])), sizeof(st->model_name));
 	features_function(st, rel, tg->tgname, tg->tgargs[1], mcxt);
 	st->score_att = column_of(rel, tg->tgname, tg->tgargs[2], FLOAT8OID, "score");
 	st->decision_att = tg->tgnargs > 3 ? column_of(rel, tg->tgname, tg->tgargs[3], TEXTOID, "decision") : 0;
@@ -464,7 +467,7 @@ risk_score_trigger(PG_FUNCTION_ARGS)
 	}
 	if (st->decision_att > 0 || st->reasons_att > 0)
 	{
-		Thresholds	th = decision_thresholds(st->model_name);
+		Thresholds	th = decision_thresholds(st->model->name);
 		RowDecision d;
 		ArrayType  *a;
 
