@@ -22,6 +22,8 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
+#include "bucket.h"
+
 /* The UTF-8 bytes of a string of len bytes in the server's encoding; *out_len their number. */
 static const char *
 utf8_bytes(const char *str, int len, int *out_len)
@@ -33,8 +35,7 @@ utf8_bytes(const char *str, int len, int *out_len)
 	return u;
 }
 
-/* The bucket of (salt, unit), both in the server's encoding. */
-static int32
+int32
 bucket_of(const char *salt, int salt_len, const char *unit, int unit_len, int32 buckets)
 {
 	pg_cryptohash_ctx *ctx;

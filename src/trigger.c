@@ -64,6 +64,7 @@
 #include "feature_array.h"
 #include "model_alias.h"
 #include "model_cache.h"
+#include "bucket.h"
 #include "rules.h"
 
 /* ------------------------------------------------------------------------
@@ -85,6 +86,18 @@ typedef struct TriggerState
 	int			reasons_att;
 	int			features_att;	/* features=column */
 	Oid			features_elem;	/* its element type */
+	/* a challenger (challenger=ref): shadow, or deciding for a canary */
+	char	   *challenger_ref;	/* NULL: none */
+	CachedModel *challenger;	/* pinned for the statement */
+	MemoryContextCallback release_challenger;
+	int			challenger_score_att;
+	int			champion_score_att;
+	int			model_version_att;
+	int			canary_unit_att;	/* 0: no canary (shadow only) */
+	int			in_canary_att;
+	int32		canary_cut;		/* buckets of 10,000 below it decide with the challenger */
+	char	   *canary_salt;
+	FmgrInfo	unit_out;		/* the unit column's output function */
 	float	   *row;
 	double	   *phi;
 	MemoryContextCallback release;
@@ -103,7 +116,7 @@ typedef struct TriggerState
 	bool	   *warned;			/* per rule: its error was reported this statement */
 } TriggerState;
 
-/* Column `name` of the table, of type `type` or `type2` (or error naming both). */
+/* Column `name` of the table, of type `type` or `type2` (or error naming both); any type for InvalidOid. */
 static int
 column_of2(Relation rel, const char *trigger, const char *name, Oid type, Oid type2, const char *what)
 {
@@ -115,7 +128,7 @@ column_of2(Relation rel, const char *trigger, const char *name, Oid type, Oid ty
 
 		if (a->attisdropped || strcmp(NameStr(a->attname), name) != 0)
 			continue;
-		if (a->atttypid != type && (type2 == InvalidOid || a->atttypid != type2))
+		if (type != InvalidOid && a->atttypid != type && (type2 == InvalidOid || a->atttypid != type2))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("risk.score_trigger %s: column \"%s\" of \"%s\" must be %s%s%s for the %s, not %s",
@@ -197,7 +210,10 @@ trigger_options(TriggerState *st, Relation rel, Trigger *tg, int first, MemoryCo
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("risk.score_trigger %s: argument %d \"%s\" is not name=value", tg->tgname, i + 1, arg),
 					 errhint("The arguments after the reasons column are options: features=column, rules=rule_set, "
-							 "hits=column, shadow_hits=column, rule_errors=column, rules_version=column.")));
+							 "hits=column, shadow_hits=column, rule_errors=column, rules_version=column, "
+							 "model_version=column, challenger=model@alias, challenger_score=column, "
+							 "champion_score=column, canary_unit=column, canary_percent=number, canary_salt=text, "
+							 "in_canary=column.")));
 		if (strcmp(name, "features") == 0)
 		{
 			st->features_att = column_of2(rel, tg->tgname, value, FLOAT4ARRAYOID, FLOAT8ARRAYOID, "features");
@@ -209,6 +225,43 @@ trigger_options(TriggerState *st, Relation rel, Trigger *tg, int first, MemoryCo
 			st->rule_set = MemoryContextStrdup(mcxt, catalog_check_name(cstring_to_text(value), "rule set"));
 			continue;
 		}
+		if (strcmp(name, "challenger") == 0)
+		{
+			st->challenger_ref = MemoryContextStrdup(mcxt, model_ref_check(cstring_to_text(value)));
+			continue;
+		}
+		if (strcmp(name, "canary_salt") == 0)
+		{
+			st->canary_salt = MemoryContextStrdup(mcxt, value);
+			continue;
+		}
+		if (strcmp(name, "canary_percent") == 0)
+		{
+			char	   *end;
+			double		p = strtod(value, &end);
+
+			if (*end != '\0' || !(p > 0 && p <= 100))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("risk.score_trigger %s: canary_percent must be a number above 0 and at most 100, not \"%s\"",
+								tg->tgname, value)));
+			st->canary_cut = (int32) rint(p * 100);
+			if (st->canary_cut < 1)
+				st->canary_cut = 1;
+			continue;
+		}
+		if (strcmp(name, "canary_unit") == 0)
+		{
+			Oid			typid;
+			Oid			out;
+			bool		varlena;
+
+			st->canary_unit_att = column_of2(rel, tg->tgname, value, InvalidOid, InvalidOid, "canary unit");
+			typid = TupleDescAttr(RelationGetDescr(rel), st->canary_unit_att - 1)->atttypid;
+			getTypeOutputInfo(typid, &out, &varlena);
+			fmgr_info_cxt(out, &st->unit_out, mcxt);
+			continue;
+		}
 		if (strcmp(name, "hits") == 0)
 			att = &st->hits_att, what = "enforced rules that hit";
 		else if (strcmp(name, "shadow_hits") == 0)
@@ -217,11 +270,21 @@ trigger_options(TriggerState *st, Relation rel, Trigger *tg, int first, MemoryCo
 			att = &st->errors_att, what = "rules that raised";
 		else if (strcmp(name, "rules_version") == 0)
 			att = &st->version_att, what = "rule set version", type = INT4OID;
+		else if (strcmp(name, "model_version") == 0)
+			att = &st->model_version_att, what = "model version", type = INT4OID;
+		else if (strcmp(name, "challenger_score") == 0)
+			att = &st->challenger_score_att, what = "challenger's score", type = FLOAT8OID;
+		else if (strcmp(name, "champion_score") == 0)
+			att = &st->champion_score_att, what = "champion's score", type = FLOAT8OID;
+		else if (strcmp(name, "in_canary") == 0)
+			att = &st->in_canary_att, what = "canary", type = BOOLOID;
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("risk.score_trigger %s: unknown option \"%s\"", tg->tgname, name),
-					 errhint("The options are features, rules, hits, shadow_hits, rule_errors and rules_version.")));
+					 errhint("The options are features, rules, hits, shadow_hits, rule_errors, rules_version, "
+							 "model_version, challenger, challenger_score, champion_score, canary_unit, canary_percent, "
+							 "canary_salt and in_canary.")));
 		*att = column_of(rel, tg->tgname, value, type, what);
 	}
 	if (st->rule_set == NULL && (st->hits_att || st->shadow_hits_att || st->errors_att || st->version_att))
@@ -229,6 +292,21 @@ trigger_options(TriggerState *st, Relation rel, Trigger *tg, int first, MemoryCo
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("risk.score_trigger %s: hits, shadow_hits, rule_errors and rules_version need rules=rule_set",
 						tg->tgname)));
+	if (st->challenger_ref == NULL &&
+		(st->challenger_score_att || st->champion_score_att || st->canary_unit_att || st->canary_cut ||
+		 st->canary_salt || st->in_canary_att))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("risk.score_trigger %s: challenger_score, champion_score and the canary options need challenger=model",
+						tg->tgname)));
+	if ((st->canary_unit_att != 0) != (st->canary_cut != 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("risk.score_trigger %s: a canary needs both canary_unit=column and canary_percent=number",
+						tg->tgname),
+				 errhint("Without them the challenger scores in shadow only.")));
+	if (st->challenger_ref && st->canary_salt == NULL)
+		st->canary_salt = st->challenger_ref;
 	if (st->rule_set != NULL && st->decision_att == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -292,6 +370,54 @@ trigger_rules(TriggerState *st, Relation rel, Trigger *tg, MemoryContext mcxt)
 }
 
 /* The statement's state: the arguments checked on its first row. */
+/*
+ * The challenger scores the champion's feature vector: it must read the
+ * same features, in the same order, and give one value.
+ */
+static void
+check_challenger(TriggerState *st, Trigger *tg)
+{
+	CachedModel *c = st->challenger;
+	CachedModel *m = st->model;
+
+	if (c->forest->num_groups != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("risk.score_trigger %s: challenger \"%s\" (%s) predicts one value per class",
+						tg->tgname, st->challenger_ref, c->forest->objective)));
+	if (c->num_features != m->num_features)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("risk.score_trigger %s: challenger \"%s\" reads %d features, champion \"%s\" %d",
+						tg->tgname, st->challenger_ref, c->num_features, st->model_name, m->num_features),
+				 errhint("The challenger scores the champion's feature vector: train it on the same features.")));
+	for (int f = 0; f < m->num_features; f++)
+		if (strcmp(c->feature_names[f], m->feature_names[f]) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("risk.score_trigger %s: feature %d is \"%s\" for challenger \"%s\" but \"%s\" for champion \"%s\"",
+							tg->tgname, f + 1, c->feature_names[f], st->challenger_ref, m->feature_names[f],
+							st->model_name),
+					 errhint("The challenger scores the champion's feature vector: train it on the same features.")));
+}
+
+/* Whether the row's unit is in the canary: risk.bucket(salt, unit, 10000) < the cut. */
+static bool
+row_in_canary(TriggerState *st, TriggerData *td)
+{
+	bool		isnull;
+	Datum		unit;
+	char	   *text;
+
+	if (st->canary_unit_att == 0)
+		return false;
+	unit = heap_getattr(td->tg_trigtuple, st->canary_unit_att, RelationGetDescr(td->tg_relation), &isnull);
+	if (isnull)
+		return false;			/* no unit, no experiment: the champion decides */
+	text = OutputFunctionCall(&st->unit_out, unit);
+	return bucket_of(st->canary_salt, strlen(st->canary_salt), text, strlen(text), 10000) < st->canary_cut;
+}
+
 static TriggerState *
 trigger_state(FunctionCallInfo fcinfo, TriggerData *td)
 {
@@ -309,6 +435,7 @@ trigger_state(FunctionCallInfo fcinfo, TriggerData *td)
 		AcceptInvalidationMessages();
 		st = MemoryContextAllocZero(mcxt, sizeof(TriggerState));
 		model_cache_unpin_at_reset(mcxt, &st->release, &st->model);
+		model_cache_unpin_at_reset(mcxt, &st->release_challenger, &st->challenger);
 		rules_unpin_at_reset(mcxt, &st->release_rules, &st->rules);
 		fcinfo->flinfo->fn_extra = st;
 	}
@@ -326,12 +453,28 @@ trigger_state(FunctionCallInfo fcinfo, TriggerData *td)
 	strlcpy(st->model_name, model_ref_check(cstring_to_text(tg->tgargs[0])), sizeof(st->model_name));
 	features_function(st, rel, tg->tgname, tg->tgargs[1], mcxt);
 	st->score_att = column_of(rel, tg->tgname, tg->tgargs[2], FLOAT8OID, "score");
-	st->decision_att = tg->tgnargs > 3 ? column_of(rel, tg->tgname, tg->tgargs[3], TEXTOID, "decision") : 0;
-	st->reasons_att = tg->tgnargs > 4 ? column_of(rel, tg->tgname, tg->tgargs[4], TEXTARRAYOID, "reasons") : 0;
+	/* an empty decision or reasons argument: that column is not written */
+	st->decision_att = tg->tgnargs > 3 && tg->tgargs[3][0] != '\0'
+		? column_of(rel, tg->tgname, tg->tgargs[3], TEXTOID, "decision") : 0;
+	st->reasons_att = tg->tgnargs > 4 && tg->tgargs[4][0] != '\0'
+		? column_of(rel, tg->tgname, tg->tgargs[4], TEXTARRAYOID, "reasons") : 0;
 	st->rule_set = NULL;
 	st->hits_att = st->shadow_hits_att = st->errors_att = st->version_att = st->features_att = 0;
+	st->challenger_ref = st->canary_salt = NULL;
+	st->challenger_score_att = st->champion_score_att = st->model_version_att = 0;
+	st->canary_unit_att = st->in_canary_att = st->canary_cut = 0;
+	if (st->challenger)
+	{
+		model_cache_unpin(st->challenger);
+		st->challenger = NULL;
+	}
 	trigger_options(st, rel, tg, 5, mcxt);
 	st->model = model_cache_pin(st->model_name);
+	if (st->challenger_ref)
+	{
+		st->challenger = model_cache_pin(st->challenger_ref);
+		check_challenger(st, tg);
+	}
 	st->generation = model_cache_generation;
 	if (st->model->forest->num_groups != 1)
 		ereport(ERROR,
@@ -430,7 +573,7 @@ trigger_error_context(void *arg)
 			   RelationGetRelationName(td->tg_relation));
 }
 
-#define MAX_COLUMNS 8
+#define MAX_COLUMNS 12
 
 PG_FUNCTION_INFO_V1(risk_score_trigger);
 Datum
@@ -440,6 +583,7 @@ risk_score_trigger(PG_FUNCTION_ARGS)
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TriggerState *st;
 	double		score;
+	CachedModel *decider;		/* the champion, or the challenger for a canary's row */
 	int			cols[MAX_COLUMNS];
 	Datum		values[MAX_COLUMNS];
 	bool		nulls[MAX_COLUMNS];
@@ -457,7 +601,39 @@ risk_score_trigger(PG_FUNCTION_ARGS)
 	st = trigger_state(fcinfo, td);
 	row_features(st, td);
 	score = decision_score(st->model, st->row);
+	decider = st->model;
 	memset(nulls, 0, sizeof(nulls));
+	if (st->challenger)
+	{
+		double		challenger_score = decision_score(st->challenger, st->row);
+		bool		canary = row_in_canary(st, td);
+
+		if (st->challenger_score_att > 0)
+		{
+			cols[n] = st->challenger_score_att;
+			values[n++] = Float8GetDatum(challenger_score);
+		}
+		if (st->champion_score_att > 0)
+		{
+			cols[n] = st->champion_score_att;
+			values[n++] = Float8GetDatum(score);
+		}
+		if (st->in_canary_att > 0)
+		{
+			cols[n] = st->in_canary_att;
+			values[n++] = BoolGetDatum(canary);
+		}
+		if (canary)
+		{
+			decider = st->challenger;
+			score = challenger_score;
+		}
+	}
+	if (st->model_version_att > 0)
+	{
+		cols[n] = st->model_version_att;
+		values[n++] = Int32GetDatum(decider->version);
+	}
 	cols[n] = st->score_att;
 	values[n++] = Float8GetDatum(score);
 	if (st->features_att > 0)
@@ -467,7 +643,7 @@ risk_score_trigger(PG_FUNCTION_ARGS)
 	}
 	if (st->decision_att > 0 || st->reasons_att > 0)
 	{
-		Thresholds	th = decision_thresholds(st->model->name);
+		Thresholds	th = decision_thresholds(decider->name);
 		RowDecision d;
 		ArrayType  *a;
 
@@ -486,7 +662,7 @@ risk_score_trigger(PG_FUNCTION_ARGS)
 		if (st->reasons_att > 0)
 		{
 			cols[n] = st->reasons_att;
-			a = decision_reasons(st->rules, &d, st->model, st->row, st->phi, Min(th.reasons, MAX_REASONS));
+			a = decision_reasons(st->rules, &d, decider, st->row, st->phi, Min(th.reasons, MAX_REASONS));
 			nulls[n] = a == NULL;	/* none for allowed rows: nobody reads them */
 			values[n++] = PointerGetDatum(a);
 		}
