@@ -13,7 +13,7 @@ OBJS        = src/risk.o src/xgb_bridge.o src/model_json.o src/forest.o \
               src/metrics_drift.o src/metrics_compare.o src/synthetic.o \
               src/forest_explain.o src/forest_importance.o src/catalog.o src/lists.o src/rules_policy.o src/rules_compile.o \
               src/rules_eval.o src/rules_catalog.o src/decision.o src/rules_sql.o src/backtest.o src/rules_stats.o src/trigger.o \
-              src/bucket.o src/train_set.o src/xgb_train.o src/train_progress.o src/train.o src/model_alias.o
+              src/bucket.o src/train_set.o src/xgb_train.o src/train_progress.o src/train.o src/model_alias.o src/metrics_paired.o src/model_drift.o
 DATA        = sql/risk--0.1.0.sql sql/risk--$(EXTVERSION).sql sql/risk--0.1.0--$(EXTVERSION).sql
 PGFILEDESC  = "risk - risk-control engine for PostgreSQL"
 

@@ -42,4 +42,7 @@ extern void catalog_read(const char *query, const char *owner_table, bool *valid
 /* Checks a name for a list or rule set (42602), as the tables' CHECK would. */
 extern char *catalog_check_name(text *name, const char *what);
 
+/* A query given by a user as the text to run: a table's name becomes SELECT * FROM it. */
+extern char *catalog_query_text(const char *query);
+
 #endif							/* RISK_CATALOG_H */

@@ -186,4 +186,25 @@ extern void loss_merge(double *into, const double *from);
 /* The mean loss at `at` (L_LOG_HI, L_BRIER_HI) of v (its weight not 0), within its range. */
 extern double loss_mean(const double *v, int at);
 
+/* metrics_compare.c: both scores of paired rows, per class */
+typedef struct PairClass
+{
+	int64		n;
+	int64		cap;
+	double	   *a;
+	double	   *b;
+} PairClass;
+
+typedef struct PairSample
+{
+	PairClass	cls[2];			/* negatives, positives */
+} PairSample;
+
+extern void pairs_add(PairClass *c, double a, double b);
+/* Both AUCs and DeLong's variance of auc[0] - auc[1]; false with fewer than two rows of a class. */
+extern bool delong_paired(const PairSample *s, double *auc, double *variance);
+/* The z with P(|Z| <= z) = level; the two-sided p-value of z (standard normal). */
+extern double two_sided_z(double level);
+extern double two_sided_p(double z);
+
 #endif

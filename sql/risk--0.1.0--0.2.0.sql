@@ -911,3 +911,85 @@ COMMENT ON FUNCTION @extschema@.remove_alias(text, text, text) IS
 REVOKE EXECUTE ON FUNCTION @extschema@.set_alias(text, text, integer, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.rollback_alias(text, text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.remove_alias(text, text, text) FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------
+-- Experiments: two scores of the same rows compared paired; a canary's share
+-- ---------------------------------------------------------------------------
+CREATE TYPE @extschema@.score_comparison AS (
+  rows bigint, labelled bigint, label_coverage double precision, positives bigint,
+  auc_a double precision, auc_b double precision, auc_difference double precision,
+  auc_ci_low double precision, auc_ci_high double precision, auc_p_value double precision,
+  threshold_a double precision, threshold_b double precision,
+  recall_a double precision, recall_b double precision, recall_p_value double precision,
+  fpr_a double precision, fpr_b double precision, fpr_p_value double precision,
+  caught_amount_a double precision, caught_amount_b double precision,
+  declined_good_amount_a double precision, declined_good_amount_b double precision
+);
+COMMENT ON TYPE @extschema@.score_comparison IS
+  'risk.compare_scores: rows, labelled rows and their share (label coverage), positives; both AUCs, auc_a - auc_b with DeLong''s paired 95% interval and p-value; at each threshold recall and false-positive rate, each pair with McNemar''s exact p-value on the paired decisions; the amount of positives each flags (caught) and of negatives each flags (good orders declined).';
+CREATE FUNCTION @extschema@._paired_add(internal, double precision, double precision, boolean, double precision)
+  RETURNS internal AS 'MODULE_PATHNAME', 'risk_paired_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._paired_add(internal, double precision, double precision, boolean, double precision) IS
+  'Transition function of risk.compare_scores.';
+CREATE FUNCTION @extschema@._paired_add(internal, double precision, double precision, boolean, double precision,
+                                        double precision, double precision)
+  RETURNS internal AS 'MODULE_PATHNAME', 'risk_paired_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._paired_add(internal, double precision, double precision, boolean, double precision, double precision, double precision) IS
+  'Transition function of risk.compare_scores.';
+CREATE FUNCTION @extschema@._paired_combine(internal, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_paired_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._paired_combine(internal, internal) IS 'Combine function of risk.compare_scores.';
+CREATE FUNCTION @extschema@._paired_serialize(internal) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'risk_paired_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._paired_serialize(internal) IS 'Serialize function of risk.compare_scores.';
+CREATE FUNCTION @extschema@._paired_deserialize(bytea, internal) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_paired_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._paired_deserialize(bytea, internal) IS 'Deserialize function of risk.compare_scores.';
+CREATE FUNCTION @extschema@._paired_final(internal) RETURNS @extschema@.score_comparison
+  AS 'MODULE_PATHNAME', 'risk_paired_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._paired_final(internal) IS 'Final function of risk.compare_scores.';
+CREATE AGGREGATE @extschema@.compare_scores(score_a double precision, score_b double precision, label boolean,
+                                           threshold double precision) (
+  SFUNC = @extschema@._paired_add, STYPE = internal, FINALFUNC = @extschema@._paired_final,
+  COMBINEFUNC = @extschema@._paired_combine, SERIALFUNC = @extschema@._paired_serialize,
+  DESERIALFUNC = @extschema@._paired_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.compare_scores(double precision, double precision, boolean, double precision) IS
+  'Two scores of the same rows (champion a, challenger b) compared paired, both flagging at threshold: risk.score_comparison (amounts NULL). A NULL label is a row not labelled yet.';
+CREATE AGGREGATE @extschema@.compare_scores(score_a double precision, score_b double precision, label boolean,
+                                           amount double precision, threshold_a double precision,
+                                           threshold_b double precision) (
+  SFUNC = @extschema@._paired_add, STYPE = internal, FINALFUNC = @extschema@._paired_final,
+  COMBINEFUNC = @extschema@._paired_combine, SERIALFUNC = @extschema@._paired_serialize,
+  DESERIALFUNC = @extschema@._paired_deserialize, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.compare_scores(double precision, double precision, boolean, double precision, double precision, double precision) IS
+  'Two scores of the same rows (champion a, challenger b) compared paired, each flagging at its own threshold, with the amounts of fraud caught and of good orders declined: risk.score_comparison. A NULL label is a row not labelled yet.';
+
+CREATE TYPE @extschema@.sample_ratio AS (
+  share_a double precision, expected_share_a double precision, chi_square double precision, p_value double precision
+);
+COMMENT ON TYPE @extschema@.sample_ratio IS
+  'risk.sample_ratio_test: the share group A got, the share it should get, Pearson''s chi-square (1 degree of freedom) and its p-value.';
+CREATE FUNCTION @extschema@.sample_ratio_test(rows_a bigint, rows_b bigint, expected_share_a double precision)
+  RETURNS @extschema@.sample_ratio
+  AS 'MODULE_PATHNAME', 'risk_sample_ratio_test' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.sample_ratio_test(bigint, bigint, double precision) IS
+  'Did a canary get its share? rows_a of rows_a + rows_b against expected_share_a: a small p-value is a sample ratio mismatch (the split is broken; compare nothing until it is fixed).';
+
+-- ---------------------------------------------------------------------------
+-- Monitoring a deployed model: feature and score drift between two slices
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.feature_drift(model text, reference_rows text, current_rows text, bins integer DEFAULT 10)
+  RETURNS TABLE (rank integer, feature text, csi double precision, reference_count bigint, current_count bigint,
+                 reference_missing double precision, current_missing double precision)
+  AS 'MODULE_PATHNAME', 'risk_feature_drift' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.feature_drift(text, text, text, integer) IS
+  'The CSI (risk.csi, bins at the reference''s quantiles) of every feature of a model between the rows of the query reference_rows (the training period, say) and those of current_rows (yesterday), ranked from the largest, with each side''s row count and share of missing values. One scan of each query, run as the caller.';
+CREATE FUNCTION @extschema@.score_drift(model text, reference_rows text, current_rows text, bins integer DEFAULT 10,
+                                        OUT psi double precision, OUT reference_count bigint, OUT current_count bigint,
+                                        OUT reference_mean_score double precision, OUT current_mean_score double precision)
+  RETURNS record
+  AS 'MODULE_PATHNAME', 'risk_score_drift' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.score_drift(text, text, text, integer) IS
+  'The PSI (risk.psi, bins at the reference''s quantiles) of a model''s score between the rows of the query reference_rows and those of current_rows, each row scored with risk.score(model, row); with each side''s row count and mean score.';

@@ -14,6 +14,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/regproc.h"
 #include "utils/syscache.h"
 
 #include "catalog.h"
@@ -105,4 +106,34 @@ catalog_check_name(text *name, const char *what)
 				 errmsg("invalid %s name \"%s\"", what, s),
 				 errdetail("A %s name has 1 to 63 characters: letters, digits, _ . : -", what)));
 	return s;
+}
+
+/* The query as the text to run: a table's name becomes SELECT * FROM it. */
+char *
+catalog_query_text(const char *query)
+{
+	List	   *names;
+	RangeVar   *rv;
+	Oid			relid;
+
+	if (strspn(query, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$.\"") != strlen(query))
+		return pstrdup(query);
+	PG_TRY();
+	{
+		names = stringToQualifiedNameList(query);
+	}
+	PG_CATCH();
+	{
+		FlushErrorState();
+		names = NIL;
+	}
+	PG_END_TRY();
+	if (names == NIL)
+		return pstrdup(query);
+	rv = makeRangeVarFromNameList(names);
+	relid = RangeVarGetRelid(rv, NoLock, true);
+	if (!OidIsValid(relid))
+		return pstrdup(query);
+	return psprintf("SELECT * FROM %s", quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+																	   get_rel_name(relid)));
 }

@@ -30,7 +30,7 @@
 #define PAIRS_VERSION 1
 
 /* The z with P(|Z| <= z) = level, for a standard normal Z: Newton on erfc. */
-static double
+double
 two_sided_z(double level)
 {
 	double		alpha = 1 - level;
@@ -51,7 +51,7 @@ two_sided_z(double level)
 }
 
 /* The two-sided p-value of a standard normal z. */
-static double
+double
 two_sided_p(double z)
 {
 	return erfc(fabs(z) / M_SQRT2);
@@ -141,20 +141,7 @@ risk_auc_ci_final(PG_FUNCTION_ARGS)
  * ------------------------------------------------------------------------
  */
 
-typedef struct PairClass
-{
-	int64		n;
-	int64		cap;
-	double	   *a;
-	double	   *b;
-} PairClass;
-
-typedef struct PairSample
-{
-	PairClass	cls[2];			/* negatives, positives */
-} PairSample;
-
-static void
+void
 pairs_add(PairClass *c, double a, double b)
 {
 	if (c->n == c->cap)
@@ -375,10 +362,6 @@ Datum
 risk_auc_test_final(PG_FUNCTION_ARGS)
 {
 	PairSample *s;
-	int64		P,
-				N;
-	double	   *v10[2],
-			   *v01[2];
 	double		auc[2];
 	double		variance;
 	double		diff;
@@ -388,28 +371,8 @@ risk_auc_test_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	s = (PairSample *) PG_GETARG_POINTER(0);
-	P = s->cls[1].n;
-	N = s->cls[0].n;
-	if (P < 2 || N < 2)
+	if (!delong_paired(s, auc, &variance))
 		PG_RETURN_NULL();
-	for (int k = 0; k < 2; k++)
-	{
-		v10[k] = palloc_extended(sizeof(double) * P, MCXT_ALLOC_HUGE);
-		v01[k] = palloc_extended(sizeof(double) * N, MCXT_ALLOC_HUGE);
-		placements(s, k == 1, v10[k], v01[k]);
-		auc[k] = mean(v10[k], P);
-	}
-	{
-		double		m10[2] = {auc[0], auc[1]};
-		double		m01[2] = {mean(v01[0], N), mean(v01[1], N)};
-
-		variance = (covariance(v10[0], m10[0], v10[0], m10[0], P) +
-					covariance(v10[1], m10[1], v10[1], m10[1], P) -
-					2 * covariance(v10[0], m10[0], v10[1], m10[1], P)) / P +
-			(covariance(v01[0], m01[0], v01[0], m01[0], N) +
-			 covariance(v01[1], m01[1], v01[1], m01[1], N) -
-			 2 * covariance(v01[0], m01[0], v01[1], m01[1], N)) / N;
-	}
 	diff = auc[0] - auc[1];
 	values[0] = Float8GetDatum(auc[0]);
 	values[1] = Float8GetDatum(auc[1]);
@@ -423,6 +386,42 @@ risk_auc_test_final(PG_FUNCTION_ARGS)
 	else
 		nulls[4] = nulls[5] = true;	/* the same ranking: nothing to test */
 	return composite(fcinfo, values, nulls);
+}
+
+bool
+delong_paired(const PairSample *s, double *auc, double *variance)
+{
+	int64		P = s->cls[1].n;
+	int64		N = s->cls[0].n;
+	double	   *v10[2],
+			   *v01[2];
+
+	if (P < 2 || N < 2)
+		return false;
+	for (int k = 0; k < 2; k++)
+	{
+		v10[k] = palloc_extended(sizeof(double) * P, MCXT_ALLOC_HUGE);
+		v01[k] = palloc_extended(sizeof(double) * N, MCXT_ALLOC_HUGE);
+		placements(s, k == 1, v10[k], v01[k]);
+		auc[k] = mean(v10[k], P);
+	}
+	{
+		double		m10[2] = {auc[0], auc[1]};
+		double		m01[2] = {mean(v01[0], N), mean(v01[1], N)};
+
+		*variance = (covariance(v10[0], m10[0], v10[0], m10[0], P) +
+					 covariance(v10[1], m10[1], v10[1], m10[1], P) -
+					 2 * covariance(v10[0], m10[0], v10[1], m10[1], P)) / P +
+			(covariance(v01[0], m01[0], v01[0], m01[0], N) +
+			 covariance(v01[1], m01[1], v01[1], m01[1], N) -
+			 2 * covariance(v01[0], m01[0], v01[1], m01[1], N)) / N;
+	}
+	for (int k = 0; k < 2; k++)
+	{
+		pfree(v10[k]);
+		pfree(v01[k]);
+	}
+	return true;
 }
 
 /* ------------------------------------------------------------------------

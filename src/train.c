@@ -332,36 +332,6 @@ too_much_memory(const char *what, size_t need)
 			 errhint("Train on fewer rows or features, or ask a superuser to raise risk.train_memory_limit.")));
 }
 
-/* The query as the text to run: a table's name becomes SELECT * FROM it. */
-static char *
-query_text(const char *query)
-{
-	List	   *names;
-	RangeVar   *rv;
-	Oid			relid;
-
-	if (strspn(query, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$.\"") != strlen(query))
-		return pstrdup(query);
-	PG_TRY();
-	{
-		names = stringToQualifiedNameList(query);
-	}
-	PG_CATCH();
-	{
-		FlushErrorState();
-		names = NIL;
-	}
-	PG_END_TRY();
-	if (names == NIL)
-		return pstrdup(query);
-	rv = makeRangeVarFromNameList(names);
-	relid = RangeVarGetRelid(rv, NoLock, true);
-	if (!OidIsValid(relid))
-		return pstrdup(query);
-	return psprintf("SELECT * FROM %s", quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-																	   get_rel_name(relid)));
-}
-
 static void
 no_column(const char *what, const char *name, TupleDesc desc)
 {
@@ -628,7 +598,7 @@ read_rows(TrainCall *c, Columns *cols, TrainSet *t, MemoryContext mcxt)
 	bool	   *nulls;
 
 	catalog_spi_connect();
-	plan = SPI_prepare(query_text(c->query), 0, NULL);
+	plan = SPI_prepare(catalog_query_text(c->query), 0, NULL);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare the training query: %s", SPI_result_code_string(SPI_result));
 	if (!SPI_is_cursor_plan(plan))
