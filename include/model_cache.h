@@ -25,6 +25,7 @@ typedef struct CachedModel
 	Size		bytes;			/* its memory, as compiled */
 	int			pins;			/* callers using it now */
 	bool		retired;		/* stale: free when the last pin goes */
+	bool		by_reference;	/* pinned by name@alias or name@version at least once */
 } CachedModel;
 
 /*

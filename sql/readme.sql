@@ -34,7 +34,47 @@ SELECT version, rounds_trained, best_round, train_rows, train_positives, valid_r
   FROM risk.model_training WHERE name = 'orders_model';
 SELECT round, round(value::numeric, 4) AS aucpr FROM risk.model_training_rounds
  WHERE name = 'orders_model' AND version = 1 AND round IN (1, 5, 15, 35) ORDER BY round;
-DROP TABLE jan;
+
+-- Deployment: a challenger, aliases
+SET client_min_messages = warning;
+SELECT risk.train('orders_model',
+  $$SELECT amount, quantity, discount, coupon IS NOT NULL AS has_coupon,
+           extract(epoch FROM created_at - account_created_at) / 86400 AS account_age_days,
+           declined, is_fraud, created_at >= '2026-01-25 00:00+00' AS holdout
+      FROM jan$$,
+  label => 'is_fraud', validation => 'holdout', rounds => 400, early_stopping_rounds => 40,
+  params => '{"max_depth": 6, "eta": 0.1, "min_child_weight": 2, "nthread": 1}') AS version;
+RESET client_min_messages;
+SELECT risk.set_alias('orders_model', 'champion', 1);
+SELECT risk.set_alias('orders_model', 'challenger', 2);
+SELECT name, alias, version FROM risk.model_aliases ORDER BY alias;
+
+-- Champion against challenger on February's orders; drift from January
+CREATE TABLE feb AS SELECT * FROM risk.synthetic_orders(20000, seed => 7, start_at => '2026-02-01 00:00+00', days => 7);
+CREATE VIEW feb_features AS
+  SELECT order_id, buyer_id, amount, quantity, discount, coupon IS NOT NULL AS has_coupon,
+         extract(epoch FROM created_at - account_created_at) / 86400 AS account_age_days, declined, is_fraud
+    FROM feb;
+\x on
+SELECT (risk.compare_scores(risk.score('orders_model@champion', f), risk.score('orders_model@challenger', f),
+                            f.is_fraud, f.amount, 0.5, 0.5)).*
+  FROM feb_features f;
+\x off
+SELECT round(share_a::numeric, 4) AS share_a, round(chi_square::numeric, 3) AS chi_square, round(p_value::numeric, 4) AS p_value
+  FROM risk.sample_ratio_test(5100, 94900, 0.05);
+SELECT rank, feature, round(csi::numeric, 4) AS csi, round(current_missing::numeric, 4) AS current_missing
+  FROM risk.feature_drift('orders_model@champion',
+                          reference_rows => $$SELECT amount, quantity, discount, coupon IS NOT NULL AS has_coupon,
+                                                     extract(epoch FROM created_at - account_created_at) / 86400 AS account_age_days,
+                                                     declined FROM jan$$,
+                          current_rows => 'feb_features');
+SELECT round(psi::numeric, 4) AS psi, reference_count, current_count,
+       round(reference_mean_score::numeric, 4) AS reference_mean, round(current_mean_score::numeric, 4) AS current_mean
+  FROM risk.score_drift('orders_model@champion', reference_rows => $$SELECT amount, quantity, discount, coupon IS NOT NULL AS has_coupon,
+                                                     extract(epoch FROM created_at - account_created_at) / 86400 AS account_age_days,
+                                                     declined FROM jan$$, current_rows => 'feb_features');
+DROP VIEW feb_features;
+DROP TABLE jan, feb;
 
 -- An orders table whose columns are named like the features
 CREATE TABLE orders (

@@ -171,12 +171,14 @@ evict_beyond_limit(CachedModel *keep)
 /*
  * Evicts the compiled models of `name` that are no longer what their
  * version is: a version number reused by a newer import, or (version 0,
- * the model no longer exists) all of them.  Other versions stay: a
- * champion and a challenger are both in use; the least recently used go
- * beyond risk.model_cache_size.
+ * the model no longer exists) all of them.  When `current` (the name's
+ * current version was looked up), also the other versions that were only
+ * ever reached by the bare name: they are superseded.  Versions reached by
+ * an alias or a version number (a champion and a challenger) stay, and the
+ * least recently used go beyond risk.model_cache_size.
  */
 static void
-evict_stale(const char *name, int32 version, const RegistryStamp *stamp)
+evict_stale(const char *name, int32 version, const RegistryStamp *stamp, bool current)
 {
 	HASH_SEQ_STATUS seq;
 	CompiledEntry *e;
@@ -185,7 +187,8 @@ evict_stale(const char *name, int32 version, const RegistryStamp *stamp)
 	while ((e = hash_seq_search(&seq)) != NULL)
 		if (strcmp(e->key.name, name) == 0 &&
 			(version == 0 ||
-			 (e->key.version == version && !registry_same_stamp(&e->model->stamp, stamp))))
+			 (e->key.version == version && !registry_same_stamp(&e->model->stamp, stamp)) ||
+			 (current && e->key.version != version && !e->model->by_reference)))
 			evict(e);			/* removing the current entry is allowed */
 }
 
@@ -351,7 +354,7 @@ model_cache_pin(const char *ref)
 				registry_no_such_model(r.name, want);
 			}
 		}
-		evict_stale(r.name, version, &stamp);
+		evict_stale(r.name, version, &stamp, r.version == 0 && r.alias[0] == '\0');
 		if (version == 0)
 		{
 			hash_search(current_versions, &ckey, HASH_REMOVE, NULL);
@@ -390,6 +393,8 @@ model_cache_pin(const char *ref)
 	if (connected)
 		SPI_finish();
 
+	if (r.version != 0 || r.alias[0] != '\0')
+		e->model->by_reference = true;
 	e->model->pins++;
 	e->model->uses++;
 	e->model->last_used = ++use_clock;
@@ -482,7 +487,17 @@ verify_all(void)
 		RegistryStamp stamp;
 		int32		version = registry_current_version(lfirst(lc), snapshot, &stamp);
 
-		evict_stale(lfirst(lc), version, &stamp);
+		evict_stale(lfirst(lc), version, &stamp, true);
+	}
+	/* what is left: each version must still be stored, as the row it was compiled from */
+	hash_seq_init(&seq, compiled_models);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		RegistryStamp stamp;
+
+		if (!registry_version_stamp(e->key.name, e->key.version, snapshot, &stamp) ||
+			!registry_same_stamp(&e->model->stamp, &stamp))
+			evict(e);
 	}
 	SPI_finish();
 }

@@ -140,7 +140,7 @@ read_params(TrainCall *c)
 				 errhint("For example '{\"max_depth\": 6, \"eta\": 0.1}'.")));
 	catalog_spi_connect();
 	if (SPI_execute_with_args("SELECT e.key, pg_catalog.jsonb_typeof(e.value),"
-							  " e.value OPERATOR(pg_catalog.#>>) '{}'::text[],"
+							  " e.value OPERATOR(pg_catalog.#>>) '{}'::pg_catalog.text[],"
 							  " CASE WHEN pg_catalog.jsonb_typeof(e.value) OPERATOR(pg_catalog.=) 'array'"
 							  "  THEN ARRAY(SELECT pg_catalog.jsonb_array_elements_text(e.value)) END"
 							  " FROM pg_catalog.jsonb_each($1) AS e",
@@ -766,7 +766,7 @@ validation_metrics(const TrainCall *c, const TrainSet *t, const float *pred, Dat
 							  ? "SELECT risk.auc(s, l, w), risk.average_precision(s, l, w), risk.ks(s, l, w),"
 							  " risk.log_loss(s, l, w) FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(s, l, w)"
 							  : "SELECT risk.auc(s, l, w), risk.average_precision(s, l, w), risk.ks(s, l, w),"
-							  " NULL::float8 FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(s, l, w)",
+							  " NULL::pg_catalog.float8 FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(s, l, w)",
 							  3, argtypes, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not compute the validation metrics");
 	for (int i = 0; i < 4; i++)
