@@ -4,7 +4,10 @@
 -- through risk.score_trigger, each scored, decided by the model and the
 -- rules and explained as it is inserted; a new attack in the stream, found
 -- by an analyst's query, stopped by a rule backtested, shadowed, then
--- enforced; a daily risk dashboard on score summaries, rolled up to weeks;
+-- enforced; a challenger model trained in SQL on the labels known on 2
+-- February, scored in shadow and decided for a canary of buyers, compared
+-- with the champion and promoted, a rollback rehearsed; a daily risk
+-- dashboard on score summaries, rolled up to weeks;
 -- the catch rate per pattern.
 --   variables: model_path (models/marketplace.json), history (orders),
 --   stream (orders); run from the repository's top directory
@@ -148,6 +151,52 @@ SELECT risk.publish_rules('marketplace', 'staff_coupon in shadow') AS version;
 SET client_min_messages = notice;
 CALL marketplace.stream(:day1 + 1, :day2);
 SET client_min_messages = warning;
+
+\echo
+\echo == 7b. The model cycle: a challenger trained in SQL, in shadow and in a canary
+\echo 'production names its model by alias: the trigger scores with marketplace@champion (version 1)'
+SELECT risk.set_alias('marketplace', 'champion', 1, 'the shipped model') AS previous;
+ALTER TABLE marketplace.orders ADD COLUMN model_version integer, ADD COLUMN champion_score float8,
+  ADD COLUMN challenger_score float8, ADD COLUMN in_canary boolean;
+DROP TRIGGER score ON marketplace.orders;
+CREATE TRIGGER score BEFORE INSERT ON marketplace.orders FOR EACH ROW
+  EXECUTE FUNCTION risk.score_trigger('marketplace@champion', 'marketplace.features', 'score', 'decision', 'reasons',
+                                      'features=features', 'rules=marketplace', 'hits=hits',
+                                      'shadow_hits=shadow_hits', 'rules_version=rules_version',
+                                      'model_version=model_version');
+\echo 'a challenger, trained at the end of 2 February on 15 January to 2 February: the features the trigger kept,'
+\echo 'the labels as they were known then (reported before 3 February), 10% of buyers held out (risk.bucket)'
+SELECT string_agg(format('features[%s] AS %I', ordinal, feature), ', ' ORDER BY ordinal) AS feature_columns
+  FROM risk.model_features('marketplace@champion') \gset
+\timing on
+SELECT risk.train('marketplace',
+  format($q$SELECT %s, is_fraud AND reported_at < '2026-02-03' AS known_fraud,
+                   risk.bucket('demo-split', buyer_id, 10) = 0 AS holdout
+              FROM marketplace.orders WHERE created_at >= '2026-01-15' AND created_at < '2026-02-03'$q$, :'feature_columns'),
+  label => 'known_fraud', validation => 'holdout', rounds => 300, early_stopping_rounds => 30,
+  params => '{"max_depth": 5, "eta": 0.1, "subsample": 0.8, "colsample_bytree": 0.8, "min_child_weight": 5, "nthread": 2, "seed": 42}',
+  metadata => '{"trained_for": "the staff coupon leak"}') AS version \gset
+\timing off
+SELECT version, train_rows, train_positives, valid_rows, rounds_trained, best_round,
+       round(valid_auc::numeric, 4) AS valid_auc, round(valid_average_precision::numeric, 4) AS valid_ap,
+       round(seconds::numeric, 1) AS seconds, pg_size_pretty(libxgboost_peak_bytes) AS libxgboost_memory
+  FROM risk.model_training WHERE name = 'marketplace' AND version = :version;
+\echo 'what it learned: its five most important features (total gain) against the champion''s'
+SELECT c.feature, round(c.total_gain::numeric) AS challenger_gain, round(p.total_gain::numeric) AS champion_gain
+  FROM risk.feature_importance('marketplace@' || :version) c JOIN risk.feature_importance('marketplace@champion') p USING (feature)
+ ORDER BY c.total_gain DESC LIMIT 5;
+SELECT risk.set_alias('marketplace', 'challenger', :version, 'retrained on 2 February') AS previous;
+\echo 'the trigger now scores every order with both (one feature vector), and lets the challenger decide for 10% of buyers'
+DROP TRIGGER score ON marketplace.orders;
+CREATE TRIGGER score BEFORE INSERT ON marketplace.orders FOR EACH ROW
+  EXECUTE FUNCTION risk.score_trigger('marketplace@champion', 'marketplace.features', 'score', 'decision', 'reasons',
+                                      'features=features', 'rules=marketplace', 'hits=hits',
+                                      'shadow_hits=shadow_hits', 'rules_version=rules_version',
+                                      'model_version=model_version', 'challenger=marketplace@challenger',
+                                      'champion_score=champion_score', 'challenger_score=challenger_score',
+                                      'canary_unit=buyer_id', 'canary_percent=10', 'canary_salt=demo-canary',
+                                      'in_canary=in_canary');
+
 \echo then enforced: version 3
 UPDATE risk.rules SET mode = 'enforce' WHERE rule_set = 'marketplace' AND key = 'staff_coupon';
 SELECT risk.publish_rules('marketplace', 'staff_coupon enforced') AS version;
@@ -164,6 +213,34 @@ SELECT day, key, mode, hits, fraud_hits, round("precision"::numeric, 3) AS preci
 SELECT created_at::date AS day, rules_version, count(*) AS orders, count(*) FILTER (WHERE decision = 'block') AS blocked,
        sum(amount) FILTER (WHERE decision = 'allow')::numeric(12,2) AS allowed_usd
   FROM marketplace.orders WHERE pattern = 'coupon_leak' GROUP BY 1, 2 ORDER BY 1, 2;
+\echo
+\echo == 7c. Champion against challenger on 3 February: the same orders, scored by both (planted labels)
+\x on
+SELECT (risk.compare_scores(champion_score, challenger_score, is_fraud, amount, 0.8, 0.8)).*
+  FROM marketplace.orders WHERE created_at >= '2026-02-03' AND challenger_score IS NOT NULL;
+\x off
+\echo 'caught at the block threshold, per pattern: the champion, the challenger'
+SELECT pattern, count(*) AS orders,
+       count(*) FILTER (WHERE champion_score >= 0.8) AS champion_blocks,
+       count(*) FILTER (WHERE challenger_score >= 0.8) AS challenger_blocks
+  FROM marketplace.orders WHERE created_at >= '2026-02-03' AND challenger_score IS NOT NULL AND pattern <> 'normal'
+ GROUP BY pattern ORDER BY pattern;
+\echo 'the canary: the buyers risk.bucket put there, decided by version 2; did it get its 10%?'
+SELECT model_version, in_canary, count(*) AS orders, count(DISTINCT buyer_id) AS buyers
+  FROM marketplace.orders WHERE created_at >= '2026-02-03' AND challenger_score IS NOT NULL GROUP BY 1, 2 ORDER BY 1;
+SELECT round(share_a::numeric, 4) AS canary_share, round(p_value::numeric, 3) AS p_value
+  FROM (SELECT count(DISTINCT buyer_id) FILTER (WHERE in_canary) AS canary, count(DISTINCT buyer_id) FILTER (WHERE NOT in_canary) AS rest
+          FROM marketplace.orders WHERE created_at >= '2026-02-03' AND challenger_score IS NOT NULL) c,
+       LATERAL risk.sample_ratio_test(canary, rest, 0.1);
+\echo 'the challenger wins: promoted (a row change, atomic at commit), then a rollback rehearsed'
+SELECT risk.set_alias('marketplace', 'champion', :version, 'wins on 3 February') AS previous;
+SELECT risk.score('marketplace@champion', features) = challenger_score AS scores_as_challenger
+  FROM marketplace.orders WHERE order_id = :last;
+SELECT risk.rollback_alias('marketplace', 'champion', 'rehearsal') AS now_champion;
+SELECT seq, action, previous_version, version, note FROM risk.model_alias_history
+ WHERE name = 'marketplace' AND alias = 'champion' ORDER BY seq;
+SELECT risk.set_alias('marketplace', 'champion', :version, 'rehearsal over') AS previous;
+
 \echo rolling back is publishing an older version again; the log keeps every step
 SELECT risk.rollback_rules('marketplace', 2, 'rehearsal: back to shadow') AS version;
 SELECT seq, version, event, note FROM risk.rule_publications WHERE rule_set = 'marketplace' ORDER BY seq;
