@@ -106,28 +106,7 @@ SELECT string_agg(format('features[%s]::real::float8 AS %I', n, name), ', ' ORDE
 SELECT format('CREATE VIEW bench.plain_history AS SELECT h.*, %s FROM bench.history h', :'feature_columns') \gexec
 \o
 
--- each run inserts the same orders from the same states: bench.reset() takes
--- back what the last run inserted and restores the states as they were
-\o /dev/null
-SELECT max(order_id) AS history_end FROM marketplace.orders \gset
-DO $$
-DECLARE t text;
-BEGIN
-  FOREACH t IN ARRAY ARRAY['buyer_device', 'buyer_address', 'device', 'address', 'card', 'network', 'sku', 'shop'] LOOP
-    EXECUTE format('CREATE TABLE bench.saved_%s AS SELECT * FROM marketplace.%s_velocity', t, t);
-  END LOOP;
-END $$;
-SELECT format($f$CREATE FUNCTION bench.reset() RETURNS void LANGUAGE plpgsql AS $b$
-DECLARE t text;
-BEGIN
-  DELETE FROM marketplace.orders WHERE order_id > %s;
-  FOREACH t IN ARRAY ARRAY['buyer_device', 'buyer_address', 'device', 'address', 'card', 'network', 'sku', 'shop'] LOOP
-    EXECUTE format('TRUNCATE marketplace.%%s_velocity', t);
-    EXECUTE format('INSERT INTO marketplace.%%s_velocity SELECT * FROM bench.saved_%%s', t, t);
-  END LOOP;
-  PERFORM setval('marketplace.next_scored', %s, false);
-END $b$$f$, :history_end, :history_end + 1) \gexec
-\o
+\ir reset.sql
 
 -- features=: the same trigger, keeping each order's features in a real[] column
 ALTER TABLE marketplace.orders ADD COLUMN features real[];

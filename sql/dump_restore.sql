@@ -1,6 +1,8 @@
 -- pg_dump / pg_restore keep the registry: every model version, byte for
 -- byte, with its feature names, metadata, creator and time, and the restored
 -- models score exactly as before; new imports go on from the last version.
+-- And the rules and lists, and the model cycle: training records and logs,
+-- aliases and their history (dumped in foreign-key order).
 \getenv work RISK_WORK
 \set VERBOSITY terse
 \set QUIET on
@@ -8,7 +10,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(15);
+SELECT plan(18);
 
 SELECT is(risk.import_model('dump_m', bytes, metadata => '{"owner": "risk-team", "note": "first"}'), 1,
           'dump_m version 1')
@@ -51,6 +53,22 @@ CREATE TEMP VIEW rules_digest AS
                           FROM risk.list_items)) AS md5;
 SELECT n, md5 FROM rules_digest \gset rules_
 SELECT ok(:rules_n > 0, 'there are rules and lists to dump');
+-- and the model cycle: trained versions, their records and logs, aliases and their history
+SET client_min_messages = warning;
+SELECT risk.train('dump_t', 'SELECT amount, account_age_days, expected > 0.5 AS y FROM fx.orders', 'y',
+                  rounds => r, params => '{"nthread": 1}') FROM unnest(ARRAY[3, 5]) r \g /dev/null
+RESET client_min_messages;
+SELECT risk.set_alias('dump_t', 'champion', v) FROM unnest(ARRAY[1, 2]) v \g /dev/null
+SELECT risk.rollback_alias('dump_t', 'champion') \g /dev/null
+CREATE TEMP VIEW cycle_digest AS
+  SELECT (SELECT count(*) FROM risk.model_training_rounds) + (SELECT count(*) FROM risk.model_alias_history) AS n,
+         concat_ws(' ',
+           (SELECT md5(string_agg(t::text, ',' ORDER BY name, version)) FROM risk.model_training t),
+           (SELECT md5(string_agg(r::text, ',' ORDER BY name, version, round, dataset, metric)) FROM risk.model_training_rounds r),
+           (SELECT md5(string_agg(a::text, ',' ORDER BY name, alias)) FROM risk.model_aliases a),
+           (SELECT md5(string_agg(h::text, ',' ORDER BY name, alias, seq)) FROM risk.model_alias_history h)) AS md5;
+SELECT n, md5 FROM cycle_digest \gset cycle_
+SELECT ok(:cycle_n > 0, 'there are trainings and alias moves to dump');
 SELECT max(id) AS last_item FROM risk.list_items \gset
 INSERT INTO risk.decision_thresholds (model, review, block) VALUES ('rules_m', 0.2, 0.6) ON CONFLICT DO NOTHING;
 
@@ -89,6 +107,12 @@ SELECT is(v, 3, 'restored: the next import of dump_m is version 3')
 SELECT is(md5, :'rules_md5', 'restored: the same rule sets, drafts, versions, log, lists and items')
   FROM dblink('restored', 'SELECT n, md5 FROM (' || rtrim(pg_get_viewdef('rules_digest'), E'; \n') || ') d')
        AS t(n bigint, md5 text);
+SELECT is(md5, :'cycle_md5', 'restored: the same training records, per-round logs, aliases and alias history')
+  FROM dblink('restored', 'SELECT n, md5 FROM (' || rtrim(pg_get_viewdef('cycle_digest'), E'; \n') || ') d')
+       AS t(n bigint, md5 text);
+SELECT is(bad, 0::bigint, 'restored: dump_t@champion scores as version 1, where the rollback left it')
+  FROM dblink('restored', $$SELECT count(*) FROM fx.orders o
+                            WHERE risk.score('dump_t@champion', o) IS DISTINCT FROM risk.score('dump_t@1', o)$$) AS t(bad bigint);
 SELECT dblink_exec('restored', 'SET statement_timeout = ''60s''') \g /dev/null
 SELECT is(d, (SELECT 'block:' || current_version FROM risk.rule_sets WHERE name = 'rs_rules'),
           'restored: the trigger decides with the current version of its rules')
@@ -105,4 +129,6 @@ DROP DATABASE risk_restored;
 
 SELECT is(risk.drop_model('dump_m'), 2, 'clean up dump_m');
 SELECT is(risk.drop_model('dump_bin'), 1, 'clean up dump_bin');
+SELECT risk.remove_alias('dump_t', 'champion') \g /dev/null
+SELECT risk.drop_model('dump_t') \g /dev/null
 SELECT * FROM finish();

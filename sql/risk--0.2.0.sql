@@ -80,6 +80,11 @@ COMMENT ON FUNCTION @extschema@.drop_model(text, integer) IS
 -- SQL-standard bodies: parsed here, under the extension's own search_path, so no
 -- caller's search_path changes what they run (no operator or function of
 -- another schema can take the place of ours).
+CREATE FUNCTION @extschema@._reference_version(ref text) RETURNS integer
+  AS 'MODULE_PATHNAME', 'risk_reference_version' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@._reference_version(text) IS
+  'Internal: the version a model reference names (name@3: 3; name@alias: the alias''s, read as the extension''s owner), NULL for a bare name.';
+
 CREATE FUNCTION @extschema@.describe_model(name text, version integer DEFAULT NULL)
   RETURNS TABLE (name text, version integer, is_current boolean, objective text,
                  booster text, format text, num_features integer,
@@ -87,7 +92,7 @@ CREATE FUNCTION @extschema@.describe_model(name text, version integer DEFAULT NU
                  num_classes integer, max_depth integer, num_leaves integer,
                  base_score float8, xgboost_version text, size_bytes integer,
                  created_at timestamptz, created_by name, metadata jsonb)
-  LANGUAGE sql STABLE PARALLEL SAFE
+  LANGUAGE sql STABLE PARALLEL RESTRICTED
 BEGIN ATOMIC
     SELECT r.name, r.version,
            r.version = (SELECT max(c.version) FROM @extschema@.model_registry c
@@ -97,29 +102,31 @@ BEGIN ATOMIC
            r.base_score, r.xgboost_version, octet_length(r.model), r.created_at,
            r.created_by, r.metadata
       FROM @extschema@.model_registry r
-     WHERE r.name = describe_model.name
+     WHERE r.name = pg_catalog.split_part(describe_model.name, '@', 1)
        AND r.version = coalesce(describe_model.version,
+                                @extschema@._reference_version(describe_model.name),
                                 (SELECT max(c.version) FROM @extschema@.model_registry c
-                                  WHERE c.name = describe_model.name));
+                                  WHERE c.name = pg_catalog.split_part(describe_model.name, '@', 1)));
 END;
 COMMENT ON FUNCTION @extschema@.describe_model(text, integer) IS
-  'One row describing a model version (the current one when version is NULL).';
+  'One row describing a model version: the one a reference names (name: the current one; name@3; name@alias), or version.';
 
 CREATE FUNCTION @extschema@.model_features(name text, version integer DEFAULT NULL)
   RETURNS TABLE (ordinal integer, feature text, type text)
-  LANGUAGE sql STABLE PARALLEL SAFE
+  LANGUAGE sql STABLE PARALLEL RESTRICTED
 BEGIN ATOMIC
     SELECT f.ordinal::integer, f.feature, f.type
       FROM @extschema@.model_registry r,
            unnest(r.feature_names, r.feature_types) WITH ORDINALITY AS f(feature, type, ordinal)
-     WHERE r.name = model_features.name
+     WHERE r.name = pg_catalog.split_part(model_features.name, '@', 1)
        AND r.version = coalesce(model_features.version,
+                                @extschema@._reference_version(model_features.name),
                                 (SELECT max(c.version) FROM @extschema@.model_registry c
-                                  WHERE c.name = model_features.name))
+                                  WHERE c.name = pg_catalog.split_part(model_features.name, '@', 1)))
      ORDER BY f.ordinal;
 END;
 COMMENT ON FUNCTION @extschema@.model_features(text, integer) IS
-  'The features of a model version, in the order risk.score expects them in an array.';
+  'The features of a model version (a reference: name, name@3, name@alias; or version), in the order risk.score expects them in an array.';
 
 CREATE FUNCTION @extschema@.cached_models()
   RETURNS TABLE (name text, version integer, compiled_at timestamptz, uses bigint,

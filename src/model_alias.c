@@ -33,6 +33,7 @@
 PG_FUNCTION_INFO_V1(risk_set_alias);
 PG_FUNCTION_INFO_V1(risk_rollback_alias);
 PG_FUNCTION_INFO_V1(risk_remove_alias);
+PG_FUNCTION_INFO_V1(risk_reference_version);
 
 #define ALIASES RISK_SCHEMA ".model_aliases"
 #define HISTORY RISK_SCHEMA ".model_alias_history"
@@ -374,4 +375,35 @@ risk_remove_alias(PG_FUNCTION_ARGS)
 	catalog_as_caller(&id);
 	SPI_finish();
 	PG_RETURN_INT32(current);
+}
+
+/*
+ * risk._reference_version(ref): the version a reference names, for the
+ * SQL functions that describe a model (describe_model, model_features):
+ * name@3 is 3, name@alias the alias's version (42704 when it has none),
+ * a bare name NULL (they take the highest).
+ */
+Datum
+risk_reference_version(PG_FUNCTION_ARGS)
+{
+	char	   *ref = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	ModelRef	r;
+	int32		version;
+
+	if (strchr(ref, '@') == NULL)
+		PG_RETURN_NULL();
+	ref = model_ref_check(PG_GETARG_TEXT_PP(0));
+	model_ref_parse(ref, &r);
+	if (r.version > 0)
+		PG_RETURN_INT32(r.version);
+	if (r.alias[0] == '\0')
+		PG_RETURN_NULL();
+	catalog_spi_connect();
+	version = alias_version(r.name, r.alias, GetActiveSnapshot());
+	SPI_finish();
+	if (version == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" has no alias \"%s\"", r.name, r.alias)));
+	PG_RETURN_INT32(version);
 }
