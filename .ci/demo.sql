@@ -4,7 +4,7 @@
 -- through risk.score_trigger, each scored, decided by the model and the
 -- rules and explained as it is inserted; a new attack in the stream, found
 -- by an analyst's query, stopped by a rule backtested, shadowed, then
--- enforced; a challenger model trained in SQL on the labels known on 2
+-- enforced; a challenger model trained in SQL on the labels known on 6
 -- February, scored in shadow and decided for a canary of buyers, compared
 -- with the champion and promoted, a rollback rehearsed; a daily risk
 -- dashboard on score summaries, rolled up to weeks;
@@ -152,51 +152,6 @@ SET client_min_messages = notice;
 CALL marketplace.stream(:day1 + 1, :day2);
 SET client_min_messages = warning;
 
-\echo
-\echo == 7b. The model cycle: a challenger trained in SQL, in shadow and in a canary
-\echo 'production names its model by alias: the trigger scores with marketplace@champion (version 1)'
-SELECT risk.set_alias('marketplace', 'champion', 1, 'the shipped model') AS previous;
-ALTER TABLE marketplace.orders ADD COLUMN model_version integer, ADD COLUMN champion_score float8,
-  ADD COLUMN challenger_score float8, ADD COLUMN in_canary boolean;
-DROP TRIGGER score ON marketplace.orders;
-CREATE TRIGGER score BEFORE INSERT ON marketplace.orders FOR EACH ROW
-  EXECUTE FUNCTION risk.score_trigger('marketplace@champion', 'marketplace.features', 'score', 'decision', 'reasons',
-                                      'features=features', 'rules=marketplace', 'hits=hits',
-                                      'shadow_hits=shadow_hits', 'rules_version=rules_version',
-                                      'model_version=model_version');
-\echo 'a challenger, trained at the end of 2 February on 15 January to 2 February: the features the trigger kept,'
-\echo 'the labels as they were known then (reported before 3 February), 10% of buyers held out (risk.bucket)'
-SELECT string_agg(format('features[%s] AS %I', ordinal, feature), ', ' ORDER BY ordinal) AS feature_columns
-  FROM risk.model_features('marketplace@champion') \gset
-\timing on
-SELECT risk.train('marketplace',
-  format($q$SELECT %s, is_fraud AND reported_at < '2026-02-03' AS known_fraud,
-                   risk.bucket('demo-split', buyer_id, 10) = 0 AS holdout
-              FROM marketplace.orders WHERE created_at >= '2026-01-15' AND created_at < '2026-02-03'$q$, :'feature_columns'),
-  label => 'known_fraud', validation => 'holdout', rounds => 300, early_stopping_rounds => 30,
-  params => '{"max_depth": 5, "eta": 0.1, "subsample": 0.8, "colsample_bytree": 0.8, "min_child_weight": 5, "nthread": 2, "seed": 42}',
-  metadata => '{"trained_for": "the staff coupon leak"}') AS version \gset
-\timing off
-SELECT version, train_rows, train_positives, valid_rows, rounds_trained, best_round,
-       round(valid_auc::numeric, 4) AS valid_auc, round(valid_average_precision::numeric, 4) AS valid_ap,
-       round(seconds::numeric, 1) AS seconds, pg_size_pretty(libxgboost_peak_bytes) AS libxgboost_memory
-  FROM risk.model_training WHERE name = 'marketplace' AND version = :version;
-\echo 'what it learned: its five most important features (total gain) against the champion''s'
-SELECT c.feature, round(c.total_gain::numeric) AS challenger_gain, round(p.total_gain::numeric) AS champion_gain
-  FROM risk.feature_importance('marketplace@' || :version) c JOIN risk.feature_importance('marketplace@champion') p USING (feature)
- ORDER BY c.total_gain DESC LIMIT 5;
-SELECT risk.set_alias('marketplace', 'challenger', :version, 'retrained on 2 February') AS previous;
-\echo 'the trigger now scores every order with both (one feature vector), and lets the challenger decide for 10% of buyers'
-DROP TRIGGER score ON marketplace.orders;
-CREATE TRIGGER score BEFORE INSERT ON marketplace.orders FOR EACH ROW
-  EXECUTE FUNCTION risk.score_trigger('marketplace@champion', 'marketplace.features', 'score', 'decision', 'reasons',
-                                      'features=features', 'rules=marketplace', 'hits=hits',
-                                      'shadow_hits=shadow_hits', 'rules_version=rules_version',
-                                      'model_version=model_version', 'challenger=marketplace@challenger',
-                                      'champion_score=champion_score', 'challenger_score=challenger_score',
-                                      'canary_unit=buyer_id', 'canary_percent=10', 'canary_salt=demo-canary',
-                                      'in_canary=in_canary');
-
 \echo then enforced: version 3
 UPDATE risk.rules SET mode = 'enforce' WHERE rule_set = 'marketplace' AND key = 'staff_coupon';
 SELECT risk.publish_rules('marketplace', 'staff_coupon enforced') AS version;
@@ -213,41 +168,105 @@ SELECT day, key, mode, hits, fraud_hits, round("precision"::numeric, 3) AS preci
 SELECT created_at::date AS day, rules_version, count(*) AS orders, count(*) FILTER (WHERE decision = 'block') AS blocked,
        sum(amount) FILTER (WHERE decision = 'allow')::numeric(12,2) AS allowed_usd
   FROM marketplace.orders WHERE pattern = 'coupon_leak' GROUP BY 1, 2 ORDER BY 1, 2;
-\echo
-\echo == 7c. Champion against challenger on 3 February: the same orders, scored by both (planted labels)
-\x on
-SELECT (risk.compare_scores(champion_score, challenger_score, is_fraud, amount, 0.8, 0.8)).*
-  FROM marketplace.orders WHERE created_at >= '2026-02-03' AND challenger_score IS NOT NULL;
-\x off
-\echo 'caught at the block threshold, per pattern: the champion, the challenger'
-SELECT pattern, count(*) AS orders,
-       count(*) FILTER (WHERE champion_score >= 0.8) AS champion_blocks,
-       count(*) FILTER (WHERE challenger_score >= 0.8) AS challenger_blocks
-  FROM marketplace.orders WHERE created_at >= '2026-02-03' AND challenger_score IS NOT NULL AND pattern <> 'normal'
- GROUP BY pattern ORDER BY pattern;
-\echo 'the canary: the buyers risk.bucket put there, decided by version 2; did it get its 10%?'
-SELECT model_version, in_canary, count(*) AS orders, count(DISTINCT buyer_id) AS buyers
-  FROM marketplace.orders WHERE created_at >= '2026-02-03' AND challenger_score IS NOT NULL GROUP BY 1, 2 ORDER BY 1;
-SELECT round(share_a::numeric, 4) AS canary_share, round(p_value::numeric, 3) AS p_value
-  FROM (SELECT count(DISTINCT buyer_id) FILTER (WHERE in_canary) AS canary, count(DISTINCT buyer_id) FILTER (WHERE NOT in_canary) AS rest
-          FROM marketplace.orders WHERE created_at >= '2026-02-03' AND challenger_score IS NOT NULL) c,
-       LATERAL risk.sample_ratio_test(canary, rest, 0.1);
-\echo 'the challenger wins: promoted (a row change, atomic at commit), then a rollback rehearsed'
-SELECT risk.set_alias('marketplace', 'champion', :version, 'wins on 3 February') AS previous;
-SELECT risk.score('marketplace@champion', features) = challenger_score AS scores_as_challenger
-  FROM marketplace.orders WHERE order_id = :last;
-SELECT risk.rollback_alias('marketplace', 'champion', 'rehearsal') AS now_champion;
-SELECT seq, action, previous_version, version, note FROM risk.model_alias_history
- WHERE name = 'marketplace' AND alias = 'champion' ORDER BY seq;
-SELECT risk.set_alias('marketplace', 'champion', :version, 'rehearsal over') AS previous;
-
 \echo rolling back is publishing an older version again; the log keeps every step
 SELECT risk.rollback_rules('marketplace', 2, 'rehearsal: back to shadow') AS version;
 SELECT seq, version, event, note FROM risk.rule_publications WHERE rule_set = 'marketplace' ORDER BY seq;
 SELECT risk.rollback_rules('marketplace', 3, 'rehearsal over') AS version;
 
 \echo
-\echo == 8. The daily risk dashboard (the materialized view, refreshed)
+\echo == 8. The model cycle: a challenger trained in SQL, scored in shadow and in a canary, compared, promoted
+\echo 'production names its model by alias: the trigger scores with marketplace@champion (version 1)'
+SELECT risk.set_alias('marketplace', 'champion', 1, 'the shipped model') AS previous;
+ALTER TABLE marketplace.orders ADD COLUMN model_version integer, ADD COLUMN champion_score float8,
+  ADD COLUMN challenger_score float8, ADD COLUMN in_canary boolean;
+\echo 'on 6 February, a challenger: trained on 8 January to 3 February, on the features the trigger kept and the'
+\echo 'labels reported by then (the leak''s first reports are in), 10% of buyers held out (risk.bucket)'
+SELECT format($q$SELECT %s, coalesce(is_fraud AND reported_at < '2026-02-06', false) AS known_fraud,
+                       risk.bucket('demo-split', buyer_id, 10) = 0 AS holdout
+                  FROM marketplace.orders WHERE created_at >= '2026-01-08' AND created_at < '2026-02-04'$q$,
+              string_agg(format('features[%s] AS %I', ordinal, feature), ', ' ORDER BY ordinal)) AS training_query
+  FROM risk.model_features('marketplace@champion') \gset
+\timing on
+SELECT risk.train('marketplace', :'training_query', label => 'known_fraud', validation => 'holdout',
+  rounds => 300, early_stopping_rounds => 30,
+  params => '{"max_depth": 5, "eta": 0.1, "subsample": 0.8, "colsample_bytree": 0.8, "min_child_weight": 5, "nthread": 2, "seed": 42}',
+  metadata => '{"trained_on": "labels reported by 6 February"}') AS version \gset
+\timing off
+SELECT version, train_rows, train_positives, valid_rows, rounds_trained, best_round,
+       round(valid_auc::numeric, 4) AS valid_auc, round(valid_average_precision::numeric, 4) AS valid_ap,
+       round(seconds::numeric, 1) AS seconds, pg_size_pretty(libxgboost_peak_bytes) AS libxgboost_memory
+  FROM risk.model_training WHERE name = 'marketplace' AND version = :version;
+\echo 'what it learned: its five most important features (total gain) against the champion''s'
+SELECT c.feature, round(c.total_gain::numeric) AS challenger_gain, round(p.total_gain::numeric) AS champion_gain
+  FROM risk.feature_importance('marketplace@' || :version) c JOIN risk.feature_importance('marketplace@champion') p USING (feature)
+ ORDER BY c.total_gain DESC LIMIT 5;
+\echo 'it learned from the labels reported so far, fewer than the planted ones: its scores run lower. Its own'
+\echo 'thresholds (a row for marketplace@2) keep the review and block queues the size the champion''s make on the held-out buyers'
+WITH held AS (SELECT risk.score('marketplace@champion', features) AS champion, risk.score('marketplace@' || :version, features) AS challenger
+                FROM marketplace.orders
+               WHERE created_at >= '2026-01-08' AND created_at < '2026-02-04' AND risk.bucket('demo-split', buyer_id, 10) = 0),
+     rates AS (SELECT avg((champion >= 0.3)::int)::float8 AS review, avg((champion >= 0.8)::int)::float8 AS block FROM held)
+INSERT INTO risk.decision_thresholds (model, review, block, reasons)
+SELECT 'marketplace@' || :version,
+       (SELECT percentile_disc(1 - rates.review) WITHIN GROUP (ORDER BY challenger) FROM held),
+       (SELECT percentile_disc(1 - rates.block) WITHIN GROUP (ORDER BY challenger) FROM held), 3
+  FROM rates
+RETURNING model, round(review::numeric, 4) AS review, round(block::numeric, 4) AS block;
+SELECT block AS challenger_block FROM risk.decision_thresholds WHERE model = 'marketplace@' || :version \gset
+SELECT risk.set_alias('marketplace', 'challenger', :version, 'trained on 6 February') AS previous;
+\echo 'the trigger scores every order with both (one feature vector, one velocity update), and lets the challenger'
+\echo 'decide for a canary: the 10% of buyers risk.bucket(''demo-canary'', buyer_id, 10000) puts below 1000'
+DROP TRIGGER score ON marketplace.orders;
+CREATE TRIGGER score BEFORE INSERT ON marketplace.orders FOR EACH ROW
+  EXECUTE FUNCTION risk.score_trigger('marketplace@champion', 'marketplace.features', 'score', 'decision', 'reasons',
+                                      'features=features', 'rules=marketplace', 'hits=hits',
+                                      'shadow_hits=shadow_hits', 'rules_version=rules_version',
+                                      'model_version=model_version', 'challenger=marketplace@challenger',
+                                      'champion_score=champion_score', 'challenger_score=challenger_score',
+                                      'canary_unit=buyer_id', 'canary_percent=10', 'canary_salt=demo-canary',
+                                      'in_canary=in_canary');
+\echo 6 February
+CREATE TABLE marketplace.incoming_feb6 AS
+SELECT * FROM risk.synthetic_orders(:stream / 3, 42, start_at => '2026-02-06 00:00:00+00', days => 1,
+                                    buyers => :history / 6, first_order_id => :last + 1,
+                                    coupon_leak_at => '2026-02-01 12:00:00+00');
+SELECT min(order_id) AS first6, max(order_id) AS last6 FROM marketplace.incoming_feb6 \gset
+INSERT INTO marketplace.incoming SELECT * FROM marketplace.incoming_feb6;
+SET client_min_messages = notice;
+CALL marketplace.stream(:first6, :last6);
+SET client_min_messages = warning;
+\echo 'champion against challenger on 6 February: the same orders, both scores, each at its block threshold (planted labels)'
+\x on
+SELECT (risk.compare_scores(champion_score, challenger_score, is_fraud, amount, 0.8, :challenger_block)).*
+  FROM marketplace.orders WHERE order_id >= :first6;
+\x off
+\echo 'blocked by each, per pattern'
+SELECT pattern, count(*) AS orders,
+       count(*) FILTER (WHERE champion_score >= 0.8) AS champion_blocks,
+       count(*) FILTER (WHERE challenger_score >= :challenger_block) AS challenger_blocks
+  FROM marketplace.orders WHERE order_id >= :first6 AND pattern <> 'normal'
+ GROUP BY pattern ORDER BY pattern;
+\echo 'the canary: decided by version 2, with its thresholds; did it get its 10% of buyers?'
+SELECT model_version, in_canary, count(*) AS orders, count(DISTINCT buyer_id) AS buyers,
+       count(*) FILTER (WHERE decision = 'block') AS blocked
+  FROM marketplace.orders WHERE order_id >= :first6 GROUP BY 1, 2 ORDER BY 1;
+SELECT round(share_a::numeric, 4) AS canary_share, round(p_value::numeric, 3) AS p_value
+  FROM (SELECT count(DISTINCT buyer_id) FILTER (WHERE in_canary) AS canary,
+               count(DISTINCT buyer_id) FILTER (WHERE NOT in_canary) AS rest
+          FROM marketplace.orders WHERE order_id >= :first6) c,
+       LATERAL risk.sample_ratio_test(canary, rest, 0.1);
+\echo 'the challenger wins: promoted (a row change, atomic at commit; every session''s next statement scores with it)'
+SELECT risk.set_alias('marketplace', 'champion', :version, 'wins on 6 February') AS previous;
+SELECT risk.score('marketplace@champion', features) = challenger_score AS champion_is_version_2
+  FROM marketplace.orders WHERE order_id = :last6;
+\echo 'and a rollback rehearsed: it walks the alias''s history'
+SELECT risk.rollback_alias('marketplace', 'champion', 'rehearsal') AS now_champion;
+SELECT seq, action, previous_version, version, note FROM risk.model_alias_history
+ WHERE name = 'marketplace' AND alias = 'champion' ORDER BY seq;
+SELECT risk.set_alias('marketplace', 'champion', :version, 'rehearsal over') AS previous;
+
+\echo
+\echo == 9. The daily risk dashboard (the materialized view, refreshed)
 REFRESH MATERIALIZED VIEW marketplace.daily_risk;
 -- the training window's score distribution, for drift
 CREATE TABLE marketplace.training_summary AS
@@ -276,7 +295,7 @@ SELECT date_trunc('week', day)::date AS week, sum(orders) AS orders,
   FROM marketplace.daily_risk GROUP BY 1 ORDER BY 1;
 
 \echo
-\echo == 9. Catch rate per pattern: history scored in batch, and new orders scored by the trigger
+\echo == 10. Catch rate per pattern: history scored in batch, and new orders scored by the trigger
 SELECT pattern,
        count(*) FILTER (WHERE order_id <= :history) AS history_orders,
        round(100.0 * avg((decision <> 'allow')::int) FILTER (WHERE order_id <= :history), 1) AS history_caught_pct,

@@ -28,6 +28,11 @@ extern void decision_relation_changed(Oid relid);
 
 /* The thresholds of a model (a copy), as committed before this statement; errors (P0002) when it has none. */
 extern Thresholds decision_thresholds(const char *model);
+/* A version's own thresholds (a row for "model@version"), else the model's. */
+extern Thresholds decision_thresholds_of(const char *model, int32 version);
+
+/* the longest key of risk.decision_thresholds: a name, or name@version */
+#define THRESHOLDS_KEY_MAX (MODEL_NAME_MAX + 11)
 
 static inline Decision
 decision_by_thresholds(const Thresholds *t, double score)

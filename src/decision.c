@@ -47,7 +47,7 @@ thresholds_load(void)
 		hash_destroy(thresholds);
 	thresholds = NULL;
 	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = MODEL_NAME_MAX + 1;
+	ctl.keysize = THRESHOLDS_KEY_MAX + 1;
 	ctl.entrysize = sizeof(Thresholds);
 	ctl.hcxt = TopMemoryContext;
 	thresholds = hash_create("risk decision thresholds", 16, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
@@ -65,7 +65,7 @@ thresholds_load(void)
 		Thresholds *e;
 		bool		found;
 
-		if (strlen(name) > MODEL_NAME_MAX)
+		if (strlen(name) > THRESHOLDS_KEY_MAX)
 			continue;
 		e = hash_search(thresholds, name, HASH_ENTER, &found);
 		e->review = DatumGetFloat8(SPI_getbinval(t, d, 2, &isnull));
@@ -73,6 +73,19 @@ thresholds_load(void)
 		e->reasons = DatumGetInt32(SPI_getbinval(t, d, 4, &isnull));
 	}
 	SPI_finish();
+}
+
+Thresholds
+decision_thresholds_of(const char *model, int32 version)
+{
+	char		key[THRESHOLDS_KEY_MAX + 1];
+	const Thresholds *t;
+
+	if (!thresholds_valid)
+		thresholds_load();
+	snprintf(key, sizeof(key), "%s@%d", model, version);
+	t = hash_search(thresholds, key, HASH_FIND, NULL);
+	return t ? *t : decision_thresholds(model);
 }
 
 Thresholds

@@ -643,7 +643,7 @@ risk_score_trigger(PG_FUNCTION_ARGS)
 	}
 	if (st->decision_att > 0 || st->reasons_att > 0)
 	{
-		Thresholds	th = decision_thresholds(decider->name);
+		Thresholds	th = decision_thresholds_of(decider->name, decider->version);
 		RowDecision d;
 		ArrayType  *a;
 
