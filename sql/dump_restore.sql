@@ -108,7 +108,10 @@ SELECT is(v, 3, 'restored: the next import of dump_m is version 3')
 SELECT is(md5, :'rules_md5', 'restored: the same rule sets, drafts, versions, log, lists and items')
   FROM dblink('restored', 'SELECT n, md5 FROM (' || rtrim(pg_get_viewdef('rules_digest'), E'; \n') || ') d')
        AS t(n bigint, md5 text);
-SELECT dblink_exec('restored', format('SET TimeZone = %L', current_setting('TimeZone'))) \g /dev/null
+-- the rows as text: in this session's time zone, date style and float digits
+SELECT dblink_exec('restored', format('SET TimeZone = %L; SET DateStyle = %L; SET extra_float_digits = %s',
+                                      current_setting('TimeZone'), current_setting('DateStyle'),
+                                      current_setting('extra_float_digits'))) \g /dev/null
 SELECT is(md5, :'cycle_md5', 'restored: the same training records, per-round logs, aliases and alias history')
   FROM dblink('restored', 'SELECT n, md5 FROM (' || rtrim(pg_get_viewdef('cycle_digest'), E'; \n') || ') d')
        AS t(n bigint, md5 text);
