@@ -9,6 +9,7 @@
 #define RISK_FEATURE_ARRAY_H
 
 #include "utils/array.h"
+#include "utils/fmgrprotos.h"
 
 #include "model_cache.h"
 
@@ -50,7 +51,32 @@ typedef enum FeatureType
 
 /* The feature type of a column of type typid (or of a domain over one). */
 extern FeatureType features_column_type(Oid typid);
-/* A column's value as XGBoost reads it: float32, booleans as 0 and 1 (may be infinite). */
-extern float features_column_value(FeatureType type, Datum d);
+/*
+ * A column's value as XGBoost reads it: float32, booleans as 0 and 1 (may
+ * be infinite).  Inline: risk.score over a row calls it per feature.
+ */
+static inline float
+features_column_value(FeatureType type, Datum d)
+{
+	switch (type)
+	{
+		case FT_FLOAT4:
+			return DatumGetFloat4(d);
+		case FT_FLOAT8:
+			return (float) DatumGetFloat8(d);
+		case FT_INT2:
+			return (float) DatumGetInt16(d);
+		case FT_INT4:
+			return (float) DatumGetInt32(d);
+		case FT_INT8:
+			return (float) DatumGetInt64(d);
+		case FT_NUMERIC:
+			return (float) DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
+		case FT_BOOL:
+		case FT_NONE:
+			break;
+	}
+	return DatumGetBool(d) ? 1.0f : 0.0f;
+}
 
 #endif							/* RISK_FEATURE_ARRAY_H */

@@ -34,6 +34,8 @@ extern char *xgb_clean_message(const char *msg);
 extern bool xgb_write_all(int fd, const char *data, size_t len);
 extern size_t xgb_address_space_in_use(void);
 extern void xgb_stop_child(pid_t pid);
+/* fork() with a pipe: 0 in the child (it writes fds[1]), its pid in the parent (reads fds[0]) */
+extern pid_t xgb_fork_with_pipe(int fds[2], const char *what);
 
 /*
  * Training, in a child process (xgb_train.c).  The child inherits the rows

@@ -127,29 +127,3 @@ features_column_type(Oid typid)
 	}
 	return FT_NONE;
 }
-
-float
-features_column_value(FeatureType type, Datum d)
-{
-	switch (type)
-	{
-		case FT_FLOAT4:
-			return DatumGetFloat4(d);
-		case FT_FLOAT8:
-			return (float) DatumGetFloat8(d);
-		case FT_INT2:
-			return (float) DatumGetInt16(d);
-		case FT_INT4:
-			return (float) DatumGetInt32(d);
-		case FT_INT8:
-			return (float) DatumGetInt64(d);
-		case FT_NUMERIC:
-			return (float) DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
-		case FT_BOOL:
-			return DatumGetBool(d) ? 1.0f : 0.0f;
-		case FT_NONE:
-			break;
-	}
-	elog(ERROR, "not a feature type: %d", (int) type);
-	return 0;
-}

@@ -345,13 +345,15 @@ read_from_child(int fd, StringInfo buf)
 	}
 }
 
-char *
-xgb_read_model(const char *bytes, size_t len, size_t *json_len)
+/*
+ * Forks a child joined to us by a pipe: the child (0 returned) writes
+ * fds[1], the parent (the child's pid returned) reads fds[0]; each end's
+ * other side is closed.  Errors name what the child was for.
+ */
+pid_t
+xgb_fork_with_pipe(int fds[2], const char *what)
 {
-	int			fds[2];
 	pid_t		pid;
-	int			status;
-	StringInfoData buf;
 
 	if (pipe(fds) < 0)
 		ereport(ERROR,
@@ -366,14 +368,23 @@ xgb_read_model(const char *bytes, size_t len, size_t *json_len)
 		close(fds[1]);
 		ereport(ERROR,
 				(errcode(ERRCODE_SYSTEM_ERROR),
-				 errmsg("could not fork a process to read the model: %m")));
+				 errmsg("could not fork a process to %s: %m", what)));
 	}
+	close(pid == 0 ? fds[0] : fds[1]);
+	return pid;
+}
+
+char *
+xgb_read_model(const char *bytes, size_t len, size_t *json_len)
+{
+	int			fds[2];
+	pid_t		pid;
+	int			status;
+	StringInfoData buf;
+
+	pid = xgb_fork_with_pipe(fds, "read the model");
 	if (pid == 0)
-	{
-		close(fds[0]);
 		child_read_model(fds[1], bytes, len);
-	}
-	close(fds[1]);
 
 	initStringInfo(&buf);
 	PG_TRY();

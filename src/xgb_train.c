@@ -338,29 +338,13 @@ xgb_train_start(const XgbTrainSpec *spec)
 	t->fd = -1;
 	t->num_valid = spec->num_valid;
 	initStringInfo(&t->buf);
-	if (pipe(fds) < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_SYSTEM_ERROR),
-				 errmsg("could not create a pipe: %m")));
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0)
-	{
-		close(fds[0]);
-		close(fds[1]);
-		ereport(ERROR,
-				(errcode(ERRCODE_SYSTEM_ERROR),
-				 errmsg("could not fork a process to train the model: %m")));
-	}
+	pid = xgb_fork_with_pipe(fds, "train the model");
 	if (pid == 0)
 	{
-		close(fds[0]);
 		child_fd = fds[1];
 		child_train(spec);
 		_exit(1);
 	}
-	close(fds[1]);
 	t->pid = pid;
 	t->fd = fds[0];
 	t->cleanup.func = training_cleanup;
