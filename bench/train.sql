@@ -2,6 +2,7 @@
 -- same parameters and threads as the python3-xgboost baseline.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS risk;
 DROP TABLE IF EXISTS bench_train;
 SELECT 'CREATE TABLE bench_train (' || string_agg(format('f%s real', j), ', ' ORDER BY j) || ', y boolean, holdout boolean)'
   FROM generate_series(0, 29) j \gexec

@@ -2,6 +2,7 @@
 -- (:python_s seconds, :python_peak bytes added), from the last training.
 \set ON_ERROR_STOP 1
 \pset footer off
+LOAD 'risk';  -- its settings
 SELECT train_rows + valid_rows AS rows,
        round(seconds::numeric, 2) AS risk_train_s,
        round((seconds - train_seconds)::numeric, 2) AS reading_and_storing_s,

@@ -58,6 +58,15 @@ registry_same_stamp(const RegistryStamp *a, const RegistryStamp *b)
 }
 
 /*
+ * The snapshot to read the registry and the aliases with: the newest one
+ * under READ COMMITTED (it sees this transaction's earlier statements even
+ * while the planner evaluates a STABLE function), the statement's own under
+ * REPEATABLE READ and in parallel mode (*xact_only: the answer holds for
+ * this transaction only).
+ */
+extern Snapshot registry_snapshot(bool *xact_only);
+
+/*
  * The latest version of a model, or 0 when it has none, and (when stamp is
  * not NULL) its row's stamp.  SPI must be connected; with InvalidSnapshot
  * the query runs as any other would.

@@ -10,7 +10,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(39);
+SELECT plan(40);
 SET client_min_messages = warning;
 
 -- three versions that score differently: 3, 6 and 9 rounds
@@ -46,6 +46,17 @@ SELECT is(differ('dp@champion', 2), 0::bigint, 'inside the transaction, the move
 ROLLBACK;
 SELECT is(differ('dp@champion', 1), 0::bigint, 'after ROLLBACK, the alias points where it did');
 SELECT is((SELECT count(*) FROM risk.model_alias_history WHERE name = 'dp'), 1::bigint, 'and the history holds no move');
+-- in a function, the planner of the next statement looks before its snapshot
+-- moves on (describe_model and model_features are inlined): it sees the move
+CREATE FUNCTION move_and_describe(v integer) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM risk.set_alias('dp', 'champion', v);
+  RETURN (SELECT version FROM risk.describe_model('dp@champion')) || ' ' ||
+         (SELECT max(ordinal) FROM risk.model_features('dp@champion'));
+END $$;
+BEGIN;
+SELECT is(move_and_describe(2), '2 3', 'in a function, describe_model and model_features see a move at its next statement');
+ROLLBACK;
 
 -- another session sees a committed move at its next statement, never an uncommitted one
 SELECT format('dbname=%s host=%s port=%s', current_database(),

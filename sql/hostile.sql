@@ -4,7 +4,9 @@
 -- surface (the README's examples: the registry, scoring by array and by
 -- row, explanations, the scoring trigger, velocity features in batch and
 -- online, metrics and summaries, synthetic orders, a SECURITY DEFINER
--- wrapper as README's Privileges section shows it) runs once under the
+-- wrapper as README's Privileges section shows it, rules and lists, the
+-- model cycle: training, importance, aliases, shadow and canary in the
+-- trigger, comparisons and drift) runs once under the
 -- default path and once under the hostile one: the results are identical
 -- and no shadow object ever runs.
 \set VERBOSITY terse
@@ -141,6 +143,26 @@ SELECT v.*, ARRAY[v.amount, v.account_age_days, v.is_new_device, v.orders_1h] AS
                (3, 'dev-1', '198.51.100.2', '2025-12-01 11:00+00', true, 90, 3, 1, 2)) v
        (order_id, device, ip, created_at, is_fraud, amount, account_age_days, is_new_device, orders_1h);
 
+-- the model cycle: rows to train on, a table whose trigger scores with a
+-- challenger in shadow and a canary, two slices for the drift functions
+CREATE TABLE public.hostile_train AS
+SELECT (i % 97)::real AS amount, (i * 7 % 31)::real AS account_age_days, (i % 3 = 0) AS is_new_device,
+       (i % 5)::real AS orders_1h, (i % 11 = 0 OR i % 97 > 80) AS is_fraud,
+       risk.bucket('hostile-split', i, 10) = 0 AS holdout, i > 300 AS recent
+  FROM generate_series(1, 600) i;
+INSERT INTO risk.decision_thresholds (model, review, block, reasons) VALUES ('hostile_t', 0.3, 0.7, 0);
+CREATE TABLE public.hostile_cycle_orders (order_id int, buyer_id int, amount real, account_age_days real,
+                                          is_new_device real, orders_1h real, score float8, decision text,
+                                          champion_score float8, challenger_score float8, in_canary boolean,
+                                          model_version int);
+CREATE FUNCTION public.hostile_cycle_features(o public.hostile_cycle_orders) RETURNS real[] LANGUAGE sql IMMUTABLE
+  RETURN ARRAY[o.amount, o.account_age_days, o.is_new_device, o.orders_1h];
+CREATE TRIGGER score BEFORE INSERT ON public.hostile_cycle_orders FOR EACH ROW
+  EXECUTE FUNCTION risk.score_trigger('hostile_rules_m', 'hostile_cycle_features', 'score', 'decision', '',
+    'challenger=hostile_t@champion', 'champion_score=champion_score', 'challenger_score=challenger_score',
+    'canary_unit=buyer_id', 'canary_percent=50', 'canary_salt=hostile-canary', 'in_canary=in_canary',
+    'model_version=model_version');
+
 -- the cases, in order: each a query of one text value (or none)
 CREATE TABLE public.hostile_cases (n int PRIMARY KEY, query text);
 INSERT INTO public.hostile_cases VALUES
@@ -250,7 +272,72 @@ INSERT INTO public.hostile_cases VALUES
                                        (SELECT pg_catalog.count(*) FROM risk.check_rules('hostile_rules')))$q$),
   (80, $q$SELECT risk.drop_model('hostile_m', 2)::text$q$),
   (81, $q$SELECT risk.drop_model('hostile_m')::text$q$),
-  (82, $q$SELECT (risk.drop_model('hostile_file') + risk.drop_model('hostile_multi'))::text$q$);
+  (82, $q$SELECT (risk.drop_model('hostile_file') + risk.drop_model('hostile_multi'))::text$q$),
+  -- the model cycle; each run trains two versions of its own (1 and 2, then
+  -- 3 and 4: the same bytes) and leaves no alias behind
+  (89, $q$SELECT (risk.train('hostile_t', 'SELECT amount, account_age_days, is_new_device, orders_1h, is_fraud, holdout
+                                           FROM public.hostile_train',
+                             'is_fraud', validation => 'holdout', rounds => 8, early_stopping_rounds => 3,
+                             params => '{"max_depth": 2, "eta": 0.5}') OPERATOR(pg_catalog.>) 0)::text$q$),
+  (90, $q$SELECT (risk.train('hostile_t', 'SELECT amount, account_age_days, is_new_device, orders_1h, is_fraud, holdout
+                                           FROM public.hostile_train',
+                             'is_fraud', validation => 'holdout', rounds => 8, early_stopping_rounds => 3,
+                             params => '{"max_depth": 2, "eta": 0.5}') OPERATOR(pg_catalog.>) 0)::text$q$),
+  (91, $q$SELECT pg_catalog.concat_ws(' ', t.objective, t.rounds_trained, t.best_round, t.train_rows, t.train_positives,
+                                       t.valid_rows, t.valid_positives, t.data_sha256, t.valid_auc,
+                                       t.valid_average_precision, t.valid_ks, t.valid_log_loss, t.params,
+                                       pg_catalog.md5(r.model),
+                                       (SELECT pg_catalog.count(*) FROM risk.model_training_rounds d
+                                         WHERE d.name OPERATOR(pg_catalog.=) t.name
+                                           AND d.version OPERATOR(pg_catalog.=) t.version))
+            FROM risk.model_training t JOIN risk.model_registry r
+              ON r.name OPERATOR(pg_catalog.=) t.name AND r.version OPERATOR(pg_catalog.=) t.version
+           WHERE t.name OPERATOR(pg_catalog.=) 'hostile_t' ORDER BY t.version DESC LIMIT 1$q$),
+  (92, $q$SELECT pg_catalog.string_agg(pg_catalog.concat_ws(':', ordinal, feature, weight, gain, cover, total_gain,
+                                                           total_cover), ',' ORDER BY ordinal)
+            FROM risk.feature_importance('hostile_t')$q$),
+  (93, $q$SELECT pg_catalog.count(*)::text FROM risk.training_progress$q$),
+  (94, $q$SELECT pg_catalog.concat_ws(' ', 'was', risk.set_alias('hostile_t', 'champion', 1, 'first'))$q$),
+  (95, $q$SELECT pg_catalog.concat_ws(' ', risk.score('hostile_t@champion', '{90,3,1,2}'::real[]),
+                                       risk.score('hostile_t@1', '{90,3,1,2}'::real[]),
+                                       (SELECT risk.score('hostile_t@champion', r)
+                                          FROM (SELECT 90 AS amount, 3 AS account_age_days, true AS is_new_device,
+                                                       2 AS orders_1h) r),
+                                       (SELECT version
+                                          FROM risk.describe_model('hostile_t@champion')),
+                                       (SELECT pg_catalog.string_agg(feature, ',' ORDER BY ordinal)
+                                          FROM risk.model_features('hostile_t@champion')))$q$),
+  (96, $q$INSERT INTO public.hostile_cycle_orders (order_id, buyer_id, amount, account_age_days, is_new_device, orders_1h)
+          SELECT i, i % 40, i % 97, i * 7 % 31, (i % 3 OPERATOR(pg_catalog.=) 0)::int, i % 5 FROM pg_catalog.generate_series(1, 200) i
+          RETURNING NULL$q$),
+  (97, $q$SELECT pg_catalog.concat_ws(' ', pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE in_canary),
+                                       pg_catalog.sum(model_version),
+                                       pg_catalog.md5(pg_catalog.string_agg(pg_catalog.concat_ws(':', order_id, score,
+                                           decision, champion_score, challenger_score), ',' ORDER BY order_id)),
+                                       pg_catalog.bool_and(challenger_score IS NOT DISTINCT FROM
+                                           risk.score('hostile_t@champion', public.hostile_cycle_features(o))),
+                                       pg_catalog.bool_and(in_canary IS NOT DISTINCT FROM
+                                           (risk.bucket('hostile-canary', buyer_id, 10000) OPERATOR(pg_catalog.<) 5000)))
+            FROM public.hostile_cycle_orders o$q$),
+  (98, $q$SELECT pg_catalog.concat_ws(' ', (c).rows, (c).labelled, (c).positives, (c).auc_a, (c).auc_b,
+                                       (c).auc_p_value, (c).recall_a, (c).recall_b, (c).recall_p_value, (c).fpr_a,
+                                       (c).fpr_b, (c).caught_amount_a, (c).declined_good_amount_b,
+                                       risk.sample_ratio_test(12, 10, 0.5))
+            FROM (SELECT risk.compare_scores(o.champion_score, o.challenger_score, t.is_fraud, o.amount::float8, 0.3, 0.5) c
+                    FROM public.hostile_cycle_orders o
+                    JOIN (SELECT i, (i % 11 OPERATOR(pg_catalog.=) 0 OR i % 97 OPERATOR(pg_catalog.>) 80) AS is_fraud FROM pg_catalog.generate_series(1, 200) i) t
+                      ON t.i OPERATOR(pg_catalog.=) o.order_id) x$q$),
+  (99, $q$SELECT pg_catalog.string_agg(pg_catalog.concat_ws(':', rank, feature, csi, reference_count, current_count,
+                                                           reference_missing, current_missing), ',' ORDER BY rank)
+            FROM risk.feature_drift('hostile_t@champion', 'SELECT * FROM public.hostile_train WHERE NOT recent',
+                                    'SELECT * FROM public.hostile_train WHERE recent', 4)$q$),
+  (100, $q$SELECT risk.score_drift('hostile_t@champion', 'SELECT * FROM public.hostile_train WHERE NOT recent',
+                                   'SELECT * FROM public.hostile_train WHERE recent', 4)::text$q$),
+  (101, $q$DELETE FROM public.hostile_cycle_orders RETURNING NULL$q$),
+  (102, $q$SELECT pg_catalog.concat_ws(' ', risk.set_alias('hostile_t', 'champion', 2, 'again'),
+                                        risk.bucket('hostile', 'buyer-1', 100), risk.bucket('hostile', 12345::bigint, 100))$q$),
+  (103, $q$SELECT risk.rollback_alias('hostile_t', 'champion', 'back')::text$q$),
+  (104, $q$SELECT risk.remove_alias('hostile_t', 'champion', 'done')::text$q$);
 
 -- runs every case under the session's search_path; its own statements use no
 -- operator or function a search_path could change
@@ -266,10 +353,12 @@ BEGIN
     END LOOP;
 END $$;
 
+SET client_min_messages = warning;  -- risk.train's rounds
 CALL public.hostile_run('default');
 SET search_path = hostile, pg_catalog, public;
 CALL public.hostile_run('hostile');
 RESET search_path;
+RESET client_min_messages;
 
 SELECT is((SELECT count(*) FROM hostile_results WHERE run = 'hostile'), (SELECT count(*) FROM hostile_cases),
           'every case ran under the hostile search_path');
@@ -294,7 +383,10 @@ DROP TABLE public.hostile_results, public.hostile_cases, public.hostile_store;
 DROP TABLE public.hostile_orders CASCADE;
 DROP TABLE public.hostile_rule_orders CASCADE;
 DROP TABLE public.hostile_rule_history;
-DELETE FROM risk.decision_thresholds WHERE model = 'hostile_rules_m';
+DROP TABLE public.hostile_cycle_orders CASCADE;
+DROP TABLE public.hostile_train;
+SELECT risk.drop_model('hostile_t') AS dropped \gset
+DELETE FROM risk.decision_thresholds WHERE model IN ('hostile_rules_m', 'hostile_t');
 DROP FUNCTION public.hostile_model_bytes(), public.hostile_multi_bytes(), public.hostile_model_path(),
               public.hostile_wrapper(real[]);
 DELETE FROM risk.decision_thresholds WHERE model = 'hostile_m';

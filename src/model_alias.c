@@ -389,6 +389,7 @@ risk_reference_version(PG_FUNCTION_ARGS)
 	char	   *ref = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	ModelRef	r;
 	int32		version;
+	bool		xact_only;
 
 	if (strchr(ref, '@') == NULL)
 		PG_RETURN_NULL();
@@ -399,7 +400,8 @@ risk_reference_version(PG_FUNCTION_ARGS)
 	if (r.alias[0] == '\0')
 		PG_RETURN_NULL();
 	catalog_spi_connect();
-	version = alias_version(r.name, r.alias, GetActiveSnapshot());
+	/* the planner may call this (describe_model inlined) before the statement's snapshot sees earlier ones */
+	version = alias_version(r.name, r.alias, registry_snapshot(&xact_only));
 	SPI_finish();
 	if (version == 0)
 		ereport(ERROR,

@@ -225,26 +225,6 @@ refresh_after_invalidation(void)
 	retired = still;
 }
 
-/*
- * The snapshot to read the registry with.  Under READ COMMITTED, the newest
- * one: it sees every commit whose invalidation we have already received (a
- * transaction becomes visible before it sends them), so the answer stays
- * right until the next invalidation.  Under REPEATABLE READ and in parallel
- * mode, the statement's own snapshot, and the answer holds for this
- * transaction only.
- */
-static Snapshot
-registry_snapshot(bool *xact_only)
-{
-	if (IsolationUsesXactSnapshot() || IsInParallelMode())
-	{
-		*xact_only = true;
-		return ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
-	}
-	*xact_only = false;
-	return GetLatestSnapshot();
-}
-
 static char **
 names_from_array(ArrayType *arr, int *n)
 {

@@ -160,6 +160,26 @@ registry_query(const char *sql, int nargs, Oid *argtypes, Datum *args, Snapshot 
 	MemoryContextSwitchTo(caller);
 }
 
+/*
+ * The snapshot to read the registry with.  Under READ COMMITTED, the newest
+ * one: it sees every commit whose invalidation we have already received (a
+ * transaction becomes visible before it sends them), so the answer stays
+ * right until the next invalidation.  Under REPEATABLE READ and in parallel
+ * mode, the statement's own snapshot, and the answer holds for this
+ * transaction only.
+ */
+Snapshot
+registry_snapshot(bool *xact_only)
+{
+	if (IsolationUsesXactSnapshot() || IsInParallelMode())
+	{
+		*xact_only = true;
+		return ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
+	}
+	*xact_only = false;
+	return GetLatestSnapshot();
+}
+
 /* The stamp of the row SPI just read, from its columns xmin and ctid. */
 static void
 read_stamp(int xmin_col, RegistryStamp *stamp)
