@@ -12,6 +12,9 @@ Writes into the directory given:
   train_predictions.csv case, id, the model's prediction of each row (float32)
   train_cases.csv       case, rounds trained, best_iteration (0-based), the
                         stopping metric's best score as xgboost printed it
+  train_importance.csv  case, feature ordinal, the model's get_score() of each
+                        importance type (weight, gain, cover, total_gain,
+                        total_cover; 0 for a feature no tree splits on)
 """
 import csv
 import os
@@ -110,15 +113,21 @@ def main():
             wr.writerow([ids[i]] + ["" if np.isnan(v) else f32(v) for v in x[i, :5]] +
                         [int(x[i, 5]), f32(w[i]), int(y[i]), "t" if holdout[i] else "f"])
     with open(os.path.join(out, "train_predictions.csv"), "w", newline="") as fp, \
-            open(os.path.join(out, "train_cases.csv"), "w", newline="") as fc:
+            open(os.path.join(out, "train_cases.csv"), "w", newline="") as fc, \
+            open(os.path.join(out, "train_importance.csv"), "w", newline="") as fi:
         wp = csv.writer(fp)
         wc = csv.writer(fc)
+        wi = csv.writer(fi)
         for name, weighted, categorical, use_valid, params, rounds, early, balance in CASES:
             bst, trained, best, best_score, pred = train_case(
                 name, ids, x, y, w, holdout, weighted, categorical, use_valid, params, rounds, early, balance)
             with open(os.path.join(out, "train_%s.json" % name), "wb") as fm:
                 fm.write(bst.save_raw(raw_format="json"))
             wc.writerow([name, trained, best, best_score])
+            types = ("weight", "gain", "cover", "total_gain", "total_cover")
+            scores = {t: bst.get_score(importance_type=t) for t in types}
+            for j, feature in enumerate(FEATURES):
+                wi.writerow([name, j + 1] + [repr(float(scores[t].get(feature, 0.0))) for t in types])
             for i in range(N):
                 wp.writerow([name, ids[i], f32(pred[i])])
 

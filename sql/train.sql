@@ -14,19 +14,23 @@
 \pset pager off
 \getenv fx RISK_FIXTURES
 
-SELECT plan(49);
+SELECT plan(50);
 SET client_min_messages = warning;
 
 CREATE TABLE train_rows (id integer, x1 real, x2 real, x3 real, x4 real, x5 real, cat integer,
                          w real, y integer, holdout boolean);
 CREATE TABLE train_pred (model text, id integer, pred real);
 CREATE TABLE train_cases (model text, trained integer, best integer, best_score text);
+CREATE TABLE train_importance (model text, ordinal integer, weight float8, gain float8, cover float8,
+                               total_gain float8, total_cover float8);
 SELECT :'fx' || '/train_rows.csv' AS f \gset
 COPY train_rows FROM :'f' CSV;
 SELECT :'fx' || '/train_predictions.csv' AS f \gset
 COPY train_pred FROM :'f' CSV;
 SELECT :'fx' || '/train_cases.csv' AS f \gset
 COPY train_cases FROM :'f' CSV;
+SELECT :'fx' || '/train_importance.csv' AS f \gset
+COPY train_importance FROM :'f' CSV;
 
 -- how many rows a model scores otherwise than python3-xgboost's predict()
 CREATE FUNCTION mismatches(m text, case_name text) RETURNS bigint LANGUAGE sql AS $$
@@ -81,6 +85,18 @@ SELECT ok(same_bytes('tp_bal', 'balanced'), 'balance_classes (and seeded subsamp
 SELECT is((SELECT (params->>'scale_pos_weight')::float8 FROM risk.model_training WHERE name = 'tp_bal'),
           (SELECT count(*) FILTER (WHERE y = 0)::float8 / count(*) FILTER (WHERE y = 1) FROM train_rows),
           'scale_pos_weight is negatives / positives');
+
+-- feature importance of the models trained here equals python3-xgboost's
+-- get_score() of each importance type, for every feature of every case
+SELECT is((SELECT count(*) FILTER (WHERE (r.weight::float8, r.gain, r.cover, r.total_gain, r.total_cover)
+                                   IS DISTINCT FROM (i.weight, i.gain, i.cover, i.total_gain, i.total_cover))
+                  || '/' || count(*) || '/' || count(*) FILTER (WHERE i.weight > 0)
+             FROM (VALUES ('tp_plain', 'plain'), ('tp_early', 'early'), ('tp_wcat', 'weighted_cat'),
+                          ('tp_bal', 'balanced')) m(model, case_name)
+             JOIN train_importance i ON i.model = m.case_name
+             JOIN LATERAL risk.feature_importance(m.model) r ON r.ordinal = i.ordinal),
+          '0/24/' || (SELECT count(*) FILTER (WHERE weight > 0) FROM train_importance),
+          'feature importance: get_score of weight, gain, cover, total_gain and total_cover, 24 features of 4 models');
 
 -- the order of the query's rows does not matter: the same bytes, the same fingerprint
 SELECT is(risk.train('tp_plain', 'SELECT x1, x2, x3, x4, x5, cat, y FROM train_rows ORDER BY x5 DESC NULLS FIRST, id', 'y',
