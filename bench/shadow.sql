@@ -3,7 +3,8 @@
 -- challenger costs what any model of its size costs), aliases champion (1)
 -- and challenger (2), and bench.trigger(kind) to put the scoring trigger in
 -- one of three configurations: champion only; the challenger in shadow
--- (both scored, from one feature vector); and a 10% canary of buyers.
+-- (both scored, from one feature vector); and a 10% canary of buyers;
+-- bench.batch(n) times one INSERT of n orders.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 CREATE SCHEMA bench;
@@ -24,4 +25,12 @@ BEGIN
                            WHEN 'shadow' THEN ', ''challenger=marketplace@challenger'', ''challenger_score=challenger_score'''
                            ELSE ', ''challenger=marketplace@challenger'', ''challenger_score=challenger_score'', '
                                 || '''canary_unit=buyer_id'', ''canary_percent=10'', ''in_canary=in_canary''' END);
+END $$;
+-- one statement inserting n orders (no commit per order): milliseconds
+CREATE FUNCTION bench.batch(n integer) RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE t0 timestamptz := clock_timestamp();
+BEGIN
+  INSERT INTO marketplace.orders
+  SELECT i.*, NULL, NULL, NULL FROM marketplace.incoming i ORDER BY i.order_id LIMIT n;
+  RETURN extract(epoch FROM clock_timestamp() - t0) * 1000;
 END $$;
