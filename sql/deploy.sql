@@ -46,17 +46,19 @@ SELECT is(differ('dp@champion', 2), 0::bigint, 'inside the transaction, the move
 ROLLBACK;
 SELECT is(differ('dp@champion', 1), 0::bigint, 'after ROLLBACK, the alias points where it did');
 SELECT is((SELECT count(*) FROM risk.model_alias_history WHERE name = 'dp'), 1::bigint, 'and the history holds no move');
--- in a function, the planner of the next statement looks before its snapshot
--- moves on (describe_model and model_features are inlined): it sees the move
-CREATE FUNCTION move_and_describe(v integer) RETURNS text LANGUAGE plpgsql AS $$
+-- in a DO block or a procedure (non-atomic), the planner of the next
+-- statement evaluates the inlined describe_model's and model_features's alias
+-- lookup with a snapshot from before the move: a new alias is found all the same
+CREATE TEMP TABLE moved (result text);
+DO $$
 BEGIN
-  PERFORM risk.set_alias('dp', 'champion', v);
-  RETURN (SELECT version FROM risk.describe_model('dp@champion')) || ' ' ||
-         (SELECT max(ordinal) FROM risk.model_features('dp@champion'));
+  PERFORM risk.set_alias('dp', 'candidate', 2);
+  INSERT INTO moved SELECT (SELECT version FROM risk.describe_model('dp@candidate')) || ' ' ||
+                           (SELECT max(ordinal) FROM risk.model_features('dp@candidate'));
 END $$;
-BEGIN;
-SELECT is(move_and_describe(2), '2 3', 'in a function, describe_model and model_features see a move at its next statement');
-ROLLBACK;
+SELECT is((SELECT result FROM moved), '2 3',
+          'in a DO block, describe_model and model_features see a new alias at the next statement');
+SELECT risk.remove_alias('dp', 'candidate') \g /dev/null
 
 -- another session sees a committed move at its next statement, never an uncommitted one
 SELECT format('dbname=%s host=%s port=%s', current_database(),
