@@ -90,7 +90,7 @@ SELECT is((SELECT (params->>'scale_pos_weight')::float8 FROM risk.model_training
 -- get_score() of each importance type, for every feature of every case
 SELECT is((SELECT count(*) FILTER (WHERE (r.weight::float8, r.gain, r.cover, r.total_gain, r.total_cover)
                                    IS DISTINCT FROM (i.weight, i.gain, i.cover, i.total_gain, i.total_cover))
-                  || '/' || count(*) || '/' || count(*) FILTER (WHERE i.weight > 0)
+                  || '/' || count(*) || '/' || count(*) FILTER (WHERE r.weight > 0)
              FROM (VALUES ('tp_plain', 'plain'), ('tp_early', 'early'), ('tp_wcat', 'weighted_cat'),
                           ('tp_bal', 'balanced')) m(model, case_name)
              JOIN train_importance i ON i.model = m.case_name
