@@ -14,6 +14,7 @@
 #include "utils/timestamp.h"
 #include "utils/builtins.h"
 #include "utils/typcache.h"
+#include "utils/relcache.h"
 
 #include "aggregates.h"
 
@@ -123,7 +124,46 @@ extern int32 velocity_max_distinct_arg(FunctionCallInfo fcinfo, int argno, const
 extern Datum velocity_state_added(Datum stored, int nwindows, const int64 *widths,
 								  int32 max_distinct, const VelocityEvent *ev);
 
-/* The store (velocity_store.c): registers the invalidation of its per-backend cache. */
+/*
+ * The state as a C value (velocity_state.c), for feature sets: made empty,
+ * loaded from its stored bytes (8-byte aligned), events added, keys trimmed
+ * to the cap (as storing does), read, stored, sent and received in the
+ * portable form (checked in full: 22P03 when binary, else 22P02).
+ */
+typedef struct VState VelocityState;
+
+extern VelocityState *velocity_state_create(int nwindows, const int64 *widths, int32 max_distinct);
+extern VelocityState *velocity_state_load(const void *disk);
+extern bytea *velocity_state_store(VelocityState *s);
+extern bool velocity_state_has_windows(const VelocityState *s, int nwindows, const int64 *widths,
+									   int32 max_distinct);
+extern void velocity_state_add(VelocityState *s, const VelocityEvent *ev);
+extern void velocity_state_trim(VelocityState *s);
+/* counts, sums, distinct counts of each window: out[0 .. 3 * nwindows) */
+extern void velocity_state_read(const VelocityState *s, TimestampTz t, bool include_current, double *out);
+extern bool velocity_state_holds_key(const VelocityState *s, uint64 hash, int window, TimestampTz t,
+									 bool include_current);
+extern void velocity_state_send(const VelocityState *s, StringInfo buf);
+extern VelocityState *velocity_state_receive(const char *bytes, int len, bool binary);
+
+/*
+ * The store (velocity_store.c): registers the invalidation of its per-backend cache.
+ */
 extern void velocity_store_relation_changed(Oid relid);
+
+/*
+ * Read-modify-write of one entity's row in a store (velocity_store.c):
+ * the row is found (waited for when another transaction changes it),
+ * `change` gets its state (0 when the entity is new) and returns the new
+ * one, written through the executor.  `change` may be called again when
+ * another transaction wrote the row first.  Privileges are the caller's
+ * to check.  Returns the state written.
+ */
+typedef Datum (*VelocityStoreChange) (Datum stored, void *arg);
+
+/* Errors unless the current role may read, insert into and update the store. */
+extern void velocity_store_privileges(Oid relid, const char *fn);
+extern Datum velocity_store_apply(Relation rel, Oid state_type, Datum entity, const char *fn,
+								  VelocityStoreChange change, void *arg);
 
 #endif							/* RISK_VELOCITY_H */

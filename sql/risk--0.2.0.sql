@@ -2649,3 +2649,154 @@ CREATE FUNCTION @extschema@.score_drift(model text, reference_rows text, current
   AS 'MODULE_PATHNAME', 'risk_score_drift' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.score_drift(text, text, text, integer) IS
   'The PSI (risk.psi, bins at the reference''s quantiles) of a model''s score between the rows of the query reference_rows and those of current_rows, each row scored with risk.score(model, row); with each side''s row count and mean score.';
+
+-- ------------------------------------------------------------------------
+-- Feature sets: a model's features declared once, computed in batch
+-- (<set>_features) and online (the scoring trigger) by the same code
+-- ------------------------------------------------------------------------
+
+CREATE TYPE @extschema@.feature_state;
+CREATE FUNCTION @extschema@.feature_state_in(cstring) RETURNS @extschema@.feature_state
+  AS 'MODULE_PATHNAME', 'risk_feature_state_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.feature_state_in(cstring) IS
+  'Input of risk.feature_state: \x and the hexadecimal of its binary form, checked in full.';
+CREATE FUNCTION @extschema@.feature_state_out(@extschema@.feature_state) RETURNS cstring
+  AS 'MODULE_PATHNAME', 'risk_feature_state_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.feature_state_out(@extschema@.feature_state) IS
+  'Output of risk.feature_state: \x and the hexadecimal of its binary form.';
+CREATE FUNCTION @extschema@.feature_state_recv(internal) RETURNS @extschema@.feature_state
+  AS 'MODULE_PATHNAME', 'risk_feature_state_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.feature_state_recv(internal) IS
+  'Binary input of risk.feature_state (portable, versioned, checked in full).';
+CREATE FUNCTION @extschema@.feature_state_send(@extschema@.feature_state) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'risk_feature_state_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.feature_state_send(@extschema@.feature_state) IS
+  'Binary output of risk.feature_state (portable, versioned: its first byte is the format version).';
+CREATE TYPE @extschema@.feature_state (
+  INPUT = @extschema@.feature_state_in,
+  OUTPUT = @extschema@.feature_state_out,
+  RECEIVE = @extschema@.feature_state_recv,
+  SEND = @extschema@.feature_state_send,
+  INTERNALLENGTH = VARIABLE,
+  ALIGNMENT = double,
+  STORAGE = extended
+);
+COMMENT ON TYPE @extschema@.feature_state IS
+  'One entity''s state for a feature set: per track (filter, amount, key) a velocity state and the first, latest and previous times of its events. Kept in the feature set''s stores, one row per entity.';
+
+CREATE TABLE @extschema@.feature_sets (
+  name text PRIMARY KEY CHECK (name ~ '^[a-z_][a-z0-9_]{0,39}$'),
+  events regclass NOT NULL,
+  time_column name NOT NULL,
+  tie_break name,
+  owner name NOT NULL,
+  description text,
+  created_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE @extschema@.feature_sets IS
+  'Feature sets: the features of one event table, declared once (risk.create_feature_set, risk.add_feature): its time column and the tie-break that orders same-time events. Stores and the batch function <name>_features belong to owner.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.feature_sets', '');
+
+CREATE TABLE @extschema@.feature_set_entities (
+  feature_set text NOT NULL REFERENCES @extschema@.feature_sets (name),
+  entity text NOT NULL CHECK (entity ~ '^[a-z_][a-z0-9_]{0,39}$'),
+  expression text NOT NULL,
+  store regclass NOT NULL,
+  PRIMARY KEY (feature_set, entity)
+);
+COMMENT ON TABLE @extschema@.feature_set_entities IS
+  'The entity kinds of each feature set: an expression of the event row (canonical text: names outside pg_catalog qualified) and the store table holding each entity''s risk.feature_state.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.feature_set_entities', '');
+
+CREATE TABLE @extschema@.feature_set_features (
+  feature_set text NOT NULL REFERENCES @extschema@.feature_sets (name),
+  position integer NOT NULL CHECK (position > 0),
+  name text NOT NULL,
+  expression text NOT NULL,
+  aggregate text CHECK (aggregate IN ('count', 'count_distinct', 'sum', 'avg', 'is_new', 'seconds_since_first',
+                                      'seconds_since_last', 'ratio_to_avg')),
+  argument text,
+  filter text,
+  entity text,
+  within interval,
+  delay interval,
+  include_current boolean NOT NULL DEFAULT false,
+  max_distinct integer,
+  PRIMARY KEY (feature_set, position),
+  UNIQUE (feature_set, name),
+  FOREIGN KEY (feature_set, entity) REFERENCES @extschema@.feature_set_entities (feature_set, entity),
+  CHECK ((aggregate IS NULL) = (entity IS NULL))
+);
+COMMENT ON TABLE @extschema@.feature_set_features IS
+  'The features of each feature set, in order: an expression of the row (aggregate NULL), or an aggregate of the entity''s events before the row (within a window, delayed, filtered). expression is as written; argument and filter canonical.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.feature_set_features', '');
+
+CREATE TRIGGER feature_sets_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.feature_sets
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._registry_changed();
+CREATE TRIGGER feature_sets_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.feature_set_entities
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._registry_changed();
+CREATE TRIGGER feature_sets_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.feature_set_features
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._registry_changed();
+
+CREATE FUNCTION @extschema@.create_feature_set(name text, events regclass, time_column text,
+                                               tie_break text DEFAULT NULL, description text DEFAULT NULL)
+  RETURNS void AS 'MODULE_PATHNAME', 'risk_create_feature_set' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.create_feature_set(text, regclass, text, text, text) IS
+  'Creates a feature set over an event table: its timestamptz time column, and the tie-break column that orders same-time events (without one, same-time events are never before each other). Needs EXECUTE, which PUBLIC lacks.';
+CREATE FUNCTION @extschema@.add_entity(feature_set text, entity text, expression text)
+  RETURNS void AS 'MODULE_PATHNAME', 'risk_add_entity' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.add_entity(text, text, text) IS
+  'Declares an entity kind of a feature set as an expression of the row (a /24 of an IP, a (buyer, device) pair, a jsonb field) and creates its store, <set>_<entity>. A column is an entity without it.';
+CREATE FUNCTION @extschema@.add_feature(feature_set text, name text, expression text, per text DEFAULT NULL,
+                                        within interval DEFAULT NULL, delay interval DEFAULT NULL,
+                                        include_current boolean DEFAULT false, max_distinct integer DEFAULT NULL)
+  RETURNS integer AS 'MODULE_PATHNAME', 'risk_add_feature' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.add_feature(text, text, text, text, interval, interval, boolean, integer) IS
+  'Adds a feature, returns its position: an expression of the row, or per an entity an aggregate of its events before the row: count(*), count(distinct x), sum(x), avg(x), is_new(x), seconds_since_first(), seconds_since_last(), ratio_to_avg(x), with FILTER (WHERE ...), within a window, delayed (t - delay - within, t - delay], including the current event, distinct counts capped at max_distinct.';
+CREATE FUNCTION @extschema@.drop_feature_set(name text)
+  RETURNS void AS 'MODULE_PATHNAME', 'risk_drop_feature_set' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.drop_feature_set(text) IS
+  'Drops a feature set, its stores and its batch function.';
+CREATE FUNCTION @extschema@.check_feature_set(feature_set text, model text)
+  RETURNS boolean AS 'MODULE_PATHNAME', 'risk_check_feature_set' LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION @extschema@.check_feature_set(text, text) IS
+  'True when the feature set has the model''s features, by name and in order; otherwise an error (42P17) naming the first difference.';
+CREATE FUNCTION @extschema@.rebuild_feature_states(feature_set text)
+  RETURNS bigint AS 'MODULE_PATHNAME', 'risk_rebuild_feature_states' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION @extschema@.rebuild_feature_states(text) IS
+  'Empties each store of the feature set and fills it with the states the stored events leave; returns the number of states written. After a change to the declaration, or to backfill a history.';
+REVOKE EXECUTE ON FUNCTION @extschema@.create_feature_set(text, regclass, text, text, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.add_entity(text, text, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.add_feature(text, text, text, text, interval, interval, boolean, integer) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.drop_feature_set(text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.rebuild_feature_states(text) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.feature_set_window(feature_set text, entity text, event anyelement)
+  RETURNS double precision[] AS 'MODULE_PATHNAME', 'risk_feature_set_window' LANGUAGE C STABLE WINDOW PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.feature_set_window(text, text, anyelement) IS
+  'A window function over OVER (PARTITION BY the entity ORDER BY time, tie-break): the entity''s features of each event, from the events before it, as the online states give them (what <set>_features calls).';
+CREATE FUNCTION @extschema@.feature_set_row(feature_set text, event anyelement)
+  RETURNS double precision[] AS 'MODULE_PATHNAME', 'risk_feature_set_row' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.feature_set_row(text, anyelement) IS
+  'The feature set''s expressions of the row itself, in their order (what <set>_features calls).';
+CREATE FUNCTION @extschema@._feature_state_step(internal, text, text, anyelement) RETURNS internal
+  AS 'MODULE_PATHNAME', 'risk_feature_state_agg_step' LANGUAGE C STABLE;
+COMMENT ON FUNCTION @extschema@._feature_state_step(internal, text, text, anyelement) IS
+  'Transition function of risk.feature_state_agg.';
+CREATE FUNCTION @extschema@._feature_state_final(internal) RETURNS @extschema@.feature_state
+  AS 'MODULE_PATHNAME', 'risk_feature_state_agg_final' LANGUAGE C STABLE;
+COMMENT ON FUNCTION @extschema@._feature_state_final(internal) IS
+  'Final function of risk.feature_state_agg.';
+CREATE AGGREGATE @extschema@.feature_state_agg(feature_set text, entity text, event anyelement) (
+  SFUNC = @extschema@._feature_state_step,
+  STYPE = internal,
+  FINALFUNC = @extschema@._feature_state_final
+);
+COMMENT ON AGGREGATE @extschema@.feature_state_agg(text, text, anyelement) IS
+  'The state an entity''s events leave, folded in the order given (ORDER BY time, tie-break): what risk.rebuild_feature_states writes to the stores. No combine function: the fold is ordered.';
+CREATE FUNCTION @extschema@.entity_features(feature_set text, entity text, value anyelement,
+                                            at timestamptz DEFAULT NULL)
+  RETURNS TABLE (feature text, value double precision)
+  AS 'MODULE_PATHNAME', 'risk_entity_features' LANGUAGE C STABLE;
+COMMENT ON FUNCTION @extschema@.entity_features(text, text, anyelement, timestamptz) IS
+  'An entity''s features now (or at a time), from its state in the store, counting every event up to then: for an investigation ("device 123: orders in the last hour, ..."). Features of the current event (is_new, ratio_to_avg) are NULL.';

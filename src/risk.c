@@ -15,6 +15,7 @@
 #include "utils/inval.h"
 
 #include "decision.h"
+#include "feature_set.h"
 #include "lists.h"
 #include "model_cache.h"
 #include "rules.h"
@@ -35,6 +36,7 @@ relcache_changed(Datum arg, Oid relid)
 	rules_relation_changed(relid);
 	lists_relation_changed(relid);
 	velocity_store_relation_changed(relid);
+	feature_set_relation_changed(relid);
 }
 
 void

@@ -602,7 +602,7 @@ state_add(VState *s, TimestampTz t, bool has_amount, double amount, bool has_key
  * t reads at the latest time.
  */
 static void
-state_read(const VState *s, TimestampTz t, bool include_current, Datum *out)
+state_read(const VState *s, TimestampTz t, bool include_current, double *out)
 {
 	int			n = s->nwindows;
 	bool		drop_head;
@@ -641,9 +641,9 @@ state_read(const VState *s, TimestampTz t, bool include_current, Datum *out)
 			sum.hi = sum.lo = 0;
 		if (s->max_distinct > 0 && distinct > s->max_distinct)
 			distinct = s->max_distinct;
-		out[i] = Float8GetDatum((double) count);
-		out[n + i] = Float8GetDatum(sum.hi + sum.lo);
-		out[2 * n + i] = Float8GetDatum((double) distinct);
+		out[i] = (double) count;
+		out[n + i] = sum.hi + sum.lo;
+		out[2 * n + i] = (double) distinct;
 	}
 }
 
@@ -1505,9 +1505,12 @@ risk_velocity_read(PG_FUNCTION_ARGS)
 {
 	VState	   *s = state_arg(fcinfo, 0, false);
 	TimestampTz t = event_time(fcinfo, 1, "risk.velocity_read");
+	double	   *values = palloc(sizeof(double) * 3 * s->nwindows);
 	Datum	   *out = palloc(sizeof(Datum) * 3 * s->nwindows);
 
-	state_read(s, t, PG_GETARG_BOOL(2), out);
+	state_read(s, t, PG_GETARG_BOOL(2), values);
+	for (int i = 0; i < 3 * s->nwindows; i++)
+		out[i] = Float8GetDatum(values[i]);
 	PG_RETURN_ARRAYTYPE_P(construct_array(out, 3 * s->nwindows, FLOAT8OID, 8,
 										  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
@@ -1707,4 +1710,104 @@ risk_velocity_state_agg_deserialize(PG_FUNCTION_ARGS)
 
 	MemoryContextSwitchTo(old);
 	PG_RETURN_POINTER(s);
+}
+
+/* ------------------------------------------------------------------------
+ * The core, for feature sets (feature_state.c): states as C values
+ * ------------------------------------------------------------------------
+ */
+
+VelocityState *
+velocity_state_create(int nwindows, const int64 *widths, int32 max_distinct)
+{
+	VState	   *s = palloc0(sizeof(VState));
+
+	set_windows(s, nwindows, widths);
+	s->max_distinct = max_distinct;
+	return s;
+}
+
+VelocityState *
+velocity_state_load(const void *disk)
+{
+	VState	   *s = palloc(sizeof(VState));
+
+	state_load((StateDisk *) disk, s, true);
+	return s;
+}
+
+bytea *
+velocity_state_store(VelocityState *s)
+{
+	return (bytea *) state_store(s);
+}
+
+bool
+velocity_state_has_windows(const VelocityState *s, int nwindows, const int64 *widths, int32 max_distinct)
+{
+	return same_windows(s, nwindows, widths, max_distinct);
+}
+
+void
+velocity_state_add(VelocityState *s, const VelocityEvent *ev)
+{
+	state_add(s, ev->at, ev->has_amount, ev->amount, ev->has_key, ev->hash);
+}
+
+void
+velocity_state_trim(VelocityState *s)
+{
+	keys_trim(s);
+}
+
+void
+velocity_state_read(const VelocityState *s, TimestampTz t, bool include_current, double *out)
+{
+	state_read(s, t, include_current, out);
+}
+
+/*
+ * Whether window i holds a key, read at t as velocity_state_read reads it:
+ * seen where the window starts or later, among the events a read with
+ * include_current counts (without it, the head's own sightings are left
+ * out).
+ */
+bool
+velocity_state_holds_key(const VelocityState *s, uint64 hash, int i, TimestampTz t, bool include_current)
+{
+	const KeySlot *k = key_find(s, hash);
+	TimestampTz seen;
+	int64		hop = s->hop[i];
+
+	if (k == NULL || k->seen == NO_TIME || !s->any)
+		return false;
+	if (t < s->last)
+		t = s->last;
+	seen = k->seen;
+	if (!include_current && t == s->last && seen == s->last)
+	{
+		const HeadKey *h = head_find(s, hash);
+
+		seen = h ? h->before : NO_TIME;
+		if (seen == NO_TIME)
+			return false;
+	}
+	return velocity_floor_div(seen, hop) >= velocity_floor_div(t - s->width[i], hop);
+}
+
+void
+velocity_state_send(const VelocityState *s, StringInfo buf)
+{
+	state_send(s, buf);
+}
+
+VelocityState *
+velocity_state_receive(const char *bytes, int len, bool binary)
+{
+	Reader		r;
+
+	r.p = bytes;
+	r.end = bytes + len;
+	r.binary = binary;
+	return state_receive(&r);
 }

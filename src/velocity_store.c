@@ -91,6 +91,9 @@ typedef struct Store
 
 static HTAB *stores = NULL;
 
+/* the SQL name of the caller, for messages */
+static const char *store_fn = FN;
+
 void
 velocity_store_relation_changed(Oid relid)
 {
@@ -110,8 +113,8 @@ store_refuse(Relation rel, const char *what, const char *hint)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg(FN ": store \"%s\" %s", RelationGetRelationName(rel), what),
-			 errdetail("risk.velocity_track updates the store's rows without an UPDATE statement, which would fire them."),
+			 errmsg("%s: store \"%s\" %s", store_fn, RelationGetRelationName(rel), what),
+			 errdetail("%s updates the store's rows without an UPDATE statement, which would fire them.", store_fn),
 			 errhint("%s", hint)));
 }
 
@@ -131,7 +134,7 @@ state_column(Relation rel, Oid state_type)
 		if (found != InvalidAttrNumber)
 			ereport(ERROR,
 					(errcode(ERRCODE_AMBIGUOUS_COLUMN),
-					 errmsg(FN ": store \"%s\" has more than one column of type %s",
+					 errmsg("%s: store \"%s\" has more than one column of type %s", store_fn,
 							RelationGetRelationName(rel), format_type_be(state_type)),
 					 errhint("Keep one entity kind's states per table, one state per row.")));
 		found = i + 1;
@@ -139,7 +142,7 @@ state_column(Relation rel, Oid state_type)
 	if (found == InvalidAttrNumber)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg(FN ": store \"%s\" has no column of type %s",
+				 errmsg("%s: store \"%s\" has no column of type %s", store_fn,
 						RelationGetRelationName(rel), format_type_be(state_type)),
 				 errhint("A store is e.g. CREATE TABLE device_velocity (device_id bigint PRIMARY KEY, "
 						 "state risk.velocity_state NOT NULL).")));
@@ -188,7 +191,7 @@ store_check(Store *s, Relation rel, Oid state_type)
 	if (rel->rd_rel->relkind != RELKIND_RELATION)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg(FN ": \"%s\" is not a table", RelationGetRelationName(rel)),
+				 errmsg("%s: \"%s\" is not a table", store_fn, RelationGetRelationName(rel)),
 				 errhint("Keep the states in a plain table (not partitioned) with the entity as its primary key.")));
 	s->state_att = state_column(rel, state_type);
 	if (rel->trigdesc != NULL && rel->trigdesc->numtriggers > 0)
@@ -214,7 +217,7 @@ store_check(Store *s, Relation rel, Oid state_type)
 	if (!OidIsValid(s->index))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
-				 errmsg(FN ": store \"%s\" has no primary key on one column, the entity",
+				 errmsg("%s: store \"%s\" has no primary key on one column, the entity", store_fn,
 						RelationGetRelationName(rel)),
 				 errhint("E.g. ALTER TABLE %s ADD PRIMARY KEY (device_id);",
 						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
@@ -222,7 +225,7 @@ store_check(Store *s, Relation rel, Oid state_type)
 	if (s->entity_att == s->state_att)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
-				 errmsg(FN ": the key of store \"%s\" is its state", RelationGetRelationName(rel))));
+				 errmsg("%s: the key of store \"%s\" is its state", store_fn, RelationGetRelationName(rel))));
 }
 
 /*
@@ -246,15 +249,23 @@ store_privileges(Oid relid)
 	if (missing)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg(FN ": store with OID %u does not exist", relid)));
+				 errmsg("%s: store with OID %u does not exist", store_fn, relid)));
 	if (have == all)
 		return;
 	for (int i = 0; i < lengthof(needed); i++)
 		if ((have & needed[i].mode) == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg(FN ": permission denied to %s store \"%s\"", needed[i].what, get_rel_name(relid)),
+					 errmsg("%s: permission denied to %s store \"%s\"", store_fn, needed[i].what, get_rel_name(relid)),
 					 errhint("Tracking needs SELECT, INSERT and UPDATE on the store.")));
+}
+
+void
+velocity_store_privileges(Oid relid, const char *fn)
+{
+	store_fn = fn;
+	store_privileges(relid);
+	store_fn = FN;
 }
 
 /* The store of an open table: checked when first seen or changed since. */
@@ -463,7 +474,7 @@ store_update(Store *s, Relation rel, TupleTableSlot *old, TupleTableSlot *new, D
 		case TM_Invisible:
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg(FN ": a row of store \"%s\" was already changed by this statement",
+					 errmsg("%s: a row of store \"%s\" was already changed by this statement", store_fn,
 							RelationGetRelationName(rel)),
 					 errhint("Do not change a store's rows in the statement that tracks events into it.")));
 			break;
@@ -553,7 +564,7 @@ entity_arg(FunctionCallInfo fcinfo, TrackCall *call, Store *s, Relation rel)
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg(FN ": the entity is %s, but store \"%s\" is keyed by %s",
+					 errmsg("%s: the entity is %s, but store \"%s\" is keyed by %s", store_fn,
 							format_type_be(from), RelationGetRelationName(rel), format_type_be(s->entity_type)),
 					 errhint("Cast the entity to %s.", format_type_be(s->entity_type))));
 		call->entity_from = from;
@@ -575,48 +586,22 @@ entity_text(Store *s, Datum entity)
 	return OidOutputFunctionCall(out, entity);
 }
 
-PG_FUNCTION_INFO_V1(risk_velocity_track);
+/*
+ * The entity's row read, changed by `change` and written (see velocity.h).
+ * rel is open with RowExclusiveLock.
+ */
 Datum
-risk_velocity_track(PG_FUNCTION_ARGS)
+velocity_store_apply(Relation rel, Oid state_type, Datum entity, const char *fn,
+					 VelocityStoreChange change, void *arg)
 {
-	int			key = PG_NARGS() == 7 ? 4 : -1;
-	int			windows_argno = key < 0 ? 4 : 5;
-	TrackCall  *call = fcinfo->flinfo->fn_extra;
-	int			nwindows;
-	int32		max_distinct;
-	VelocityEvent ev;
-	Relation	rel;
-	Relation	idx;
 	Store	   *s;
+	Relation	idx;
 	TupleTableSlot *old;
 	TupleTableSlot *new;
-	Datum		entity;
 	Datum		state;
 
-	if (call == NULL)
-	{
-		call = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(TrackCall));
-		call->state_type = get_func_rettype(fcinfo->flinfo->fn_oid);
-		fcinfo->flinfo->fn_extra = call;
-	}
-	if (PG_ARGISNULL(0))
-		null_argument("store");
-	nwindows = velocity_windows_arg(fcinfo, windows_argno, FN, &call->windows);
-	max_distinct = velocity_max_distinct_arg(fcinfo, windows_argno + 1, FN);
-	/* no entity or no time: no event, nothing tracked */
-	if (PG_ARGISNULL(1) || !velocity_event_args(fcinfo, 2, key, FN, &call->key, &ev))
-		PG_RETURN_NULL();
-	PreventCommandIfReadOnly(FN "()");
-	PreventCommandIfParallelMode(FN "()");
-
-	store_privileges(PG_GETARG_OID(0));
-	rel = try_relation_open(PG_GETARG_OID(0), RowExclusiveLock);
-	if (rel == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg(FN ": store with OID %u does not exist", PG_GETARG_OID(0))));
-	s = store_of(rel, call->state_type);
-	entity = entity_arg(fcinfo, call, s, rel);
+	store_fn = fn;
+	s = store_of(rel, state_type);
 	idx = index_open(s->index, RowExclusiveLock);
 	old = table_slot_create(rel, NULL);
 	new = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsVirtual);
@@ -632,29 +617,93 @@ risk_velocity_track(PG_FUNCTION_ARGS)
 			if (isnull)
 				ereport(ERROR,
 						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						 errmsg(FN ": the state of entity %s in store \"%s\" is NULL",
-								entity_text(s, entity), RelationGetRelationName(rel)),
-						 errhint("Delete the row, or set its state from risk.velocity_state_agg.")));
+						 errmsg("%s: the state of entity %s in store \"%s\" is NULL",
+								fn, entity_text(s, entity), RelationGetRelationName(rel)),
+						 errhint("Delete the row, or rebuild the store's states.")));
 		}
-		state = velocity_state_added(stored, nwindows, call->windows.widths, max_distinct, &ev);
-		if (state == (Datum) 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg(FN ": the state of entity %s in store \"%s\" has other windows "
-							"or another max_distinct than this call's",
-							entity_text(s, entity), RelationGetRelationName(rel)),
-					 errhint("Pass the windows and max_distinct the store's states were made with, "
-							 "or rebuild them with risk.velocity_state_agg.")));
+		state = change(stored, arg);
 		if (found ? store_update(s, rel, old, new, state)
-			: store_insert(s, rel, call->state_type, entity, state))
+			: store_insert(s, rel, state_type, entity, state))
 			break;
 		CHECK_FOR_INTERRUPTS();
 	}
 	ExecDropSingleTupleTableSlot(old);
 	ExecDropSingleTupleTableSlot(new);
 	index_close(idx, NoLock);
-	relation_close(rel, NoLock);
 	/* the next change of this row, in this statement too, sees this one */
 	CommandCounterIncrement();
+	store_fn = FN;
+	return state;
+}
+
+/* What velocity_track's change does: the event added to the stored state. */
+typedef struct TrackChange
+{
+	Relation	rel;
+	Store	   *s;
+	Datum		entity;
+	int			nwindows;
+	const int64 *widths;
+	int32		max_distinct;
+	VelocityEvent ev;
+} TrackChange;
+
+static Datum
+track_change(Datum stored, void *arg)
+{
+	TrackChange *c = arg;
+	Datum		state = velocity_state_added(stored, c->nwindows, c->widths, c->max_distinct, &c->ev);
+
+	if (state == (Datum) 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg(FN ": the state of entity %s in store \"%s\" has other windows "
+						"or another max_distinct than this call's",
+						entity_text(c->s, c->entity), RelationGetRelationName(c->rel)),
+				 errhint("Pass the windows and max_distinct the store's states were made with, "
+						 "or rebuild them with risk.velocity_state_agg.")));
+	return state;
+}
+
+PG_FUNCTION_INFO_V1(risk_velocity_track);
+Datum
+risk_velocity_track(PG_FUNCTION_ARGS)
+{
+	int			key = PG_NARGS() == 7 ? 4 : -1;
+	int			windows_argno = key < 0 ? 4 : 5;
+	TrackCall  *call = fcinfo->flinfo->fn_extra;
+	TrackChange c;
+	Relation	rel;
+	Datum		state;
+
+	if (call == NULL)
+	{
+		call = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(TrackCall));
+		call->state_type = get_func_rettype(fcinfo->flinfo->fn_oid);
+		fcinfo->flinfo->fn_extra = call;
+	}
+	if (PG_ARGISNULL(0))
+		null_argument("store");
+	c.nwindows = velocity_windows_arg(fcinfo, windows_argno, FN, &call->windows);
+	c.widths = call->windows.widths;
+	c.max_distinct = velocity_max_distinct_arg(fcinfo, windows_argno + 1, FN);
+	/* no entity or no time: no event, nothing tracked */
+	if (PG_ARGISNULL(1) || !velocity_event_args(fcinfo, 2, key, FN, &call->key, &c.ev))
+		PG_RETURN_NULL();
+	PreventCommandIfReadOnly(FN "()");
+	PreventCommandIfParallelMode(FN "()");
+
+	store_fn = FN;
+	store_privileges(PG_GETARG_OID(0));
+	rel = try_relation_open(PG_GETARG_OID(0), RowExclusiveLock);
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg(FN ": store with OID %u does not exist", PG_GETARG_OID(0))));
+	c.rel = rel;
+	c.s = store_of(rel, call->state_type);
+	c.entity = entity_arg(fcinfo, call, c.s, rel);
+	state = velocity_store_apply(rel, call->state_type, c.entity, FN, track_change, &c);
+	relation_close(rel, NoLock);
 	PG_RETURN_DATUM(state);
 }
