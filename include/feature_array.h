@@ -8,6 +8,8 @@
 #ifndef RISK_FEATURE_ARRAY_H
 #define RISK_FEATURE_ARRAY_H
 
+#include "access/tupdesc.h"
+#include "access/htup.h"
 #include "utils/array.h"
 #include "utils/fmgrprotos.h"
 
@@ -78,5 +80,27 @@ features_column_value(FeatureType type, Datum d)
 	}
 	return DatumGetBool(d) ? 1.0f : 0.0f;
 }
+
+/* How a row type's columns feed a model's features (by name): zeroed to start. */
+typedef struct RowBinding
+{
+	Oid			rowtype;		/* InvalidOid: not bound yet */
+	int32		rowtypmod;
+	TupleDesc	tupdesc;
+	Datum	   *values;
+	bool	   *nulls;
+	int		   *attno;			/* per feature: 0-based column */
+	FeatureType *type;			/* per feature */
+} RowBinding;
+
+/*
+ * Reads a row (a composite value) into row, its columns bound to the
+ * model's features by name (the binding kept in b, allocated in mcxt, made
+ * again for another row type).  Errors (SQLSTATE): no column of a
+ * feature's name (42703), two (42702), a type no feature can have (42804),
+ * an infinite value (22003).
+ */
+extern void features_read_record(RowBinding *b, const CachedModel *m, MemoryContext mcxt, HeapTupleHeader rec,
+								 float *row);
 
 #endif							/* RISK_FEATURE_ARRAY_H */

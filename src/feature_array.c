@@ -16,6 +16,9 @@
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/typcache.h"
+#include "access/htup_details.h"
 
 #include "feature_array.h"
 
@@ -127,3 +130,135 @@ features_column_type(Oid typid)
 	}
 	return FT_NONE;
 }
+
+/* ---- a row type's columns bound to the model's features, by name ---- */
+
+
+static FeatureType
+feature_type(Oid typid, const CachedModel *m, int feature, const char *colname)
+{
+	FeatureType t = features_column_type(typid);
+
+	if (t == FT_NONE)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" has type %s, which model \"%s\" cannot use as a feature",
+						colname, format_type_be(typid), m->name),
+				 errhint(FEATURE_TYPES_HINT)));
+	return t;
+}
+
+static char *
+feature_list(const CachedModel *m)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < m->num_features && buf.len < 400; i++)
+		appendStringInfo(&buf, "%s%s", i ? ", " : "", m->feature_names[i]);
+	if (buf.len >= 400)
+		appendStringInfoString(&buf, ", ...");
+	return buf.data;
+}
+
+static void
+bind_row(RowBinding *b, const CachedModel *m, MemoryContext mcxt, HeapTupleHeader rec)
+{
+	Oid			typid = HeapTupleHeaderGetTypeId(rec);
+	int32		typmod = HeapTupleHeaderGetTypMod(rec);
+	TupleDesc	td;
+	MemoryContext old;
+
+	if (b->rowtype == typid && b->rowtypmod == typmod && b->rowtype != InvalidOid)
+		return;
+
+	td = lookup_rowtype_tupdesc(typid, typmod);
+	old = MemoryContextSwitchTo(mcxt);
+	if (b->tupdesc)
+	{
+		FreeTupleDesc(b->tupdesc);
+		pfree(b->values);
+		pfree(b->nulls);
+		pfree(b->attno);
+		pfree(b->type);
+	}
+	b->tupdesc = CreateTupleDescCopy(td);
+	b->values = palloc(sizeof(Datum) * Max(td->natts, 1));
+	b->nulls = palloc(sizeof(bool) * Max(td->natts, 1));
+	b->attno = palloc(sizeof(int) * Max(m->num_features, 1));
+	b->type = palloc(sizeof(FeatureType) * Max(m->num_features, 1));
+	MemoryContextSwitchTo(old);
+	b->rowtype = InvalidOid;	/* until the binding is complete */
+
+	for (int f = 0; f < m->num_features; f++)
+	{
+		const char *want = m->feature_names[f];
+		int			found = -1;
+
+		for (int a = 0; a < td->natts; a++)
+		{
+			Form_pg_attribute att = TupleDescAttr(td, a);
+
+			if (att->attisdropped || strcmp(NameStr(att->attname), want) != 0)
+				continue;
+			if (found >= 0)
+			{
+				ReleaseTupleDesc(td);
+				ereport(ERROR,
+						(errcode(ERRCODE_AMBIGUOUS_COLUMN),
+						 errmsg("row has more than one column \"%s\", a feature of model \"%s\"",
+								want, m->name),
+						 errdetail("Columns %d and %d have the same name.", found + 1, a + 1),
+						 errhint("Give each column of the row its own name.")));
+			}
+			found = a;
+		}
+		if (found < 0)
+		{
+			ReleaseTupleDesc(td);
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("row has no column \"%s\", a feature of model \"%s\"", want, m->name),
+					 errdetail("Model \"%s\" version %d reads the columns: %s.",
+							   m->name, m->version, feature_list(m)),
+					 errhint("Rename or add the column in the query, e.g. SELECT risk.score('%s', t) FROM (SELECT ... AS %s, ...) t.",
+							 m->name, want)));
+		}
+		b->attno[f] = found;
+		b->type[f] = feature_type(TupleDescAttr(td, found)->atttypid, m, f, want);
+	}
+	ReleaseTupleDesc(td);
+	b->rowtype = typid;
+	b->rowtypmod = typmod;
+}
+
+void
+features_read_record(RowBinding *b, const CachedModel *m, MemoryContext mcxt, HeapTupleHeader rec, float *row)
+{
+	HeapTupleData tuple;
+
+	bind_row(b, m, mcxt, rec);
+	tuple.t_len = HeapTupleHeaderGetDatumLength(rec);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = rec;
+	heap_deform_tuple(&tuple, b->tupdesc, b->values, b->nulls);
+
+	for (int f = 0; f < m->num_features; f++)
+	{
+		int			a = b->attno[f];
+		Datum		d = b->values[a];
+		float		v;
+
+		if (b->nulls[a])
+		{
+			row[f] = NAN;
+			continue;
+		}
+		v = features_column_value(b->type[f], d);
+		if (unlikely(isinf(v)))
+			features_not_finite(m, f);
+		row[f] = v;
+	}
+}
+

@@ -51,6 +51,8 @@
 #include "funcapi.h"
 #include "parser/parse_func.h"
 #include "utils/array.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -61,6 +63,7 @@
 
 #include "catalog.h"
 #include "decision.h"
+#include "feature_set.h"
 #include "feature_array.h"
 #include "model_alias.h"
 #include "model_cache.h"
@@ -80,12 +83,17 @@ typedef struct TriggerState
 	CachedModel *model;			/* pinned for the statement */
 	uint64		generation;
 	FmgrInfo	features;		/* the features function */
-	Oid			features_type;	/* FLOAT8ARRAYOID or FLOAT4ARRAYOID */
+	Oid			features_type;	/* FLOAT8ARRAYOID, FLOAT4ARRAYOID or RECORDOID (a row, bound by name) */
+	RowBinding	binding;		/* of a features function's row */
+	FeatureSet *fs;				/* or a feature set (pinned for the statement) */
+	int		   *fs_map;			/* per model feature: the set's feature */
+	double	   *fs_out;
+	bool	   *fs_null;
 	int			score_att;		/* 1-based columns; 0: not written */
 	int			decision_att;
 	int			reasons_att;
 	int			features_att;	/* features=column */
-	Oid			features_elem;	/* its element type */
+	Oid			features_elem;	/* its element type; JSONBOID: an object by name */
 	/* a challenger (challenger=ref): shadow, or deciding for a canary */
 	char	   *challenger_ref;	/* NULL: none */
 	CachedModel *challenger;	/* pinned for the statement */
@@ -182,13 +190,14 @@ features_function(TriggerState *st, Relation rel, const char *trigger, const cha
 				 errmsg("risk.score_trigger %s: permission denied for function %s", trigger,
 						NameListToString(names))));
 	ret = get_func_rettype(fn);
-	if (ret != FLOAT8ARRAYOID && ret != FLOAT4ARRAYOID)
+	if (ret != FLOAT8ARRAYOID && ret != FLOAT4ARRAYOID && !type_is_rowtype(ret))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("risk.score_trigger %s: %s returns %s, not float8[] or real[]",
-						trigger, NameListToString(names), format_type_be(ret))));
+				 errmsg("risk.score_trigger %s: %s returns %s, not float8[], real[] or a row",
+						trigger, NameListToString(names), format_type_be(ret)),
+				 errhint("A row's columns are bound to the model's features by name.")));
 	fmgr_info_cxt(fn, &st->features, mcxt);
-	st->features_type = ret;
+	st->features_type = type_is_rowtype(ret) ? RECORDOID : ret;
 }
 
 /* The options after the positional arguments: name=value, each once. */
@@ -216,8 +225,16 @@ trigger_options(TriggerState *st, Relation rel, Trigger *tg, int first, MemoryCo
 							 "in_canary=column.")));
 		if (strcmp(name, "features") == 0)
 		{
-			st->features_att = column_of2(rel, tg->tgname, value, FLOAT4ARRAYOID, FLOAT8ARRAYOID, "features");
-			st->features_elem = get_element_type(TupleDescAttr(RelationGetDescr(rel), st->features_att - 1)->atttypid);
+			Oid			t;
+
+			st->features_att = column_of2(rel, tg->tgname, value, InvalidOid, InvalidOid, "features");
+			t = TupleDescAttr(RelationGetDescr(rel), st->features_att - 1)->atttypid;
+			if (t != FLOAT4ARRAYOID && t != FLOAT8ARRAYOID && t != JSONBOID)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("risk.score_trigger %s: the features column \"%s\" is %s, not real[], "
+								"double precision[] or jsonb", tg->tgname, value, format_type_be(t))));
+			st->features_elem = t == JSONBOID ? JSONBOID : get_element_type(t);
 			continue;
 		}
 		if (strcmp(name, "rules") == 0)
@@ -418,6 +435,36 @@ row_in_canary(TriggerState *st, TriggerData *td)
 	return bucket_of(st->canary_salt, strlen(st->canary_salt), text, strlen(text), 10000) < st->canary_cut;
 }
 
+/* The model's features, by name, among the feature set's. */
+static void
+bind_feature_set(TriggerState *st, Relation rel, Trigger *tg, MemoryContext mcxt)
+{
+	FeatureSet *fs = st->fs;
+	CachedModel *m = st->model;
+
+	if (fs->events != RelationGetRelid(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("risk.score_trigger %s: feature set \"%s\" is declared over table \"%s\", not \"%s\"",
+						tg->tgname, fs->name, get_rel_name(fs->events), RelationGetRelationName(rel))));
+	st->fs_map = MemoryContextAlloc(mcxt, sizeof(int) * Max(1, m->num_features));
+	st->fs_out = MemoryContextAlloc(mcxt, sizeof(double) * Max(1, fs->nfeatures));
+	st->fs_null = MemoryContextAlloc(mcxt, sizeof(bool) * Max(1, fs->nfeatures));
+	for (int i = 0; i < m->num_features; i++)
+	{
+		st->fs_map[i] = -1;
+		for (int f = 0; f < fs->nfeatures; f++)
+			if (strcmp(fs->features[f].name, m->feature_names[i]) == 0)
+				st->fs_map[i] = f;
+		if (st->fs_map[i] < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("risk.score_trigger %s: feature set \"%s\" has no feature \"%s\", feature %d of model \"%s\"",
+							tg->tgname, fs->name, m->feature_names[i], i + 1, m->name),
+					 errhint("SELECT risk.check_feature_set('%s', '%s') compares them.", fs->name, m->name)));
+	}
+}
+
 static TriggerState *
 trigger_state(FunctionCallInfo fcinfo, TriggerData *td)
 {
@@ -451,7 +498,11 @@ trigger_state(FunctionCallInfo fcinfo, TriggerData *td)
 				 errhint("risk.score_trigger('model', 'features_function', 'score_column'[, 'decision_column'[, 'reasons_column'[, 'rules=rule_set', ...]]])")));
 	st->trigger = tg->tgoid;
 	strlcpy(st->model_name, model_ref_check(cstring_to_text(tg->tgargs[0])), sizeof(st->model_name));
-	features_function(st, rel, tg->tgname, tg->tgargs[1], mcxt);
+	st->fs = NULL;
+	if (strchr(tg->tgargs[1], '.') == NULL && feature_set_exists(tg->tgargs[1]))
+		st->fs = feature_set_pin(tg->tgargs[1], mcxt);
+	else
+		features_function(st, rel, tg->tgname, tg->tgargs[1], mcxt);
 	st->score_att = column_of(rel, tg->tgname, tg->tgargs[2], FLOAT8OID, "score");
 	/* an empty decision or reasons argument: that column is not written */
 	st->decision_att = tg->tgnargs > 3 && tg->tgargs[3][0] != '\0'
@@ -492,6 +543,9 @@ trigger_state(FunctionCallInfo fcinfo, TriggerData *td)
 	if (st->phi)
 		pfree(st->phi);
 	st->row = MemoryContextAlloc(mcxt, sizeof(float) * st->model->num_features);
+	memset(&st->binding, 0, sizeof(st->binding));
+	if (st->fs)
+		bind_feature_set(st, rel, tg, mcxt);
 	st->phi = MemoryContextAlloc(mcxt, sizeof(double) * (st->model->num_features + 1));
 	if (st->values == NULL)
 	{
@@ -508,9 +562,24 @@ trigger_state(FunctionCallInfo fcinfo, TriggerData *td)
 static void
 row_features(TriggerState *st, TriggerData *td)
 {
-	Datum		row = heap_copy_tuple_as_datum(td->tg_trigtuple, RelationGetDescr(td->tg_relation));
+	Datum		row;
 	LOCAL_FCINFO(call, 1);
 	Datum		result;
+
+	if (st->fs)
+	{
+		feature_set_online(st->fs, td->tg_trigtuple, st->fs_out, st->fs_null);
+		for (int i = 0; i < st->model->num_features; i++)
+		{
+			int			f = st->fs_map[i];
+
+			st->row[i] = st->fs_null[f] ? NAN : (float) st->fs_out[f];
+			if (unlikely(isinf(st->row[i])))
+				features_not_finite(st->model, i);
+		}
+		return;
+	}
+	row = heap_copy_tuple_as_datum(td->tg_trigtuple, RelationGetDescr(td->tg_relation));
 
 	InitFunctionCallInfoData(*call, &st->features, 1, InvalidOid, NULL, NULL);
 	call->args[0].value = row;
@@ -521,6 +590,13 @@ row_features(TriggerState *st, TriggerData *td)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("risk.score_trigger %s: the features function returned NULL",
 						td->tg_trigger->tgname)));
+	if (st->features_type == RECORDOID)
+	{
+		/* bound by name, as risk.score binds a row */
+		features_read_record(&st->binding, st->model, st->features.fn_mcxt, DatumGetHeapTupleHeader(result),
+							 st->row);
+		return;
+	}
 	/* read and checked as risk.score reads an array: the same errors */
 	features_read_array(st->model, DatumGetArrayTypeP(result),
 						st->features_type == FLOAT8ARRAYOID ? FLOAT8OID : FLOAT4OID, st->row);
@@ -561,6 +637,36 @@ row_rules(TriggerState *st, TriggerData *td, double score, const Thresholds *th,
 					 errdetail("The row was decided without it; this statement reports each rule's first error only."),
 					 st->errors_att ? 0 : errhint("The rule_errors= option names a text[] column that records them per row.")));
 		}
+}
+
+/* The features as served, by name: missing ones null, values as the model read them (float4). */
+static Datum
+features_as_jsonb(const CachedModel *m, const float *row)
+{
+	JsonbParseState *ps = NULL;
+	JsonbValue *res;
+
+	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < m->num_features; i++)
+	{
+		JsonbValue	k;
+		JsonbValue	v;
+
+		k.type = jbvString;
+		k.val.string.val = m->feature_names[i];
+		k.val.string.len = strlen(m->feature_names[i]);
+		pushJsonbValue(&ps, WJB_KEY, &k);
+		if (isnan(row[i]))
+			v.type = jbvNull;
+		else
+		{
+			v.type = jbvNumeric;
+			v.val.numeric = DatumGetNumeric(DirectFunctionCall1(float4_numeric, Float4GetDatum(row[i])));
+		}
+		pushJsonbValue(&ps, WJB_VALUE, &v);
+	}
+	res = pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+	return JsonbPGetDatum(JsonbValueToJsonb(res));
 }
 
 /* CONTEXT of an error while a row is scored: which trigger, on which table. */
@@ -639,7 +745,8 @@ risk_score_trigger(PG_FUNCTION_ARGS)
 	if (st->features_att > 0)
 	{
 		cols[n] = st->features_att;
-		values[n++] = PointerGetDatum(features_make_array(st->row, st->model->num_features, st->features_elem));
+		values[n++] = st->features_elem == JSONBOID ? features_as_jsonb(st->model, st->row)
+			: PointerGetDatum(features_make_array(st->row, st->model->num_features, st->features_elem));
 	}
 	if (st->decision_att > 0 || st->reasons_att > 0)
 	{
