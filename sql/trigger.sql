@@ -163,7 +163,7 @@ SELECT throws_ok($$CREATE TRIGGER v BEFORE INSERT ON trig.kept FOR EACH ROW
                      EXECUTE FUNCTION risk.score_trigger('trig_m', 'trig.kept_features', 'score', 'decision', 'reasons',
                                                          'features=decision');
                    INSERT INTO trig.kept (order_id, features) VALUES (4, '{1,1,1,1,1,1,1,1}')$$, '42804',
-                 'risk.score_trigger v: column "decision" of "kept" must be real[] or double precision[] for the features, not text',
+                 'risk.score_trigger v: the features column "decision" is text, not real[], double precision[] or jsonb',
                  'features= names a column of another type: 42804');
 
 -- an unqualified features function is the one in the table's schema, whatever

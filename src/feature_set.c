@@ -397,6 +397,7 @@ compile(const char *name)
 	char	   *tie_break;
 	SPITupleTable *ents;
 	uint64		nents;
+	CatalogIdentity id;
 
 	fs->mcxt = mcxt;
 	fs->name = pstrdup(name);
@@ -407,6 +408,7 @@ compile(const char *name)
 	catalog_oids[2] = catalog_relid("feature_set_features");
 	catalog_spi_connect();
 	MemoryContextSwitchTo(mcxt);	/* what we read is kept: not in SPI's memory */
+	catalog_as_owner("feature_sets", &id);	/* the catalog is not the caller's to read */
 	if (SPI_execute_with_args("SELECT events::pg_catalog.oid, time_column::pg_catalog.text, "
 							  "tie_break::pg_catalog.text, owner::pg_catalog.text FROM " RISK_SCHEMA ".feature_sets "
 							  "WHERE name OPERATOR(pg_catalog.=) $1", 1, types, args, NULL, false, 0) != SPI_OK_SELECT)
@@ -414,6 +416,7 @@ compile(const char *name)
 	MemoryContextSwitchTo(mcxt);	/* SPI returns to its own memory */
 	if (SPI_processed == 0)
 	{
+		catalog_as_caller(&id);
 		SPI_finish();
 		MemoryContextSwitchTo(old);
 		MemoryContextDelete(mcxt);
@@ -543,6 +546,7 @@ compile(const char *name)
 			e->features[e->nfeatures++] = i;
 		}
 	}
+	catalog_as_caller(&id);
 	SPI_finish();
 	MemoryContextSwitchTo(mcxt);
 	for (int i = 0; i < fs->nentities; i++)
@@ -622,11 +626,14 @@ feature_set_exists(const char *name)
 	Oid			types[1] = {TEXTOID};
 	Datum		args[1] = {CStringGetTextDatum(name)};
 	bool		found;
+	CatalogIdentity id;
 
 	catalog_spi_connect();
+	catalog_as_owner("feature_sets", &id);
 	if (SPI_execute_with_args("SELECT 1 FROM " RISK_SCHEMA ".feature_sets WHERE name OPERATOR(pg_catalog.=) $1",
 							  1, types, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read risk.feature_sets");
+	catalog_as_caller(&id);
 	found = SPI_processed > 0;
 	SPI_finish();
 	return found;

@@ -89,12 +89,16 @@ set_row(const char *name, bool change)
 	bool		isnull;
 	char	   *v;
 
+	CatalogIdentity id;
+
 	catalog_spi_connect();
+	catalog_as_owner("feature_sets", &id);
 	if (SPI_execute_with_args("SELECT events::pg_catalog.oid, time_column::pg_catalog.text, "
 							  "tie_break::pg_catalog.text, owner::pg_catalog.text FROM " RISK_SCHEMA
 							  ".feature_sets WHERE name OPERATOR(pg_catalog.=) $1",
 							  1, types, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read risk.feature_sets");
+	catalog_as_caller(&id);
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
