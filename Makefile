@@ -20,7 +20,7 @@ PGFILEDESC  = "risk - risk-control engine for PostgreSQL"
 
 # Regression tests, in the order they run (sql/NAME.sql, expected/NAME.out).
 REGRESS     = setup parity explain score trigger rules backtest registry readme errors cache privileges hostile limits \
-              dump_restore upgrade velocity velocity_online velocity_store metrics metric_summary metric_compare bucket train deploy experiment synthetic marketplace walkthrough concurrency rules_concurrency
+              dump_restore upgrade velocity velocity_online velocity_store feature_set metrics metric_summary metric_compare bucket train deploy experiment synthetic marketplace walkthrough concurrency rules_concurrency
 
 PG_CPPFLAGS = -I$(srcdir)/include
 # Bit-exact float32 arithmetic with libxgboost: no fused multiply-add.

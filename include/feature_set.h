@@ -85,6 +85,8 @@ typedef struct FeatureSet
 	Oid			owner;			/* the declaring role: stores are written as it */
 	AttrNumber	time_att;
 	AttrNumber	tie_att;		/* 0: no tie-break (same-time events are never before each other) */
+	AttrNumber	arrival_att;	/* 0: none; else the bigint column the trigger numbers rows in */
+	Oid			arrival_seq;	/* and the sequence it draws from */
 	int			nexprs;
 	Expr	  **exprs;			/* over the event table's row (varno 1), of type exprtypes[i] */
 	Oid		   *exprtypes;
@@ -147,8 +149,9 @@ extern void feature_set_relation_changed(Oid relid);
 extern void feature_set_eval(FeatureSet *fs, HeapTuple tuple);
 /*
  * The online path: each entity's state updated in its store, and every
- * feature of the row (in the set's order) into out/isnull.
+ * feature of the row (in the set's order) into out/isnull.  With an
+ * arrival column, true and the row's arrival number in *arrival.
  */
-extern void feature_set_online(FeatureSet *fs, HeapTuple tuple, double *out, bool *isnull);
+extern bool feature_set_online(FeatureSet *fs, HeapTuple tuple, double *out, bool *isnull, int64 *arrival);
 
 #endif							/* RISK_FEATURE_SET_H */

@@ -1084,12 +1084,13 @@ CREATE TABLE @extschema@.feature_sets (
   events regclass NOT NULL,
   time_column name NOT NULL,
   tie_break name,
+  arrival name,
   owner name NOT NULL,
   description text,
   created_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 COMMENT ON TABLE @extschema@.feature_sets IS
-  'Feature sets: the features of one event table, declared once (risk.create_feature_set, risk.add_feature): its time column and the tie-break that orders same-time events. Stores and the batch function <name>_features belong to owner.';
+  'Feature sets: the features of one event table, declared once (risk.create_feature_set, risk.add_feature): its time column, the tie-break that orders same-time events, the arrival column the trigger numbers rows in. Stores, the batch function <name>_features and the sequence <name>_arrival belong to owner.';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.feature_sets', '');
 
 CREATE TABLE @extschema@.feature_set_entities (
@@ -1134,10 +1135,11 @@ CREATE TRIGGER feature_sets_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._registry_changed();
 
 CREATE FUNCTION @extschema@.create_feature_set(name text, events regclass, time_column text,
-                                               tie_break text DEFAULT NULL, description text DEFAULT NULL)
+                                               tie_break text DEFAULT NULL, arrival text DEFAULT NULL,
+                                               description text DEFAULT NULL)
   RETURNS void AS 'MODULE_PATHNAME', 'risk_create_feature_set' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION @extschema@.create_feature_set(text, regclass, text, text, text) IS
-  'Creates a feature set over an event table: its timestamptz time column, and the tie-break column that orders same-time events (without one, same-time events are never before each other). Needs EXECUTE, which PUBLIC lacks.';
+COMMENT ON FUNCTION @extschema@.create_feature_set(text, regclass, text, text, text, text) IS
+  'Creates a feature set over an event table: its timestamptz time column, the tie-break column that orders same-time events (without one, same-time events are never before each other), and a bigint arrival column the scoring trigger numbers rows in (<name>_features_served replays them in that order). Needs EXECUTE, which PUBLIC lacks.';
 CREATE FUNCTION @extschema@.add_entity(feature_set text, entity text, expression text)
   RETURNS void AS 'MODULE_PATHNAME', 'risk_add_entity' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.add_entity(text, text, text) IS
@@ -1160,7 +1162,7 @@ CREATE FUNCTION @extschema@.rebuild_feature_states(feature_set text)
   RETURNS bigint AS 'MODULE_PATHNAME', 'risk_rebuild_feature_states' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION @extschema@.rebuild_feature_states(text) IS
   'Empties each store of the feature set and fills it with the states the stored events leave; returns the number of states written. After a change to the declaration, or to backfill a history.';
-REVOKE EXECUTE ON FUNCTION @extschema@.create_feature_set(text, regclass, text, text, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.create_feature_set(text, regclass, text, text, text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.add_entity(text, text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.add_feature(text, text, text, text, interval, interval, boolean, integer) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.drop_feature_set(text) FROM PUBLIC;

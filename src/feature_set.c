@@ -23,6 +23,7 @@
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/sequence.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -410,8 +411,9 @@ compile(const char *name)
 	MemoryContextSwitchTo(mcxt);	/* what we read is kept: not in SPI's memory */
 	catalog_as_owner("feature_sets", &id);	/* the catalog is not the caller's to read */
 	if (SPI_execute_with_args("SELECT events::pg_catalog.oid, time_column::pg_catalog.text, "
-							  "tie_break::pg_catalog.text, owner::pg_catalog.text FROM " RISK_SCHEMA ".feature_sets "
-							  "WHERE name OPERATOR(pg_catalog.=) $1", 1, types, args, NULL, false, 0) != SPI_OK_SELECT)
+							  "tie_break::pg_catalog.text, owner::pg_catalog.text, arrival::pg_catalog.text "
+							  "FROM " RISK_SCHEMA ".feature_sets "
+							  "WHERE name OPERATOR(pg_catalog.=) $1", 1, types, args, NULL, IsInParallelMode(), 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read risk.feature_sets");
 	MemoryContextSwitchTo(mcxt);	/* SPI returns to its own memory */
 	if (SPI_processed == 0)
@@ -426,6 +428,20 @@ compile(const char *name)
 	time_column = spi_text(0, 2, &isnull);
 	tie_break = spi_text(0, 3, &isnull);
 	fs->owner = get_role_oid(spi_text(0, 4, &isnull), false);
+	{
+		char	   *arrival = spi_text(0, 5, &isnull);
+
+		if (arrival)
+		{
+			fs->arrival_att = get_attnum(fs->events, arrival);
+			fs->arrival_seq = get_relname_relid(psprintf("%s_arrival", name), get_rel_namespace(fs->events));
+			if (fs->arrival_att <= 0 || !OidIsValid(fs->arrival_seq))
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("feature set \"%s\": no arrival column \"%s\" or no sequence %s_arrival",
+								name, arrival, name)));
+		}
+	}
 
 	rel = table_open(fs->events, AccessShareLock);
 	fs->time_att = get_attnum(fs->events, time_column);
@@ -447,7 +463,7 @@ compile(const char *name)
 	/* entity kinds, by name: the order their rows are locked in */
 	if (SPI_execute_with_args("SELECT entity, expression, store::pg_catalog.oid FROM " RISK_SCHEMA
 							  ".feature_set_entities WHERE feature_set OPERATOR(pg_catalog.=) $1 "
-							  "ORDER BY entity COLLATE \"C\"", 1, types, args, NULL, false, 0) != SPI_OK_SELECT)
+							  "ORDER BY entity COLLATE \"C\"", 1, types, args, NULL, IsInParallelMode(), 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read risk.feature_set_entities");
 	MemoryContextSwitchTo(mcxt);	/* SPI returns to its own memory */
 	ents = SPI_tuptable;
@@ -470,7 +486,7 @@ compile(const char *name)
 							  "pg_catalog.date_part('epoch', delay)::pg_catalog.float8, include_current, max_distinct, "
 							  "within, delay "
 							  "FROM " RISK_SCHEMA ".feature_set_features WHERE feature_set OPERATOR(pg_catalog.=) $1 "
-							  "ORDER BY position", 1, types, args, NULL, false, 0) != SPI_OK_SELECT)
+							  "ORDER BY position", 1, types, args, NULL, IsInParallelMode(), 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read risk.feature_set_features");
 	MemoryContextSwitchTo(mcxt);	/* SPI returns to its own memory */
 	fs->nfeatures = SPI_processed;
@@ -774,8 +790,8 @@ online_change(Datum stored, void *arg)
 	return feature_state_store(st);
 }
 
-void
-feature_set_online(FeatureSet *fs, HeapTuple tuple, double *out, bool *isnull)
+bool
+feature_set_online(FeatureSet *fs, HeapTuple tuple, double *out, bool *isnull, int64 *arrival)
 {
 	OnlineStep	c;
 	Oid			userid;
@@ -810,7 +826,11 @@ feature_set_online(FeatureSet *fs, HeapTuple tuple, double *out, bool *isnull)
 									online_change, &c);
 		table_close(rel, NoLock);
 	}
+	/* drawn while every state this row changed is locked: the order they were applied in */
+	if (fs->arrival_att)
+		*arrival = nextval_internal(fs->arrival_seq, false);
 	SetUserIdAndSecContext(userid, sec_context);
+	return fs->arrival_att != 0;
 }
 
 /* ------------------------------------------------------------------------

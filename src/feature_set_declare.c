@@ -75,6 +75,7 @@ typedef struct SetRow
 	Oid			events;
 	char	   *time_column;
 	char	   *tie_break;
+	char	   *arrival;
 	Oid			owner;
 } SetRow;
 
@@ -94,7 +95,7 @@ set_row(const char *name, bool change)
 	catalog_spi_connect();
 	catalog_as_owner("feature_sets", &id);
 	if (SPI_execute_with_args("SELECT events::pg_catalog.oid, time_column::pg_catalog.text, "
-							  "tie_break::pg_catalog.text, owner::pg_catalog.text FROM " RISK_SCHEMA
+							  "tie_break::pg_catalog.text, owner::pg_catalog.text, arrival::pg_catalog.text FROM " RISK_SCHEMA
 							  ".feature_sets WHERE name OPERATOR(pg_catalog.=) $1",
 							  1, types, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read risk.feature_sets");
@@ -110,6 +111,8 @@ set_row(const char *name, bool change)
 	v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
 	r.tie_break = v ? MemoryContextStrdup(outer, v) : NULL;
 	r.owner = get_role_oid(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4), false);
+	v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5);
+	r.arrival = v ? MemoryContextStrdup(outer, v) : NULL;
 	SPI_finish();
 	if (change && !has_privs_of_role(GetUserId(), r.owner))
 		ereport(ERROR,
@@ -179,17 +182,23 @@ qualified(Oid relid)
 }
 
 static char *
-batch_function_name(const SetRow *r)
+batch_function_name(const SetRow *r, bool served)
 {
 	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(r->events)),
-									  psprintf("%s_features", r->name));
+									  psprintf(served ? "%s_features_served" : "%s_features", r->name));
+}
+
+static char *
+arrival_sequence(const char *schema, const char *set)
+{
+	return quote_qualified_identifier(schema, psprintf("%s_arrival", set));
 }
 
 /* Drops the batch function, if there is one (SPI connected). */
 static void
-drop_batch(const SetRow *r)
+drop_batch(const SetRow *r, bool served)
 {
-	char	   *fn = psprintf("%s(timestamptz, timestamptz)", batch_function_name(r));
+	char	   *fn = psprintf("%s(timestamptz, timestamptz)", batch_function_name(r, served));
 	Oid			types[1] = {TEXTOID};
 	Datum		args[1] = {CStringGetTextDatum(fn)};
 
@@ -199,9 +208,22 @@ drop_batch(const SetRow *r)
 		spi_run(psprintf("DROP FUNCTION %s", fn), SPI_OK_UTILITY);
 }
 
-/* (Re)creates <set>_features(since, until) for the declaration as it is now (SPI connected). */
+static void generate_batch_ordered(const SetRow *r, bool served);
+
+/*
+ * (Re)creates <set>_features(since, until) for the declaration as it is
+ * now, and with an arrival column <set>_features_served (SPI connected).
+ */
 static void
 generate_batch(const SetRow *r)
+{
+	generate_batch_ordered(r, false);
+	if (r->arrival)
+		generate_batch_ordered(r, true);
+}
+
+static void
+generate_batch_ordered(const SetRow *r, bool served)
 {
 	Relation	rel = table_open(r->events, AccessShareLock);
 	char	   *id = id_column(rel, r->tie_break);
@@ -219,6 +241,8 @@ generate_batch(const SetRow *r)
 	idtype = TupleDescAttr(RelationGetDescr(rel), get_attnum(r->events, id) - 1)->atttypid;
 	order = r->tie_break ? psprintf("o.%s, o.%s", quote_identifier(r->time_column), quote_identifier(r->tie_break))
 		: psprintf("o.%s", quote_identifier(r->time_column));
+	if (served)
+		order = psprintf("o.%s NULLS FIRST, %s", quote_identifier(r->arrival), order);
 	initStringInfo(&sig);
 	initStringInfo(&sel);
 	initStringInfo(&inner);
@@ -261,14 +285,19 @@ generate_batch(const SetRow *r)
 				if (strcmp(SPI_getvalue(ents->vals[j], ents->tupdesc, 1), entity) == 0)
 					appendStringInfo(&sel, ", b.e%d[%d]", (int) j, slot);
 	}
-	drop_batch(r);
+	drop_batch(r, served);
 	spi_run(psprintf("CREATE FUNCTION %s(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL) "
 					 "RETURNS TABLE (%s) LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $risk$ "
 					 "%s FROM (%s FROM %s o WHERE $2 IS NULL OR o.%s < $2) b WHERE $1 IS NULL OR b.at >= $1 $risk$",
-					 batch_function_name(r), sig.data, sel.data, inner.data, qualified(r->events),
+					 batch_function_name(r, served), sig.data, sel.data, inner.data, qualified(r->events),
 					 quote_identifier(r->time_column)), SPI_OK_UTILITY);
-	spi_run(psprintf("COMMENT ON FUNCTION %s(timestamptz, timestamptz) IS %s", batch_function_name(r),
-					 quote_literal_cstr(psprintf("The features of feature set %s for the events of %s with time in "
+	spi_run(psprintf("COMMENT ON FUNCTION %s(timestamptz, timestamptz) IS %s", batch_function_name(r, served),
+					 quote_literal_cstr(served ?
+										psprintf("The features feature set %s served to the events of %s with time in "
+												 "[since, until): each entity's events replayed in the order of %s, "
+												 "as the scoring trigger applied them (generated: do not edit).",
+												 r->name, get_rel_name(r->events), r->arrival) :
+										psprintf("The features of feature set %s for the events of %s with time in "
 												 "[since, until), each from the events before it "
 												 "(generated by risk.add_feature: do not edit).",
 												 r->name, get_rel_name(r->events)))),
@@ -289,6 +318,7 @@ risk_create_feature_set(PG_FUNCTION_ARGS)
 	Oid			events;
 	char	   *time_column = arg_text(fcinfo, 2, "time_column");
 	char	   *tie_break = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	char	   *arrival = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
 	Relation	rel;
 	AttrNumber	att;
 	CatalogIdentity id;
@@ -332,6 +362,23 @@ risk_create_feature_set(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_UNDEFINED_FUNCTION),
 					 errmsg("the tie-break column \"%s\" has no ordering", tie_break)));
 	}
+	if (arrival)
+	{
+		att = get_attnum(events, arrival);
+		if (att <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of table \"%s\" does not exist", arrival, RelationGetRelationName(rel))));
+		if (TupleDescAttr(RelationGetDescr(rel), att - 1)->atttypid != INT8OID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("the arrival column \"%s\" is %s, not bigint", arrival,
+							format_type_be(TupleDescAttr(RelationGetDescr(rel), att - 1)->atttypid))));
+		if (strcmp(arrival, time_column) == 0 || (tie_break && strcmp(arrival, tie_break) == 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the arrival column must be a column of its own, not the time or the tie-break")));
+	}
 	if (id_column(rel, tie_break) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
@@ -343,16 +390,18 @@ risk_create_feature_set(PG_FUNCTION_ARGS)
 
 	catalog_spi_connect();
 	{
-		Oid			types[6] = {TEXTOID, OIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-		Datum		args[6];
-		char		nulls[6] = {' ', ' ', ' ', tie_break ? ' ' : 'n', ' ', PG_ARGISNULL(4) ? 'n' : ' '};
+		Oid			types[7] = {TEXTOID, OIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+		Datum		args[7];
+		char		nulls[7] = {' ', ' ', ' ', tie_break ? ' ' : 'n', ' ', PG_ARGISNULL(5) ? 'n' : ' ',
+		arrival ? ' ' : 'n'};
 
 		args[0] = CStringGetTextDatum(name);
 		args[1] = ObjectIdGetDatum(events);
 		args[2] = CStringGetTextDatum(time_column);
 		args[3] = tie_break ? CStringGetTextDatum(tie_break) : (Datum) 0;
 		args[4] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
-		args[5] = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
+		args[5] = PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5);
+		args[6] = arrival ? CStringGetTextDatum(arrival) : (Datum) 0;
 		if (SPI_execute_with_args("SELECT 1 FROM " RISK_SCHEMA ".feature_sets WHERE name OPERATOR(pg_catalog.=) $1",
 								  1, types, args, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read risk.feature_sets");
@@ -362,10 +411,13 @@ risk_create_feature_set(PG_FUNCTION_ARGS)
 					 errmsg("feature set \"%s\" already exists", name)));
 		catalog_as_owner("feature_sets", &id);
 		if (SPI_execute_with_args("INSERT INTO " RISK_SCHEMA ".feature_sets (name, events, time_column, tie_break, "
-								  "owner, description) VALUES ($1, $2, $3, $4, $5, $6)",
-								  6, types, args, nulls, false, 0) != SPI_OK_INSERT)
+								  "owner, description, arrival) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+								  7, types, args, nulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not insert into risk.feature_sets");
 		catalog_as_caller(&id);
+		if (arrival)
+			spi_run(psprintf("CREATE SEQUENCE %s", arrival_sequence(get_namespace_name(get_rel_namespace(events)), name)),
+					SPI_OK_UTILITY);
 	}
 	SPI_finish();
 	r = set_row(name, true);
@@ -748,7 +800,13 @@ risk_drop_feature_set(PG_FUNCTION_ARGS)
 	spi_run(psprintf("DELETE FROM " RISK_SCHEMA ".feature_sets WHERE name OPERATOR(pg_catalog.=) %s",
 					 quote_literal_cstr(r.name)), SPI_OK_DELETE);
 	catalog_as_caller(&id);
-	drop_batch(&r);
+	drop_batch(&r, false);
+	if (r.arrival)
+	{
+		drop_batch(&r, true);
+		spi_run(psprintf("DROP SEQUENCE %s", arrival_sequence(get_namespace_name(get_rel_namespace(r.events)), r.name)),
+				SPI_OK_UTILITY);
+	}
 	foreach(lc, stores)
 		if (get_rel_name(lfirst_oid(lc)) != NULL)
 			spi_run(psprintf("DROP TABLE %s", qualified(lfirst_oid(lc))), SPI_OK_UTILITY);

@@ -87,6 +87,8 @@ typedef struct TriggerState
 	RowBinding	binding;		/* of a features function's row */
 	FeatureSet *fs;				/* or a feature set (pinned for the statement) */
 	int		   *fs_map;			/* per model feature: the set's feature */
+	bool		has_arrival;	/* the row's arrival number, for the set's arrival column */
+	int64		arrival;
 	double	   *fs_out;
 	bool	   *fs_null;
 	int			score_att;		/* 1-based columns; 0: not written */
@@ -568,7 +570,7 @@ row_features(TriggerState *st, TriggerData *td)
 
 	if (st->fs)
 	{
-		feature_set_online(st->fs, td->tg_trigtuple, st->fs_out, st->fs_null);
+		st->has_arrival = feature_set_online(st->fs, td->tg_trigtuple, st->fs_out, st->fs_null, &st->arrival);
 		for (int i = 0; i < st->model->num_features; i++)
 		{
 			int			f = st->fs_map[i];
@@ -679,7 +681,7 @@ trigger_error_context(void *arg)
 			   RelationGetRelationName(td->tg_relation));
 }
 
-#define MAX_COLUMNS 12
+#define MAX_COLUMNS 16
 
 PG_FUNCTION_INFO_V1(risk_score_trigger);
 Datum
@@ -742,6 +744,11 @@ risk_score_trigger(PG_FUNCTION_ARGS)
 	}
 	cols[n] = st->score_att;
 	values[n++] = Float8GetDatum(score);
+	if (st->fs && st->has_arrival)
+	{
+		cols[n] = st->fs->arrival_att;
+		values[n++] = Int64GetDatum(st->arrival);
+	}
 	if (st->features_att > 0)
 	{
 		cols[n] = st->features_att;
