@@ -108,12 +108,6 @@ bad:
 	return NULL;				/* keep the compiler quiet */
 }
 
-static bool
-has_volatile(Node *node)
-{
-	return contain_volatile_functions(node);
-}
-
 /*
  * A raw expression analyzed over a row of rel (varno 1), coerced to
  * `type` (InvalidOid: kept as is; BOOLOID: as a WHERE clause is).
@@ -157,7 +151,7 @@ feature_transform(Relation rel, Node *raw, Oid type, const char *what, const cha
 		expr = to;
 	}
 	assign_expr_collations(pstate, expr);
-	if (has_volatile(expr))
+	if (contain_volatile_functions(expr))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
 				 errmsg("%s \"%s\" calls a volatile function", what, text),

@@ -315,20 +315,10 @@ read_features(const FeatureSet *fs, const FeatureEntity *e, EntityState *st, Tim
 					v = f->max_distinct;
 				break;
 			case FEATURE_IS_NEW:
-				{
-					TrackEvent	own;
-
-					/* the row's value, whether or not the row is in the track */
-					if (tev == NULL)
-					{
-						null = true;
-						break;
-					}
-					track_event(fs, t, at, &own);
-					null = !own.ev.has_key;
-					if (!null)
-						v = velocity_state_holds_key(ts->vs, own.ev.hash, f->window, at, ties_before) ? 0 : 1;
-				}
+				/* the row's value, whether or not the row is in the track */
+				null = te == NULL || !te->ev.has_key;
+				if (!null)
+					v = velocity_state_holds_key(ts->vs, te->ev.hash, f->window, at, ties_before) ? 0 : 1;
 				break;
 			case FEATURE_FIRST_SEEN:
 				{
