@@ -48,13 +48,13 @@ DROP TABLE marketplace.history_scores;
 VACUUM marketplace.orders;
 
 \echo
-\echo == 4. The online velocity state of every entity, built from the history (risk.velocity_state_agg)
+\echo == 4. The online state of every entity, built from the history (risk.rebuild_feature_states)
 \timing on
-CALL marketplace.backfill_velocity();
+SELECT risk.rebuild_feature_states('marketplace') AS entities;
 \timing off
-VACUUM ANALYZE marketplace.buyer_device_velocity, marketplace.buyer_address_velocity, marketplace.device_velocity,
-  marketplace.address_velocity, marketplace.card_velocity, marketplace.network_velocity, marketplace.sku_velocity,
-  marketplace.shop_velocity;
+VACUUM ANALYZE marketplace.marketplace_buyer_id, marketplace.marketplace_device_id, marketplace.marketplace_address_id,
+  marketplace.marketplace_payment_id, marketplace.marketplace_network, marketplace.marketplace_sku_id,
+  marketplace.marketplace_shop_id;
 SELECT kind, count(*) AS entities, pg_size_pretty(sum(pg_column_size(state))) AS state_size
   FROM marketplace.entity_state GROUP BY kind ORDER BY kind;
 
@@ -218,7 +218,7 @@ SELECT risk.set_alias('marketplace', 'challenger', :version, 'trained on 6 Febru
 \echo 'decide for a canary: the 10% of buyers risk.bucket(''demo-canary'', buyer_id, 10000) puts below 1000'
 DROP TRIGGER score ON marketplace.orders;
 CREATE TRIGGER score BEFORE INSERT ON marketplace.orders FOR EACH ROW
-  EXECUTE FUNCTION risk.score_trigger('marketplace@champion', 'marketplace.features', 'score', 'decision', 'reasons',
+  EXECUTE FUNCTION risk.score_trigger('marketplace@champion', 'marketplace', 'score', 'decision', 'reasons',
                                       'features=features', 'rules=marketplace', 'hits=hits',
                                       'shadow_hits=shadow_hits', 'rules_version=rules_version',
                                       'model_version=model_version', 'challenger=marketplace@challenger',

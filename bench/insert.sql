@@ -13,17 +13,18 @@ CREATE EXTENSION IF NOT EXISTS risk;
 ALTER TABLE marketplace.orders DISABLE TRIGGER score;
 INSERT INTO marketplace.orders SELECT *, NULL, NULL, NULL FROM risk.synthetic_orders(:history, 42);
 ALTER TABLE marketplace.orders ENABLE TRIGGER score;
-CALL marketplace.backfill_velocity();
+SELECT risk.rebuild_feature_states('marketplace') AS states \gset
 CREATE TABLE marketplace.plain_orders (LIKE marketplace.orders INCLUDING INDEXES);
 -- and a copy with the same trigger and model whose features come from the
--- order's own columns only, no velocity state, and without reasons (their
+-- order's own columns only (the feature set's row features, its velocity
+-- features NULL), no velocity state, and without reasons (their
 -- velocity features missing, many more orders would be held and
 -- explained): what the trigger and the model cost on their own
 CREATE TABLE marketplace.model_only_orders (LIKE marketplace.orders INCLUDING INDEXES);
 CREATE FUNCTION marketplace.order_columns_features(o marketplace.model_only_orders) RETURNS float8[]
   LANGUAGE plpgsql AS $$
 BEGIN
-    RETURN marketplace.feature_vector(ROW(o.*)::marketplace.orders, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+    RETURN risk.feature_set_row('marketplace', ROW(o.*)::marketplace.orders) || array_fill(NULL::float8, ARRAY[24]);
 END $$;
 CREATE TRIGGER score BEFORE INSERT ON marketplace.model_only_orders FOR EACH ROW
   EXECUTE FUNCTION risk.score_trigger(:'model', 'marketplace.order_columns_features', 'score', 'decision');

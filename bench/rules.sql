@@ -12,7 +12,7 @@ CREATE SCHEMA bench;
 ALTER TABLE marketplace.orders ADD COLUMN hits text[], ADD COLUMN shadow_hits text[], ADD COLUMN rules_version int;
 DROP TRIGGER score ON marketplace.orders;
 CREATE TRIGGER score BEFORE INSERT ON marketplace.orders FOR EACH ROW
-  EXECUTE FUNCTION risk.score_trigger('marketplace', 'marketplace.features', 'score', 'decision', 'reasons',
+  EXECUTE FUNCTION risk.score_trigger('marketplace', 'marketplace', 'score', 'decision', 'reasons',
                                       'rules=bench', 'hits=hits', 'shadow_hits=shadow_hits', 'rules_version=rules_version');
 SELECT risk.create_rule_set('bench', 'marketplace.orders', 'marketplace');
 
@@ -115,7 +115,7 @@ BEGIN
   DROP TRIGGER score ON marketplace.orders;
   EXECUTE format('CREATE TRIGGER score BEFORE INSERT ON marketplace.orders FOR EACH ROW
                     EXECUTE FUNCTION risk.score_trigger(%L, %L, %L, %L, %L, %s%L, %L, %L, %L)',
-                 'marketplace', 'marketplace.features', 'score', 'decision', 'reasons',
+                 'marketplace', 'marketplace', 'score', 'decision', 'reasons',
                  CASE WHEN keep THEN quote_literal('features=features') || ', ' ELSE '' END,
                  'rules=bench', 'hits=hits', 'shadow_hits=shadow_hits', 'rules_version=rules_version');
 END $$;

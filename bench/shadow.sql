@@ -19,7 +19,7 @@ BEGIN
   DROP TRIGGER score ON marketplace.orders;
   EXECUTE format('CREATE TRIGGER score BEFORE INSERT ON marketplace.orders FOR EACH ROW
                     EXECUTE FUNCTION risk.score_trigger(%L, %L, %L, %L, %L, %L%s)',
-                 'marketplace@champion', 'marketplace.features', 'score', 'decision', 'reasons',
+                 'marketplace@champion', 'marketplace', 'score', 'decision', 'reasons',
                  'model_version=model_version',
                  CASE kind WHEN 'champion' THEN ''
                            WHEN 'shadow' THEN ', ''challenger=marketplace@challenger'', ''challenger_score=challenger_score'''

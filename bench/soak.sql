@@ -1,7 +1,7 @@
 -- Soak test, set-up (run by bench/soak): the demo's marketplace with the
 -- model :model loaded from :model_path, :incoming orders staged for
--- pgbench, and the trigger's features recorded per order (soak.features),
--- so that every stored score can be checked against the versions that may
+-- pgbench, and the trigger keeping the features it served per order
+-- (marketplace.orders.served), so that every stored score can be checked against the versions that may
 -- have made it.  Two further model names hold the two variants the soak
 -- re-imports: soak_a (the shipped model) and soak_b (its base_score moved:
 -- every score differs).
@@ -20,18 +20,10 @@ UNION ALL
 SELECT 'c', convert_to(replace(convert_from(pg_read_binary_file(:'model_path'), 'UTF8'),
                                '"base_score":"5E-1"', '"base_score":"3E-1"'), 'UTF8');
 SELECT risk.import_model('soak_' || variant, bytes) FROM soak.model_bytes \g /dev/null
-CREATE TABLE soak.features (order_id bigint PRIMARY KEY, f float8[] NOT NULL);
-CREATE FUNCTION marketplace.soak_features(o marketplace.orders) RETURNS float8[]
-  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    f float8[] := marketplace.features(o);
-BEGIN
-    INSERT INTO soak.features VALUES (o.order_id, f);
-    RETURN f;
-END $$;
+ALTER TABLE marketplace.orders ADD COLUMN served float8[];
 DROP TRIGGER score ON marketplace.orders;
 CREATE TRIGGER score BEFORE INSERT ON marketplace.orders FOR EACH ROW
-  EXECUTE FUNCTION risk.score_trigger(:'model', 'marketplace.soak_features', 'score', 'decision', 'reasons');
+  EXECUTE FUNCTION risk.score_trigger(:'model', 'marketplace', 'score', 'decision', 'reasons', 'features=served');
 CREATE TABLE marketplace.incoming AS
 SELECT * FROM risk.synthetic_orders(:incoming, 42, days => 30);
 CREATE UNIQUE INDEX ON marketplace.incoming (order_id);

@@ -9,10 +9,10 @@ SELECT :transactions AS pgbench_transactions,
 \gset
 CREATE TEMP TABLE scored AS
 SELECT o.order_id, o.score,
-       o.score = risk.score('soak_a', f.f) AS by_a,
-       o.score = risk.score('soak_b', f.f) AS by_b,
-       o.score = risk.score('soak_c', f.f) AS by_c
-  FROM marketplace.orders o JOIN soak.features f USING (order_id);
+       o.score = risk.score('soak_a', o.served) AS by_a,
+       o.score = risk.score('soak_b', o.served) AS by_b,
+       o.score = risk.score('soak_c', o.served) AS by_c
+  FROM marketplace.orders o WHERE o.served IS NOT NULL;
 CREATE TEMP TABLE recount AS SELECT * FROM marketplace.entity_state_rebuilt;
 SELECT 'rows inserted (pgbench transactions)' AS check, :pgbench_transactions::text AS value
 UNION ALL SELECT 'rows stored', :rows_stored::text

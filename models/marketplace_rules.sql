@@ -9,7 +9,7 @@
 ALTER TABLE marketplace.orders ADD COLUMN hits text[], ADD COLUMN shadow_hits text[], ADD COLUMN rules_version integer;
 DROP TRIGGER score ON marketplace.orders;
 CREATE TRIGGER score BEFORE INSERT ON marketplace.orders FOR EACH ROW
-  EXECUTE FUNCTION risk.score_trigger(:'model', 'marketplace.features', 'score', 'decision', 'reasons',
+  EXECUTE FUNCTION risk.score_trigger(:'model', 'marketplace', 'score', 'decision', 'reasons',
                                       'features=features', 'rules=marketplace', 'hits=hits',
                                       'shadow_hits=shadow_hits', 'rules_version=rules_version');
 SELECT risk.create_rule_set('marketplace', 'marketplace.orders', :'model', 'the marketplace''s rules') IS NOT NULL AS created \gset

@@ -1,7 +1,7 @@
 -- Concurrent inserts through risk.score_trigger: four pgbench clients insert
 -- 8,000 orders of a marketplace, one per transaction, interleaved.  No row
 -- is lost, every row is scored, and every entity's online velocity state
--- equals the state rebuilt from the stored orders (risk.velocity_state_agg).
+-- equals the state rebuilt from the stored orders (risk.feature_state_agg).
 \set VERBOSITY terse
 \set QUIET on
 \pset format unaligned

@@ -2759,6 +2759,13 @@ CREATE FUNCTION @extschema@.drop_feature_set(name text)
   RETURNS void AS 'MODULE_PATHNAME', 'risk_drop_feature_set' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.drop_feature_set(text) IS
   'Drops a feature set, its stores and its batch function.';
+CREATE FUNCTION @extschema@.feature_set_dropped()
+  RETURNS event_trigger AS 'MODULE_PATHNAME', 'risk_feature_set_dropped' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.feature_set_dropped() IS
+  'Event trigger function: drops the feature sets whose event table was dropped; refuses to drop a store alone.';
+CREATE EVENT TRIGGER risk_feature_set_dropped ON sql_drop EXECUTE FUNCTION @extschema@.feature_set_dropped();
+COMMENT ON EVENT TRIGGER risk_feature_set_dropped IS
+  'A feature set goes with its event table (its stores and batch functions with it); a store is not dropped alone.';
 CREATE FUNCTION @extschema@.check_feature_set(feature_set text, model text)
   RETURNS boolean AS 'MODULE_PATHNAME', 'risk_check_feature_set' LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION @extschema@.check_feature_set(text, text) IS

@@ -33,7 +33,7 @@ UPDATE marketplace.orders o
   FROM (SELECT order_id, features::real[] AS features, risk.score('walkthrough_m', features) AS score
           FROM marketplace.order_features) s
  WHERE s.order_id = o.order_id;
-CALL marketplace.backfill_velocity();
+SELECT risk.rebuild_feature_states('marketplace') AS states \gset
 -- the analysts' rules, version 1, and the trigger that decides with them
 \set ECHO none
 \i models/marketplace_rules.sql

@@ -22,6 +22,7 @@
 #include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/event_trigger.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -77,6 +78,7 @@ typedef struct SetRow
 	char	   *tie_break;
 	char	   *arrival;
 	Oid			owner;
+	char	   *schema;			/* the event table's (and so the set's objects') */
 } SetRow;
 
 /* The set's row; errors when there is none, or when the caller may not change it. */
@@ -113,6 +115,8 @@ set_row(const char *name, bool change)
 	r.owner = get_role_oid(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4), false);
 	v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5);
 	r.arrival = v ? MemoryContextStrdup(outer, v) : NULL;
+	v = get_namespace_name(get_rel_namespace(r.events));	/* NULL once the table is dropped */
+	r.schema = v ? MemoryContextStrdup(outer, v) : NULL;
 	SPI_finish();
 	if (change && !has_privs_of_role(GetUserId(), r.owner))
 		ereport(ERROR,
@@ -184,8 +188,7 @@ qualified(Oid relid)
 static char *
 batch_function_name(const SetRow *r, bool served)
 {
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(r->events)),
-									  psprintf(served ? "%s_features_served" : "%s_features", r->name));
+	return quote_qualified_identifier(r->schema, psprintf(served ? "%s_features_served" : "%s_features", r->name));
 }
 
 static char *
@@ -770,18 +773,21 @@ risk_add_feature(PG_FUNCTION_ARGS)
  * ------------------------------------------------------------------------
  */
 
-PG_FUNCTION_INFO_V1(risk_drop_feature_set);
-Datum
-risk_drop_feature_set(PG_FUNCTION_ARGS)
+/*
+ * Deletes the set's catalog rows, then drops its batch functions, its
+ * arrival sequence and its stores, those that are still there (SPI
+ * connected).  The rows go first: the sql_drop trigger below then sees the
+ * stores as no set's.
+ */
+static void
+drop_set(const SetRow *r)
 {
-	SetRow		r = set_row(arg_text(fcinfo, 0, "a feature set's name"), true);
 	Oid			types[1] = {TEXTOID};
-	Datum		args[1] = {CStringGetTextDatum(r.name)};
+	Datum		args[1] = {CStringGetTextDatum(r->name)};
 	CatalogIdentity id;
 	List	   *stores = NIL;
 	ListCell   *lc;
 
-	catalog_spi_connect();
 	if (SPI_execute_with_args("SELECT store::pg_catalog.oid FROM " RISK_SCHEMA ".feature_set_entities "
 							  "WHERE feature_set OPERATOR(pg_catalog.=) $1", 1, types, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read risk.feature_set_entities");
@@ -794,24 +800,106 @@ risk_drop_feature_set(PG_FUNCTION_ARGS)
 	}
 	catalog_as_owner("feature_sets", &id);
 	spi_run(psprintf("DELETE FROM " RISK_SCHEMA ".feature_set_features WHERE feature_set OPERATOR(pg_catalog.=) %s",
-					 quote_literal_cstr(r.name)), SPI_OK_DELETE);
+					 quote_literal_cstr(r->name)), SPI_OK_DELETE);
 	spi_run(psprintf("DELETE FROM " RISK_SCHEMA ".feature_set_entities WHERE feature_set OPERATOR(pg_catalog.=) %s",
-					 quote_literal_cstr(r.name)), SPI_OK_DELETE);
+					 quote_literal_cstr(r->name)), SPI_OK_DELETE);
 	spi_run(psprintf("DELETE FROM " RISK_SCHEMA ".feature_sets WHERE name OPERATOR(pg_catalog.=) %s",
-					 quote_literal_cstr(r.name)), SPI_OK_DELETE);
+					 quote_literal_cstr(r->name)), SPI_OK_DELETE);
 	catalog_as_caller(&id);
-	drop_batch(&r, false);
-	if (r.arrival)
+	drop_batch(r, false);
+	if (r->arrival)
 	{
-		drop_batch(&r, true);
-		spi_run(psprintf("DROP SEQUENCE %s", arrival_sequence(get_namespace_name(get_rel_namespace(r.events)), r.name)),
-				SPI_OK_UTILITY);
+		char	   *seq = arrival_sequence(r->schema, r->name);
+
+		drop_batch(r, true);
+		args[0] = CStringGetTextDatum(seq);
+		if (SPI_execute_with_args("SELECT pg_catalog.to_regclass($1)", 1, types, args, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not look up %s", seq);
+		if (SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) != NULL)
+			spi_run(psprintf("DROP SEQUENCE %s", seq), SPI_OK_UTILITY);
 	}
 	foreach(lc, stores)
 		if (get_rel_name(lfirst_oid(lc)) != NULL)
 			spi_run(psprintf("DROP TABLE %s", qualified(lfirst_oid(lc))), SPI_OK_UTILITY);
+}
+
+PG_FUNCTION_INFO_V1(risk_drop_feature_set);
+Datum
+risk_drop_feature_set(PG_FUNCTION_ARGS)
+{
+	SetRow		r = set_row(arg_text(fcinfo, 0, "a feature set's name"), true);
+
+	catalog_spi_connect();
+	drop_set(&r);
 	SPI_finish();
 	PG_RETURN_VOID();
+}
+
+/*
+ * The sql_drop event trigger risk_feature_set_dropped.  A set whose event
+ * table is dropped goes with it: its rows, functions, sequence and stores
+ * (dropped as the set's owner, whose they are), as a table's indexes go
+ * with the table; the stores hold nothing the events did not.  A store
+ * dropped on its own would leave the set without the states it serves
+ * from: that is refused.
+ */
+PG_FUNCTION_INFO_V1(risk_feature_set_dropped);
+Datum
+risk_feature_set_dropped(PG_FUNCTION_ARGS)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	CatalogIdentity id;
+	List	   *sets = NIL;
+	List	   *schemas = NIL;
+	ListCell   *ls,
+			   *lc;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("risk.feature_set_dropped() is called by its event trigger only")));
+	catalog_spi_connect();
+	catalog_as_owner("feature_sets", &id);
+	if (SPI_execute("SELECT s.name, d.schema_name FROM " RISK_SCHEMA ".feature_sets s, "
+					"pg_catalog.pg_event_trigger_dropped_objects() d "
+					"WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
+					"AND d.objsubid OPERATOR(pg_catalog.=) 0 AND d.objid OPERATOR(pg_catalog.=) s.events::pg_catalog.oid",
+					false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read risk.feature_sets");
+	catalog_as_caller(&id);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		sets = lappend(sets, MemoryContextStrdup(outer, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)));
+		schemas = lappend(schemas, MemoryContextStrdup(outer, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2)));
+	}
+	forboth(ls, sets, lc, schemas)
+	{
+		SetRow		r = set_row(lfirst(ls), false);
+		CatalogIdentity as_owner;
+
+		r.schema = lfirst(lc);
+		GetUserIdAndSecContext(&as_owner.userid, &as_owner.sec_context);
+		SetUserIdAndSecContext(r.owner, as_owner.sec_context | SECURITY_LOCAL_USERID_CHANGE);
+		drop_set(&r);
+		SetUserIdAndSecContext(as_owner.userid, as_owner.sec_context);
+	}
+	catalog_as_owner("feature_sets", &id);
+	if (SPI_execute("SELECT e.feature_set, d.object_identity FROM " RISK_SCHEMA ".feature_set_entities e, "
+					"pg_catalog.pg_event_trigger_dropped_objects() d "
+					"WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
+					"AND d.objsubid OPERATOR(pg_catalog.=) 0 AND d.objid OPERATOR(pg_catalog.=) e.store::pg_catalog.oid",
+					false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read risk.feature_set_entities");
+	catalog_as_caller(&id);
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("cannot drop %s: it is a store of feature set \"%s\"",
+						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2),
+						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)),
+				 errhint("Drop the set with risk.drop_feature_set(), or its event table.")));
+	SPI_finish();
+	PG_RETURN_NULL();
 }
 
 /* ------------------------------------------------------------------------
