@@ -7,7 +7,7 @@ MODULE_big  = risk
 OBJS        = src/risk.o src/xgb_bridge.o src/model_json.o src/forest.o \
               src/registry.o src/model_cache.o src/feature_array.o src/score.o \
               src/velocity_distinct.o src/velocity_hll.o src/velocity_moments.o \
-              src/velocity_pack.o src/velocity_windows.o src/velocity_state.o src/velocity_store.o \
+              src/velocity_pack.o src/velocity_names.o src/velocity_windows.o src/velocity_state.o src/velocity_store.o \
               src/feature_state.o src/feature_set.o src/feature_set_declare.o \
               src/metrics_sample.o src/metrics_rank.o src/metrics_threshold.o src/metrics_loss.o \
               src/metrics_curve.o src/metrics_summary.o \

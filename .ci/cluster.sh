@@ -6,6 +6,7 @@
 #                        PGHOST, PGPORT, PGUSER, PGDATABASE; stops the cluster on exit
 #   cluster_stop
 #
+#   RISK_SHARED_BUFFERS  the server's shared_buffers (default 512MB; bench/run: 4GB)
 #   RISK_SERVER_ENV      extra environment of the server (VAR=value ..., e.g. the
 #                        sanitizer runtime for make test-asan)
 
@@ -47,7 +48,7 @@ unix_socket_directories = '$RISK_WORK'
 fsync = off
 synchronous_commit = off
 full_page_writes = off
-shared_buffers = 512MB
+shared_buffers = ${RISK_SHARED_BUFFERS:-512MB}
 work_mem = 64MB
 maintenance_work_mem = 256MB
 max_wal_size = 4GB

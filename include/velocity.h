@@ -57,6 +57,8 @@ velocity_state_bytes(bytea *bytes, StringInfo buf, int version, const char *what
 
 /* Reads an interval[] of 1 to 16 window widths (microseconds); errors name fn. */
 extern int	velocity_parse_windows(const char *fn, ArrayType *arr, int64 *widths);
+/* One window's width (microseconds); errors name fn. */
+extern int64 velocity_window_width(const char *fn, Interval *iv);
 /* A width velocity_parse_windows could have returned. */
 extern bool velocity_width_ok(int64 width);
 /* The tile width (hop) of a tiled window of this width. */

@@ -6,7 +6,8 @@
 -- online, metrics and summaries, synthetic orders, a SECURITY DEFINER
 -- wrapper as README's Privileges section shows it, rules and lists, the
 -- model cycle: training, importance, aliases, shadow and canary in the
--- trigger, comparisons and drift) runs once under the
+-- trigger, comparisons and drift; feature sets: declaration, batch, the
+-- trigger serving one, entity_features, rebuild) runs once under the
 -- default path and once under the hostile one: the results are identical
 -- and no shadow object ever runs.
 \set VERBOSITY terse
@@ -16,7 +17,7 @@
 \pset pager off
 \getenv fx RISK_FIXTURES
 
-SELECT plan(5);
+SELECT plan(6);
 
 CREATE ROLE regress_risk_hostile;
 CREATE SCHEMA hostile AUTHORIZATION regress_risk_hostile;
@@ -162,6 +163,24 @@ CREATE TRIGGER score BEFORE INSERT ON public.hostile_cycle_orders FOR EACH ROW
     'challenger=hostile_t@champion', 'champion_score=champion_score', 'challenger_score=challenger_score',
     'canary_unit=buyer_id', 'canary_percent=50', 'canary_salt=hostile-canary', 'in_canary=in_canary',
     'model_version=model_version');
+
+-- a feature set over a table whose trigger serves it (and keeps what it
+-- served), its states built from the table's first 40 orders
+CREATE TABLE public.hostile_fs_orders (id bigint PRIMARY KEY, created_at timestamptz, buyer bigint, device text,
+                                       amount real, account_age_days real, score float8, decision text,
+                                       reasons text[], served jsonb);
+INSERT INTO public.hostile_fs_orders (id, created_at, buyer, device, amount, account_age_days)
+SELECT i, timestamptz '2026-11-24 08:00+00' + (i / 2) * interval '7 minutes', i % 4, 'd' || (i % 6), i * 37 % 50, i % 9
+  FROM generate_series(1, 40) i;
+SELECT risk.create_feature_set('hostile_fs', 'public.hostile_fs_orders', 'created_at', tie_break => 'id') IS NULL AS created \gset
+SELECT risk.add_feature('hostile_fs', 'amount', 'amount') AS p \gset
+SELECT risk.add_feature('hostile_fs', 'account_age_days', 'account_age_days') AS p \gset
+SELECT risk.add_feature('hostile_fs', 'is_new_device', 'is_new(device)', per => 'buyer', within => '1 day') AS p \gset
+SELECT risk.add_feature('hostile_fs', 'orders_1h', 'count(*) FILTER (WHERE amount > 1 AND device <> ''d0'')',
+                        per => 'buyer', within => '1 hour') AS p \gset
+SELECT risk.rebuild_feature_states('hostile_fs') AS n \gset
+CREATE TRIGGER score BEFORE INSERT ON public.hostile_fs_orders FOR EACH ROW
+  EXECUTE FUNCTION risk.score_trigger('hostile_rules_m', 'hostile_fs', 'score', 'decision', 'reasons', 'features=served');
 
 -- the cases, in order: each a query of one text value (or none)
 CREATE TABLE public.hostile_cases (n int PRIMARY KEY, query text);
@@ -335,7 +354,33 @@ INSERT INTO public.hostile_cases VALUES
   (102, $q$SELECT pg_catalog.concat_ws(' ', risk.set_alias('hostile_t', 'champion', 2, 'again'),
                                         risk.bucket('hostile', 'buyer-1', 100), risk.bucket('hostile', 12345::bigint, 100))$q$),
   (103, $q$SELECT risk.rollback_alias('hostile_t', 'champion', 'back')::text$q$),
-  (104, $q$SELECT risk.remove_alias('hostile_t', 'champion', 'done')::text$q$);
+  (104, $q$SELECT risk.remove_alias('hostile_t', 'champion', 'done')::text$q$),
+  (110, $q$SELECT pg_catalog.md5(pg_catalog.string_agg(pg_catalog.concat_ws(':', f.id, f.amount, f.account_age_days,
+                                                                            f.is_new_device, f.orders_1h), ','
+                                                        ORDER BY f.id))
+             FROM public.hostile_fs_features() f$q$),
+  (111, $q$WITH i AS (INSERT INTO public.hostile_fs_orders (id, created_at, buyer, device, amount, account_age_days)
+                      VALUES (101, '2026-11-24 13:00+00', 1, 'new-dev', 420, 2), (102, '2026-11-24 13:00+00', 1, 'new-dev', 30, 2)
+                      RETURNING id, score, decision, served)
+           SELECT pg_catalog.string_agg(pg_catalog.concat_ws(' ', id, score, decision, served), ';' ORDER BY id) FROM i$q$),
+  (112, $q$SELECT pg_catalog.string_agg(pg_catalog.concat_ws(':', f.id, f.amount, f.account_age_days,
+                                                             f.is_new_device, f.orders_1h), ',' ORDER BY f.id)
+             FROM public.hostile_fs_features('2026-11-24 13:00+00') f$q$),
+  (113, $q$SELECT pg_catalog.string_agg(pg_catalog.concat(feature, '=', value), ',' ORDER BY feature)
+             FROM risk.entity_features('hostile_fs', 'buyer', 1::bigint, '2026-11-24 13:30+00')$q$),
+  (114, $q$WITH d AS (DELETE FROM public.hostile_fs_orders WHERE id OPERATOR(pg_catalog.>) 100 RETURNING id)
+           SELECT pg_catalog.count(*)::text FROM d$q$),
+  (115, $q$SELECT risk.rebuild_feature_states('hostile_fs')::text$q$),
+  -- (a declaration's expressions are the user's SQL, resolved under the user's
+  -- path as a view's are: qualified here, then stored qualified)
+  (116, $q$SELECT pg_catalog.concat_ws(' ', risk.create_feature_set('hostile_fs2', 'public.hostile_fs_orders', 'created_at'),
+                                        risk.add_feature('hostile_fs2', 'big', 'count(*) FILTER (WHERE amount OPERATOR(pg_catalog.>) 10 AND device OPERATOR(pg_catalog.=) ''d1'')',
+                                                         per => 'buyer', within => '1 day'),
+                                        risk.add_entity('hostile_fs2', 'pair', 'ARRAY[buyer::text, device]'))$q$),
+  (117, $q$SELECT pg_catalog.concat_ws(' ', (SELECT pg_catalog.string_agg(expression, ',')
+                                               FROM risk.feature_set_features WHERE feature_set OPERATOR(pg_catalog.=) 'hostile_fs2'),
+                                        (SELECT pg_catalog.sum(big) FROM public.hostile_fs2_features()))$q$),
+  (118, $q$SELECT risk.drop_feature_set('hostile_fs2')::text$q$);
 
 -- runs every case under the session's search_path; its own statements use no
 -- operator or function a search_path could change
@@ -373,6 +418,8 @@ SELECT ('a' = 'b')::text AS shadowed \gset
 RESET search_path;
 SELECT is((SELECT count(*) FROM hostile.calls WHERE what = '=(text,text)'), 1::bigint,
           'an unqualified = of the user''s own under that path calls the shadow operator');
+SELECT ok((SELECT result ~ '"is_new_device": 1' AND result ~ '"orders_1h": 1' FROM hostile_results WHERE run = 'hostile' AND n = 111),
+          'the trigger served the feature set''s features (a new device, then the buyer''s order before it)');
 SELECT is((SELECT split_part(result, ' ', 2) FROM hostile_results WHERE run = 'hostile' AND n = 40), 'block',
           'the trigger decided with its own features function (the shadow one would allow)');
 
@@ -382,6 +429,7 @@ DROP TABLE public.hostile_orders CASCADE;
 DROP TABLE public.hostile_rule_orders CASCADE;
 DROP TABLE public.hostile_rule_history;
 DROP TABLE public.hostile_cycle_orders CASCADE;
+DROP TABLE public.hostile_fs_orders;	-- and its feature set, by the sql_drop trigger
 DROP TABLE public.hostile_train;
 SELECT risk.drop_model('hostile_t') AS dropped \gset
 DELETE FROM risk.decision_thresholds WHERE model IN ('hostile_rules_m', 'hostile_t');

@@ -416,6 +416,27 @@ SELECT count(*) FILTER (WHERE risk.bucket('challenger-2026-02', g, 100) < 5) AS 
 -- synthetic orders
 SELECT pattern, count(*) AS orders, count(DISTINCT buyer_id) AS buyers, round(avg(amount)::numeric, 2) AS avg_amount
   FROM risk.synthetic_orders(100000, 42) GROUP BY pattern ORDER BY orders DESC;
+-- feature sets: declare once, batch and online
+CREATE TABLE shop_orders AS SELECT order_id, created_at, buyer_id, device_id, amount, declined
+  FROM risk.synthetic_orders(5000, 42);
+ALTER TABLE shop_orders ADD PRIMARY KEY (order_id);
+SELECT risk.create_feature_set('shop', 'shop_orders', 'created_at', tie_break => 'order_id');
+SELECT risk.add_feature('shop', 'amount', 'amount');
+SELECT risk.add_feature('shop', 'buyer_orders_1d', 'count(*)', per => 'buyer_id', within => '1 day');
+SELECT risk.add_feature('shop', 'buyer_declines_7d', 'count(*) FILTER (WHERE declined)', per => 'buyer_id',
+                        within => '7 days', delay => '1 day');
+SELECT risk.add_feature('shop', 'device_buyers_1d', 'count(distinct buyer_id)', per => 'device_id',
+                        within => '1 day', max_distinct => 100);
+SELECT risk.add_feature('shop', 'new_device', 'is_new(device_id)', per => 'buyer_id', within => '30 days');
+SELECT risk.add_feature('shop', 'amount_vs_avg', 'ratio_to_avg(amount)', per => 'buyer_id', within => '30 days');
+SELECT * FROM shop_features() WHERE order_id IN (4410, 4411, 4412, 4413) ORDER BY order_id;
+SELECT risk.rebuild_feature_states('shop') AS entities;
+SELECT * FROM risk.entity_features('shop', 'buyer_id', 542, '2026-01-28 02:00+00');
+DROP TABLE shop_orders;
+-- a velocity pack read by name
+SELECT risk.velocity_value(v, '{1 hour,24 hours}', 'distinct', '24 hours') AS devices_24h
+  FROM (SELECT '{1,4,22,85,1,2}'::float8[] AS v) p;
+SELECT * FROM risk.velocity_unpack('{1,4,22,85,1,2}', '{1 hour,24 hours}');
 RESET timezone;
 RESET datestyle;
 

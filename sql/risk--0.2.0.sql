@@ -2809,3 +2809,15 @@ CREATE FUNCTION @extschema@.entity_features(feature_set text, entity text, value
   AS 'MODULE_PATHNAME', 'risk_entity_features' LANGUAGE C STABLE;
 COMMENT ON FUNCTION @extschema@.entity_features(text, text, anyelement, timestamptz) IS
   'An entity''s features now (or at a time), from its state in the store, counting every event up to then: for an investigation ("device 123: orders in the last hour, ..."). Features of the current event (is_new, ratio_to_avg) are NULL.';
+
+-- Reading a velocity pack (risk.velocity, risk.velocity_tiled, risk.velocity_read) by name
+CREATE FUNCTION @extschema@.velocity_value(pack double precision[], windows interval[], measure text, within interval)
+  RETURNS double precision AS 'MODULE_PATHNAME', 'risk_velocity_value' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.velocity_value(double precision[], interval[], text, interval) IS
+  'One value of a velocity pack by name: measure count, sum, avg or distinct of the window within, given the windows the pack was computed with.';
+CREATE FUNCTION @extschema@.velocity_unpack(pack double precision[], windows interval[])
+  RETURNS TABLE (within interval, count double precision, sum double precision, avg double precision,
+                 distinct_count double precision)
+  AS 'MODULE_PATHNAME', 'risk_velocity_unpack' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 4;
+COMMENT ON FUNCTION @extschema@.velocity_unpack(double precision[], interval[]) IS
+  'A velocity pack as a row per window: count, sum, avg and distinct_count by name.';

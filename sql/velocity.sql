@@ -9,7 +9,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(74);
+SELECT plan(82);
 
 -- 30,000 events of 300 buyers; timestamps on a 10-second grid (ties), a
 -- burst of 2,000 events in one minute, a gap of 3 days; about 6% NULL
@@ -423,6 +423,44 @@ SELECT is(risk.decayed_sum(v, t, '1 hour'), NULL, 'rows with a NULL time are lef
   FROM (VALUES (5.0::float8, NULL::timestamptz)) s(v, t);
 SELECT throws_ok($$SELECT risk.count_distinct(device) OVER (ORDER BY ts RANGE BETWEEN '-1 hour' PRECEDING AND CURRENT ROW) FROM ev$$,
                  '22013', NULL, 'a negative window (PostgreSQL''s own check)');
+
+-- a pack read by name: risk.velocity_value and risk.velocity_unpack = the
+-- window aggregates, whatever the order of the windows
+SELECT is(count(*) FILTER (WHERE risk.velocity_value(v, w, 'count', '1 hour') IS DISTINCT FROM c2::float8
+                              OR risk.velocity_value(v, w, 'distinct', '24 hours') IS DISTINCT FROM d3::float8
+                              OR abs(risk.velocity_value(v, w, 'sum', '10 minutes') - s1) > 1e-9 * greatest(abs(s1), 1)
+                              OR risk.velocity_value(v, w, 'avg', '1 day') IS DISTINCT FROM
+                                 (SELECT u.avg FROM risk.velocity_unpack(v, w) u WHERE u.within = '1 day')
+                              OR (c3 = 0) <> (risk.velocity_value(v, w, 'avg', '1 day') IS NULL)
+                              OR abs(risk.velocity_value(v, w, 'avg', '1 day') - s3 / nullif(c3, 0)) >
+                                 1e-9 * greatest(abs(s3 / nullif(c3, 0)), 1)),
+          0::bigint, 'velocity_value by measure and window = count, sum, avg and count_distinct OVER RANGE')
+  FROM (SELECT ARRAY['1 day', '10 minutes', '1 hour']::interval[] AS w,
+               risk.velocity(ts, amount::float8, device, ARRAY['1 day', '10 minutes', '1 hour']::interval[])
+                 OVER (PARTITION BY buyer ORDER BY ts) AS v,
+               count(*) OVER w2 AS c2, count(*) OVER w3 AS c3,
+               coalesce(sum(amount) OVER w1, 0) AS s1, coalesce(sum(amount) OVER w3, 0) AS s3,
+               risk.count_distinct(device) OVER w3 AS d3
+          FROM ev
+        WINDOW w1 AS (PARTITION BY buyer ORDER BY ts RANGE BETWEEN '10 minutes' PRECEDING AND '1 microsecond' PRECEDING),
+               w2 AS (PARTITION BY buyer ORDER BY ts RANGE BETWEEN '1 hour' PRECEDING AND '1 microsecond' PRECEDING),
+               w3 AS (PARTITION BY buyer ORDER BY ts RANGE BETWEEN '1 day' PRECEDING AND '1 microsecond' PRECEDING)) q;
+SELECT is(array_agg(ROW(extract(epoch FROM within), count, sum, avg, distinct_count)::text ORDER BY o),
+          ARRAY['(86400.000000,4,10,2.5,2)', '(3600.000000,1,3,3,1)', '(600.000000,0,0,,0)'],
+          'velocity_unpack: a row per window, in the windows'' order, avg NULL over no event')
+  FROM risk.velocity_unpack('{4,1,0,10,3,0,2,1,0}', '{1 day,1 hour,10 minutes}') WITH ORDINALITY AS u(within, count, sum, avg, distinct_count, o);
+SELECT throws_ok($$SELECT risk.velocity_value('{1,2,3,4}', '{1 hour,1 day}', 'count', '1 hour')$$,
+                 '22023', 'risk.velocity_value: the pack has 4 values, not 3 per window of the 2 given',
+                 'a pack and windows that disagree');
+SELECT throws_ok($$SELECT risk.velocity_value('{1,2,3}', '{1 hour}', 'median', '1 hour')$$,
+                 '22023', 'risk.velocity_value: unknown measure "median"', 'an unknown measure');
+SELECT throws_ok($$SELECT risk.velocity_value('{1,2,3}', '{1 hour}', 'count', '2 hours')$$,
+                 '22023', NULL, 'a window not in the pack');
+SELECT throws_ok($$SELECT risk.velocity_value('{1,NULL,3}', '{1 hour}', 'count', '1 hour')$$,
+                 '22004', 'risk.velocity_value: the pack must not hold NULLs', 'a NULL in the pack');
+SELECT throws_ok($$SELECT risk.velocity_unpack('{1,2,3}', '{1 month}')$$,
+                 '22023', 'risk.velocity_unpack windows must be given in days, hours, minutes or seconds', 'a window in months');
+SELECT is(risk.velocity_value(NULL, '{1 hour}', 'count', '1 hour'), NULL, 'a NULL pack (an event without a time) reads NULL');
 
 DROP FUNCTION recount(interval, interval);
 DROP TABLE ev;

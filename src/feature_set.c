@@ -174,6 +174,7 @@ feature_deparse(Relation rel, Node *expr)
  */
 
 static List *compiled = NIL;	/* FeatureSet *, valid ones and retired pinned ones */
+static List *not_sets = NIL;	/* names looked up and not found, until the catalog changes */
 static Oid	catalog_oids[3];
 
 void
@@ -191,6 +192,11 @@ feature_set_relation_changed(Oid relid)
 
 		if (catalog || fs->events == relid)
 			fs->valid = false;
+	}
+	if (catalog)
+	{
+		list_free_deep(not_sets);
+		not_sets = NIL;
 	}
 }
 
@@ -376,6 +382,15 @@ spi_text(uint64 row, int col, bool *isnull)
 }
 
 /* Reads and compiles the declaration `name`, in its own memory context; NULL when there is none. */
+/* The catalog tables' OIDs, whose invalidations retire what we cached. */
+static void
+know_catalog(void)
+{
+	catalog_oids[0] = catalog_relid("feature_sets");
+	catalog_oids[1] = catalog_relid("feature_set_entities");
+	catalog_oids[2] = catalog_relid("feature_set_features");
+}
+
 static FeatureSet *
 compile(const char *name)
 {
@@ -398,9 +413,7 @@ compile(const char *name)
 	fs->name = pstrdup(name);
 	fs->valid = true;			/* a change while we read makes us read again */
 	args[0] = CStringGetTextDatum(name);
-	catalog_oids[0] = catalog_relid("feature_sets");
-	catalog_oids[1] = catalog_relid("feature_set_entities");
-	catalog_oids[2] = catalog_relid("feature_set_features");
+	know_catalog();
 	catalog_spi_connect();
 	MemoryContextSwitchTo(mcxt);	/* what we read is kept: not in SPI's memory */
 	catalog_as_owner("feature_sets", &id);	/* the catalog is not the caller's to read */
@@ -637,7 +650,16 @@ feature_set_exists(const char *name)
 	Datum		args[1] = {CStringGetTextDatum(name)};
 	bool		found;
 	CatalogIdentity id;
+	ListCell   *lc;
 
+	/* the trigger asks at each statement: answer from what we know */
+	AcceptInvalidationMessages();
+	foreach(lc, compiled)
+		if (((FeatureSet *) lfirst(lc))->valid && strcmp(((FeatureSet *) lfirst(lc))->name, name) == 0)
+			return true;
+	foreach(lc, not_sets)
+		if (strcmp(lfirst(lc), name) == 0)
+			return false;
 	catalog_spi_connect();
 	catalog_as_owner("feature_sets", &id);
 	if (SPI_execute_with_args("SELECT 1 FROM " RISK_SCHEMA ".feature_sets WHERE name OPERATOR(pg_catalog.=) $1",
@@ -646,6 +668,14 @@ feature_set_exists(const char *name)
 	catalog_as_caller(&id);
 	found = SPI_processed > 0;
 	SPI_finish();
+	if (!found && list_length(not_sets) < 64)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		know_catalog();
+		not_sets = lappend(not_sets, pstrdup(name));
+		MemoryContextSwitchTo(old);
+	}
 	return found;
 }
 

@@ -20,6 +20,14 @@
  * Rows are taken in the order of the calls: transactions that track their
  * entities in the same order wait for each other rather than deadlock.
  *
+ * A row the transaction itself wrote is found again where it wrote it,
+ * without the index: the versions one transaction leaves behind cannot be
+ * pruned before it ends, so a bulk load (a COPY of many orders of one
+ * shop) would otherwise walk a longer chain of them at every order.  The
+ * transaction holds that row's lock, so the version it wrote is the row's
+ * latest, unless it changed the row since by other means or rolled back a
+ * savepoint: such a remembered place is checked, and forgotten.
+ *
  * A row is written through the executor's own pieces, as logical
  * replication's apply writes it: stored generated columns are computed,
  * NOT NULL and CHECK constraints checked, the publications' replica
@@ -54,11 +62,14 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "parser/parse_coerce.h"
+#include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -91,6 +102,132 @@ typedef struct Store
 
 static HTAB *stores = NULL;
 
+/* where this transaction last wrote each entity's row, by store (see the file's header) */
+typedef struct WrittenKey
+{
+	Oid			relid;
+	uint32		hash;			/* of the entity's datum image */
+} WrittenKey;
+
+typedef struct Written
+{
+	WrittenKey	key;
+	Datum		entity;			/* in written_cxt */
+	ItemPointerData tid;
+} Written;
+
+static HTAB *written = NULL;	/* in TopTransactionContext; NULL between transactions */
+static bool written_callbacks = false;
+
+static void
+forget_written(void)
+{
+	written = NULL;				/* its memory goes with TopTransactionContext */
+}
+
+static void
+written_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE)
+		forget_written();
+}
+
+static void
+written_subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTransactionId parentSubid, void *arg)
+{
+	/* a rolled-back savepoint's versions are dead: find those rows again by the index */
+	if (event == SUBXACT_EVENT_ABORT_SUB && written != NULL)
+	{
+		hash_destroy(written);
+		written = NULL;
+	}
+}
+
+static uint32
+entity_hash(Store *s, Datum entity)
+{
+	int16		typlen;
+	bool		typbyval;
+
+	get_typlenbyval(s->entity_type, &typlen, &typbyval);
+	return datum_image_hash(entity, typbyval, typlen);
+}
+
+/* The row this transaction last wrote for the entity, into slot; false when unknown or changed since. */
+static bool
+written_find(Store *s, Relation rel, Datum entity, TupleTableSlot *slot)
+{
+	WrittenKey	key = {s->relid, 0};
+	Written    *w;
+	int16		typlen;
+	bool		typbyval;
+	SnapshotData dirty;
+
+	if (written == NULL)
+		return false;
+	key.hash = entity_hash(s, entity);
+	w = hash_search(written, &key, HASH_FIND, NULL);
+	if (w == NULL)
+		return false;
+	get_typlenbyval(s->entity_type, &typlen, &typbyval);
+	if (!datum_image_eq(w->entity, entity, typbyval, typlen) ||
+		ItemPointerGetBlockNumber(&w->tid) >= RelationGetNumberOfBlocks(rel) ||
+		!table_tuple_fetch_row_version(rel, &w->tid, SnapshotAny, slot))
+		return false;
+	/* still the entity's row, and its latest version: ours, not updated or deleted since */
+	InitDirtySnapshot(dirty);
+	if (!table_tuple_satisfies_snapshot(rel, slot, &dirty) || TransactionIdIsValid(dirty.xmax))
+		return false;
+	{
+		bool		isnull;
+		Datum		stored = slot_getattr(slot, s->entity_att, &isnull);
+
+		if (isnull || !datum_image_eq(stored, entity, typbyval, typlen))
+			return false;
+	}
+	return true;
+}
+
+static void
+written_remember(Store *s, Datum entity, ItemPointer tid)
+{
+	WrittenKey	key = {s->relid, 0};
+	Written    *w;
+	bool		found;
+	int16		typlen;
+	bool		typbyval;
+
+	if (!written_callbacks)
+	{
+		RegisterXactCallback(written_xact_callback, NULL);
+		RegisterSubXactCallback(written_subxact_callback, NULL);
+		written_callbacks = true;
+	}
+	if (written == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(WrittenKey);
+		ctl.entrysize = sizeof(Written);
+		ctl.hcxt = TopTransactionContext;
+		written = hash_create("risk store rows written", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	get_typlenbyval(s->entity_type, &typlen, &typbyval);
+	key.hash = entity_hash(s, entity);
+	w = hash_search(written, &key, HASH_ENTER, &found);
+	if (!found || !datum_image_eq(w->entity, entity, typbyval, typlen))
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+		if (found && !typbyval)
+			pfree(DatumGetPointer(w->entity));
+		w->entity = datumCopy(entity, typbyval, typlen);
+		MemoryContextSwitchTo(old);
+	}
+	w->tid = *tid;
+}
+
 /* the SQL name of the caller, for messages */
 static const char *store_fn = FN;
 
@@ -100,12 +237,24 @@ velocity_store_relation_changed(Oid relid)
 	HASH_SEQ_STATUS seq;
 	Store	   *s;
 
-	if (stores == NULL)
-		return;
-	hash_seq_init(&seq, stores);
-	while ((s = hash_seq_search(&seq)) != NULL)
-		if (relid == InvalidOid || s->relid == relid)
-			s->valid = false;
+	bool		store = relid == InvalidOid;
+
+	if (stores != NULL)
+	{
+		hash_seq_init(&seq, stores);
+		while ((s = hash_seq_search(&seq)) != NULL)
+			if (relid == InvalidOid || s->relid == relid)
+			{
+				s->valid = false;
+				store = true;
+			}
+	}
+	/* a store truncated, altered or rewritten: its rows are found by the index again */
+	if (store && written != NULL)
+	{
+		hash_destroy(written);
+		written = NULL;
+	}
 }
 
 static void
@@ -607,7 +756,7 @@ velocity_store_apply(Relation rel, Oid state_type, Datum entity, const char *fn,
 	new = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsVirtual);
 	for (;;)
 	{
-		bool		found = store_find(s, rel, idx, entity, old);
+		bool		found = written_find(s, rel, entity, old) || store_find(s, rel, idx, entity, old);
 		Datum		stored = (Datum) 0;
 		bool		isnull = false;
 
@@ -622,8 +771,12 @@ velocity_store_apply(Relation rel, Oid state_type, Datum entity, const char *fn,
 						 errhint("Delete the row, or rebuild the store's states.")));
 		}
 		state = change(stored, arg);
-		if (found ? store_update(s, rel, old, new, state)
-			: store_insert(s, rel, state_type, entity, state))
+		if (found && store_update(s, rel, old, new, state))
+		{
+			written_remember(s, entity, &new->tts_tid);
+			break;
+		}
+		if (!found && store_insert(s, rel, state_type, entity, state))
 			break;
 		CHECK_FOR_INTERRUPTS();
 	}

@@ -25,8 +25,8 @@
 
 #define MAX_WIDTH (INT64CONST(100000) * USECS_PER_DAY)
 
-static int64
-window_width(const char *fn, Interval *iv)
+int64
+velocity_window_width(const char *fn, Interval *iv)
 {
 	int64		us;
 
@@ -69,7 +69,7 @@ velocity_parse_windows(const char *fn, ArrayType *arr, int64 *widths)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("%s windows must not be NULL", fn)));
-		widths[i] = window_width(fn, DatumGetIntervalP(elems[i]));
+		widths[i] = velocity_window_width(fn, DatumGetIntervalP(elems[i]));
 	}
 	return n;
 }
