@@ -13,7 +13,10 @@ CREATE EXTENSION IF NOT EXISTS risk;
 ALTER TABLE marketplace.orders DISABLE TRIGGER score;
 INSERT INTO marketplace.orders SELECT *, NULL, NULL, NULL FROM risk.synthetic_orders(:history, 42);
 ALTER TABLE marketplace.orders ENABLE TRIGGER score;
+SELECT clock_timestamp() AS t0 \gset
 SELECT risk.rebuild_feature_states('marketplace') AS states \gset
+SELECT :history AS history_orders, :states AS entity_states,
+       round(extract(epoch FROM clock_timestamp() - :'t0')::numeric, 1) AS rebuild_s;
 CREATE TABLE marketplace.plain_orders (LIKE marketplace.orders INCLUDING INDEXES);
 -- and a copy with the same trigger and model whose features come from the
 -- order's own columns only (the feature set's row features, its velocity

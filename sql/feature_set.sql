@@ -30,7 +30,7 @@ CREATE INDEX ON ev (((ip - '0.0.0.0'::inet) >> 8), created_at);
 CREATE INDEX ON ev ((payload->>'fp'), created_at);
 ANALYZE ev;
 
-SELECT plan(74);
+SELECT plan(78);
 
 -- ------------------------------------------------------------------------
 -- The declaration
@@ -420,5 +420,22 @@ SELECT is(count(*) FILTER (WHERE score = risk.score('two', ARRAY[x, x * 2])), 10
 SELECT lives_ok($$SELECT risk.drop_feature_set('fsn')$$, 'risk.drop_feature_set');
 SELECT is(to_regclass('fst.fsn_shop_id') IS NULL AND to_regprocedure('fst.fsn_features(timestamptz, timestamptz)') IS NULL,
           true, '... drops its stores and its batch function');
+
+-- a set goes with its event table; a store does not go alone
+CREATE TABLE drop_ev (id bigint PRIMARY KEY, at timestamptz, buyer bigint, seq bigint);
+SELECT risk.create_feature_set('fsd', 'drop_ev', 'at', arrival => 'seq') \g /dev/null
+SELECT risk.add_feature('fsd', 'n', 'count(*)', per => 'buyer', within => '1 day') \g /dev/null
+SELECT throws_ok($$DROP TABLE fst.fsd_buyer$$, '2BP01', 'cannot drop fst.fsd_buyer: it is a store of feature set "fsd"',
+                 'a store dropped alone: refused');
+SELECT ok(to_regclass('fst.fsd_buyer') IS NOT NULL, '... and still there');
+DROP TABLE drop_ev;
+SELECT is((SELECT count(*) FROM risk.feature_sets WHERE name = 'fsd') +
+          (SELECT count(*) FROM risk.feature_set_features WHERE feature_set = 'fsd') +
+          (SELECT count(*) FROM risk.feature_set_entities WHERE feature_set = 'fsd'), 0::bigint,
+          'the event table dropped: its feature set goes with it');
+SELECT ok(to_regclass('fst.fsd_buyer') IS NULL AND to_regclass('fst.fsd_arrival') IS NULL
+          AND to_regprocedure('fst.fsd_features(timestamptz, timestamptz)') IS NULL
+          AND to_regprocedure('fst.fsd_features_served(timestamptz, timestamptz)') IS NULL,
+          '... its store, arrival sequence and batch functions too');
 
 SELECT * FROM finish();

@@ -12,7 +12,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(60);
+SELECT plan(63);
 
 \set windows '''{10 minutes,1 hour,1 day,7 days}''::interval[]'
 
@@ -116,6 +116,45 @@ ROLLBACK TO SAVEPOINT s;
 COMMIT;
 SELECT is(state::text, :'before', 'rolled back to a savepoint: the state is as it was') FROM buyer_store WHERE buyer = 7;
 SELECT is((SELECT count(*) FROM buyer_store WHERE buyer = 5000), 0::bigint, 'and the new entity is gone');
+
+-- one transaction changes the same rows again and again (found again
+-- where it wrote them, not through the index), rolls back a savepoint of
+-- further changes, then goes on; another truncates the store between two
+-- runs of changes: the states are those of the events that stayed
+CREATE TABLE again_store (id bigint PRIMARY KEY, state risk.velocity_state NOT NULL) WITH (fillfactor = 100);
+CREATE FUNCTION again(lo int, hi int) RETURNS bigint LANGUAGE sql AS $$
+  SELECT count(risk.velocity_track('again_store', g % 7, timestamptz '2026-03-01' + g * interval '1 minute', g, '{1 day}'))
+    FROM generate_series(lo, hi) g $$;
+CREATE FUNCTION again_recount(VARIADIC ranges int[]) RETURNS TABLE (id bigint, state text) LANGUAGE sql AS $$
+  SELECT g % 7, risk.velocity_state_agg(timestamptz '2026-03-01' + g * interval '1 minute', g, NULL::text, '{1 day}')::text
+    FROM generate_series(1, 2000) g
+   WHERE EXISTS (SELECT 1 FROM generate_subscripts(ranges, 1) i WHERE i % 2 = 1 AND g BETWEEN ranges[i] AND ranges[i + 1])
+   GROUP BY 1 $$;
+BEGIN;
+SELECT again(1, 300) \g /dev/null
+SAVEPOINT s;
+SELECT again(301, 400) \g /dev/null
+ROLLBACK TO SAVEPOINT s;
+SELECT again(401, 700) \g /dev/null
+SAVEPOINT t;
+SELECT again(701, 750) \g /dev/null
+RELEASE SAVEPOINT t;
+SELECT ok(n_tup_upd - n_tup_hot_upd > 10, '(many of its row versions on other pages)')
+  FROM pg_stat_xact_user_tables WHERE relname = 'again_store';
+COMMIT;
+SELECT is(count(*) FILTER (WHERE r.state IS DISTINCT FROM s.state::text), 0::bigint,
+          'rows changed 100 times in a transaction, a savepoint rolled back between: the states of the events kept')
+  FROM again_recount(1, 300, 401, 750) r FULL JOIN again_store s USING (id);
+BEGIN;
+SELECT again(751, 900) \g /dev/null
+TRUNCATE again_store;
+SELECT again(901, 1000) \g /dev/null
+COMMIT;
+SELECT is(count(*) FILTER (WHERE r.state IS DISTINCT FROM s.state::text), 0::bigint,
+          'a store truncated in the transaction that wrote it: the states of the events after')
+  FROM again_recount(901, 1000) r FULL JOIN again_store s USING (id);
+DROP TABLE again_store;
+DROP FUNCTION again(int, int), again_recount(int[]);
 
 -- updates that no longer fit in their page: new row versions elsewhere,
 -- with new entries in every index of the store

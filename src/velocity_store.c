@@ -211,7 +211,7 @@ written_remember(Store *s, Datum entity, ItemPointer tid)
 		ctl.keysize = sizeof(WrittenKey);
 		ctl.entrysize = sizeof(Written);
 		ctl.hcxt = TopTransactionContext;
-		written = hash_create("risk store rows written", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		written = hash_create("risk store rows written", 16, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
 	get_typlenbyval(s->entity_type, &typlen, &typbyval);
 	key.hash = entity_hash(s, entity);
