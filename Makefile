@@ -12,7 +12,7 @@ OBJS        = src/risk.o src/xgb_bridge.o src/model_json.o src/forest.o \
               src/metrics_sample.o src/metrics_rank.o src/metrics_threshold.o src/metrics_loss.o \
               src/metrics_curve.o src/metrics_summary.o \
               src/metrics_drift.o src/metrics_compare.o src/synthetic.o \
-              src/forest_explain.o src/forest_importance.o src/catalog.o src/lists.o src/rules_policy.o src/rules_compile.o \
+              src/forest_explain.o src/forest_importance.o src/catalog.o src/catalog_citus.o src/lists.o src/rules_policy.o src/rules_compile.o \
               src/rules_eval.o src/rules_catalog.o src/decision.o src/rules_sql.o src/backtest.o src/rules_stats.o src/trigger.o \
               src/bucket.o src/train_set.o src/xgb_train.o src/train_progress.o src/train.o src/model_alias.o src/metrics_paired.o src/model_drift.o
 DATA        = sql/risk--0.1.0.sql sql/risk--$(EXTVERSION).sql sql/risk--0.1.0--$(EXTVERSION).sql
@@ -21,6 +21,8 @@ PGFILEDESC  = "risk - risk-control engine for PostgreSQL"
 # Regression tests, in the order they run (sql/NAME.sql, expected/NAME.out).
 REGRESS     = setup parity explain score trigger rules backtest registry readme errors cache privileges hostile limits \
               dump_restore upgrade velocity velocity_online velocity_store feature_set metrics metric_summary metric_compare bucket train deploy experiment synthetic marketplace walkthrough concurrency rules_concurrency
+# the distributed suite, on a coordinator and two workers (make test-citus)
+CITUS_REGRESS = citus_registry citus_drop
 
 PG_CPPFLAGS = -I$(srcdir)/include
 # Bit-exact float32 arithmetic with libxgboost: no fused multiply-add.
@@ -39,7 +41,7 @@ endif
 # every object is rebuilt when a header changes (PGXS does not track them)
 $(OBJS): $(wildcard include/*.h)
 
-.PHONY: deps test demo bench fuzz test-asan soak
+.PHONY: deps test test-citus demo bench fuzz test-asan soak
 
 # Debian packages the build, the tests and the demo need (installed when missing).
 deps:
@@ -50,6 +52,14 @@ test: deps
 	$(MAKE) all
 	$(MAKE) install
 	RISK_TESTS="$(REGRESS)" RISK_FUZZ_SECONDS=$${RISK_FUZZ_SECONDS:-10} .ci/regress
+
+# The distributed suite on a throwaway Citus cluster: a coordinator and two
+# workers on loopback; Citus is built from ../shared/vendor/citus when it is
+# not installed, and the suite is skipped when neither is there.
+test-citus: deps
+	$(MAKE) all
+	$(MAKE) install
+	RISK_CITUS_TESTS="$(CITUS_REGRESS)" .ci/citus_regress
 
 demo: deps
 	$(MAKE) all

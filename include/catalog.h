@@ -39,6 +39,23 @@ extern void catalog_spi_connect(void);
  */
 extern void catalog_read(const char *query, const char *owner_table, bool *valid);
 
+/*
+ * What a cache reads for risk.<name>: the table, or this node's copy of it
+ * once Citus has made it a reference table (catalog_citus.c); its OID (what
+ * the cache's invalidation is for) and its qualified name for the query.
+ * Writes go to risk.<name> itself.
+ */
+extern Oid	catalog_read_relid(const char *name);
+extern const char *catalog_read_name(const char *name);
+
+/*
+ * False when risk.<name> is a Citus table of which this node holds no copy
+ * (a worker while the shard is being dropped): reading it here would be a
+ * distributed query.
+ */
+extern bool catalog_read_local(const char *name);
+extern void catalog_relation_changed(Oid relid);
+
 /* Checks a name for a list or rule set (42602), as the tables' CHECK would. */
 extern char *catalog_check_name(text *name, const char *what);
 

@@ -2821,3 +2821,63 @@ CREATE FUNCTION @extschema@.velocity_unpack(pack double precision[], windows int
   AS 'MODULE_PATHNAME', 'risk_velocity_unpack' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 4;
 COMMENT ON FUNCTION @extschema@.velocity_unpack(double precision[], interval[]) IS
   'A velocity pack as a row per window: count, sum, avg and distinct_count by name.';
+
+-- Running on Citus: the extension's tables as reference tables, a copy on every node
+CREATE FUNCTION @extschema@.distribute_catalog() RETURNS integer
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    ext oid := (SELECT e.oid FROM pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'risk');
+    t regclass;
+    n integer := 0;
+    unsafe_triggers text;
+    local_keys text;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'citus') THEN
+        RAISE EXCEPTION 'risk.distribute_catalog() needs Citus in this database'
+          USING ERRCODE = 'feature_not_supported',
+                HINT = 'On one server there is nothing to distribute: every query reads the tables where they are.';
+    END IF;
+    IF (SELECT g.groupid FROM pg_dist_local_group g) OPERATOR(pg_catalog.<>) 0 THEN
+        RAISE EXCEPTION 'risk.distribute_catalog() runs on the coordinator'
+          USING ERRCODE = 'object_not_in_prerequisite_state',
+                HINT = 'Connect to the coordinator and run it there: the tables are copied to every node from it.';
+    END IF;
+    -- the tables' triggers tell each node's caches: Citus puts them on every copy
+    unsafe_triggers := current_setting('citus.enable_unsafe_triggers');
+    local_keys := current_setting('citus.enable_local_reference_table_foreign_keys');
+    PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+    -- every table becomes a reference table, referenced ones first: none is left a local table
+    PERFORM set_config('citus.enable_local_reference_table_foreign_keys', 'off', true);
+    FOR t IN
+        WITH RECURSIVE tables AS (
+            SELECT c.oid FROM pg_depend d JOIN pg_class c ON c.oid OPERATOR(pg_catalog.=) d.objid
+             WHERE d.classid OPERATOR(pg_catalog.=) 'pg_class'::regclass AND d.refobjid OPERATOR(pg_catalog.=) ext
+               AND d.deptype OPERATOR(pg_catalog.=) 'e' AND c.relkind OPERATOR(pg_catalog.=) 'r'),
+        depth (oid, n) AS (
+            SELECT oid, 0 FROM tables
+            UNION ALL
+            SELECT f.conrelid, depth.n OPERATOR(pg_catalog.+) 1
+              FROM depth JOIN pg_constraint f ON f.contype OPERATOR(pg_catalog.=) 'f'
+               AND f.confrelid OPERATOR(pg_catalog.=) depth.oid AND f.conrelid OPERATOR(pg_catalog.<>) f.confrelid)
+        SELECT depth.oid::regclass FROM depth GROUP BY depth.oid
+         ORDER BY max(depth.n), depth.oid::regclass::text
+    LOOP
+        IF NOT EXISTS (SELECT FROM pg_dist_partition p WHERE p.logicalrelid OPERATOR(pg_catalog.=) t) THEN
+            PERFORM create_reference_table(t);
+            n := n OPERATOR(pg_catalog.+) 1;
+        END IF;
+    END LOOP;
+    PERFORM set_config('citus.enable_unsafe_triggers', unsafe_triggers, true);
+    PERFORM set_config('citus.enable_local_reference_table_foreign_keys', local_keys, true);
+    RETURN n;
+END $$;
+COMMENT ON FUNCTION @extschema@.distribute_catalog() IS
+  'On a Citus coordinator: makes the extension''s tables (models, aliases, thresholds, rules, lists, feature sets) Citus reference tables, copied to every node and written on all of them in one distributed transaction, so that scores, decisions and features computed on the workers read what the coordinator committed. Returns how many tables it distributed (0 when they already are).';
+CREATE FUNCTION @extschema@.extension_dropping() RETURNS event_trigger
+  AS 'MODULE_PATHNAME', 'risk_extension_dropping' LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.extension_dropping() IS
+  'Event trigger function: on a Citus coordinator, DROP EXTENSION risk first drops the copies of the extension''s tables on every node.';
+CREATE EVENT TRIGGER risk_extension_dropping ON ddl_command_start WHEN TAG IN ('DROP EXTENSION')
+  EXECUTE FUNCTION @extschema@.extension_dropping();
+COMMENT ON EVENT TRIGGER risk_extension_dropping IS
+  'On a Citus coordinator, DROP EXTENSION risk drops the copies of the extension''s tables on every node (risk.distribute_catalog made them): none is left behind.';

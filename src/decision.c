@@ -51,11 +51,11 @@ thresholds_load(void)
 	ctl.entrysize = sizeof(Thresholds);
 	ctl.hcxt = TopMemoryContext;
 	thresholds = hash_create("risk decision thresholds", 16, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-	thresholds_relid = catalog_relid("decision_thresholds");
+	thresholds_relid = catalog_read_relid("decision_thresholds");
 	/* valid from now: a change while we read makes us read again */
 	thresholds_valid = true;
-	catalog_read("SELECT model, review, block, reasons FROM " RISK_SCHEMA ".decision_thresholds", NULL,
-				 &thresholds_valid);
+	catalog_read(psprintf("SELECT model, review, block, reasons FROM %s", catalog_read_name("decision_thresholds")),
+				 NULL, &thresholds_valid);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	t = SPI_tuptable->vals[i];

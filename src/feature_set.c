@@ -386,9 +386,9 @@ spi_text(uint64 row, int col, bool *isnull)
 static void
 know_catalog(void)
 {
-	catalog_oids[0] = catalog_relid("feature_sets");
-	catalog_oids[1] = catalog_relid("feature_set_entities");
-	catalog_oids[2] = catalog_relid("feature_set_features");
+	catalog_oids[0] = catalog_read_relid("feature_sets");
+	catalog_oids[1] = catalog_read_relid("feature_set_entities");
+	catalog_oids[2] = catalog_read_relid("feature_set_features");
 }
 
 static FeatureSet *
@@ -417,10 +417,10 @@ compile(const char *name)
 	catalog_spi_connect();
 	MemoryContextSwitchTo(mcxt);	/* what we read is kept: not in SPI's memory */
 	catalog_as_owner("feature_sets", &id);	/* the catalog is not the caller's to read */
-	if (SPI_execute_with_args("SELECT events::pg_catalog.oid, time_column::pg_catalog.text, "
-							  "tie_break::pg_catalog.text, owner::pg_catalog.text, arrival::pg_catalog.text "
-							  "FROM " RISK_SCHEMA ".feature_sets "
-							  "WHERE name OPERATOR(pg_catalog.=) $1", 1, types, args, NULL, IsInParallelMode(), 0) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(psprintf("SELECT events::pg_catalog.oid, time_column::pg_catalog.text, "
+									   "tie_break::pg_catalog.text, owner::pg_catalog.text, arrival::pg_catalog.text "
+									   "FROM %s WHERE name OPERATOR(pg_catalog.=) $1",
+									   catalog_read_name("feature_sets")), 1, types, args, NULL, IsInParallelMode(), 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read risk.feature_sets");
 	MemoryContextSwitchTo(mcxt);	/* SPI returns to its own memory */
 	if (SPI_processed == 0)
@@ -468,9 +468,9 @@ compile(const char *name)
 
 	nest = feature_path_push();
 	/* entity kinds, by name: the order their rows are locked in */
-	if (SPI_execute_with_args("SELECT entity, expression, store::pg_catalog.oid FROM " RISK_SCHEMA
-							  ".feature_set_entities WHERE feature_set OPERATOR(pg_catalog.=) $1 "
-							  "ORDER BY entity COLLATE \"C\"", 1, types, args, NULL, IsInParallelMode(), 0) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(psprintf("SELECT entity, expression, store::pg_catalog.oid FROM %s "
+									   "WHERE feature_set OPERATOR(pg_catalog.=) $1 ORDER BY entity COLLATE \"C\"",
+									   catalog_read_name("feature_set_entities")), 1, types, args, NULL, IsInParallelMode(), 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read risk.feature_set_entities");
 	MemoryContextSwitchTo(mcxt);	/* SPI returns to its own memory */
 	ents = SPI_tuptable;
@@ -488,12 +488,12 @@ compile(const char *name)
 		e->store = DatumGetObjectId(SPI_getbinval(ents->vals[i], ents->tupdesc, 3, &isnull));
 		e->features = palloc(sizeof(int) * 8);
 	}
-	if (SPI_execute_with_args("SELECT name, aggregate, argument, filter, entity, "
-							  "pg_catalog.date_part('epoch', within)::pg_catalog.float8, "
-							  "pg_catalog.date_part('epoch', delay)::pg_catalog.float8, include_current, max_distinct, "
-							  "within, delay "
-							  "FROM " RISK_SCHEMA ".feature_set_features WHERE feature_set OPERATOR(pg_catalog.=) $1 "
-							  "ORDER BY position", 1, types, args, NULL, IsInParallelMode(), 0) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(psprintf("SELECT name, aggregate, argument, filter, entity, "
+									   "pg_catalog.date_part('epoch', within)::pg_catalog.float8, "
+									   "pg_catalog.date_part('epoch', delay)::pg_catalog.float8, include_current, "
+									   "max_distinct, within, delay "
+									   "FROM %s WHERE feature_set OPERATOR(pg_catalog.=) $1 ORDER BY position",
+									   catalog_read_name("feature_set_features")), 1, types, args, NULL, IsInParallelMode(), 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read risk.feature_set_features");
 	MemoryContextSwitchTo(mcxt);	/* SPI returns to its own memory */
 	fs->nfeatures = SPI_processed;
@@ -662,7 +662,8 @@ feature_set_exists(const char *name)
 			return false;
 	catalog_spi_connect();
 	catalog_as_owner("feature_sets", &id);
-	if (SPI_execute_with_args("SELECT 1 FROM " RISK_SCHEMA ".feature_sets WHERE name OPERATOR(pg_catalog.=) $1",
+	if (SPI_execute_with_args(psprintf("SELECT 1 FROM %s WHERE name OPERATOR(pg_catalog.=) $1",
+									   catalog_read_name("feature_sets")),
 							  1, types, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read risk.feature_sets");
 	catalog_as_caller(&id);

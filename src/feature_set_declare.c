@@ -858,12 +858,16 @@ risk_feature_set_dropped(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("risk.feature_set_dropped() is called by its event trigger only")));
+	/* on Citus, the copies of this node (catalog_citus.c); none while they are being dropped */
+	if (!catalog_read_local("feature_sets") || !catalog_read_local("feature_set_entities"))
+		PG_RETURN_NULL();
 	catalog_spi_connect();
 	catalog_as_owner("feature_sets", &id);
-	if (SPI_execute("SELECT s.name, d.schema_name FROM " RISK_SCHEMA ".feature_sets s, "
-					"pg_catalog.pg_event_trigger_dropped_objects() d "
-					"WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
-					"AND d.objsubid OPERATOR(pg_catalog.=) 0 AND d.objid OPERATOR(pg_catalog.=) s.events::pg_catalog.oid",
+	if (SPI_execute(psprintf("SELECT s.name, d.schema_name FROM %s s, pg_catalog.pg_event_trigger_dropped_objects() d "
+							 "WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
+							 "AND d.objsubid OPERATOR(pg_catalog.=) 0 "
+							 "AND d.objid OPERATOR(pg_catalog.=) s.events::pg_catalog.oid",
+							 catalog_read_name("feature_sets")),
 					false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read risk.feature_sets");
 	catalog_as_caller(&id);
@@ -884,10 +888,12 @@ risk_feature_set_dropped(PG_FUNCTION_ARGS)
 		SetUserIdAndSecContext(as_owner.userid, as_owner.sec_context);
 	}
 	catalog_as_owner("feature_sets", &id);
-	if (SPI_execute("SELECT e.feature_set, d.object_identity FROM " RISK_SCHEMA ".feature_set_entities e, "
-					"pg_catalog.pg_event_trigger_dropped_objects() d "
-					"WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
-					"AND d.objsubid OPERATOR(pg_catalog.=) 0 AND d.objid OPERATOR(pg_catalog.=) e.store::pg_catalog.oid",
+	if (SPI_execute(psprintf("SELECT e.feature_set, d.object_identity FROM %s e, "
+							 "pg_catalog.pg_event_trigger_dropped_objects() d "
+							 "WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
+							 "AND d.objsubid OPERATOR(pg_catalog.=) 0 "
+							 "AND d.objid OPERATOR(pg_catalog.=) e.store::pg_catalog.oid",
+							 catalog_read_name("feature_set_entities")),
 					false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read risk.feature_set_entities");
 	catalog_as_caller(&id);

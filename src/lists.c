@@ -137,12 +137,12 @@ lists_check(void)
 		ctl.hcxt = TopMemoryContext;
 		lists = hash_create("risk lists", 16, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 	}
-	lists_relid = catalog_relid("lists");
+	lists_relid = catalog_read_relid("lists");
 	lists_checked = true;		/* a change while we read makes us read again */
 	hash_seq_init(&seq, lists);
 	while ((l = hash_seq_search(&seq)) != NULL)
 		l->seen = false;
-	catalog_read("SELECT name, kind, revision FROM " RISK_SCHEMA ".lists", "lists", &lists_checked);
+	catalog_read(psprintf("SELECT name, kind, revision FROM %s", catalog_read_name("lists")), "lists", &lists_checked);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	t = SPI_tuptable->vals[i];
@@ -250,11 +250,10 @@ list_load(CachedList *l)
 	args[0] = CStringGetTextDatum(l->name);
 	catalog_spi_connect();
 	catalog_as_owner("list_items", &id);
-	plan = SPI_prepare("SELECT l.revision, i.value, i.valid_from, "
-					   "LEAST(i.expires_at, i.removed_at) "
-					   "FROM " RISK_SCHEMA ".lists l LEFT JOIN " RISK_SCHEMA ".list_items i "
-					   "ON i.list OPERATOR(pg_catalog.=) l.name "
-					   "WHERE l.name OPERATOR(pg_catalog.=) $1", 1, argtypes);
+	plan = SPI_prepare(psprintf("SELECT l.revision, i.value, i.valid_from, LEAST(i.expires_at, i.removed_at) "
+								"FROM %s l LEFT JOIN %s i ON i.list OPERATOR(pg_catalog.=) l.name "
+								"WHERE l.name OPERATOR(pg_catalog.=) $1",
+								catalog_read_name("lists"), catalog_read_name("list_items")), 1, argtypes);
 	if (plan == NULL)
 		elog(ERROR, "could not read the items of list \"%s\"", l->name);
 	portal = SPI_cursor_open(NULL, plan, args, NULL, IsInParallelMode());

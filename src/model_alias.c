@@ -129,8 +129,9 @@ alias_version(const char *name, const char *alias, Snapshot snapshot)
 	int32		version = 0;
 
 	catalog_as_owner("model_aliases", &id);
-	plan = SPI_prepare("SELECT version FROM " ALIASES
-					   " WHERE name OPERATOR(pg_catalog.=) $1 AND alias OPERATOR(pg_catalog.=) $2",
+	plan = SPI_prepare(psprintf("SELECT version FROM %s"
+								" WHERE name OPERATOR(pg_catalog.=) $1 AND alias OPERATOR(pg_catalog.=) $2",
+								catalog_read_name("model_aliases")),
 					   2, argtypes);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare an alias query: %s", SPI_result_code_string(SPI_result));

@@ -42,6 +42,7 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
+#include "catalog.h"
 #include "model_alias.h"
 #include "model_cache.h"
 
@@ -79,6 +80,7 @@ static HTAB *current_versions = NULL;
 static HTAB *compiled_models = NULL;
 static List *retired = NIL;		/* pinned models waiting to be freed */
 static uint64 seen_generation = 0;
+static Oid	registry_table = InvalidOid;	/* risk.model_registry: its privileges */
 static Oid	registry_relid = InvalidOid;
 static Oid	aliases_relid = InvalidOid;
 
@@ -203,9 +205,10 @@ refresh_after_invalidation(void)
 	if (seen_generation != model_cache_generation)
 	{
 		seen_generation = model_cache_generation;
-		registry_relid = get_relname_relid(REGISTRY_TABLE,
-										   get_namespace_oid(REGISTRY_SCHEMA, true));
-		aliases_relid = alias_relid();
+		registry_table = get_relname_relid(REGISTRY_TABLE, get_namespace_oid(REGISTRY_SCHEMA, true));
+		/* what is read, and invalidated: this node's copy on Citus (catalog_citus.c) */
+		registry_relid = OidIsValid(registry_table) ? catalog_read_relid(REGISTRY_TABLE) : InvalidOid;
+		aliases_relid = OidIsValid(alias_relid()) ? catalog_read_relid("model_aliases") : InvalidOid;
 	}
 
 	foreach(lc, retired)
@@ -294,7 +297,7 @@ model_cache_pin(const char *ref)
 	refresh_after_invalidation();
 
 	/* cached or not, scoring reads the registry: the caller must be allowed to */
-	registry_require(registry_relid, ACL_SELECT);
+	registry_require(registry_table, ACL_SELECT);
 
 	memset(&ckey, 0, sizeof(ckey));
 	strlcpy(ckey.name, ref, sizeof(ckey.name));

@@ -200,8 +200,9 @@ registry_current_version(const char *name, Snapshot snapshot, RegistryStamp *sta
 	Datum		args[1] = {CStringGetTextDatum(name)};
 	bool		isnull;
 
-	registry_query("SELECT version, xmin, ctid FROM " QUALIFIED_TABLE
-				   " WHERE name OPERATOR(pg_catalog.=) $1 ORDER BY version DESC LIMIT 1",
+	registry_query(psprintf("SELECT version, xmin, ctid FROM %s"
+							" WHERE name OPERATOR(pg_catalog.=) $1 ORDER BY version DESC LIMIT 1",
+							catalog_read_name(REGISTRY_TABLE)),
 				   1, argtypes, args, snapshot);
 	if (SPI_processed == 0)
 		return 0;
@@ -216,8 +217,9 @@ registry_version_stamp(const char *name, int32 version, Snapshot snapshot, Regis
 	Oid			argtypes[2] = {TEXTOID, INT4OID};
 	Datum		args[2] = {CStringGetTextDatum(name), Int32GetDatum(version)};
 
-	registry_query("SELECT version, xmin, ctid FROM " QUALIFIED_TABLE
-				   " WHERE name OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
+	registry_query(psprintf("SELECT version, xmin, ctid FROM %s"
+							" WHERE name OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
+							catalog_read_name(REGISTRY_TABLE)),
 				   2, argtypes, args, snapshot);
 	if (SPI_processed == 0)
 		return false;
@@ -235,8 +237,9 @@ registry_fetch(const char *name, int32 version, Snapshot snapshot, ArrayType **f
 	bool		isnull;
 	bytea	   *bytes;
 
-	registry_query("SELECT model, feature_names, xmin, ctid FROM " QUALIFIED_TABLE
-				   " WHERE name OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
+	registry_query(psprintf("SELECT model, feature_names, xmin, ctid FROM %s"
+							" WHERE name OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
+							catalog_read_name(REGISTRY_TABLE)),
 				   2, argtypes, args, snapshot);
 	if (SPI_processed == 0)
 		registry_no_such_model(name, version);

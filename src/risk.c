@@ -14,6 +14,7 @@
 #include "utils/guc.h"
 #include "utils/inval.h"
 
+#include "catalog.h"
 #include "decision.h"
 #include "feature_set.h"
 #include "lists.h"
@@ -31,6 +32,7 @@ void		_PG_init(void);
 static void
 relcache_changed(Datum arg, Oid relid)
 {
+	catalog_relation_changed(relid);
 	model_cache_relation_changed(relid);
 	decision_relation_changed(relid);
 	rules_relation_changed(relid);

@@ -113,10 +113,10 @@ sets_load(void)
 	ctl.entrysize = sizeof(SetEntry);
 	ctl.hcxt = TopMemoryContext;
 	sets = hash_create("risk rule sets", 16, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-	sets_relid = catalog_relid("rule_sets");
+	sets_relid = catalog_read_relid("rule_sets");
 	sets_valid = true;			/* a change while we read makes us read again */
-	catalog_read("SELECT name, relation::pg_catalog.oid, model, current_version, require_approval "
-				 "FROM " RISK_SCHEMA ".rule_sets", "rule_sets", &sets_valid);
+	catalog_read(psprintf("SELECT name, relation::pg_catalog.oid, model, current_version, require_approval FROM %s",
+						  catalog_read_name("rule_sets")), "rule_sets", &sets_valid);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	t = SPI_tuptable->vals[i];
@@ -174,10 +174,11 @@ version_rules(const char *set, int32 version, int *n)
 	MemoryContext cxt = CurrentMemoryContext;
 
 	catalog_as_owner("published_rules", &id);
-	if (SPI_execute_with_args("SELECT v.version, r.key, r.expression, r.action, r.mode, r.priority, r.description "
-							  "FROM " RISK_SCHEMA ".rule_versions v LEFT JOIN " RISK_SCHEMA ".published_rules r "
-							  "ON r.rule_set OPERATOR(pg_catalog.=) v.rule_set AND r.version OPERATOR(pg_catalog.=) v.version "
-							  "WHERE v.rule_set OPERATOR(pg_catalog.=) $1 AND v.version OPERATOR(pg_catalog.=) $2",
+	if (SPI_execute_with_args(psprintf("SELECT v.version, r.key, r.expression, r.action, r.mode, r.priority, "
+									   "r.description FROM %s v LEFT JOIN %s r ON r.rule_set OPERATOR(pg_catalog.=) v.rule_set "
+									   "AND r.version OPERATOR(pg_catalog.=) v.version "
+									   "WHERE v.rule_set OPERATOR(pg_catalog.=) $1 AND v.version OPERATOR(pg_catalog.=) $2",
+									   catalog_read_name("rule_versions"), catalog_read_name("published_rules")),
 							  2, argtypes, args, NULL, IsInParallelMode(), 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read " RISK_SCHEMA ".published_rules");
 	catalog_as_caller(&id);

@@ -1,0 +1,189 @@
+/*-------------------------------------------------------------------------
+ * catalog_citus.c
+ *	  Where this node reads the extension's tables from.
+ *
+ * On one server, a table is read where it is.  On Citus, once
+ * risk.distribute_catalog() has made the extension's tables reference
+ * tables, every node holds a full copy of each, under the name
+ * <table>_<shard id>, written by Citus in the same distributed transaction
+ * on every node.  The caches read that copy, not the table: a query of the
+ * table itself is a distributed query, which a query running on a shard
+ * (a score on a worker) may not start.  The copy's triggers tell this
+ * node's caches at commit, as the table's own do on one server.
+ *
+ * Writes still go to the table itself, so that Citus writes every copy.
+ *
+ * Answers are kept per backend until a relation cache invalidation of the
+ * table (Citus sends one when it distributes it) or of everything.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/event_trigger.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "catalog.h"
+
+#define MAX_TABLES 32
+
+typedef struct ReadTable
+{
+	char		name[NAMEDATALEN];
+	Oid			relid;			/* risk.<name> */
+	Oid			read_relid;		/* what is read: itself or this node's copy */
+	char	   *read_name;		/* its qualified name, in TopMemoryContext */
+	bool		no_copy;		/* a Citus table, of which this node has no copy */
+} ReadTable;
+
+static ReadTable tables[MAX_TABLES];
+static int	ntables = 0;
+
+void
+catalog_relation_changed(Oid relid)
+{
+	for (int i = 0; i < ntables; i++)
+		if (relid == InvalidOid || tables[i].relid == relid || tables[i].read_relid == relid)
+		{
+			/* forget them all: cheap to ask again, and rare */
+			for (int j = 0; j < ntables; j++)
+				if (tables[j].read_name)
+					pfree(tables[j].read_name);
+			ntables = 0;
+			return;
+		}
+}
+
+/*
+ * This node's copy of reference table relid; InvalidOid when it is not a
+ * reference table (*no_copy false) or has no copy here (*no_copy true).
+ */
+static Oid
+local_copy(Oid relid, const char *name, bool *no_copy)
+{
+	Oid			shard_catalog = get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE);
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(relid)};
+	Oid			copy = InvalidOid;
+
+	*no_copy = false;
+	if (!OidIsValid(shard_catalog) || !OidIsValid(get_extension_oid("citus", true)))
+		return InvalidOid;
+	catalog_spi_connect();
+	/* a reference table has one shard, and a copy of it on every node */
+	if (SPI_execute_with_args("SELECT s.shardid FROM pg_catalog.pg_dist_shard s, pg_catalog.pg_dist_partition p "
+							  "WHERE s.logicalrelid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass "
+							  "AND p.logicalrelid OPERATOR(pg_catalog.=) s.logicalrelid "
+							  "AND p.partmethod OPERATOR(pg_catalog.=) 'n' AND p.repmodel OPERATOR(pg_catalog.=) 't'",
+							  1, argtypes, args, NULL, true, 2) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_dist_shard");
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+		int64		shard = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		char	   *copy_name = psprintf("%s_" INT64_FORMAT, name, shard);
+
+		copy = get_relname_relid(copy_name, get_rel_namespace(relid));
+		*no_copy = !OidIsValid(copy);
+	}
+	SPI_finish();
+	return copy;
+}
+
+static ReadTable *
+read_table(const char *name)
+{
+	ReadTable  *t;
+	Oid			relid;
+	Oid			read;
+	bool		no_copy;
+
+	for (int i = 0; i < ntables; i++)
+		if (strcmp(tables[i].name, name) == 0)
+			return &tables[i];
+	if (ntables == MAX_TABLES)
+		catalog_relation_changed(InvalidOid);
+	relid = catalog_relid(name);
+	read = local_copy(relid, name, &no_copy);
+	if (!OidIsValid(read))
+		read = relid;
+	t = &tables[ntables];
+	strlcpy(t->name, name, sizeof(t->name));
+	t->relid = relid;
+	t->read_relid = read;
+	t->no_copy = no_copy;
+	t->read_name = MemoryContextStrdup(TopMemoryContext,
+									   quote_qualified_identifier(RISK_SCHEMA, get_rel_name(read)));
+	ntables++;
+	return t;
+}
+
+Oid
+catalog_read_relid(const char *name)
+{
+	return read_table(name)->read_relid;
+}
+
+const char *
+catalog_read_name(const char *name)
+{
+	return read_table(name)->read_name;
+}
+
+bool
+catalog_read_local(const char *name)
+{
+	return !read_table(name)->no_copy;
+}
+
+/*
+ * Event trigger at the start of DROP EXTENSION: when risk is dropped on a
+ * Citus coordinator, the copies of its tables on every node go first.
+ * Citus removes a dropped table's metadata but keeps the copies of a table
+ * that belonged to an extension, which would be left behind on every node.
+ * In the same distributed transaction: a DROP that fails keeps them.
+ */
+PG_FUNCTION_INFO_V1(risk_extension_dropping);
+Datum
+risk_extension_dropping(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata = (EventTriggerData *) fcinfo->context;
+	DropStmt   *stmt;
+	ListCell   *lc;
+	bool		risk = false;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("risk.extension_dropping() is called by its event trigger only")));
+	if (!IsA(trigdata->parsetree, DropStmt) || ((DropStmt *) trigdata->parsetree)->removeType != OBJECT_EXTENSION)
+		PG_RETURN_NULL();
+	stmt = (DropStmt *) trigdata->parsetree;
+	foreach(lc, stmt->objects)
+		if (strcmp(strVal(lfirst(lc)), "risk") == 0)
+			risk = true;
+	if (!risk || !OidIsValid(get_extension_oid("citus", true)) ||
+		!OidIsValid(get_relname_relid("pg_dist_local_group", PG_CATALOG_NAMESPACE)))
+		PG_RETURN_NULL();
+	catalog_spi_connect();
+	if (SPI_execute("SELECT pg_catalog.citus_drop_all_shards(p.logicalrelid, n.nspname::pg_catalog.text, "
+					"c.relname::pg_catalog.text, false) "
+					"FROM pg_catalog.pg_dist_partition p, pg_catalog.pg_class c, pg_catalog.pg_namespace n, "
+					"pg_catalog.pg_depend d, pg_catalog.pg_extension e "
+					"WHERE c.oid OPERATOR(pg_catalog.=) p.logicalrelid::pg_catalog.oid "
+					"AND n.oid OPERATOR(pg_catalog.=) c.relnamespace "
+					"AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
+					"AND d.objid OPERATOR(pg_catalog.=) c.oid AND d.deptype OPERATOR(pg_catalog.=) 'e' "
+					"AND d.refobjid OPERATOR(pg_catalog.=) e.oid AND e.extname OPERATOR(pg_catalog.=) 'risk' "
+					"AND (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g) OPERATOR(pg_catalog.=) 0",
+					false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not drop the shards of the extension's tables");
+	SPI_finish();
+	PG_RETURN_NULL();
+}
