@@ -56,6 +56,9 @@ extern const char *catalog_read_name(const char *name);
 extern bool catalog_read_local(const char *name);
 extern void catalog_relation_changed(Oid relid);
 
+/* The Citus table of which relid is a shard, or InvalidOid (catalog_citus.c). */
+extern Oid	catalog_citus_table_of(Oid relid);
+
 /* Checks a name for a list or rule set (42602), as the tables' CHECK would. */
 extern char *catalog_check_name(text *name, const char *what);
 

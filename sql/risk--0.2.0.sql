@@ -85,6 +85,35 @@ CREATE FUNCTION @extschema@._reference_version(ref text) RETURNS integer
 COMMENT ON FUNCTION @extschema@._reference_version(text) IS
   'Internal: the version a model reference names (name@3: 3; name@alias: the alias''s, read as the extension''s owner), NULL for a bare name.';
 
+-- PL/pgSQL, not a SQL body: Citus plans a parameterized query over its
+-- reference tables (risk.distribute_catalog) in PL/pgSQL only
+CREATE FUNCTION @extschema@._describe_model(ref text, v integer)
+  RETURNS TABLE (name text, version integer, is_current boolean, objective text,
+                 booster text, format text, num_features integer,
+                 feature_names text[], feature_types text[], num_trees integer,
+                 num_classes integer, max_depth integer, num_leaves integer,
+                 base_score float8, xgboost_version text, size_bytes integer,
+                 created_at timestamptz, created_by name, metadata jsonb)
+  LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    SELECT r.name, r.version,
+           r.version = (SELECT max(c.version) FROM @extschema@.model_registry c
+                         WHERE c.name = r.name),
+           r.objective, r.booster, r.format, r.num_features, r.feature_names,
+           r.feature_types, r.num_trees, r.num_classes, r.max_depth, r.num_leaves,
+           r.base_score, r.xgboost_version, octet_length(r.model), r.created_at,
+           r.created_by, r.metadata
+      FROM @extschema@.model_registry r
+     WHERE r.name = split_part(ref, '@', 1)
+       AND r.version = coalesce(v,
+                                @extschema@._reference_version(ref),
+                                (SELECT max(c.version) FROM @extschema@.model_registry c
+                                  WHERE c.name = split_part(ref, '@', 1)));
+END $$;
+COMMENT ON FUNCTION @extschema@._describe_model(text, integer) IS
+  'What risk.describe_model returns.';
 CREATE FUNCTION @extschema@.describe_model(name text, version integer DEFAULT NULL)
   RETURNS TABLE (name text, version integer, is_current boolean, objective text,
                  booster text, format text, num_features integer,
@@ -94,37 +123,27 @@ CREATE FUNCTION @extschema@.describe_model(name text, version integer DEFAULT NU
                  created_at timestamptz, created_by name, metadata jsonb)
   LANGUAGE sql STABLE PARALLEL RESTRICTED
 BEGIN ATOMIC
-    SELECT r.name, r.version,
-           r.version = (SELECT max(c.version) FROM @extschema@.model_registry c
-                         WHERE c.name = r.name),
-           r.objective, r.booster, r.format, r.num_features, r.feature_names,
-           r.feature_types, r.num_trees, r.num_classes, r.max_depth, r.num_leaves,
-           r.base_score, r.xgboost_version, octet_length(r.model), r.created_at,
-           r.created_by, r.metadata
-      FROM @extschema@.model_registry r
-     WHERE r.name = pg_catalog.split_part(describe_model.name, '@', 1)
-       AND r.version = coalesce(describe_model.version,
-                                @extschema@._reference_version(describe_model.name),
-                                (SELECT max(c.version) FROM @extschema@.model_registry c
-                                  WHERE c.name = pg_catalog.split_part(describe_model.name, '@', 1)));
+    SELECT * FROM @extschema@._describe_model(describe_model.name, describe_model.version);
 END;
 COMMENT ON FUNCTION @extschema@.describe_model(text, integer) IS
   'One row describing a model version: the one a reference names (name: the current one; name@3; name@alias), or version.';
 
 CREATE FUNCTION @extschema@.model_features(name text, version integer DEFAULT NULL)
   RETURNS TABLE (ordinal integer, feature text, type text)
-  LANGUAGE sql STABLE PARALLEL RESTRICTED
-BEGIN ATOMIC
+  LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     SELECT f.ordinal::integer, f.feature, f.type
       FROM @extschema@.model_registry r,
            unnest(r.feature_names, r.feature_types) WITH ORDINALITY AS f(feature, type, ordinal)
-     WHERE r.name = pg_catalog.split_part(model_features.name, '@', 1)
+     WHERE r.name = split_part(model_features.name, '@', 1)
        AND r.version = coalesce(model_features.version,
                                 @extschema@._reference_version(model_features.name),
                                 (SELECT max(c.version) FROM @extschema@.model_registry c
-                                  WHERE c.name = pg_catalog.split_part(model_features.name, '@', 1)))
+                                  WHERE c.name = split_part(model_features.name, '@', 1)))
      ORDER BY f.ordinal;
-END;
+END $$;
 COMMENT ON FUNCTION @extschema@.model_features(text, integer) IS
   'The features of a model version (a reference: name, name@3, name@alias; or version), in the order risk.score expects them in an array.';
 
@@ -2266,15 +2285,19 @@ CREATE FUNCTION @extschema@.check_rules(rule_set text, version integer DEFAULT N
 COMMENT ON FUNCTION @extschema@.check_rules(text, integer) IS
   'Every rule of the draft (or of a version) that would not publish, with its SQLSTATE and message; no rows when all are valid.';
 CREATE FUNCTION @extschema@.checkout_rules(rule_set text, version integer) RETURNS integer
-  LANGUAGE sql VOLATILE
-BEGIN ATOMIC
-  DELETE FROM @extschema@.rules r WHERE r.rule_set OPERATOR(pg_catalog.=) checkout_rules.rule_set;
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    n integer;
+BEGIN
+  DELETE FROM @extschema@.rules r WHERE r.rule_set = checkout_rules.rule_set;
   INSERT INTO @extschema@.rules (rule_set, key, expression, action, mode, priority, description)
   SELECT p.rule_set, p.key, p.expression, p.action, p.mode, p.priority, p.description
     FROM @extschema@.published_rules p
-   WHERE p.rule_set OPERATOR(pg_catalog.=) checkout_rules.rule_set AND p.version OPERATOR(pg_catalog.=) checkout_rules.version;
-  SELECT pg_catalog.count(*)::integer FROM @extschema@.rules r WHERE r.rule_set OPERATOR(pg_catalog.=) checkout_rules.rule_set;
-END;
+   WHERE p.rule_set = checkout_rules.rule_set AND p.version = checkout_rules.version;
+  SELECT count(*)::integer INTO n FROM @extschema@.rules r WHERE r.rule_set = checkout_rules.rule_set;
+  RETURN n;
+END $$;
 COMMENT ON FUNCTION @extschema@.checkout_rules(text, integer) IS
   'Replaces the draft of the set with the rules of a published version, to edit from it; returns how many rules the draft holds.';
 REVOKE EXECUTE ON FUNCTION @extschema@.create_rule_set(text, regclass, text, text, boolean) FROM PUBLIC;

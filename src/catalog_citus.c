@@ -187,3 +187,49 @@ risk_extension_dropping(PG_FUNCTION_ARGS)
 	SPI_finish();
 	PG_RETURN_NULL();
 }
+
+/*
+ * The Citus table whose shard relid is, or InvalidOid.  A trigger on a
+ * distributed table runs on its shards, with the shard's row type; it
+ * names its features function, rule set and feature set for the table.
+ * A shard is <table>_<shard id>, in the table's schema.
+ */
+Oid
+catalog_citus_table_of(Oid relid)
+{
+	char	   *name = get_rel_name(relid);
+	char	   *sep = name ? strrchr(name, '_') : NULL;
+	Oid			shard_catalog = get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE);
+	Oid			table = InvalidOid;
+	int64		shard;
+	char	   *end;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1];
+
+	if (sep == NULL || sep[1] < '0' || sep[1] > '9' || !OidIsValid(shard_catalog) ||
+		!OidIsValid(get_extension_oid("citus", true)))
+		return InvalidOid;
+	errno = 0;
+	shard = strtoi64(sep + 1, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return InvalidOid;
+	args[0] = Int64GetDatum(shard);
+	catalog_spi_connect();
+	if (SPI_execute_with_args("SELECT s.logicalrelid::pg_catalog.oid FROM pg_catalog.pg_dist_shard s "
+							  "WHERE s.shardid OPERATOR(pg_catalog.=) $1", 1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_dist_shard");
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+		Oid			candidate = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		char	   *candidate_name = get_rel_name(candidate);
+
+		/* the shard's name is the table's, and in its schema */
+		if (candidate_name && strlen(candidate_name) == (size_t) (sep - name) &&
+			strncmp(candidate_name, name, sep - name) == 0 &&
+			get_rel_namespace(candidate) == get_rel_namespace(relid))
+			table = candidate;
+	}
+	SPI_finish();
+	return table;
+}

@@ -651,16 +651,20 @@ risk_publish_rules(PG_FUNCTION_ARGS)
 		vargs[2] = PG_GETARG_DATUM(1);
 	vargs[3] = BoolGetDatum(set.require_approval);
 	vnulls[4] = 'n';
+	/* the next version (the set's row is locked), then the version: two plain statements, as Citus runs them */
+	if (SPI_execute_with_args("SELECT COALESCE(pg_catalog.max(version), 0) OPERATOR(pg_catalog.+) 1 "
+							  "FROM " RISK_SCHEMA ".rule_versions WHERE rule_set OPERATOR(pg_catalog.=) $1",
+							  1, vtypes, vargs, NULL, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read " RISK_SCHEMA ".rule_versions");
+	version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	vargs[4] = Int32GetDatum(version);
+	vnulls[4] = ' ';
 	if (SPI_execute_with_args("INSERT INTO " RISK_SCHEMA ".rule_versions "
 							  "(rule_set, version, created_by, created_at, approved_by, approved_at, note) "
-							  "SELECT $1, COALESCE(pg_catalog.max(version), 0) OPERATOR(pg_catalog.+) 1, "
-							  "$2, pg_catalog.now(), CASE WHEN $4 THEN NULL ELSE $2 END, "
-							  "CASE WHEN $4 THEN NULL ELSE pg_catalog.now() END, $3 "
-							  "FROM " RISK_SCHEMA ".rule_versions WHERE rule_set OPERATOR(pg_catalog.=) $1 "
-							  "RETURNING version",
-							  5, vtypes, vargs, vnulls, false, 0) != SPI_OK_INSERT_RETURNING)
+							  "VALUES ($1, $5, $2, pg_catalog.now(), CASE WHEN $4 THEN NULL ELSE $2 END, "
+							  "CASE WHEN $4 THEN NULL ELSE pg_catalog.now() END, $3)",
+							  5, vtypes, vargs, vnulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert into " RISK_SCHEMA ".rule_versions");
-	version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	for (int i = 0; i < n; i++)
 	{
 		Oid			types[8] = {TEXTOID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, TEXTOID};

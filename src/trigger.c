@@ -83,6 +83,8 @@ typedef struct TriggerState
 	CachedModel *model;			/* pinned for the statement */
 	uint64		generation;
 	FmgrInfo	features;		/* the features function */
+	TupleDesc	features_desc;	/* the row type it takes: the table's, or on Citus the distributed table's */
+	TupleConversionMap *features_map;	/* from a shard's row to it, when their columns differ */
 	Oid			features_type;	/* FLOAT8ARRAYOID, FLOAT4ARRAYOID or RECORDOID (a row, bound by name) */
 	RowBinding	binding;		/* of a features function's row */
 	FeatureSet *fs;				/* or a feature set (pinned for the statement) */
@@ -164,7 +166,9 @@ column_of(Relation rel, const char *trigger, const char *name, Oid type, const c
  * The features function: named in the arguments, taking the table's row.
  * An unqualified name is looked up in the table's schema, never under the
  * inserting session's search_path: whoever inserts cannot put a function
- * of their own in its place.
+ * of their own in its place.  On a shard of a Citus distributed table, the
+ * function takes the distributed table's row: the shard's row is passed
+ * as one, its columns matched by name.
  */
 static void
 features_function(TriggerState *st, Relation rel, const char *trigger, const char *name, MemoryContext mcxt)
@@ -173,6 +177,18 @@ features_function(TriggerState *st, Relation rel, const char *trigger, const cha
 	List	   *names = stringToQualifiedNameList(name);
 	Oid			fn;
 	Oid			ret;
+	Oid			table = catalog_citus_table_of(RelationGetRelid(rel));
+	MemoryContext old = MemoryContextSwitchTo(mcxt);
+
+	if (OidIsValid(table))
+	{
+		rowtype = get_rel_type_id(table);
+		st->features_desc = lookup_rowtype_tupdesc_copy(rowtype, -1);
+		st->features_map = convert_tuples_by_name(RelationGetDescr(rel), st->features_desc);
+	}
+	else
+		st->features_desc = CreateTupleDescCopy(RelationGetDescr(rel));
+	MemoryContextSwitchTo(old);
 
 	if (list_length(names) == 1)
 		names = lcons(makeString(get_namespace_name(RelationGetNamespace(rel))), names);
@@ -357,6 +373,7 @@ trigger_rules(TriggerState *st, Relation rel, Trigger *tg, MemoryContext mcxt)
 	}
 	set = rules_set_info(st->rule_set);
 	if (set.relid != RelationGetRelid(rel) &&
+		set.relid != catalog_citus_table_of(RelationGetRelid(rel)) &&
 		!(rel->rd_rel->relispartition && list_member_oid(get_partition_ancestors(RelationGetRelid(rel)), set.relid)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -581,7 +598,9 @@ row_features(TriggerState *st, TriggerData *td)
 		}
 		return;
 	}
-	row = heap_copy_tuple_as_datum(td->tg_trigtuple, RelationGetDescr(td->tg_relation));
+	/* as the row type the function takes (on Citus, the distributed table's) */
+	row = heap_copy_tuple_as_datum(st->features_map ? execute_attr_map_tuple(td->tg_trigtuple, st->features_map)
+								   : td->tg_trigtuple, st->features_desc);
 
 	InitFunctionCallInfoData(*call, &st->features, 1, InvalidOid, NULL, NULL);
 	call->args[0].value = row;
