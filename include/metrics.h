@@ -81,6 +81,26 @@ typedef struct MetricSample
 /* Sorts both classes (ascending), when rows came since the last sort. */
 extern void metric_sample_sort(MetricSample *s);
 
+/*
+ * The state of a sample aggregate's support function (metrics_state.c):
+ * internal (a MetricSample *), or risk.metric_sample (an expanded object,
+ * changed in place).  typed: the state is risk.metric_sample.
+ *   metric_state_arg: argument argno, NULL for NULL; with aggcontext, one
+ *     the caller may change (the aggregate's own, or a copy in it);
+ *     without, to read
+ *   metric_state_new: an empty sample in the aggregate's memory
+ *   metric_state_context: where the sample's arrays grow
+ *   metric_state_datum: what the support function returns
+ */
+extern bool metric_state_typed(FunctionCallInfo fcinfo);
+
+/* The type of a support function's argument: of its call, or as declared (metrics_sample.c). */
+extern Oid	metric_arg_type(FunctionCallInfo fcinfo, int argno);
+extern MetricSample *metric_state_arg(FunctionCallInfo fcinfo, int argno, MemoryContext aggcontext, bool typed);
+extern MetricSample *metric_state_new(MemoryContext aggcontext, bool typed);
+extern MemoryContext metric_state_context(MetricSample *s, MemoryContext aggcontext, bool typed);
+extern Datum metric_state_datum(MetricSample *s, bool typed);
+
 struct ScoreSummary;
 
 /*

@@ -2904,3 +2904,136 @@ CREATE EVENT TRIGGER risk_extension_dropping ON ddl_command_start WHEN TAG IN ('
   EXECUTE FUNCTION @extschema@.extension_dropping();
 COMMENT ON EVENT TRIGGER risk_extension_dropping IS
   'On a Citus coordinator, DROP EXTENSION risk drops the copies of the extension''s tables on every node (risk.distribute_catalog made them): none is left behind.';
+
+------------------------------------------------------------------------------
+-- The metric aggregates' sample as a type, so that Citus splits them
+------------------------------------------------------------------------------
+
+CREATE TYPE @extschema@.metric_sample;
+CREATE FUNCTION @extschema@.metric_sample_in(cstring) RETURNS @extschema@.metric_sample
+  AS 'MODULE_PATHNAME', 'risk_metric_sample_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.metric_sample_in(cstring) IS
+  'Input of risk.metric_sample: \x and the hexadecimal of its binary form, checked in full.';
+CREATE FUNCTION @extschema@.metric_sample_out(@extschema@.metric_sample) RETURNS cstring
+  AS 'MODULE_PATHNAME', 'risk_metric_sample_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.metric_sample_out(@extschema@.metric_sample) IS
+  'Output of risk.metric_sample: \x and the hexadecimal of its binary form.';
+CREATE FUNCTION @extschema@.metric_sample_recv(internal) RETURNS @extschema@.metric_sample
+  AS 'MODULE_PATHNAME', 'risk_metric_sample_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.metric_sample_recv(internal) IS
+  'Binary input of risk.metric_sample (portable, versioned, checked in full).';
+CREATE FUNCTION @extschema@.metric_sample_send(@extschema@.metric_sample) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'risk_metric_sample_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.metric_sample_send(@extschema@.metric_sample) IS
+  'Binary output of risk.metric_sample (portable, versioned: its first byte is the format version).';
+CREATE TYPE @extschema@.metric_sample (
+  INPUT = @extschema@.metric_sample_in,
+  OUTPUT = @extschema@.metric_sample_out,
+  RECEIVE = @extschema@.metric_sample_recv,
+  SEND = @extschema@.metric_sample_send,
+  INTERNALLENGTH = VARIABLE,
+  ALIGNMENT = double,
+  STORAGE = extended
+);
+COMMENT ON TYPE @extschema@.metric_sample IS
+  'The exact sample of a rank metric (scores and weights by class): the state of risk.auc, ks, gini, average_precision, lift, capture_rate, recall_at_fpr, auc_ci, psi and the curves, so that parallel workers and Citus workers compute it and the leader or the coordinator combines it.';
+
+-- Every aggregate over the sample takes it as its state: its support
+-- functions are declared again for risk.metric_sample (the same C
+-- functions, which serve either), and the aggregate is pointed at them in
+-- place, so that what depends on it (a view, a materialized view) stays.
+-- The same block in the install and the update scripts: the same result.
+DO $convert$
+DECLARE
+    ext oid := (SELECT oid FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'risk');
+    sample oid := '@extschema@.metric_sample'::pg_catalog.regtype;
+    serial oid := '@extschema@._metric_serialize(internal)'::pg_catalog.regprocedure;
+    a record;
+    f oid;
+    made oid;
+    fns oid[];
+    news oid[];
+BEGIN
+    FOR a IN SELECT g.aggfnoid, g.aggtransfn, g.aggfinalfn, g.aggcombinefn
+               FROM pg_catalog.pg_aggregate g WHERE g.aggserialfn OPERATOR(pg_catalog.=) serial
+              ORDER BY g.aggfnoid
+    LOOP
+        fns := ARRAY[a.aggtransfn, a.aggfinalfn, a.aggcombinefn]::oid[];
+        news := '{}';
+        FOREACH f IN ARRAY fns LOOP
+            made := NULL;
+            SELECT p2.oid INTO made
+              FROM pg_catalog.pg_proc p, pg_catalog.pg_proc p2
+             WHERE p.oid OPERATOR(pg_catalog.=) f AND p2.proname OPERATOR(pg_catalog.=) p.proname
+               AND p2.pronamespace OPERATOR(pg_catalog.=) p.pronamespace
+               AND p2.proargtypes::pg_catalog.text OPERATOR(pg_catalog.=) (
+                   SELECT pg_catalog.string_agg((CASE WHEN t OPERATOR(pg_catalog.=) 'internal'::pg_catalog.regtype
+                                                      THEN sample ELSE t END)::pg_catalog.text, ' ' ORDER BY i)
+                     FROM pg_catalog.unnest(p.proargtypes::oid[]) WITH ORDINALITY u(t, i));
+            IF made IS NULL THEN
+                EXECUTE (SELECT pg_catalog.format(
+                    'CREATE FUNCTION %I.%I(%s) RETURNS %s AS %L, %L LANGUAGE C %s %s PARALLEL %s',
+                    n.nspname, p.proname,
+                    (SELECT pg_catalog.string_agg(pg_catalog.format_type(
+                              CASE WHEN t OPERATOR(pg_catalog.=) 'internal'::pg_catalog.regtype THEN sample ELSE t END, NULL),
+                              ', ' ORDER BY i)
+                       FROM pg_catalog.unnest(p.proargtypes::oid[]) WITH ORDINALITY u(t, i)),
+                    pg_catalog.format_type(CASE WHEN p.prorettype OPERATOR(pg_catalog.=) 'internal'::pg_catalog.regtype
+                                                THEN sample ELSE p.prorettype END, NULL),
+                    p.probin, p.prosrc,
+                    CASE p.provolatile WHEN 'i' THEN 'IMMUTABLE' WHEN 's' THEN 'STABLE' ELSE 'VOLATILE' END,
+                    CASE WHEN p.proisstrict THEN 'STRICT' ELSE 'CALLED ON NULL INPUT' END,
+                    CASE p.proparallel WHEN 's' THEN 'SAFE' WHEN 'r' THEN 'RESTRICTED' ELSE 'UNSAFE' END)
+                  FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+                 WHERE p.oid OPERATOR(pg_catalog.=) f);
+                SELECT p2.oid INTO made
+                  FROM pg_catalog.pg_proc p, pg_catalog.pg_proc p2
+                 WHERE p.oid OPERATOR(pg_catalog.=) f AND p2.proname OPERATOR(pg_catalog.=) p.proname
+                   AND p2.pronamespace OPERATOR(pg_catalog.=) p.pronamespace
+                   AND p2.oid OPERATOR(pg_catalog.<>) p.oid
+                   AND p2.proargtypes::pg_catalog.text OPERATOR(pg_catalog.=) (
+                       SELECT pg_catalog.string_agg((CASE WHEN t OPERATOR(pg_catalog.=) 'internal'::pg_catalog.regtype
+                                                          THEN sample ELSE t END)::pg_catalog.text, ' ' ORDER BY i)
+                         FROM pg_catalog.unnest(p.proargtypes::oid[]) WITH ORDINALITY u(t, i));
+                EXECUTE pg_catalog.format('COMMENT ON FUNCTION %s IS %L', made::pg_catalog.regprocedure,
+                                          pg_catalog.obj_description(f, 'pg_proc'));
+            END IF;
+            news := news OPERATOR(pg_catalog.||) made;
+        END LOOP;
+        UPDATE pg_catalog.pg_aggregate
+           SET aggtranstype = sample, aggtransfn = news[1], aggfinalfn = news[2], aggcombinefn = news[3],
+               aggserialfn = 0, aggdeserialfn = 0
+         WHERE aggfnoid OPERATOR(pg_catalog.=) a.aggfnoid;
+        FOR i IN 1..3 LOOP
+            UPDATE pg_catalog.pg_depend
+               SET refobjid = news[i]
+             WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+               AND objid OPERATOR(pg_catalog.=) a.aggfnoid
+               AND refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+               AND refobjid OPERATOR(pg_catalog.=) fns[i];
+        END LOOP;
+        DELETE FROM pg_catalog.pg_depend
+         WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+           AND objid OPERATOR(pg_catalog.=) a.aggfnoid
+           AND refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+           AND refobjid IN (serial, '@extschema@._metric_deserialize(bytea, internal)'::pg_catalog.regprocedure);
+    END LOOP;
+    -- the internal versions no aggregate uses any more
+    FOR f IN SELECT p.oid FROM pg_catalog.pg_proc p
+              WHERE p.pronamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
+                AND p.proargtypes[0] OPERATOR(pg_catalog.=) 'internal'::pg_catalog.regtype
+                AND p.prokind OPERATOR(pg_catalog.=) 'f'
+                AND EXISTS (SELECT FROM pg_catalog.pg_proc p2
+                             WHERE p2.proname OPERATOR(pg_catalog.=) p.proname
+                               AND p2.pronamespace OPERATOR(pg_catalog.=) p.pronamespace
+                               AND p2.proargtypes[0] OPERATOR(pg_catalog.=) sample)
+                AND NOT EXISTS (SELECT FROM pg_catalog.pg_aggregate g
+                                 WHERE p.oid IN (g.aggtransfn, g.aggfinalfn, g.aggcombinefn))
+    LOOP
+        EXECUTE pg_catalog.format('DROP FUNCTION %s', f::pg_catalog.regprocedure);
+    END LOOP;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_aggregate g WHERE g.aggserialfn OPERATOR(pg_catalog.=) serial) THEN
+        DROP FUNCTION @extschema@._metric_serialize(internal);
+        DROP FUNCTION @extschema@._metric_deserialize(bytea, internal);
+    END IF;
+END $convert$;

@@ -113,9 +113,9 @@ risk_auc_ci_final(PG_FUNCTION_ARGS)
 	Datum		values[5];
 	bool		nulls[5] = {false};
 
-	if (PG_ARGISNULL(0))
+	s = metric_state_arg(fcinfo, 0, NULL, metric_state_typed(fcinfo));
+	if (s == NULL)
 		PG_RETURN_NULL();
-	s = (MetricSample *) PG_GETARG_POINTER(0);
 	level = s->param_set ? s->param : 0.95;
 	if (level <= 0 || level >= 1)
 		ereport(ERROR,

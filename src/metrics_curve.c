@@ -38,6 +38,10 @@ curve_start(FunctionCallInfo fcinfo, CurveRows *c)
 {
 	Oid			array_type = get_fn_expr_rettype(fcinfo->flinfo);
 
+	/* called without an expression (Citus's coordinator calls final functions so): as declared */
+	if (!OidIsValid(array_type))
+		array_type = get_func_rettype(fcinfo->flinfo->fn_oid);
+
 	c->type = OidIsValid(array_type) ? get_element_type(array_type) : InvalidOid;
 	if (!OidIsValid(c->type) || !type_is_rowtype(c->type))
 		elog(ERROR, "a risk curve must return an array of a composite type");

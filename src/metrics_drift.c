@@ -102,9 +102,9 @@ drift_sample(FunctionCallInfo fcinfo)
 {
 	MetricSample *s;
 
-	if (PG_ARGISNULL(0))
+	s = metric_state_arg(fcinfo, 0, NULL, metric_state_typed(fcinfo));
+	if (s == NULL)
 		return NULL;
-	s = (MetricSample *) PG_GETARG_POINTER(0);
 	if (s->cls[0].n == 0 || s->cls[1].n == 0)
 		return NULL;
 	metric_sample_sort(s);

@@ -27,7 +27,7 @@
 static double
 top_fraction(FunctionCallInfo fcinfo)
 {
-	const MetricSample *s = PG_ARGISNULL(0) ? NULL : (const MetricSample *) PG_GETARG_POINTER(0);
+	const MetricSample *s = metric_state_arg(fcinfo, 0, NULL, metric_state_typed(fcinfo));
 
 	if (s != NULL && s->param_set && s->param <= 0)
 		ereport(ERROR,

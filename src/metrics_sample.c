@@ -26,6 +26,9 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
+#include "access/htup_details.h"
+#include "catalog/pg_proc.h"
 
 #include "metrics.h"
 
@@ -55,6 +58,25 @@ metric_name(FunctionCallInfo fcinfo)
 	return name ? psprintf("risk.%s", name) : "a risk metric";
 }
 
+Oid
+metric_arg_type(FunctionCallInfo fcinfo, int argno)
+{
+	Oid			type = get_fn_expr_argtype(fcinfo->flinfo, argno);
+
+	/* called without an expression (Citus calls the support functions so): as declared */
+	if (!OidIsValid(type))
+	{
+		HeapTuple	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(fcinfo->flinfo->fn_oid));
+
+		if (!HeapTupleIsValid(tuple))
+			elog(ERROR, "cache lookup failed for function %u", fcinfo->flinfo->fn_oid);
+		if (argno < ((Form_pg_proc) GETSTRUCT(tuple))->pronargs)
+			type = ((Form_pg_proc) GETSTRUCT(tuple))->proargtypes.values[argno];
+		ReleaseSysCache(tuple);
+	}
+	return type;
+}
+
 /* The label argument's type, looked up once per call site. */
 static Oid
 label_type(FunctionCallInfo fcinfo, int argno)
@@ -64,7 +86,7 @@ label_type(FunctionCallInfo fcinfo, int argno)
 	if (type == NULL)
 	{
 		type = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(Oid));
-		*type = get_fn_expr_argtype(fcinfo->flinfo, argno);
+		*type = metric_arg_type(fcinfo, argno);
 		fcinfo->flinfo->fn_extra = type;
 	}
 	return *type;
@@ -275,26 +297,27 @@ static Datum
 sample_add(FunctionCallInfo fcinfo, ParamSort kind)
 {
 	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk_metric_add");
-	MetricSample *s = PG_ARGISNULL(0) ? NULL : (MetricSample *) PG_GETARG_POINTER(0);
+	bool		typed = metric_state_typed(fcinfo);
+	MetricSample *s = metric_state_arg(fcinfo, 0, aggcontext, typed);
 	int			weight_argno = PG_NARGS() > (kind != PARAM_NONE ? 4 : 3) ? PG_NARGS() - 1 : -1;
 	MetricRow	row;
 	MemoryContext old;
 
 	if (s == NULL)
 	{
-		s = MemoryContextAllocZero(aggcontext, sizeof(MetricSample));
+		s = metric_state_new(aggcontext, typed);
 		s->weighted = weight_argno >= 0;
 		s->has_param = kind != PARAM_NONE;
 	}
 	if (kind != PARAM_NONE)
 		sample_param(fcinfo, s, kind);
 	if (!metric_row(fcinfo, 1, weight_argno, &row))
-		PG_RETURN_POINTER(s);
-	old = MemoryContextSwitchTo(aggcontext);
+		return metric_state_datum(s, typed);
+	old = MemoryContextSwitchTo(metric_state_context(s, aggcontext, typed));
 	class_add(&s->cls[row.label], s->weighted, row.score, row.weight);
 	MemoryContextSwitchTo(old);
 	s->sorted = false;
-	PG_RETURN_POINTER(s);
+	return metric_state_datum(s, typed);
 }
 
 PG_FUNCTION_INFO_V1(risk_metric_add);
@@ -323,15 +346,16 @@ Datum
 risk_metric_combine(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk_metric_combine");
-	MetricSample *a = PG_ARGISNULL(0) ? NULL : (MetricSample *) PG_GETARG_POINTER(0);
-	MetricSample *b = PG_ARGISNULL(1) ? NULL : (MetricSample *) PG_GETARG_POINTER(1);
+	bool		typed = metric_state_typed(fcinfo);
+	MetricSample *a = metric_state_arg(fcinfo, 0, aggcontext, typed);
+	MetricSample *b = metric_state_arg(fcinfo, 1, NULL, typed);
 	MemoryContext old;
 
 	if (b == NULL)
-		return risk_combine_first(fcinfo, a);
+		return a == NULL ? risk_combine_first(fcinfo, NULL) : metric_state_datum(a, typed);
 	if (a == NULL)
 	{
-		a = MemoryContextAllocZero(aggcontext, sizeof(MetricSample));
+		a = metric_state_new(aggcontext, typed);
 		a->weighted = b->weighted;
 		a->has_param = b->has_param;
 	}
@@ -345,7 +369,7 @@ risk_metric_combine(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s needs the same parameter on every row of a group (%g, then %g)",
 						metric_name(fcinfo), a->param, b->param)));
-	old = MemoryContextSwitchTo(aggcontext);
+	old = MemoryContextSwitchTo(metric_state_context(a, aggcontext, typed));
 	for (int k = 0; k < 2; k++)
 	{
 		ClassScores *ca = &a->cls[k];
@@ -364,7 +388,7 @@ risk_metric_combine(PG_FUNCTION_ARGS)
 	}
 	MemoryContextSwitchTo(old);
 	a->sorted = false;
-	PG_RETURN_POINTER(a);
+	return metric_state_datum(a, typed);
 }
 
 /*
@@ -615,9 +639,9 @@ final_ranked(FunctionCallInfo fcinfo, bool one_class, Ranked *r)
 {
 	MetricSample *s;
 
-	if (PG_ARGISNULL(0))
+	s = metric_state_arg(fcinfo, 0, NULL, metric_state_typed(fcinfo));
+	if (s == NULL)
 		return false;
-	s = (MetricSample *) PG_GETARG_POINTER(0);
 	if (s->cls[0].n + s->cls[1].n == 0 ||
 		(!one_class && (s->cls[0].total <= 0 || s->cls[1].total <= 0)))
 		return false;

@@ -1,0 +1,89 @@
+-- On a Citus cluster: every metric aggregate over scores and labels runs
+-- as partial aggregates on the workers, combined on the coordinator
+-- (EXPLAIN shows worker_partial_agg in the tasks and coord_combine_agg
+-- above them), and gives the local table's result: the same numbers, to
+-- the rounding of sums taken in another order.
+\set VERBOSITY terse
+\set QUIET on
+\pset format unaligned
+\pset tuples_only on
+\pset pager off
+
+SELECT plan(5);
+
+CREATE TABLE metric_local (id bigint PRIMARY KEY, s double precision, y boolean, w double precision, day int);
+INSERT INTO metric_local
+SELECT g, ((g * 7919) % 10007) / 10007.0 * 0.7 + CASE WHEN g % 9 = 0 THEN 0.3 ELSE 0 END,
+       g % 9 = 0 OR g % 31 = 0, 1 + (g % 5), g % 30
+  FROM generate_series(1, 30000) g;
+CREATE TABLE metric_rows (LIKE metric_local INCLUDING ALL);
+SELECT create_distributed_table('metric_rows', 'id') \g /dev/null
+INSERT INTO metric_rows SELECT * FROM metric_local;
+
+-- each aggregate over scores and labels, called with its arguments by name
+CREATE FUNCTION metric_calls() RETURNS TABLE (agg regprocedure, call text) LANGUAGE sql AS $$
+  SELECT p.oid::regprocedure,
+         format('%s(%s)', p.oid::regproc,
+                string_agg(CASE n WHEN 'score' THEN 's' WHEN 'value' THEN 's' WHEN 'weight' THEN 'w'
+                                  WHEN 'actual' THEN 'y'
+                                  WHEN 'label' THEN CASE t WHEN 'boolean'::regtype THEN 'y' WHEN 'integer'::regtype THEN 'y::int'
+                                                           ELSE 'y::int::float8' END
+                                  WHEN 'threshold' THEN '0.5' WHEN 'top_fraction' THEN '0.1' WHEN 'max_fpr' THEN '0.05'
+                                  WHEN 'bins' THEN '10' WHEN 'buckets' THEN '10' WHEN 'level' THEN '0.9' END,
+                           ', ' ORDER BY i))
+    FROM pg_proc p JOIN pg_aggregate a ON a.aggfnoid = p.oid,
+         unnest(p.proargnames, p.proargtypes::oid[]) WITH ORDINALITY u(n, t, i)
+   WHERE p.pronamespace = 'risk'::regnamespace
+   GROUP BY p.oid
+  HAVING bool_and(n IN ('score', 'value', 'weight', 'actual', 'label', 'threshold', 'top_fraction', 'max_fpr',
+                        'bins', 'buckets', 'level')) $$;
+CREATE FUNCTION result_of(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE r text;
+BEGIN
+    EXECUTE q INTO r;
+    RETURN r;
+END $$;
+CREATE FUNCTION metric_plan(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    line text;
+    plan text := '';
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF, VERBOSE) ' || q LOOP
+        plan := plan || line || E'\n';
+    END LOOP;
+    RETURN plan;
+END $$;
+-- the same numbers, in the same places, to 1e-9 relative
+CREATE FUNCTION same_numbers(a text, b text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+  WITH x AS (SELECT m[1]::float8 AS v, row_number() OVER () AS i
+               FROM regexp_matches(a, '-?[0-9]+(?:\.[0-9]+)?(?:e[-+]?[0-9]+)?', 'g') m),
+       y AS (SELECT m[1]::float8 AS v, row_number() OVER () AS i
+               FROM regexp_matches(b, '-?[0-9]+(?:\.[0-9]+)?(?:e[-+]?[0-9]+)?', 'g') m)
+  SELECT coalesce(bool_and(x.v IS NOT NULL AND y.v IS NOT NULL
+                           AND abs(x.v - y.v) <= 1e-9 * greatest(1, abs(x.v))), true)
+         AND regexp_replace(a, '[-0-9.e+]', '', 'g') = regexp_replace(b, '[-0-9.e+]', '', 'g')
+    FROM x FULL JOIN y USING (i) $$;
+
+CREATE TEMP TABLE results AS
+SELECT agg, call,
+       result_of(format('SELECT %s::text FROM metric_rows', call)) AS dist,
+       result_of(format('SELECT %s::text FROM metric_local', call)) AS local,
+       metric_plan(format('SELECT %s FROM metric_rows', call)) AS plan,
+       result_of(format('SELECT array_agg(v::text ORDER BY day) FROM (SELECT day, %s AS v FROM metric_rows GROUP BY day) q', call)) AS dist_daily,
+       result_of(format('SELECT array_agg(v::text ORDER BY day) FROM (SELECT day, %s AS v FROM metric_local GROUP BY day) q', call)) AS local_daily
+  FROM metric_calls();
+
+SELECT cmp_ok((SELECT count(*) FROM results), '>=', 120::bigint,
+              'every metric aggregate over scores and labels (120 of them, every label type, weighted or not)');
+SELECT is((SELECT array_agg(call ORDER BY call) FROM results WHERE NOT same_numbers(dist, local) OR dist IS NULL),
+          NULL, '... gives on the distributed table the local table''s result');
+SELECT is((SELECT array_agg(call ORDER BY call) FROM results WHERE NOT same_numbers(dist_daily, local_daily)),
+          NULL, '... and per day (GROUP BY a column that is not the distribution column)');
+SELECT is((SELECT array_agg(call ORDER BY call) FROM results
+            WHERE plan !~ 'worker_partial_agg' OR plan !~ 'coord_combine_agg'),
+          NULL, '... each as partial aggregates on the workers, combined on the coordinator');
+SELECT ok((SELECT bool_and(dist <> '') FROM results WHERE call ~ '^risk\.(auc|ks|roc_curve)\(')
+          AND (SELECT count(*) FROM results WHERE call ~ '^risk\.auc\(' AND dist::float8 BETWEEN 0.6 AND 1) = 6,
+          'AUC, KS and the ROC curve among them, with real values');
+
+SELECT * FROM finish();
