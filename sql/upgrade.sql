@@ -100,6 +100,11 @@ BEGIN
   CREATE TABLE public.summaries (day date PRIMARY KEY, summary risk.score_summary NOT NULL);
   INSERT INTO public.summaries
     SELECT at::date, risk.score_summary(amount / 101, device < 2) FROM public.events GROUP BY 1;
+  -- a dashboard's view over the metric aggregates: it stays through the update, which changes their state type
+  CREATE VIEW public.daily_metrics AS
+    SELECT at::date AS day, risk.auc(amount / 101, device < 2) AS auc, risk.ks(amount / 101, device < 2) AS ks,
+           risk.lift(amount / 101, device < 2, 0.2) AS lift
+      FROM public.events GROUP BY 1;
 END $store$;
 
 -- Everything the stored data gives, one line each.
@@ -128,7 +133,9 @@ SELECT 'summary ' || day || ' ' || summary::text || ' ' ||
   FROM public.summaries
 UNION ALL
 SELECT 'rollup ' || concat_ws(' ', risk.auc(s), risk.ks(s), risk.rows(s), s::text)
-  FROM (SELECT risk.rollup(summary) s FROM public.summaries) r;
+  FROM (SELECT risk.rollup(summary) s FROM public.summaries) r
+UNION ALL
+SELECT 'view ' || concat_ws(' ', day, auc, ks, lift) FROM public.daily_metrics;
 END
 $results$;
 
