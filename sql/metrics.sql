@@ -10,7 +10,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(50);
+SELECT plan(55);
 
 \getenv fixtures RISK_FIXTURES
 CREATE TABLE m_rows (grp text, id int, score float8, label int, weight float8);
@@ -281,4 +281,14 @@ DROP VIEW curve_check;
 DROP TABLE m_rows, m_expected, m_nulls, ours, ours_parallel, whole_parallel, m_curves, our_curves;
 DROP FUNCTION close_to(float8[], float8[]);
 DROP FUNCTION metrics_of(regclass);
+-- the state of the sample metrics as a type: its text form reads back to itself, and is checked
+\set sample '\\x0100000000000000000000000000000000013ff00000000000003fd000000000000000000000000000013ff00000000000003fe8000000000000'
+SELECT is((:'sample'::risk.metric_sample)::text, :'sample', 'risk.metric_sample: its text reads back to itself');
+SELECT is((SELECT aggtranstype::regtype::text FROM pg_aggregate WHERE aggfnoid = 'risk.auc(double precision, boolean)'::regprocedure),
+          'risk.metric_sample', 'risk.auc''s state is a risk.metric_sample');
+SELECT throws_ok($$SELECT '\x02'::risk.metric_sample$$, '22P03', 'invalid risk.metric_sample',
+                 'a sample of another format version: 22P03');
+SELECT throws_ok($$SELECT '\x0100000000000000000000000000000000053ff0000000000000'::risk.metric_sample$$, '22P03',
+                 'invalid risk.metric_sample', 'a sample that counts more scores than it holds: 22P03');
+SELECT throws_ok($$SELECT 'abc'::risk.metric_sample$$, '22P02', NULL, 'text without \x: 22P02');
 SELECT * FROM finish();
