@@ -41,7 +41,7 @@ endif
 # every object is rebuilt when a header changes (PGXS does not track them)
 $(OBJS): $(wildcard include/*.h)
 
-.PHONY: deps test test-citus demo bench fuzz test-asan soak
+.PHONY: deps test test-citus demo bench bench-citus fuzz test-asan soak
 
 # Debian packages the build, the tests and the demo need (installed when missing).
 deps:
@@ -70,6 +70,12 @@ bench: deps
 	$(MAKE) all
 	$(MAKE) install
 	bench/run
+
+# risk on a throwaway 3-node Citus cluster against one node (bench/citus).
+bench-citus: deps
+	$(MAKE) all
+	$(MAKE) install
+	bench/citus
 
 # The libFuzzer harnesses over the model reader and compiler and the readers
 # of the stored types (fuzz/README.md): FUZZ_SECONDS per harness, default
