@@ -79,7 +79,7 @@ bench-citus: deps
 
 # The libFuzzer harnesses over the model reader and compiler and the readers
 # of the stored types (fuzz/README.md): FUZZ_SECONDS per harness, default
-# 1200 (an hour in all).  make test runs them for 10 seconds each.
+# 900 (an hour in all).  make test runs them for 10 seconds each.
 fuzz: deps
 	fuzz/run
 

@@ -201,8 +201,11 @@ sample_read(const char *p, const char *end, MetricSample *s)
 			}
 		else
 			total = (double) n;
-		/* the total is the sum of the weights, as they were added (to rounding) */
-		if (!(fabs(c->total - total) <= 1e-9 * Max(1.0, fabs(total))))
+		/*
+		 * the total is the sum of the weights, added in another order
+		 * (combined states): equal to n * eps, 1e-6 up to 10^10 rows
+		 */
+		if (!(fabs(c->total - total) <= 1e-6 * Max(1.0, fabs(total))))
 			bad_sample("Its total weight is not the sum of its weights.");
 	}
 	if (p != end)
@@ -228,7 +231,8 @@ metric_state_new(MemoryContext aggcontext, bool typed)
 
 	if (!typed)
 		return MemoryContextAllocZero(aggcontext, sizeof(MetricSample));
-	cxt = AllocSetContextCreate(aggcontext, "risk metric sample", ALLOCSET_DEFAULT_SIZES);
+	/* its own context, under the aggregate's (one per group: small) */
+	cxt = AllocSetContextCreate(aggcontext, "risk metric sample", ALLOCSET_SMALL_SIZES);
 	es = MemoryContextAllocZero(cxt, sizeof(ExpandedSample));
 	EOH_init_header(&es->hdr, &sample_methods, cxt);
 	return &es->sample;
