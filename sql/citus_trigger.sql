@@ -12,7 +12,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(9);
+SELECT plan(13);
 
 -- the same table twice: on the coordinator, and distributed by order_id
 CREATE TABLE shop_local (
@@ -101,5 +101,18 @@ SELECT ok((SELECT count(*) FROM shop_dist WHERE order_id > 3000 AND device_id = 
           'the device added to the list is blocked');
 SELECT is((SELECT count(*) FROM shop_dist WHERE order_id > 3000 AND decision = 'allow' AND score >= 0.1), 0::bigint,
           'the new review threshold holds on every worker');
+
+-- a value taken off a list (an update the list's history allows, on every copy), an alias
+SELECT is(risk.remove_from_list('blocked_devices', 'd-7', 'resolved'), 1, 'a device taken off the list on the coordinator');
+INSERT INTO shop_local SELECT * FROM new_orders(6001, 7000);
+INSERT INTO shop_dist SELECT * FROM new_orders(6001, 7000);
+SELECT is(differences(), 0::bigint, '... then still equal row for row');
+SELECT ok((SELECT count(*) FROM shop_dist WHERE order_id > 6000 AND device_id = 'd-7') > 0 AND
+          (SELECT count(*) FROM shop_dist WHERE order_id > 6000 AND device_id = 'd-7' AND 'blocked_device' = ANY (hits)) = 0,
+          '... and no worker blocks it any more');
+SELECT risk.set_alias('orders_fraud', 'champion', 1) \g /dev/null
+SELECT is((SELECT count(*) FROM shop_dist o
+            WHERE risk.score('orders_fraud@champion', dist_features(o)) IS DISTINCT FROM o.score), 0::bigint,
+          'an alias set on the coordinator scores on the workers');
 
 SELECT * FROM finish();

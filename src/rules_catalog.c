@@ -941,6 +941,14 @@ risk_history_kept(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("risk._history_kept() must be a BEFORE trigger")));
 	table = RelationGetRelationName(td->tg_relation);
+	/* on Citus, fired on a node's copy (<table>_<shard>): the table's name */
+	if (strcmp(table, "list_items") != 0 && strcmp(table, "rule_versions") != 0)
+	{
+		Oid			logical = catalog_citus_table_of(RelationGetRelid(td->tg_relation));
+
+		if (OidIsValid(logical))
+			table = get_rel_name(logical);
+	}
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
 		if (strcmp(table, "list_items") == 0 && only_sets(td, removal, 3))
