@@ -14,6 +14,8 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 
+#include "pg_shim.h"
+
 /* A finding: says which property broke, then aborts (libFuzzer keeps the input). */
 static inline void pg_attribute_noreturn()
 finding(const char *what)
@@ -69,6 +71,37 @@ static inline StringInfo
 fuzz_message_of(bytea *b)
 {
 	return fuzz_message((const uint8_t *) VARDATA(b), VARSIZE(b) - VARHDRSZ);
+}
+
+/*
+ * The value of a type an input holds: the rest of it as text, through
+ * `in`, when its first byte is even; as binary, through `recv`, when odd.
+ * 0 when the type refused it with an ERROR.
+ */
+static inline Datum
+fuzz_read_value(const uint8_t *data, size_t size, PGFunction in, PGFunction recv)
+{
+	volatile Datum value = 0;
+
+	if (data[0] % 2 == 0)
+	{
+		char	   *text = palloc(size);
+
+		memcpy(text, data + 1, size - 1);
+		text[size - 1] = '\0';
+		(void) SHIM_TRY({
+			bool		isnull;
+
+			value = fuzz_call1(in, CStringGetDatum(text), &isnull);
+		});
+	}
+	else
+		(void) SHIM_TRY({
+			bool		isnull;
+
+			value = fuzz_call1(recv, PointerGetDatum(fuzz_message(data + 1, size - 1)), &isnull);
+		});
+	return value;
 }
 
 #endif

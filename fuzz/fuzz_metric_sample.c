@@ -38,26 +38,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size >= 1 && size < 1024 * 1024)
 	{
-		volatile Datum sample = 0;
+		Datum		sample = fuzz_read_value(data, size, risk_metric_sample_in, risk_metric_sample_recv);
 
-		if (data[0] % 2 == 0)
-		{
-			char	   *text = palloc(size);
-
-			memcpy(text, data + 1, size - 1);
-			text[size - 1] = '\0';
-			(void) SHIM_TRY({
-				bool		isnull;
-
-				sample = fuzz_call1(risk_metric_sample_in, CStringGetDatum(text), &isnull);
-			});
-		}
-		else
-			(void) SHIM_TRY({
-				bool		isnull;
-
-				sample = fuzz_call1(risk_metric_sample_recv, PointerGetDatum(fuzz_message(data + 1, size - 1)), &isnull);
-			});
 		/* an accepted value: using it must not fail at all */
 		if (sample != 0 && !SHIM_TRY(check_value(sample)))
 			finding("an accepted sample raised an ERROR when used");

@@ -97,26 +97,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size >= 1 && size < 1024 * 1024)
 	{
-		volatile Datum summary = 0;
+		Datum		summary = fuzz_read_value(data, size, risk_summary_in, risk_summary_recv);
 
-		if (data[0] % 2 == 0)
-		{
-			char	   *text = palloc(size);
-
-			memcpy(text, data + 1, size - 1);
-			text[size - 1] = '\0';
-			(void) SHIM_TRY({
-				bool		isnull;
-
-				summary = fuzz_call1(risk_summary_in, CStringGetDatum(text), &isnull);
-			});
-		}
-		else
-			(void) SHIM_TRY({
-				bool		isnull;
-
-				summary = fuzz_call1(risk_summary_recv, PointerGetDatum(fuzz_message(data + 1, size - 1)), &isnull);
-			});
 		/* an accepted value: using it must not fail at all */
 		if (summary != 0 && !SHIM_TRY(check_value(summary)))
 			finding("an accepted summary raised an ERROR when used");
