@@ -2,7 +2,8 @@
 -- as partial aggregates on the workers, combined on the coordinator
 -- (EXPLAIN shows worker_partial_agg in the tasks and coord_combine_agg
 -- above them), and gives the local table's result: the same numbers, to
--- the rounding of sums taken in another order.
+-- the rounding of sums taken in another order.  (After citus_registry:
+-- its plan_of.)
 \set VERBOSITY terse
 \set QUIET on
 \pset format unaligned
@@ -43,16 +44,6 @@ BEGIN
     EXECUTE q INTO r;
     RETURN r;
 END $$;
-CREATE FUNCTION metric_plan(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    line text;
-    plan text := '';
-BEGIN
-    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF, VERBOSE) ' || q LOOP
-        plan := plan || line || E'\n';
-    END LOOP;
-    RETURN plan;
-END $$;
 -- the same numbers, in the same places, to 1e-9 relative
 CREATE FUNCTION same_numbers(a text, b text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
   WITH x AS (SELECT m[1]::float8 AS v, row_number() OVER () AS i
@@ -68,7 +59,7 @@ CREATE TEMP TABLE results AS
 SELECT agg, call,
        result_of(format('SELECT %s::text FROM metric_rows', call)) AS dist,
        result_of(format('SELECT %s::text FROM metric_local', call)) AS local,
-       metric_plan(format('SELECT %s FROM metric_rows', call)) AS plan,
+       plan_of(format('SELECT %s FROM metric_rows', call)) AS plan,
        result_of(format('SELECT array_agg(v::text ORDER BY day) FROM (SELECT day, %s AS v FROM metric_rows GROUP BY day) q', call)) AS dist_daily,
        result_of(format('SELECT array_agg(v::text ORDER BY day) FROM (SELECT day, %s AS v FROM metric_local GROUP BY day) q', call)) AS local_daily
   FROM metric_calls();

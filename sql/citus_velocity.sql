@@ -1,7 +1,8 @@
 -- On a Citus cluster: the velocity pack over a distributed table equals
 -- the same query on a local table, row for row: partitioned by the
 -- distribution column (run in the tasks on the workers) and by another
--- column (Citus brings the rows to the coordinator first).
+-- column (Citus brings the rows to the coordinator first).  (After
+-- citus_registry: its plan_of.)
 \set VERBOSITY terse
 \set QUIET on
 \pset format unaligned
@@ -19,16 +20,6 @@ SELECT create_distributed_table('events_dist', 'buyer') \g /dev/null
 INSERT INTO events_dist SELECT * FROM events_local;
 SELECT is((SELECT count(*) FROM events_dist), 40000::bigint, 'the events in the distributed table');
 
-CREATE FUNCTION velocity_plan(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    line text;
-    plan text := '';
-BEGIN
-    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF, VERBOSE) ' || q LOOP
-        plan := plan || line || E'\n';
-    END LOOP;
-    RETURN plan;
-END $$;
 
 -- by buyer, the distribution column
 CREATE TEMP TABLE by_buyer_local AS
@@ -39,7 +30,7 @@ SELECT id, risk.velocity(at, amount, device, '{1 hour,1 day,7 days}') OVER (PART
   FROM events_dist;
 SELECT is((SELECT count(*) FROM by_buyer_local l FULL JOIN by_buyer_dist d USING (id) WHERE l.v IS DISTINCT FROM d.v),
           0::bigint, 'by the distribution column: the local table''s packs, row for row (40,000 events)');
-SELECT ok(velocity_plan($$SELECT id, risk.velocity(at, amount, device, '{1 hour,1 day,7 days}') OVER (PARTITION BY buyer ORDER BY at)
+SELECT ok(plan_of($$SELECT id, risk.velocity(at, amount, device, '{1 hour,1 day,7 days}') OVER (PARTITION BY buyer ORDER BY at)
                           FROM events_dist$$) ~ 'Query: SELECT [^\n]*risk\.velocity\(',
           '... computed in the tasks on the workers');
 
