@@ -9,7 +9,7 @@ OBJS        = src/risk.o src/xgb_bridge.o src/model_json.o src/forest.o \
               src/velocity_distinct.o src/velocity_hll.o src/velocity_moments.o \
               src/velocity_pack.o src/velocity_names.o src/velocity_windows.o src/velocity_state.o src/velocity_store.o \
               src/feature_state.o src/feature_set.o src/feature_set_declare.o \
-              src/metrics_sample.o src/metrics_state.o src/metrics_rank.o src/metrics_threshold.o src/metrics_loss.o \
+              src/agg_state.o src/metrics_sample.o src/metrics_state.o src/metrics_rank.o src/metrics_threshold.o src/metrics_loss.o \
               src/metrics_curve.o src/metrics_summary.o \
               src/metrics_drift.o src/metrics_compare.o src/synthetic.o \
               src/forest_explain.o src/forest_importance.o src/catalog.o src/catalog_citus.o src/lists.o src/rules_policy.o src/rules_compile.o \

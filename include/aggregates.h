@@ -30,6 +30,38 @@ risk_aggcontext(FunctionCallInfo fcinfo, const char *fn)
 }
 
 /*
+ * A state's bytes that cannot be (a state read from risk.aggregate_state's
+ * text can come from anyone): an error, never a guess.
+ */
+static inline void
+risk_state_corrupt(const char *what, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			 errmsg("invalid state of %s", what),
+			 errdetail("%s", detail)));
+}
+
+/* The version byte at the start of a state's bytes: another version is refused. */
+static inline void
+risk_state_version(StringInfo buf, int version, const char *what)
+{
+	if (buf->cursor >= buf->len)
+		risk_state_corrupt(what, "It is empty.");
+	if (pq_getmsgbyte(buf) != version)
+		risk_state_corrupt(what, psprintf("Its format version is %d; this build reads version %d.",
+										  (uint8) buf->data[buf->cursor - 1], version));
+}
+
+/* Fail unless n more bytes remain. */
+static inline void
+risk_state_need(StringInfo buf, int64 n, const char *what)
+{
+	if (n < 0 || n > buf->len - buf->cursor)
+		risk_state_corrupt(what, "It ends early.");
+}
+
+/*
  * A reader over a serialized state (a deserialize function's bytea), with
  * the pq_getmsg functions; a state of another version is refused.
  */
@@ -39,8 +71,16 @@ risk_state_reader(StringInfo buf, bytea *bytes, int version, const char *what)
 	buf->data = VARDATA_ANY(bytes);
 	buf->len = buf->maxlen = VARSIZE_ANY_EXHDR(bytes);
 	buf->cursor = 0;
-	if (pq_getmsgbyte(buf) != version)
-		elog(ERROR, "%s state of an unknown version", what);
+	risk_state_version(buf, version, what);
+}
+
+/* A reader over a deserialize function's bytea. */
+static inline void
+risk_state_bytes(StringInfo buf, bytea *bytes)
+{
+	buf->data = VARDATA_ANY(bytes);
+	buf->len = buf->maxlen = VARSIZE_ANY_EXHDR(bytes);
+	buf->cursor = 0;
 }
 
 /*

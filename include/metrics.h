@@ -94,8 +94,6 @@ extern void metric_sample_sort(MetricSample *s);
  */
 extern bool metric_state_typed(FunctionCallInfo fcinfo);
 
-/* The type of a support function's argument: of its call, or as declared (metrics_sample.c). */
-extern Oid	metric_arg_type(FunctionCallInfo fcinfo, int argno);
 extern MetricSample *metric_state_arg(FunctionCallInfo fcinfo, int argno, MemoryContext aggcontext, bool typed);
 extern MetricSample *metric_state_new(MemoryContext aggcontext, bool typed);
 extern MemoryContext metric_state_context(MetricSample *s, MemoryContext aggcontext, bool typed);

@@ -10,26 +10,33 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(5);
+SELECT plan(6);
 
-CREATE TABLE metric_local (id bigint PRIMARY KEY, s double precision, y boolean, w double precision, day int);
+CREATE TABLE metric_local (id bigint PRIMARY KEY, s double precision, y boolean, w double precision, day int,
+                           s2 double precision, cat text, at timestamptz);
 INSERT INTO metric_local
 SELECT g, ((g * 7919) % 10007) / 10007.0 * 0.7 + CASE WHEN g % 9 = 0 THEN 0.3 ELSE 0 END,
-       g % 9 = 0 OR g % 31 = 0, 1 + (g % 5), g % 30
+       g % 9 = 0 OR g % 31 = 0, 1 + (g % 5), g % 30,
+       ((g::bigint * 104729) % 10007) / 10007.0 * 0.8 + CASE WHEN g % 9 = 0 OR g % 7 = 0 THEN 0.2 ELSE 0 END,
+       'c' || (g * 31 + g / 5000) % 12, '2026-11-01'::timestamptz + g * interval '1 minute'
   FROM generate_series(1, 30000) g;
 CREATE TABLE metric_rows (LIKE metric_local INCLUDING ALL);
 SELECT create_distributed_table('metric_rows', 'id') \g /dev/null
 INSERT INTO metric_rows SELECT * FROM metric_local;
 
--- each aggregate over scores and labels, called with its arguments by name
+-- each aggregate over scores and labels (and categories, a challenger's
+-- scores, amounts), called with its arguments by name; and the velocity
+-- aggregates that combine (stddev, decayed_sum)
 CREATE FUNCTION metric_calls() RETURNS TABLE (agg regprocedure, call text) LANGUAGE sql AS $$
   SELECT p.oid::regprocedure,
          format('%s(%s)', p.oid::regproc,
                 string_agg(CASE n WHEN 'score' THEN 's' WHEN 'value' THEN 's' WHEN 'weight' THEN 'w'
-                                  WHEN 'actual' THEN 'y'
+                                  WHEN 'actual' THEN 'y' WHEN 'score_a' THEN 's' WHEN 'score_b' THEN 's2'
+                                  WHEN 'category' THEN 'cat' WHEN 'amount' THEN 'w'
                                   WHEN 'label' THEN CASE t WHEN 'boolean'::regtype THEN 'y' WHEN 'integer'::regtype THEN 'y::int'
                                                            ELSE 'y::int::float8' END
-                                  WHEN 'threshold' THEN '0.5' WHEN 'top_fraction' THEN '0.1' WHEN 'max_fpr' THEN '0.05'
+                                  WHEN 'threshold' THEN '0.5' WHEN 'threshold_a' THEN '0.5' WHEN 'threshold_b' THEN '0.4'
+                                  WHEN 'top_fraction' THEN '0.1' WHEN 'max_fpr' THEN '0.05'
                                   WHEN 'bins' THEN '10' WHEN 'buckets' THEN '10' WHEN 'level' THEN '0.9' END,
                            ', ' ORDER BY i))
     FROM pg_proc p JOIN pg_aggregate a ON a.aggfnoid = p.oid,
@@ -37,7 +44,11 @@ CREATE FUNCTION metric_calls() RETURNS TABLE (agg regprocedure, call text) LANGU
    WHERE p.pronamespace = 'risk'::regnamespace
    GROUP BY p.oid
   HAVING bool_and(n IN ('score', 'value', 'weight', 'actual', 'label', 'threshold', 'top_fraction', 'max_fpr',
-                        'bins', 'buckets', 'level')) $$;
+                        'bins', 'buckets', 'level', 'score_a', 'score_b', 'category', 'amount',
+                        'threshold_a', 'threshold_b'))
+  UNION ALL
+  VALUES ('risk.stddev(float8)'::regprocedure, 'risk.stddev(s)'),
+         ('risk.decayed_sum(float8, timestamptz, interval)', 'risk.decayed_sum(s, at, ''6 hours'')') $$;
 CREATE FUNCTION result_of(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE r text;
 BEGIN
@@ -64,11 +75,12 @@ SELECT agg, call,
        result_of(format('SELECT array_agg(v::text ORDER BY day) FROM (SELECT day, %s AS v FROM metric_local GROUP BY day) q', call)) AS local_daily
   FROM metric_calls();
 
-SELECT cmp_ok((SELECT count(*) FROM results), '>=', 120::bigint,
-              'every metric aggregate over scores and labels (120 of them, every label type, weighted or not)');
+SELECT cmp_ok((SELECT count(*) FROM results), '>=', 129::bigint,
+              'every metric aggregate over scores and labels (129 of them, every label type, weighted or not; paired tests, categories, stddev, decayed_sum)');
 SELECT is((SELECT array_agg(call ORDER BY call) FROM results WHERE NOT same_numbers(dist, local) OR dist IS NULL),
           NULL, '... gives on the distributed table the local table''s result');
-SELECT is((SELECT array_agg(call ORDER BY call) FROM results WHERE NOT same_numbers(dist_daily, local_daily)),
+SELECT is((SELECT array_agg(call ORDER BY call) FROM results
+            WHERE NOT same_numbers(dist_daily, local_daily) OR dist_daily IS NULL),
           NULL, '... and per day (GROUP BY a column that is not the distribution column)');
 SELECT is((SELECT array_agg(call ORDER BY call) FROM results
             WHERE plan !~ 'worker_partial_agg' OR plan !~ 'coord_combine_agg'),
@@ -76,5 +88,12 @@ SELECT is((SELECT array_agg(call ORDER BY call) FROM results
 SELECT ok((SELECT bool_and(dist <> '') FROM results WHERE call ~ '^risk\.(auc|ks|roc_curve)\(')
           AND (SELECT count(*) FROM results WHERE call ~ '^risk\.auc\(' AND dist::float8 BETWEEN 0.6 AND 1) = 6,
           'AUC, KS and the ROC curve among them, with real values');
+SELECT is((SELECT array_agg(call ORDER BY call) FROM results
+            WHERE call ~ '^risk\.(auc_test|compare_scores|csi|csi_table|stddev|decayed_sum)\((s, s2|cat|s\)|s, at)'
+              AND dist ~ '[0-9]'),
+          ARRAY['risk.auc_test(s, s2, y)', 'risk.auc_test(s, s2, y::int)', 'risk.auc_test(s, s2, y::int::float8)',
+                'risk.compare_scores(s, s2, y, 0.5)', 'risk.compare_scores(s, s2, y, w, 0.5, 0.4)',
+                'risk.csi(cat, y)', 'risk.csi_table(cat, y)', 'risk.decayed_sum(s, at, ''6 hours'')', 'risk.stddev(s)'],
+          'the paired tests, CSI by category, stddev and decayed_sum among them (their state risk.aggregate_state), with values');
 
 SELECT * FROM finish();

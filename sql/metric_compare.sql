@@ -9,7 +9,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(24);
+SELECT plan(32);
 
 \getenv fixtures RISK_FIXTURES
 CREATE TABLE d_rows (run text, value float8, actual boolean);
@@ -146,3 +146,42 @@ SELECT throws_ok($$SELECT risk.proportion_test(11, 10, 1, 10)$$, '22023',
 
 DROP TABLE d_rows, d_expected, m_rows, m_pairs, m_compare, ci, ci_parallel, c_rows;
 DROP FUNCTION expect(text, text);
+
+-- the state of the paired tests, CSI by category, stddev and decayed_sum as
+-- a type (so that Citus splits them): its text is read back, a state seeds
+-- an aggregate built on the support functions, and bad states are refused
+SELECT is((SELECT array_agg(aggfnoid::regprocedure::text ORDER BY aggfnoid::regprocedure::text) FROM pg_aggregate
+            WHERE aggtranstype = 'risk.aggregate_state'::regtype),
+          ARRAY['risk.auc_test(double precision,double precision,boolean)',
+                'risk.auc_test(double precision,double precision,double precision)',
+                'risk.auc_test(double precision,double precision,integer)',
+                'risk.compare_scores(double precision,double precision,boolean,double precision)',
+                'risk.compare_scores(double precision,double precision,boolean,double precision,double precision,double precision)',
+                'risk.csi(text,boolean)', 'risk.csi_table(text,boolean)',
+                'risk.decayed_sum(double precision,timestamp with time zone,interval)', 'risk.stddev(double precision)'],
+          'nine aggregates have the state risk.aggregate_state');
+-- the state of risk.stddev over 1, 2, 3: n, the sum and the sum of squares (double-double), the last value
+\set moments '\\x010401000000000000000340180000000000000000000000000000402c0000000000000000000000000000400800000000000000'
+SELECT is((:'moments'::risk.aggregate_state)::text, :'moments', 'risk.aggregate_state: its text reads back to itself');
+CREATE AGGREGATE seeded_stddev(float8) (sfunc = risk._moments_add, stype = risk.aggregate_state,
+                                        finalfunc = risk._stddev_final, initcond = :'moments');
+SELECT is((SELECT seeded_stddev(x) FROM (VALUES (4.0), (5.0)) v(x)),
+          (SELECT risk.stddev(x) FROM generate_series(1, 5) x),
+          'a state of stddev over 1, 2, 3 and the rows 4, 5: stddev over 1 to 5');
+CREATE AGGREGATE seeded_pairs(float8, float8, boolean) (sfunc = risk._pairs_add, stype = risk.aggregate_state,
+                                                       initcond = :'moments');
+SELECT throws_ok($$SELECT seeded_pairs(0.1, 0.2, true)$$, '42804',
+                 'risk.auc_test cannot read a state of another aggregate', 'a state of stddev given to auc_test: 42804');
+SELECT throws_ok($$SELECT '\x02'::risk.aggregate_state$$, '22P03', 'invalid risk.aggregate_state',
+                 'a state of another format version: 22P03');
+SELECT throws_ok($$SELECT '\x0163'::risk.aggregate_state$$, '22P03', 'invalid risk.aggregate_state',
+                 'a state of an unknown aggregate: 22P03');
+CREATE AGGREGATE negative_stddev(float8) (sfunc = risk._moments_add, stype = risk.aggregate_state,
+    finalfunc = risk._stddev_final,
+    initcond = '\x010401fffffffffffffffd40180000000000000000000000000000402c0000000000000000000000000000400800000000000000');
+SELECT throws_ok($$SELECT negative_stddev(1)$$, '22P03', 'invalid state of risk.stddev',
+                 'a state of stddev with a negative count: 22P03, when the aggregate reads it');
+SELECT throws_ok($$SELECT 'abc'::risk.aggregate_state$$, '22P02', NULL, 'text without \x: 22P02');
+DROP AGGREGATE seeded_stddev(float8);
+DROP AGGREGATE seeded_pairs(float8, float8, boolean);
+DROP AGGREGATE negative_stddev(float8);

@@ -1333,87 +1333,129 @@ CREATE TYPE @extschema@.metric_sample (
 COMMENT ON TYPE @extschema@.metric_sample IS
   'The exact sample of a rank metric (scores and weights by class): the state of risk.auc, ks, gini, average_precision, lift, capture_rate, recall_at_fpr, auc_ci, psi and the curves, so that parallel workers and Citus workers compute it and the leader or the coordinator combines it.';
 
--- Every aggregate over the sample takes it as its state: its support
--- functions are declared again for risk.metric_sample (the same C
--- functions, which serve either), and the aggregate is pointed at them in
--- place, so that what depends on it (a view, a materialized view) stays.
--- The same block in the install and the update scripts: the same result.
+-- The state of the aggregates whose state is another C structure.
+CREATE TYPE @extschema@.aggregate_state;
+CREATE FUNCTION @extschema@.aggregate_state_in(cstring) RETURNS @extschema@.aggregate_state
+  AS 'MODULE_PATHNAME', 'risk_aggregate_state_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.aggregate_state_in(cstring) IS
+  'Input of risk.aggregate_state: \x and the hexadecimal of its binary form (its envelope checked here, the rest by the aggregate that reads it).';
+CREATE FUNCTION @extschema@.aggregate_state_out(@extschema@.aggregate_state) RETURNS cstring
+  AS 'MODULE_PATHNAME', 'risk_aggregate_state_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.aggregate_state_out(@extschema@.aggregate_state) IS
+  'Output of risk.aggregate_state: \x and the hexadecimal of its binary form.';
+CREATE FUNCTION @extschema@.aggregate_state_recv(internal) RETURNS @extschema@.aggregate_state
+  AS 'MODULE_PATHNAME', 'risk_aggregate_state_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.aggregate_state_recv(internal) IS
+  'Binary input of risk.aggregate_state (versioned; its envelope checked here, the rest by the aggregate that reads it).';
+CREATE FUNCTION @extschema@.aggregate_state_send(@extschema@.aggregate_state) RETURNS bytea
+  AS 'MODULE_PATHNAME', 'risk_aggregate_state_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.aggregate_state_send(@extschema@.aggregate_state) IS
+  'Binary output of risk.aggregate_state: the envelope''s version byte, the aggregate''s kind byte, the aggregate''s own versioned bytes.';
+CREATE TYPE @extschema@.aggregate_state (
+  INPUT = @extschema@.aggregate_state_in,
+  OUTPUT = @extschema@.aggregate_state_out,
+  RECEIVE = @extschema@.aggregate_state_recv,
+  SEND = @extschema@.aggregate_state_send,
+  INTERNALLENGTH = VARIABLE,
+  ALIGNMENT = double,
+  STORAGE = extended
+);
+COMMENT ON TYPE @extschema@.aggregate_state IS
+  'The partial state of risk.auc_test, compare_scores, csi and csi_table of a category, stddev and decayed_sum, so that parallel workers and Citus workers compute it and the leader or the coordinator combines it; a state of one aggregate is refused by another.';
+
+-- Every aggregate over the sample takes it as its state, and the
+-- aggregates above risk.aggregate_state: their support functions are
+-- declared again for the type (the same C functions, which serve either),
+-- and the aggregate is pointed at them in place, so that what depends on it
+-- (a view, a materialized view) stays.  The same block in the install and
+-- the update scripts: the same result.
 DO $convert$
 DECLARE
-    ext oid := (SELECT oid FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'risk');
-    sample oid := '@extschema@.metric_sample'::pg_catalog.regtype;
-    serial oid := '@extschema@._metric_serialize(internal)'::pg_catalog.regprocedure;
+    conv record;
     a record;
     f oid;
     made oid;
     fns oid[];
     news oid[];
 BEGIN
-    FOR a IN SELECT g.aggfnoid, g.aggtransfn, g.aggfinalfn, g.aggcombinefn
-               FROM pg_catalog.pg_aggregate g WHERE g.aggserialfn OPERATOR(pg_catalog.=) serial
-              ORDER BY g.aggfnoid
+    FOR conv IN
+        SELECT c.serial::pg_catalog.regprocedure::oid AS serial, c.deserial::pg_catalog.regprocedure::oid AS deserial,
+               c.state::pg_catalog.regtype::oid AS state
+          FROM (VALUES
+                ('@extschema@._metric_serialize(internal)', '@extschema@._metric_deserialize(bytea, internal)', '@extschema@.metric_sample'),
+                ('@extschema@._pairs_serialize(internal)', '@extschema@._pairs_deserialize(bytea, internal)', '@extschema@.aggregate_state'),
+                ('@extschema@._paired_serialize(internal)', '@extschema@._paired_deserialize(bytea, internal)', '@extschema@.aggregate_state'),
+                ('@extschema@._categories_serialize(internal)', '@extschema@._categories_deserialize(bytea, internal)', '@extschema@.aggregate_state'),
+                ('@extschema@._moments_serialize(internal)', '@extschema@._moments_deserialize(bytea, internal)', '@extschema@.aggregate_state'),
+                ('@extschema@._decay_serialize(internal)', '@extschema@._decay_deserialize(bytea, internal)', '@extschema@.aggregate_state'))
+               c(serial, deserial, state)
     LOOP
-        fns := ARRAY[a.aggtransfn, a.aggfinalfn, a.aggcombinefn]::oid[];
-        news := '{}';
-        FOREACH f IN ARRAY fns LOOP
-            made := NULL;
-            SELECT p2.oid INTO made
-              FROM pg_catalog.pg_proc p, pg_catalog.pg_proc p2
-             WHERE p.oid OPERATOR(pg_catalog.=) f AND p2.proname OPERATOR(pg_catalog.=) p.proname
-               AND p2.pronamespace OPERATOR(pg_catalog.=) p.pronamespace
-               AND p2.proargtypes::pg_catalog.text OPERATOR(pg_catalog.=) (
-                   SELECT pg_catalog.string_agg((CASE WHEN t OPERATOR(pg_catalog.=) 'internal'::pg_catalog.regtype
-                                                      THEN sample ELSE t END)::pg_catalog.text, ' ' ORDER BY i)
-                     FROM pg_catalog.unnest(p.proargtypes::oid[]) WITH ORDINALITY u(t, i));
-            IF made IS NULL THEN
-                EXECUTE (SELECT pg_catalog.format(
-                    'CREATE FUNCTION %I.%I(%s) RETURNS %s AS %L, %L LANGUAGE C %s %s PARALLEL %s',
-                    n.nspname, p.proname,
-                    (SELECT pg_catalog.string_agg(pg_catalog.format_type(
-                              CASE WHEN t OPERATOR(pg_catalog.=) 'internal'::pg_catalog.regtype THEN sample ELSE t END, NULL),
-                              ', ' ORDER BY i)
-                       FROM pg_catalog.unnest(p.proargtypes::oid[]) WITH ORDINALITY u(t, i)),
-                    pg_catalog.format_type(CASE WHEN p.prorettype OPERATOR(pg_catalog.=) 'internal'::pg_catalog.regtype
-                                                THEN sample ELSE p.prorettype END, NULL),
-                    p.probin, p.prosrc,
-                    CASE p.provolatile WHEN 'i' THEN 'IMMUTABLE' WHEN 's' THEN 'STABLE' ELSE 'VOLATILE' END,
-                    CASE WHEN p.proisstrict THEN 'STRICT' ELSE 'CALLED ON NULL INPUT' END,
-                    CASE p.proparallel WHEN 's' THEN 'SAFE' WHEN 'r' THEN 'RESTRICTED' ELSE 'UNSAFE' END)
-                  FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
-                 WHERE p.oid OPERATOR(pg_catalog.=) f);
-                SELECT p2.oid INTO made
-                  FROM pg_catalog.pg_proc p, pg_catalog.pg_proc p2
-                 WHERE p.oid OPERATOR(pg_catalog.=) f AND p2.proname OPERATOR(pg_catalog.=) p.proname
-                   AND p2.pronamespace OPERATOR(pg_catalog.=) p.pronamespace
-                   AND p2.oid OPERATOR(pg_catalog.<>) p.oid
-                   AND p2.proargtypes::pg_catalog.text OPERATOR(pg_catalog.=) (
-                       SELECT pg_catalog.string_agg((CASE WHEN t OPERATOR(pg_catalog.=) 'internal'::pg_catalog.regtype
-                                                          THEN sample ELSE t END)::pg_catalog.text, ' ' ORDER BY i)
-                         FROM pg_catalog.unnest(p.proargtypes::oid[]) WITH ORDINALITY u(t, i));
-                EXECUTE pg_catalog.format('COMMENT ON FUNCTION %s IS %L', made::pg_catalog.regprocedure,
-                                          pg_catalog.obj_description(f, 'pg_proc'));
-            END IF;
-            news := news OPERATOR(pg_catalog.||) made;
-        END LOOP;
-        UPDATE pg_catalog.pg_aggregate
-           SET aggtranstype = sample, aggtransfn = news[1], aggfinalfn = news[2], aggcombinefn = news[3],
-               aggserialfn = 0, aggdeserialfn = 0
-         WHERE aggfnoid OPERATOR(pg_catalog.=) a.aggfnoid;
-        FOR i IN 1..3 LOOP
-            UPDATE pg_catalog.pg_depend
-               SET refobjid = news[i]
+        FOR a IN SELECT g.aggfnoid, g.aggtransfn, g.aggfinalfn, g.aggcombinefn
+                   FROM pg_catalog.pg_aggregate g WHERE g.aggserialfn OPERATOR(pg_catalog.=) conv.serial
+                  ORDER BY g.aggfnoid
+        LOOP
+            fns := ARRAY[a.aggtransfn, a.aggfinalfn, a.aggcombinefn]::oid[];
+            news := '{}';
+            FOREACH f IN ARRAY fns LOOP
+                -- the function's twin over the state type: found, or made like it
+                FOR i IN 1..2 LOOP
+                    made := NULL;
+                    SELECT p2.oid INTO made
+                      FROM pg_catalog.pg_proc p, pg_catalog.pg_proc p2
+                     WHERE p.oid OPERATOR(pg_catalog.=) f AND p2.proname OPERATOR(pg_catalog.=) p.proname
+                       AND p2.pronamespace OPERATOR(pg_catalog.=) p.pronamespace
+                       AND p2.proargtypes::pg_catalog.text OPERATOR(pg_catalog.=) (
+                           SELECT pg_catalog.string_agg((CASE WHEN t OPERATOR(pg_catalog.=) 'internal'::pg_catalog.regtype
+                                                              THEN conv.state ELSE t END)::pg_catalog.text, ' ' ORDER BY n)
+                             FROM pg_catalog.unnest(p.proargtypes::oid[]) WITH ORDINALITY u(t, n));
+                    EXIT WHEN made IS NOT NULL OR i OPERATOR(pg_catalog.=) 2;
+                    EXECUTE (SELECT pg_catalog.format(
+                        'CREATE FUNCTION %I.%I(%s) RETURNS %s AS %L, %L LANGUAGE C %s %s PARALLEL %s',
+                        n.nspname, p.proname,
+                        (SELECT pg_catalog.string_agg(pg_catalog.format_type(
+                                  CASE WHEN t OPERATOR(pg_catalog.=) 'internal'::pg_catalog.regtype THEN conv.state ELSE t END, NULL),
+                                  ', ' ORDER BY k)
+                           FROM pg_catalog.unnest(p.proargtypes::oid[]) WITH ORDINALITY u(t, k)),
+                        pg_catalog.format_type(CASE WHEN p.prorettype OPERATOR(pg_catalog.=) 'internal'::pg_catalog.regtype
+                                                    THEN conv.state ELSE p.prorettype END, NULL),
+                        p.probin, p.prosrc,
+                        CASE p.provolatile WHEN 'i' THEN 'IMMUTABLE' WHEN 's' THEN 'STABLE' ELSE 'VOLATILE' END,
+                        CASE WHEN p.proisstrict THEN 'STRICT' ELSE 'CALLED ON NULL INPUT' END,
+                        CASE p.proparallel WHEN 's' THEN 'SAFE' WHEN 'r' THEN 'RESTRICTED' ELSE 'UNSAFE' END)
+                      FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+                     WHERE p.oid OPERATOR(pg_catalog.=) f);
+                END LOOP;
+                IF pg_catalog.obj_description(made, 'pg_proc') IS NULL THEN
+                    EXECUTE pg_catalog.format('COMMENT ON FUNCTION %s IS %L', made::pg_catalog.regprocedure,
+                                              pg_catalog.obj_description(f, 'pg_proc'));
+                END IF;
+                news := news OPERATOR(pg_catalog.||) made;
+            END LOOP;
+            UPDATE pg_catalog.pg_aggregate
+               SET aggtranstype = conv.state, aggtransfn = news[1], aggfinalfn = news[2], aggcombinefn = news[3],
+                   aggserialfn = 0, aggdeserialfn = 0
+             WHERE aggfnoid OPERATOR(pg_catalog.=) a.aggfnoid;
+            FOR i IN 1..3 LOOP
+                UPDATE pg_catalog.pg_depend
+                   SET refobjid = news[i]
+                 WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+                   AND objid OPERATOR(pg_catalog.=) a.aggfnoid
+                   AND refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+                   AND refobjid OPERATOR(pg_catalog.=) fns[i];
+            END LOOP;
+            DELETE FROM pg_catalog.pg_depend
              WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
                AND objid OPERATOR(pg_catalog.=) a.aggfnoid
                AND refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
-               AND refobjid OPERATOR(pg_catalog.=) fns[i];
+               AND refobjid IN (conv.serial, conv.deserial);
         END LOOP;
-        DELETE FROM pg_catalog.pg_depend
-         WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
-           AND objid OPERATOR(pg_catalog.=) a.aggfnoid
-           AND refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
-           AND refobjid IN (serial, '@extschema@._metric_deserialize(bytea, internal)'::pg_catalog.regprocedure);
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_aggregate g WHERE g.aggserialfn OPERATOR(pg_catalog.=) conv.serial) THEN
+            EXECUTE pg_catalog.format('DROP FUNCTION %s', conv.serial::pg_catalog.regprocedure);
+            EXECUTE pg_catalog.format('DROP FUNCTION %s', conv.deserial::pg_catalog.regprocedure);
+        END IF;
     END LOOP;
-    -- the internal versions no aggregate uses any more
+    -- the internal versions no aggregate uses any more (a moving aggregate's
+    -- functions keep theirs: a window's moving state stays internal)
     FOR f IN SELECT p.oid FROM pg_catalog.pg_proc p
               WHERE p.pronamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
                 AND p.proargtypes[0] OPERATOR(pg_catalog.=) 'internal'::pg_catalog.regtype
@@ -1421,14 +1463,13 @@ BEGIN
                 AND EXISTS (SELECT FROM pg_catalog.pg_proc p2
                              WHERE p2.proname OPERATOR(pg_catalog.=) p.proname
                                AND p2.pronamespace OPERATOR(pg_catalog.=) p.pronamespace
-                               AND p2.proargtypes[0] OPERATOR(pg_catalog.=) sample)
+                               AND p2.proargtypes[0] IN ('@extschema@.metric_sample'::pg_catalog.regtype,
+                                                         '@extschema@.aggregate_state'::pg_catalog.regtype))
                 AND NOT EXISTS (SELECT FROM pg_catalog.pg_aggregate g
-                                 WHERE p.oid IN (g.aggtransfn, g.aggfinalfn, g.aggcombinefn))
+                                 WHERE p.oid IN (g.aggtransfn, g.aggfinalfn, g.aggcombinefn,
+                                                 g.aggmtransfn, g.aggminvtransfn, g.aggmfinalfn))
+              ORDER BY p.oid
     LOOP
         EXECUTE pg_catalog.format('DROP FUNCTION %s', f::pg_catalog.regprocedure);
     END LOOP;
-    IF NOT EXISTS (SELECT FROM pg_catalog.pg_aggregate g WHERE g.aggserialfn OPERATOR(pg_catalog.=) serial) THEN
-        DROP FUNCTION @extschema@._metric_serialize(internal);
-        DROP FUNCTION @extschema@._metric_deserialize(bytea, internal);
-    END IF;
 END $convert$;

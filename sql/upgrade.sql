@@ -103,7 +103,9 @@ BEGIN
   -- a dashboard's view over the metric aggregates: it stays through the update, which changes their state type
   CREATE VIEW public.daily_metrics AS
     SELECT at::date AS day, risk.auc(amount / 101, device < 2) AS auc, risk.ks(amount / 101, device < 2) AS ks,
-           risk.lift(amount / 101, device < 2, 0.2) AS lift
+           risk.lift(amount / 101, device < 2, 0.2) AS lift, risk.stddev(amount) AS sd,
+           (risk.auc_test(amount / 101, device / 5.0, device < 2)).p_value AS auc_p,
+           risk.csi(device::text, amount > 50) AS csi
       FROM public.events GROUP BY 1;
 END $store$;
 
@@ -135,7 +137,7 @@ UNION ALL
 SELECT 'rollup ' || concat_ws(' ', risk.auc(s), risk.ks(s), risk.rows(s), s::text)
   FROM (SELECT risk.rollup(summary) s FROM public.summaries) r
 UNION ALL
-SELECT 'view ' || concat_ws(' ', day, auc, ks, lift) FROM public.daily_metrics;
+SELECT 'view ' || concat_ws(' ', day, auc, ks, lift, sd, auc_p, csi) FROM public.daily_metrics;
 END
 $results$;
 

@@ -25,6 +25,7 @@
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
 
+#include "agg_state.h"
 #include "metrics.h"
 
 #define PAIRS_VERSION 1
@@ -157,96 +158,40 @@ pairs_add(PairClass *c, double a, double b)
 	c->n++;
 }
 
-/* risk_pairs_add(state, score_a, score_b, label) */
-PG_FUNCTION_INFO_V1(risk_pairs_add);
-Datum
-risk_pairs_add(PG_FUNCTION_ARGS)
+/* Written (parallel query, risk.aggregate_state): version, then per class n and both arrays. */
+static void
+pairs_write(const void *state, StringInfo buf)
 {
-	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk.auc_test");
-	PairSample *s = PG_ARGISNULL(0) ? NULL : (PairSample *) PG_GETARG_POINTER(0);
-	MetricRow	a;
-	MetricRow	b;
-	MemoryContext old;
+	const PairSample *s = state;
 
-	if (s == NULL)
-		s = MemoryContextAllocZero(aggcontext, sizeof(PairSample));
-	/* the label follows score_b, and score_a's row reads it from there too */
-	if (PG_ARGISNULL(1) || !metric_row(fcinfo, 2, -1, &b))
-		PG_RETURN_POINTER(s);
-	a.score = PG_GETARG_FLOAT8(1);
-	if (isnan(a.score))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("risk.auc_test cannot rank a NaN score")));
-	old = MemoryContextSwitchTo(aggcontext);
-	pairs_add(&s->cls[b.label], a.score == 0 ? 0 : a.score, b.score);
-	MemoryContextSwitchTo(old);
-	PG_RETURN_POINTER(s);
-}
-
-PG_FUNCTION_INFO_V1(risk_pairs_combine);
-Datum
-risk_pairs_combine(PG_FUNCTION_ARGS)
-{
-	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk.auc_test");
-	PairSample *a = PG_ARGISNULL(0) ? NULL : (PairSample *) PG_GETARG_POINTER(0);
-	PairSample *b = PG_ARGISNULL(1) ? NULL : (PairSample *) PG_GETARG_POINTER(1);
-	MemoryContext old;
-
-	if (b == NULL)
-		return risk_combine_first(fcinfo, a);
-	old = MemoryContextSwitchTo(aggcontext);
-	if (a == NULL)
-		a = palloc0(sizeof(PairSample));
-	for (int k = 0; k < 2; k++)
-		for (int64 i = 0; i < b->cls[k].n; i++)
-			pairs_add(&a->cls[k], b->cls[k].a[i], b->cls[k].b[i]);
-	MemoryContextSwitchTo(old);
-	PG_RETURN_POINTER(a);
-}
-
-/* Serialized (between workers of one server): version, then per class n and both arrays. */
-PG_FUNCTION_INFO_V1(risk_pairs_serialize);
-Datum
-risk_pairs_serialize(PG_FUNCTION_ARGS)
-{
-	PairSample *s = (PairSample *) PG_GETARG_POINTER(0);
-	StringInfoData buf;
-
-	risk_aggcontext(fcinfo, "risk.auc_test");
-	pq_begintypsend(&buf);
-	pq_sendbyte(&buf, PAIRS_VERSION);
+	pq_sendbyte(buf, PAIRS_VERSION);
 	for (int k = 0; k < 2; k++)
 	{
-		pq_sendint64(&buf, s->cls[k].n);
-		appendBinaryStringInfo(&buf, (char *) s->cls[k].a, sizeof(double) * s->cls[k].n);
-		appendBinaryStringInfo(&buf, (char *) s->cls[k].b, sizeof(double) * s->cls[k].n);
+		pq_sendint64(buf, s->cls[k].n);
+		appendBinaryStringInfo(buf, (char *) s->cls[k].a, sizeof(double) * s->cls[k].n);
+		appendBinaryStringInfo(buf, (char *) s->cls[k].b, sizeof(double) * s->cls[k].n);
 	}
-	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
-PG_FUNCTION_INFO_V1(risk_pairs_deserialize);
-Datum
-risk_pairs_deserialize(PG_FUNCTION_ARGS)
+static void *
+pairs_read(StringInfo buf, MemoryContext cxt)
 {
-	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk.auc_test");
-	bytea	   *bytes = PG_GETARG_BYTEA_PP(0);
-	StringInfoData buf;
-	PairSample *s;
-	MemoryContext old = MemoryContextSwitchTo(aggcontext);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	PairSample *s = palloc0(sizeof(PairSample));
 
-	risk_state_reader(&buf, bytes, PAIRS_VERSION, "risk.auc_test");
-	s = palloc0(sizeof(PairSample));
+	risk_state_version(buf, PAIRS_VERSION, "risk.auc_test");
 	for (int k = 0; k < 2; k++)
 	{
-		int64		n = pq_getmsgint64(&buf);
+		int64		n;
 		const char *a;
 		const char *b;
 
-		if (n < 0 || n > (buf.len - buf.cursor) / (int64) (2 * sizeof(double)))
-			elog(ERROR, "risk.auc_test state is corrupted");
-		a = pq_getmsgbytes(&buf, sizeof(double) * n);
-		b = pq_getmsgbytes(&buf, sizeof(double) * n);
+		risk_state_need(buf, 8, "risk.auc_test");
+		n = pq_getmsgint64(buf);
+		if (n < 0 || n > (buf->len - buf->cursor) / (int64) (2 * sizeof(double)))
+			risk_state_corrupt("risk.auc_test", "It holds fewer scores than it counts.");
+		a = pq_getmsgbytes(buf, sizeof(double) * n);
+		b = pq_getmsgbytes(buf, sizeof(double) * n);
 
 		/* the bytes need not be aligned for a double: copied, not cast */
 		for (int64 i = 0; i < n; i++)
@@ -256,11 +201,88 @@ risk_pairs_deserialize(PG_FUNCTION_ARGS)
 
 			memcpy(&x, a + i * sizeof(double), sizeof(double));
 			memcpy(&y, b + i * sizeof(double), sizeof(double));
+			if (isnan(x) || isnan(y))
+				risk_state_corrupt("risk.auc_test", "It holds a NaN score.");
 			pairs_add(&s->cls[k], x, y);
 		}
 	}
-	pq_getmsgend(&buf);
 	MemoryContextSwitchTo(old);
+	return s;
+}
+
+static const AggStateKind pairs_kind = {AGG_STATE_PAIRS, "risk.auc_test", pairs_write, pairs_read};
+
+/* risk_pairs_add(state, score_a, score_b, label) */
+PG_FUNCTION_INFO_V1(risk_pairs_add);
+Datum
+risk_pairs_add(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk.auc_test");
+	PairSample *s = agg_state_arg(fcinfo, 0, &pairs_kind, aggcontext);
+	MetricRow	a;
+	MetricRow	b;
+	MemoryContext old;
+
+	if (s == NULL)
+		s = MemoryContextAllocZero(aggcontext, sizeof(PairSample));
+	/* the label follows score_b, and score_a's row reads it from there too */
+	if (PG_ARGISNULL(1) || !metric_row(fcinfo, 2, -1, &b))
+		return agg_state_result(fcinfo, s, &pairs_kind, aggcontext);
+	a.score = PG_GETARG_FLOAT8(1);
+	if (isnan(a.score))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("risk.auc_test cannot rank a NaN score")));
+	old = MemoryContextSwitchTo(aggcontext);
+	pairs_add(&s->cls[b.label], a.score == 0 ? 0 : a.score, b.score);
+	MemoryContextSwitchTo(old);
+	return agg_state_result(fcinfo, s, &pairs_kind, aggcontext);
+}
+
+PG_FUNCTION_INFO_V1(risk_pairs_combine);
+Datum
+risk_pairs_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk.auc_test");
+	PairSample *a = agg_state_arg(fcinfo, 0, &pairs_kind, aggcontext);
+	PairSample *b = agg_state_arg(fcinfo, 1, &pairs_kind, NULL);
+	MemoryContext old;
+
+	if (b == NULL)
+		return agg_state_result(fcinfo, a, &pairs_kind, aggcontext);
+	old = MemoryContextSwitchTo(aggcontext);
+	if (a == NULL)
+		a = palloc0(sizeof(PairSample));
+	for (int k = 0; k < 2; k++)
+		for (int64 i = 0; i < b->cls[k].n; i++)
+			pairs_add(&a->cls[k], b->cls[k].a[i], b->cls[k].b[i]);
+	MemoryContextSwitchTo(old);
+	return agg_state_result(fcinfo, a, &pairs_kind, aggcontext);
+}
+
+PG_FUNCTION_INFO_V1(risk_pairs_serialize);
+Datum
+risk_pairs_serialize(PG_FUNCTION_ARGS)
+{
+	StringInfoData buf;
+
+	risk_aggcontext(fcinfo, "risk.auc_test");
+	pq_begintypsend(&buf);
+	pairs_write(PG_GETARG_POINTER(0), &buf);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+PG_FUNCTION_INFO_V1(risk_pairs_deserialize);
+Datum
+risk_pairs_deserialize(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk.auc_test");
+	StringInfoData buf;
+	void	   *s;
+
+	risk_state_bytes(&buf, PG_GETARG_BYTEA_PP(0));
+	s = pairs_read(&buf, aggcontext);
+	pq_getmsgend(&buf);
 	PG_RETURN_POINTER(s);
 }
 
@@ -368,9 +390,9 @@ risk_auc_test_final(PG_FUNCTION_ARGS)
 	Datum		values[6];
 	bool		nulls[6] = {false};
 
-	if (PG_ARGISNULL(0))
+	s = agg_state_arg(fcinfo, 0, &pairs_kind, NULL);
+	if (s == NULL)
 		PG_RETURN_NULL();
-	s = (PairSample *) PG_GETARG_POINTER(0);
 	if (!delong_paired(s, auc, &variance))
 		PG_RETURN_NULL();
 	diff = auc[0] - auc[1];

@@ -36,6 +36,7 @@
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 
+#include "agg_state.h"
 #include "metrics.h"
 
 #define EPSILON 0.0001
@@ -239,19 +240,71 @@ categories_add(CategoryCounts *c, const char *name, int side, int64 n)
 	c->total[side] += n;
 }
 
+/* Written (parallel query, risk.aggregate_state): version, the number of categories, then each name and its two counts. */
+static void
+categories_write(const void *state, StringInfo buf)
+{
+	const CategoryCounts *c = state;
+	HASH_SEQ_STATUS seq;
+	Category   *e;
+
+	pq_sendbyte(buf, CATEGORIES_VERSION);
+	pq_sendint64(buf, hash_get_num_entries(c->categories));
+	hash_seq_init(&seq, c->categories);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		pq_sendstring(buf, e->name);
+		pq_sendint64(buf, e->count[0]);
+		pq_sendint64(buf, e->count[1]);
+	}
+}
+
+static void *
+categories_read(StringInfo buf, MemoryContext cxt)
+{
+	CategoryCounts *c = categories_create(cxt);
+	int64		n;
+
+	risk_state_version(buf, CATEGORIES_VERSION, "risk.csi");
+	risk_state_need(buf, 8, "risk.csi");
+	n = pq_getmsgint64(buf);
+	if (n < 0 || n > (buf->len - buf->cursor) / 17)
+		risk_state_corrupt("risk.csi", "It holds fewer categories than it counts.");
+	for (int64 i = 0; i < n; i++)
+	{
+		const char *name;
+		int64		ref;
+		int64		act;
+
+		if (memchr(buf->data + buf->cursor, '\0', buf->len - buf->cursor) == NULL)
+			risk_state_corrupt("risk.csi", "It ends inside a category's name.");
+		name = pq_getmsgstring(buf);
+		risk_state_need(buf, 16, "risk.csi");
+		ref = pq_getmsgint64(buf);
+		act = pq_getmsgint64(buf);
+		if (ref < 0 || act < 0 || ref > PG_INT64_MAX - c->total[0] || act > PG_INT64_MAX - c->total[1])
+			risk_state_corrupt("risk.csi", "It holds a negative or overflowing count.");
+		categories_add(c, name, 0, ref);
+		categories_add(c, name, 1, act);
+	}
+	return c;
+}
+
+static const AggStateKind categories_kind = {AGG_STATE_CATEGORIES, "risk.csi", categories_write, categories_read};
+
 /* risk_categories_add(state, category text, actual boolean) */
 PG_FUNCTION_INFO_V1(risk_categories_add);
 Datum
 risk_categories_add(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk.csi");
-	CategoryCounts *c = PG_ARGISNULL(0) ? NULL : (CategoryCounts *) PG_GETARG_POINTER(0);
+	CategoryCounts *c = agg_state_arg(fcinfo, 0, &categories_kind, aggcontext);
 
 	if (c == NULL)
 		c = categories_create(aggcontext);
 	if (!PG_ARGISNULL(1) && !PG_ARGISNULL(2))
 		categories_add(c, text_to_cstring(PG_GETARG_TEXT_PP(1)), PG_GETARG_BOOL(2), 1);
-	PG_RETURN_POINTER(c);
+	return agg_state_result(fcinfo, c, &categories_kind, aggcontext);
 }
 
 PG_FUNCTION_INFO_V1(risk_categories_combine);
@@ -259,13 +312,13 @@ Datum
 risk_categories_combine(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk.csi");
-	CategoryCounts *a = PG_ARGISNULL(0) ? NULL : (CategoryCounts *) PG_GETARG_POINTER(0);
-	CategoryCounts *b = PG_ARGISNULL(1) ? NULL : (CategoryCounts *) PG_GETARG_POINTER(1);
+	CategoryCounts *a = agg_state_arg(fcinfo, 0, &categories_kind, aggcontext);
+	CategoryCounts *b = agg_state_arg(fcinfo, 1, &categories_kind, NULL);
 	HASH_SEQ_STATUS seq;
 	Category   *e;
 
 	if (b == NULL)
-		return risk_combine_first(fcinfo, a);
+		return agg_state_result(fcinfo, a, &categories_kind, aggcontext);
 	if (a == NULL)
 		a = categories_create(aggcontext);
 	hash_seq_init(&seq, b->categories);
@@ -273,30 +326,18 @@ risk_categories_combine(PG_FUNCTION_ARGS)
 		for (int side = 0; side < 2; side++)
 			if (e->count[side] > 0)
 				categories_add(a, e->name, side, e->count[side]);
-	PG_RETURN_POINTER(a);
+	return agg_state_result(fcinfo, a, &categories_kind, aggcontext);
 }
 
-/* Serialized: version, the number of categories, then each name and its two counts. */
 PG_FUNCTION_INFO_V1(risk_categories_serialize);
 Datum
 risk_categories_serialize(PG_FUNCTION_ARGS)
 {
-	CategoryCounts *c = (CategoryCounts *) PG_GETARG_POINTER(0);
-	HASH_SEQ_STATUS seq;
-	Category   *e;
 	StringInfoData buf;
 
 	risk_aggcontext(fcinfo, "risk.csi");
 	pq_begintypsend(&buf);
-	pq_sendbyte(&buf, CATEGORIES_VERSION);
-	pq_sendint64(&buf, hash_get_num_entries(c->categories));
-	hash_seq_init(&seq, c->categories);
-	while ((e = hash_seq_search(&seq)) != NULL)
-	{
-		pq_sendstring(&buf, e->name);
-		pq_sendint64(&buf, e->count[0]);
-		pq_sendint64(&buf, e->count[1]);
-	}
+	categories_write(PG_GETARG_POINTER(0), &buf);
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
@@ -305,22 +346,11 @@ Datum
 risk_categories_deserialize(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk.csi");
-	bytea	   *bytes = PG_GETARG_BYTEA_PP(0);
 	StringInfoData buf;
-	CategoryCounts *c = categories_create(aggcontext);
-	int64		n;
+	void	   *c;
 
-	risk_state_reader(&buf, bytes, CATEGORIES_VERSION, "risk.csi");
-	n = pq_getmsgint64(&buf);
-	for (int64 i = 0; i < n; i++)
-	{
-		const char *name = pq_getmsgstring(&buf);
-		int64		ref = pq_getmsgint64(&buf);
-		int64		act = pq_getmsgint64(&buf);
-
-		categories_add(c, name, 0, ref);
-		categories_add(c, name, 1, act);
-	}
+	risk_state_bytes(&buf, PG_GETARG_BYTEA_PP(0));
+	c = categories_read(&buf, aggcontext);
 	pq_getmsgend(&buf);
 	PG_RETURN_POINTER(c);
 }
@@ -340,9 +370,9 @@ categories_sorted(FunctionCallInfo fcinfo, CategoryCounts **counts, int64 *n)
 	Category  **sorted;
 	Category   *e;
 
-	if (PG_ARGISNULL(0))
+	c = agg_state_arg(fcinfo, 0, &categories_kind, NULL);
+	if (c == NULL)
 		return NULL;
-	c = (CategoryCounts *) PG_GETARG_POINTER(0);
 	if (c->total[0] == 0 || c->total[1] == 0)
 		return NULL;
 	*n = hash_get_num_entries(c->categories);

@@ -27,6 +27,7 @@
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
 
+#include "agg_state.h"
 #include "metrics.h"
 
 #define PAIRED_VERSION 1
@@ -95,6 +96,77 @@ score_arg(FunctionCallInfo fcinfo, int argno)
 	return v == 0 ? 0 : v;
 }
 
+/* Written (parallel query, risk.aggregate_state): version, flags, thresholds, n, then the arrays. */
+static void
+paired_write(const void *state, StringInfo buf)
+{
+	const PairedState *s = state;
+
+	pq_sendbyte(buf, PAIRED_VERSION);
+	pq_sendbyte(buf, (s->has_amount ? 1 : 0) | (s->has_thresholds ? 2 : 0));
+	pq_sendfloat8(buf, s->threshold[0]);
+	pq_sendfloat8(buf, s->threshold[1]);
+	pq_sendint64(buf, s->n);
+	appendBinaryStringInfo(buf, (char *) s->a, sizeof(double) * s->n);
+	appendBinaryStringInfo(buf, (char *) s->b, sizeof(double) * s->n);
+	appendBinaryStringInfo(buf, (char *) s->label, s->n);
+	if (s->has_amount)
+		appendBinaryStringInfo(buf, (char *) s->amount, sizeof(double) * s->n);
+}
+
+static void *
+paired_read(StringInfo buf, MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	PairedState *s = palloc0(sizeof(PairedState));
+	int			flags;
+	int64		n;
+	const char *a,
+			   *b,
+			   *l,
+			   *m = NULL;
+
+	risk_state_version(buf, PAIRED_VERSION, NAME);
+	risk_state_need(buf, 1 + 8 + 8 + 8, NAME);
+	flags = pq_getmsgbyte(buf);
+	if (flags & ~3)
+		risk_state_corrupt(NAME, "It has unknown flags.");
+	s->has_amount = (flags & 1) != 0;
+	s->has_thresholds = (flags & 2) != 0;
+	s->threshold[0] = pq_getmsgfloat8(buf);
+	s->threshold[1] = pq_getmsgfloat8(buf);
+	if (isnan(s->threshold[0]) || isinf(s->threshold[0]) || isnan(s->threshold[1]) || isinf(s->threshold[1]))
+		risk_state_corrupt(NAME, "Its thresholds are not finite.");
+	n = pq_getmsgint64(buf);
+	if (n < 0 || n > (buf->len - buf->cursor) / (int64) (2 * sizeof(double) + 1 + (s->has_amount ? sizeof(double) : 0)))
+		risk_state_corrupt(NAME, "It holds fewer pairs than it counts.");
+	a = pq_getmsgbytes(buf, sizeof(double) * n);
+	b = pq_getmsgbytes(buf, sizeof(double) * n);
+	l = pq_getmsgbytes(buf, n);
+	if (s->has_amount)
+		m = pq_getmsgbytes(buf, sizeof(double) * n);
+	for (int64 i = 0; i < n; i++)
+	{
+		double		x,
+					y,
+					z = 0;
+
+		memcpy(&x, a + i * sizeof(double), sizeof(double));
+		memcpy(&y, b + i * sizeof(double), sizeof(double));
+		if (m)
+			memcpy(&z, m + i * sizeof(double), sizeof(double));
+		if (isnan(x) || isnan(y) || isnan(z) || isinf(z))
+			risk_state_corrupt(NAME, "It holds a NaN score or an amount that is not finite.");
+		if ((int8) l[i] < -1 || (int8) l[i] > 1)
+			risk_state_corrupt(NAME, "It holds a label other than unknown, 0 and 1.");
+		paired_add(s, x, y, (int8) l[i], z);
+	}
+	MemoryContextSwitchTo(old);
+	return s;
+}
+
+static const AggStateKind paired_kind = {AGG_STATE_PAIRED, NAME, paired_write, paired_read};
+
 /*
  * risk_paired_add(state, score_a, score_b, label, threshold) and
  * (state, score_a, score_b, label, amount, threshold_a, threshold_b)
@@ -104,7 +176,7 @@ Datum
 risk_paired_add(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcontext = risk_aggcontext(fcinfo, NAME);
-	PairedState *s = PG_ARGISNULL(0) ? NULL : (PairedState *) PG_GETARG_POINTER(0);
+	PairedState *s = agg_state_arg(fcinfo, 0, &paired_kind, aggcontext);
 	bool		with_amount = PG_NARGS() == 7;
 	double		t[2];
 	double		amount = 0;
@@ -126,7 +198,7 @@ risk_paired_add(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg(NAME ": the thresholds must be the same in every row")));
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		PG_RETURN_POINTER(s);
+		return agg_state_result(fcinfo, s, &paired_kind, aggcontext);
 	if (!PG_ARGISNULL(3))
 		label = PG_GETARG_BOOL(3) ? 1 : 0;
 	if (with_amount && !PG_ARGISNULL(4))
@@ -140,7 +212,7 @@ risk_paired_add(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(aggcontext);
 	paired_add(s, score_arg(fcinfo, 1), score_arg(fcinfo, 2), label, amount);
 	MemoryContextSwitchTo(old);
-	PG_RETURN_POINTER(s);
+	return agg_state_result(fcinfo, s, &paired_kind, aggcontext);
 }
 
 PG_FUNCTION_INFO_V1(risk_paired_combine);
@@ -148,12 +220,12 @@ Datum
 risk_paired_combine(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcontext = risk_aggcontext(fcinfo, NAME);
-	PairedState *a = PG_ARGISNULL(0) ? NULL : (PairedState *) PG_GETARG_POINTER(0);
-	PairedState *b = PG_ARGISNULL(1) ? NULL : (PairedState *) PG_GETARG_POINTER(1);
+	PairedState *a = agg_state_arg(fcinfo, 0, &paired_kind, aggcontext);
+	PairedState *b = agg_state_arg(fcinfo, 1, &paired_kind, NULL);
 	MemoryContext old;
 
 	if (b == NULL)
-		return risk_combine_first(fcinfo, a);
+		return agg_state_result(fcinfo, a, &paired_kind, aggcontext);
 	old = MemoryContextSwitchTo(aggcontext);
 	if (a == NULL)
 	{
@@ -170,29 +242,18 @@ risk_paired_combine(PG_FUNCTION_ARGS)
 	for (int64 i = 0; i < b->n; i++)
 		paired_add(a, b->a[i], b->b[i], b->label[i], b->has_amount ? b->amount[i] : 0);
 	MemoryContextSwitchTo(old);
-	PG_RETURN_POINTER(a);
+	return agg_state_result(fcinfo, a, &paired_kind, aggcontext);
 }
 
-/* Serialized: version, flags, thresholds, n, then the arrays. */
 PG_FUNCTION_INFO_V1(risk_paired_serialize);
 Datum
 risk_paired_serialize(PG_FUNCTION_ARGS)
 {
-	PairedState *s = (PairedState *) PG_GETARG_POINTER(0);
 	StringInfoData buf;
 
 	risk_aggcontext(fcinfo, NAME);
 	pq_begintypsend(&buf);
-	pq_sendbyte(&buf, PAIRED_VERSION);
-	pq_sendbyte(&buf, (s->has_amount ? 1 : 0) | (s->has_thresholds ? 2 : 0));
-	pq_sendfloat8(&buf, s->threshold[0]);
-	pq_sendfloat8(&buf, s->threshold[1]);
-	pq_sendint64(&buf, s->n);
-	appendBinaryStringInfo(&buf, (char *) s->a, sizeof(double) * s->n);
-	appendBinaryStringInfo(&buf, (char *) s->b, sizeof(double) * s->n);
-	appendBinaryStringInfo(&buf, (char *) s->label, s->n);
-	if (s->has_amount)
-		appendBinaryStringInfo(&buf, (char *) s->amount, sizeof(double) * s->n);
+	paired_write(PG_GETARG_POINTER(0), &buf);
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
@@ -201,46 +262,12 @@ Datum
 risk_paired_deserialize(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcontext = risk_aggcontext(fcinfo, NAME);
-	bytea	   *bytes = PG_GETARG_BYTEA_PP(0);
 	StringInfoData buf;
-	PairedState *s;
-	MemoryContext old = MemoryContextSwitchTo(aggcontext);
-	int			flags;
-	int64		n;
-	const char *a,
-			   *b,
-			   *l,
-			   *m = NULL;
+	void	   *s;
 
-	risk_state_reader(&buf, bytes, PAIRED_VERSION, NAME);
-	s = palloc0(sizeof(PairedState));
-	flags = pq_getmsgbyte(&buf);
-	s->has_amount = (flags & 1) != 0;
-	s->has_thresholds = (flags & 2) != 0;
-	s->threshold[0] = pq_getmsgfloat8(&buf);
-	s->threshold[1] = pq_getmsgfloat8(&buf);
-	n = pq_getmsgint64(&buf);
-	if (n < 0 || n > (buf.len - buf.cursor) / (int64) (2 * sizeof(double) + 1))
-		elog(ERROR, NAME " state is corrupted");
-	a = pq_getmsgbytes(&buf, sizeof(double) * n);
-	b = pq_getmsgbytes(&buf, sizeof(double) * n);
-	l = pq_getmsgbytes(&buf, n);
-	if (s->has_amount)
-		m = pq_getmsgbytes(&buf, sizeof(double) * n);
+	risk_state_bytes(&buf, PG_GETARG_BYTEA_PP(0));
+	s = paired_read(&buf, aggcontext);
 	pq_getmsgend(&buf);
-	for (int64 i = 0; i < n; i++)
-	{
-		double		x,
-					y,
-					z = 0;
-
-		memcpy(&x, a + i * sizeof(double), sizeof(double));
-		memcpy(&y, b + i * sizeof(double), sizeof(double));
-		if (m)
-			memcpy(&z, m + i * sizeof(double), sizeof(double));
-		paired_add(s, x, y, (int8) l[i], z);
-	}
-	MemoryContextSwitchTo(old);
 	PG_RETURN_POINTER(s);
 }
 
@@ -295,9 +322,9 @@ risk_paired_final(PG_FUNCTION_ARGS)
 	double		variance;
 	TupleDesc	desc;
 
-	if (PG_ARGISNULL(0))
+	s = agg_state_arg(fcinfo, 0, &paired_kind, NULL);
+	if (s == NULL)
 		PG_RETURN_NULL();
-	s = (PairedState *) PG_GETARG_POINTER(0);
 	memset(&pairs, 0, sizeof(pairs));
 	for (int64 i = 0; i < s->n; i++)
 	{

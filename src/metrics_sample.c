@@ -26,10 +26,8 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/syscache.h"
-#include "access/htup_details.h"
-#include "catalog/pg_proc.h"
 
+#include "agg_state.h"
 #include "metrics.h"
 
 #define SAMPLE_VERSION 1
@@ -58,25 +56,6 @@ metric_name(FunctionCallInfo fcinfo)
 	return name ? psprintf("risk.%s", name) : "a risk metric";
 }
 
-Oid
-metric_arg_type(FunctionCallInfo fcinfo, int argno)
-{
-	Oid			type = get_fn_expr_argtype(fcinfo->flinfo, argno);
-
-	/* called without an expression (Citus calls the support functions so): as declared */
-	if (!OidIsValid(type))
-	{
-		HeapTuple	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(fcinfo->flinfo->fn_oid));
-
-		if (!HeapTupleIsValid(tuple))
-			elog(ERROR, "cache lookup failed for function %u", fcinfo->flinfo->fn_oid);
-		if (argno < ((Form_pg_proc) GETSTRUCT(tuple))->pronargs)
-			type = ((Form_pg_proc) GETSTRUCT(tuple))->proargtypes.values[argno];
-		ReleaseSysCache(tuple);
-	}
-	return type;
-}
-
 /* The label argument's type, looked up once per call site. */
 static Oid
 label_type(FunctionCallInfo fcinfo, int argno)
@@ -86,7 +65,7 @@ label_type(FunctionCallInfo fcinfo, int argno)
 	if (type == NULL)
 	{
 		type = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(Oid));
-		*type = metric_arg_type(fcinfo, argno);
+		*type = risk_arg_type(fcinfo, argno);
 		fcinfo->flinfo->fn_extra = type;
 	}
 	return *type;

@@ -34,6 +34,7 @@
 #include "utils/expandeddatum.h"
 #include "utils/memutils.h"
 
+#include "agg_state.h"
 #include "metrics.h"
 
 #define STATE_VERSION 1
@@ -220,7 +221,7 @@ sample_read(const char *p, const char *end, MetricSample *s)
 bool
 metric_state_typed(FunctionCallInfo fcinfo)
 {
-	return metric_arg_type(fcinfo, 0) != INTERNALOID;
+	return risk_arg_type(fcinfo, 0) != INTERNALOID;
 }
 
 MetricSample *

@@ -29,6 +29,7 @@
 #include "libpq/pqformat.h"
 #include "utils/timestamp.h"
 
+#include "agg_state.h"
 #include "velocity.h"
 
 #define MOMENTS_FORMAT_VERSION 1
@@ -85,14 +86,23 @@ typedef struct MomentState
 	bool		last_null;		/* ... was NULL */
 } MomentState;
 
+/* risk.aggregate_state's kinds: written and read below */
+static const AggStateKind moments_kind;
+static const AggStateKind decay_kind;
+
 static MomentState *
 moments(FunctionCallInfo fcinfo, const char *fn)
 {
 	MemoryContext aggcontext = risk_aggcontext(fcinfo, fn);
+	MomentState *st = agg_state_arg(fcinfo, 0, &moments_kind, aggcontext);
 
-	if (PG_ARGISNULL(0))
-		return MemoryContextAllocZero(aggcontext, sizeof(MomentState));
-	return (MomentState *) PG_GETARG_POINTER(0);
+	return st ? st : MemoryContextAllocZero(aggcontext, sizeof(MomentState));
+}
+
+static Datum
+moments_result(FunctionCallInfo fcinfo, MomentState *st)
+{
+	return agg_state_result(fcinfo, st, &moments_kind, risk_aggcontext(fcinfo, "risk.stddev"));
 }
 
 static void
@@ -124,7 +134,7 @@ risk_moments_add(PG_FUNCTION_ARGS)
 	}
 	else
 		st->last_null = true;
-	PG_RETURN_POINTER(st);
+	return moments_result(fcinfo, st);
 }
 
 PG_FUNCTION_INFO_V1(risk_moments_remove);
@@ -148,7 +158,7 @@ risk_moments_remove(PG_FUNCTION_ARGS)
 			dd_add_square(&st->sumsq, x, -1);
 		}
 	}
-	PG_RETURN_POINTER(st);
+	return moments_result(fcinfo, st);
 }
 
 PG_FUNCTION_INFO_V1(risk_moments_combine);
@@ -156,11 +166,11 @@ Datum
 risk_moments_combine(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk_moments_combine");
-	MomentState *into = PG_ARGISNULL(0) ? NULL : (MomentState *) PG_GETARG_POINTER(0);
-	MomentState *from = PG_ARGISNULL(1) ? NULL : (MomentState *) PG_GETARG_POINTER(1);
+	MomentState *into = agg_state_arg(fcinfo, 0, &moments_kind, aggcontext);
+	MomentState *from = agg_state_arg(fcinfo, 1, &moments_kind, NULL);
 
 	if (from == NULL)
-		return risk_combine_first(fcinfo, into);
+		return agg_state_result(fcinfo, into, &moments_kind, aggcontext);
 	if (into == NULL)
 		into = MemoryContextAllocZero(aggcontext, sizeof(MomentState));
 	into->n += from->n;
@@ -168,7 +178,7 @@ risk_moments_combine(PG_FUNCTION_ARGS)
 	dd_add(&into->sum, from->sum.lo);
 	dd_add(&into->sumsq, from->sumsq.hi);
 	dd_add(&into->sumsq, from->sumsq.lo);
-	PG_RETURN_POINTER(into);
+	return agg_state_result(fcinfo, into, &moments_kind, aggcontext);
 }
 
 /* Sample standard deviation of n values with these sums; -1 when n < 2. */
@@ -187,7 +197,7 @@ PG_FUNCTION_INFO_V1(risk_stddev_final);
 Datum
 risk_stddev_final(PG_FUNCTION_ARGS)
 {
-	MomentState *st = PG_ARGISNULL(0) ? NULL : (MomentState *) PG_GETARG_POINTER(0);
+	MomentState *st = agg_state_arg(fcinfo, 0, &moments_kind, NULL);
 	double		sd;
 
 	if (st == NULL)
@@ -202,7 +212,7 @@ PG_FUNCTION_INFO_V1(risk_zscore_final);
 Datum
 risk_zscore_final(PG_FUNCTION_ARGS)
 {
-	MomentState *st = PG_ARGISNULL(0) ? NULL : (MomentState *) PG_GETARG_POINTER(0);
+	MomentState *st = agg_state_arg(fcinfo, 0, &moments_kind, NULL);
 	DD			sum;
 	DD			sumsq;
 	double		sd;
@@ -281,7 +291,7 @@ Datum
 risk_decay_add(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk_decay_add");
-	DecayState *st = PG_ARGISNULL(0) ? NULL : (DecayState *) PG_GETARG_POINTER(0);
+	DecayState *st = agg_state_arg(fcinfo, 0, &decay_kind, aggcontext);
 	double		x;
 	TimestampTz t;
 
@@ -297,7 +307,7 @@ risk_decay_add(PG_FUNCTION_ARGS)
 	else if (!get_fn_expr_arg_stable(fcinfo->flinfo, 3))
 		same_half_life(st->half_life, PG_ARGISNULL(3) ? -1 : half_life_seconds(PG_GETARG_INTERVAL_P(3)));
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		PG_RETURN_POINTER(st);
+		return agg_state_result(fcinfo, st, &decay_kind, aggcontext);
 	x = PG_GETARG_FLOAT8(1);
 	t = PG_GETARG_TIMESTAMPTZ(2);
 	check_finite(x, "risk.decayed_sum");
@@ -324,21 +334,20 @@ risk_decay_add(PG_FUNCTION_ARGS)
 		st->at_ref++;
 	st->n++;
 	dd_add(&st->sum, x * decay(st, t));
-	PG_RETURN_POINTER(st);
+	return agg_state_result(fcinfo, st, &decay_kind, aggcontext);
 }
 
 PG_FUNCTION_INFO_V1(risk_decay_remove);
 Datum
 risk_decay_remove(PG_FUNCTION_ARGS)
 {
-	DecayState *st;
+	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk_decay_remove");
+	DecayState *st = agg_state_arg(fcinfo, 0, &decay_kind, aggcontext);
 
-	(void) risk_aggcontext(fcinfo, "risk_decay_remove");
-	if (PG_ARGISNULL(0))
+	if (st == NULL)
 		PG_RETURN_NULL();
-	st = (DecayState *) PG_GETARG_POINTER(0);
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		PG_RETURN_POINTER(st);
+		return agg_state_result(fcinfo, st, &decay_kind, aggcontext);
 	if (st->n <= 0)
 		PG_RETURN_NULL();
 	st->n--;
@@ -353,14 +362,14 @@ risk_decay_remove(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		dd_add(&st->sum, -(PG_GETARG_FLOAT8(1) * decay(st, t)));
 	}
-	PG_RETURN_POINTER(st);
+	return agg_state_result(fcinfo, st, &decay_kind, aggcontext);
 }
 
 PG_FUNCTION_INFO_V1(risk_decay_final);
 Datum
 risk_decay_final(PG_FUNCTION_ARGS)
 {
-	DecayState *st = PG_ARGISNULL(0) ? NULL : (DecayState *) PG_GETARG_POINTER(0);
+	DecayState *st = agg_state_arg(fcinfo, 0, &decay_kind, NULL);
 
 	if (st == NULL || st->n == 0)
 		PG_RETURN_NULL();
@@ -372,17 +381,17 @@ Datum
 risk_decay_combine(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk_decay_combine");
-	DecayState *into = PG_ARGISNULL(0) ? NULL : (DecayState *) PG_GETARG_POINTER(0);
-	DecayState *from = PG_ARGISNULL(1) ? NULL : (DecayState *) PG_GETARG_POINTER(1);
+	DecayState *into = agg_state_arg(fcinfo, 0, &decay_kind, aggcontext);
+	DecayState *from = agg_state_arg(fcinfo, 1, &decay_kind, NULL);
 
 	if (from == NULL || from->n == 0)
-		return risk_combine_first(fcinfo, into);
+		return agg_state_result(fcinfo, into, &decay_kind, aggcontext);
 	if (into == NULL || into->n == 0)
 	{
 		if (into == NULL)
 			into = MemoryContextAlloc(aggcontext, sizeof(DecayState));
 		*into = *from;
-		PG_RETURN_POINTER(into);
+		return agg_state_result(fcinfo, into, &decay_kind, aggcontext);
 	}
 	same_half_life(into->half_life, from->half_life);
 	/* both as of the later time */
@@ -404,7 +413,7 @@ risk_decay_combine(PG_FUNCTION_ARGS)
 		dd_add(&into->sum, from->sum.lo * f);
 	}
 	into->n += from->n;
-	PG_RETURN_POINTER(into);
+	return agg_state_result(fcinfo, into, &decay_kind, aggcontext);
 }
 
 /* ---- serialization (parallel query): a version byte, then the fields ---- */
@@ -423,20 +432,87 @@ get_dd(StringInfo buf, DD *d)
 	d->lo = pq_getmsgfloat8(buf);
 }
 
+/* Written (parallel query, risk.aggregate_state): the version, then the fields. */
+static void
+moments_write(const void *state, StringInfo buf)
+{
+	const MomentState *st = state;
+
+	pq_sendbyte(buf, MOMENTS_FORMAT_VERSION);
+	pq_sendint64(buf, st->n);
+	send_dd(buf, &st->sum);
+	send_dd(buf, &st->sumsq);
+	pq_sendfloat8(buf, st->last);
+	pq_sendbyte(buf, st->last_null);
+}
+
+static bool
+finite_dd(const DD *d)
+{
+	return !isnan(d->hi) && !isinf(d->hi) && !isnan(d->lo) && !isinf(d->lo);
+}
+
+static void *
+moments_read(StringInfo buf, MemoryContext cxt)
+{
+	MomentState *st = MemoryContextAllocZero(cxt, sizeof(MomentState));
+
+	risk_state_version(buf, MOMENTS_FORMAT_VERSION, "risk.stddev");
+	risk_state_need(buf, 8 + 16 + 16 + 8 + 1, "risk.stddev");
+	st->n = pq_getmsgint64(buf);
+	get_dd(buf, &st->sum);
+	get_dd(buf, &st->sumsq);
+	st->last = pq_getmsgfloat8(buf);
+	st->last_null = pq_getmsgbyte(buf) != 0;
+	if (st->n < 0 || !finite_dd(&st->sum) || !finite_dd(&st->sumsq) || isnan(st->last) || isinf(st->last))
+		risk_state_corrupt("risk.stddev", "It holds a negative count or a sum that is not finite.");
+	return st;
+}
+
+static const AggStateKind moments_kind = {AGG_STATE_MOMENTS, "risk.stddev", moments_write, moments_read};
+
+static void
+decay_write(const void *state, StringInfo buf)
+{
+	const DecayState *st = state;
+
+	pq_sendbyte(buf, DECAY_FORMAT_VERSION);
+	pq_sendint64(buf, st->n);
+	send_dd(buf, &st->sum);
+	pq_sendint64(buf, st->ref);
+	pq_sendint64(buf, st->at_ref);
+	pq_sendfloat8(buf, st->half_life);
+}
+
+static void *
+decay_read(StringInfo buf, MemoryContext cxt)
+{
+	DecayState *st = MemoryContextAllocZero(cxt, sizeof(DecayState));
+
+	risk_state_version(buf, DECAY_FORMAT_VERSION, "risk.decayed_sum");
+	risk_state_need(buf, 8 + 16 + 8 + 8 + 8, "risk.decayed_sum");
+	st->n = pq_getmsgint64(buf);
+	get_dd(buf, &st->sum);
+	st->ref = pq_getmsgint64(buf);
+	st->at_ref = pq_getmsgint64(buf);
+	st->half_life = pq_getmsgfloat8(buf);
+	if (st->n < 0 || st->at_ref < 0 || st->at_ref > st->n || !finite_dd(&st->sum) ||
+		TIMESTAMP_NOT_FINITE(st->ref) || !(st->half_life > 0) || isinf(st->half_life))
+		risk_state_corrupt("risk.decayed_sum",
+						   "It holds a negative count, a sum or a time that is not finite, or a half-life that is not positive.");
+	return st;
+}
+
+static const AggStateKind decay_kind = {AGG_STATE_DECAY, "risk.decayed_sum", decay_write, decay_read};
+
 PG_FUNCTION_INFO_V1(risk_moments_serialize);
 Datum
 risk_moments_serialize(PG_FUNCTION_ARGS)
 {
-	MomentState *st = (MomentState *) PG_GETARG_POINTER(0);
 	StringInfoData buf;
 
 	pq_begintypsend(&buf);
-	pq_sendbyte(&buf, MOMENTS_FORMAT_VERSION);
-	pq_sendint64(&buf, st->n);
-	send_dd(&buf, &st->sum);
-	send_dd(&buf, &st->sumsq);
-	pq_sendfloat8(&buf, st->last);
-	pq_sendbyte(&buf, st->last_null);
+	moments_write(PG_GETARG_POINTER(0), &buf);
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
@@ -445,15 +521,11 @@ Datum
 risk_moments_deserialize(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk_moments_deserialize");
-	MomentState *st = MemoryContextAllocZero(aggcontext, sizeof(MomentState));
 	StringInfoData buf;
+	void	   *st;
 
-	velocity_state_bytes(PG_GETARG_BYTEA_PP(0), &buf, MOMENTS_FORMAT_VERSION, "risk.stddev");
-	st->n = pq_getmsgint64(&buf);
-	get_dd(&buf, &st->sum);
-	get_dd(&buf, &st->sumsq);
-	st->last = pq_getmsgfloat8(&buf);
-	st->last_null = pq_getmsgbyte(&buf) != 0;
+	risk_state_bytes(&buf, PG_GETARG_BYTEA_PP(0));
+	st = moments_read(&buf, aggcontext);
 	pq_getmsgend(&buf);
 	PG_RETURN_POINTER(st);
 }
@@ -462,16 +534,10 @@ PG_FUNCTION_INFO_V1(risk_decay_serialize);
 Datum
 risk_decay_serialize(PG_FUNCTION_ARGS)
 {
-	DecayState *st = (DecayState *) PG_GETARG_POINTER(0);
 	StringInfoData buf;
 
 	pq_begintypsend(&buf);
-	pq_sendbyte(&buf, DECAY_FORMAT_VERSION);
-	pq_sendint64(&buf, st->n);
-	send_dd(&buf, &st->sum);
-	pq_sendint64(&buf, st->ref);
-	pq_sendint64(&buf, st->at_ref);
-	pq_sendfloat8(&buf, st->half_life);
+	decay_write(PG_GETARG_POINTER(0), &buf);
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
@@ -480,15 +546,11 @@ Datum
 risk_decay_deserialize(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk_decay_deserialize");
-	DecayState *st = MemoryContextAllocZero(aggcontext, sizeof(DecayState));
 	StringInfoData buf;
+	void	   *st;
 
-	velocity_state_bytes(PG_GETARG_BYTEA_PP(0), &buf, DECAY_FORMAT_VERSION, "risk.decayed_sum");
-	st->n = pq_getmsgint64(&buf);
-	get_dd(&buf, &st->sum);
-	st->ref = pq_getmsgint64(&buf);
-	st->at_ref = pq_getmsgint64(&buf);
-	st->half_life = pq_getmsgfloat8(&buf);
+	risk_state_bytes(&buf, PG_GETARG_BYTEA_PP(0));
+	st = decay_read(&buf, aggcontext);
 	pq_getmsgend(&buf);
 	PG_RETURN_POINTER(st);
 }
