@@ -58,6 +58,16 @@ extern void catalog_relation_changed(Oid relid);
 
 /* The Citus table of which relid is a shard, or InvalidOid (catalog_citus.c). */
 extern Oid	catalog_citus_table_of(Oid relid);
+/* This node's shard of table next to shard, a shard of a table of its colocation group, or InvalidOid. */
+extern Oid	catalog_citus_colocated_shard(Oid table, Oid shard);
+/*
+ * A new store of events' entities, keyed by its column "entity", placed on
+ * Citus: 'c' co-located with events (events is distributed by column), 'l'
+ * on the coordinator, known to every node; 0: events is not a Citus table.
+ */
+extern char catalog_citus_place_store(Oid events, AttrNumber column, const char *store);
+/* Whether this node is a Citus worker. */
+extern bool catalog_citus_is_worker(void);
 
 /* Checks a name for a list or rule set (42602), as the tables' CHECK would. */
 extern char *catalog_check_name(text *name, const char *what);

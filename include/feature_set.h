@@ -148,10 +148,13 @@ extern void feature_set_relation_changed(Oid relid);
 /* Evaluates every expression of the set on a row (a heap tuple of the event table). */
 extern void feature_set_eval(FeatureSet *fs, HeapTuple tuple);
 /*
- * The online path: each entity's state updated in its store, and every
- * feature of the row (in the set's order) into out/isnull.  With an
- * arrival column, true and the row's arrival number in *arrival.
+ * The online path: each entity's state updated in its store (stores[i]
+ * for entity i: on Citus, the store's shard next to the row's; NULL: the
+ * declared ones), and every feature of the row (in the set's order) into
+ * out/isnull.  With an arrival column, true and the row's arrival number
+ * in *arrival.
  */
-extern bool feature_set_online(FeatureSet *fs, HeapTuple tuple, double *out, bool *isnull, int64 *arrival);
+extern bool feature_set_online(FeatureSet *fs, HeapTuple tuple, const Oid *stores, double *out, bool *isnull,
+							   int64 *arrival);
 
 #endif							/* RISK_FEATURE_SET_H */

@@ -233,3 +233,124 @@ catalog_citus_table_of(Oid relid)
 	SPI_finish();
 	return table;
 }
+
+/*
+ * The shard of table on this node that holds the hash range of shard (a
+ * shard of another table of table's colocation group), or InvalidOid: where
+ * a trigger running on shard keeps what it keeps next to the shard's rows.
+ */
+Oid
+catalog_citus_colocated_shard(Oid table, Oid shard)
+{
+	char	   *name = get_rel_name(shard);
+	char	   *sep = name ? strrchr(name, '_') : NULL;
+	Oid			argtypes[2] = {INT8OID, OIDOID};
+	Datum		args[2];
+	Oid			result = InvalidOid;
+	char	   *end;
+
+	if (sep == NULL || !OidIsValid(catalog_citus_table_of(shard)))
+		return InvalidOid;
+	args[0] = Int64GetDatum(strtoi64(sep + 1, &end, 10));
+	args[1] = ObjectIdGetDatum(table);
+	catalog_spi_connect();
+	/*
+	 * the same hash range of a co-located table; or, for a table of the
+	 * coordinator (a Citus local table, one shard), the other's one shard
+	 */
+	if (SPI_execute_with_args("SELECT s2.shardid FROM pg_catalog.pg_dist_shard s1, pg_catalog.pg_dist_partition p1, "
+							  "pg_catalog.pg_dist_partition p2, pg_catalog.pg_dist_shard s2 "
+							  "WHERE s1.shardid OPERATOR(pg_catalog.=) $1 "
+							  "AND p1.logicalrelid OPERATOR(pg_catalog.=) s1.logicalrelid "
+							  "AND p2.logicalrelid OPERATOR(pg_catalog.=) $2::pg_catalog.regclass "
+							  "AND s2.logicalrelid OPERATOR(pg_catalog.=) p2.logicalrelid "
+							  "AND ((p1.partmethod OPERATOR(pg_catalog.=) 'h' AND p2.partmethod OPERATOR(pg_catalog.=) 'h' "
+							  "      AND p2.colocationid OPERATOR(pg_catalog.=) p1.colocationid "
+							  "      AND s2.shardminvalue OPERATOR(pg_catalog.=) s1.shardminvalue) "
+							  "  OR (p1.partmethod OPERATOR(pg_catalog.=) 'n' AND p1.repmodel OPERATOR(pg_catalog.=) 's' "
+							  "      AND p2.partmethod OPERATOR(pg_catalog.=) 'n' AND p2.repmodel OPERATOR(pg_catalog.=) 's'))",
+							  2, argtypes, args, NULL, true, 2) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_dist_shard");
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+		result = get_relname_relid(psprintf("%s_" INT64_FORMAT, get_rel_name(table), id), get_rel_namespace(table));
+	}
+	SPI_finish();
+	return result;
+}
+
+/*
+ * On Citus, places store, a new table keyed by its column "entity", for
+ * the rows of events keyed by events' column column (0: an expression):
+ * distributed with events' shards when events is distributed by that
+ * column ('c'), else added to Citus's metadata on the coordinator ('l', so
+ * that every node knows its name).  0 when events is not a Citus table.
+ */
+char
+catalog_citus_place_store(Oid events, AttrNumber column, const char *store)
+{
+	Oid			argtypes[2] = {OIDOID, TEXTOID};
+	Datum		args[2] = {ObjectIdGetDatum(events), CStringGetTextDatum(store)};
+	char		placed = 0;
+
+	if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)) ||
+		!OidIsValid(get_extension_oid("citus", true)))
+		return 0;
+	catalog_spi_connect();
+	if (SPI_execute_with_args("SELECT p.partmethod::pg_catalog.text, "
+							  "(SELECT a.attnum FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) p.logicalrelid "
+							  " AND a.attname::pg_catalog.text OPERATOR(pg_catalog.=) "
+							  " pg_catalog.column_to_column_name(p.logicalrelid, p.partkey)) "
+							  "FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_dist_partition");
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+		char	   *method = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		Datum		key = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+
+		placed = (method[0] == 'h' && !isnull && column != 0 && DatumGetInt16(key) == column) ? 'c' : 'l';
+		/*
+		 * the store's shards are created over one connection per node, as
+		 * the catalog's reference tables are then written (Citus refuses a
+		 * parallel operation before a write to a table with foreign keys to
+		 * reference tables): for the rest of the declaring transaction
+		 */
+		if (SPI_execute("SELECT pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true)",
+						false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not set citus.multi_shard_modify_mode");
+		if (SPI_execute_with_args(placed == 'c'
+								  ? "SELECT pg_catalog.create_distributed_table($2::pg_catalog.regclass, 'entity', "
+								  "colocate_with => $1::pg_catalog.regclass::pg_catalog.text)"
+								  : "SELECT pg_catalog.citus_add_local_table_to_metadata($2::pg_catalog.regclass)",
+								  2, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not place %s on Citus", store);
+	}
+	SPI_finish();
+	return placed;
+}
+
+/* Whether this node is a Citus worker (Citus installed, and not the coordinator). */
+bool
+catalog_citus_is_worker(void)
+{
+	bool		worker = false;
+
+	if (!OidIsValid(get_extension_oid("citus", true)))
+		return false;
+	catalog_spi_connect();
+	if (SPI_execute("SELECT NOT pg_catalog.citus_is_coordinator()", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not ask Citus whether this node is the coordinator");
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+
+		worker = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+	return worker;
+}

@@ -17,6 +17,8 @@
  */
 #include "postgres.h"
 
+#include "access/tupconvert.h"
+
 #include <math.h>
 
 #include "access/htup_details.h"
@@ -816,7 +818,8 @@ online_change(Datum stored, void *arg)
 }
 
 bool
-feature_set_online(FeatureSet *fs, HeapTuple tuple, double *out, bool *isnull, int64 *arrival)
+feature_set_online(FeatureSet *fs, HeapTuple tuple, const Oid *stores, double *out, bool *isnull,
+				   int64 *arrival)
 {
 	OnlineStep	c;
 	Oid			userid;
@@ -845,8 +848,8 @@ feature_set_online(FeatureSet *fs, HeapTuple tuple, double *out, bool *isnull, i
 			continue;
 		}
 		c.e = e;
-		velocity_store_privileges(e->store, "feature set");
-		rel = table_open(e->store, RowExclusiveLock);
+		velocity_store_privileges(stores ? stores[i] : e->store, "feature set");
+		rel = table_open(stores ? stores[i] : e->store, RowExclusiveLock);
 		(void) velocity_store_apply(rel, feature_state_type(), fs->values[e->expr], "feature set",
 									online_change, &c);
 		table_close(rel, NoLock);
@@ -872,6 +875,28 @@ typedef struct BatchCall
 	bool	   *isnull;
 } BatchCall;
 
+/*
+ * Whether rowtype is the row of a Citus shard of events (the batch function
+ * pushed down to the shards), with the same columns in the same places.
+ */
+static bool
+shard_row_of(Oid rowtype, Oid events)
+{
+	Oid			shard = get_typ_typrelid(rowtype);
+	TupleDesc	in;
+	TupleDesc	out;
+	bool		same;
+
+	if (!OidIsValid(shard) || catalog_citus_table_of(shard) != events)
+		return false;
+	in = lookup_rowtype_tupdesc(rowtype, -1);
+	out = lookup_rowtype_tupdesc(get_rel_type_id(events), -1);
+	same = convert_tuples_by_name(in, out) == NULL;
+	ReleaseTupleDesc(in);
+	ReleaseTupleDesc(out);
+	return same;
+}
+
 static BatchCall *
 batch_call(FunctionCallInfo fcinfo, Datum set, Datum entity, bool has_entity, Oid rowtype)
 {
@@ -882,7 +907,7 @@ batch_call(FunctionCallInfo fcinfo, Datum set, Datum entity, bool has_entity, Oi
 		return bc;
 	bc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(BatchCall));
 	bc->fs = feature_set_pin(name, fcinfo->flinfo->fn_mcxt);
-	if (rowtype != get_rel_type_id(bc->fs->events))
+	if (rowtype != get_rel_type_id(bc->fs->events) && !shard_row_of(rowtype, bc->fs->events))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("feature set \"%s\" computes features of rows of %s, not of %s",

@@ -290,8 +290,9 @@ generate_batch_ordered(const SetRow *r, bool served)
 	}
 	drop_batch(r, served);
 	spi_run(psprintf("CREATE FUNCTION %s(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL) "
-					 "RETURNS TABLE (%s) LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $risk$ "
-					 "%s FROM (%s FROM %s o WHERE $2 IS NULL OR o.%s < $2) b WHERE $1 IS NULL OR b.at >= $1 $risk$",
+					 "RETURNS TABLE (%s) LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $risk$ "
+					 "#variable_conflict use_column\nBEGIN RETURN QUERY "
+					 "%s FROM (%s FROM %s o WHERE $2 IS NULL OR o.%s < $2) b WHERE $1 IS NULL OR b.at >= $1; END $risk$",
 					 batch_function_name(r, served), sig.data, sel.data, inner.data, qualified(r->events),
 					 quote_identifier(r->time_column)), SPI_OK_UTILITY);
 	spi_run(psprintf("COMMENT ON FUNCTION %s(timestamptz, timestamptz) IS %s", batch_function_name(r, served),
@@ -495,6 +496,8 @@ entity_add(const SetRow *r, const char *entity, const char *source)
 					 quote_literal_cstr(psprintf("The %s states of feature set %s: one row per entity, written by "
 												 "its scoring trigger, rebuilt by risk.rebuild_feature_states.",
 												 entity, r->name))), SPI_OK_UTILITY);
+	/* on Citus: next to the events' shards when the entity is their distribution column */
+	(void) catalog_citus_place_store(r->events, IsA(expr, Var) ? ((Var *) expr)->varattno : 0, store);
 	{
 		Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 		Datum		args[4] = {CStringGetTextDatum(r->name), CStringGetTextDatum(entity),
@@ -858,8 +861,13 @@ risk_feature_set_dropped(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("risk.feature_set_dropped() is called by its event trigger only")));
-	/* on Citus, the copies of this node (catalog_citus.c); none while they are being dropped */
-	if (!catalog_read_local("feature_sets") || !catalog_read_local("feature_set_entities"))
+	/*
+	 * on Citus, the copies of this node (catalog_citus.c); none while they
+	 * are being dropped.  A worker drops its copies of the tables the
+	 * coordinator drops: the coordinator drops the sets.
+	 */
+	if (!catalog_read_local("feature_sets") || !catalog_read_local("feature_set_entities") ||
+		catalog_citus_is_worker())
 		PG_RETURN_NULL();
 	catalog_spi_connect();
 	catalog_as_owner("feature_sets", &id);

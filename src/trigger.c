@@ -89,6 +89,8 @@ typedef struct TriggerState
 	RowBinding	binding;		/* of a features function's row */
 	FeatureSet *fs;				/* or a feature set (pinned for the statement) */
 	int		   *fs_map;			/* per model feature: the set's feature */
+	Oid		   *fs_stores;		/* on a Citus shard: per entity, the store's shard next to it; else NULL */
+	AttrNumber	fs_arrival_att; /* the set's arrival column, in the trigger's relation */
 	bool		has_arrival;	/* the row's arrival number, for the set's arrival column */
 	int64		arrival;
 	double	   *fs_out;
@@ -460,12 +462,39 @@ bind_feature_set(TriggerState *st, Relation rel, Trigger *tg, MemoryContext mcxt
 {
 	FeatureSet *fs = st->fs;
 	CachedModel *m = st->model;
+	Oid			table = catalog_citus_table_of(RelationGetRelid(rel));
 
-	if (fs->events != RelationGetRelid(rel))
+	if (fs->events != RelationGetRelid(rel) && fs->events != table)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
 				 errmsg("risk.score_trigger %s: feature set \"%s\" is declared over table \"%s\", not \"%s\"",
 						tg->tgname, fs->name, get_rel_name(fs->events), RelationGetRelationName(rel))));
+	st->fs_stores = NULL;
+	st->fs_arrival_att = fs->arrival_att;
+	if (fs->events == table)
+	{
+		/* on a shard: the set's expressions read the table's row; each state is kept next to the shard */
+		MemoryContext old = MemoryContextSwitchTo(mcxt);
+
+		st->features_desc = lookup_rowtype_tupdesc_copy(get_rel_type_id(table), -1);
+		st->features_map = convert_tuples_by_name(RelationGetDescr(rel), st->features_desc);
+		MemoryContextSwitchTo(old);
+		if (fs->arrival_att)
+			st->fs_arrival_att = get_attnum(RelationGetRelid(rel), get_attname(table, fs->arrival_att, false));
+		st->fs_stores = MemoryContextAlloc(mcxt, sizeof(Oid) * Max(1, fs->nentities));
+		for (int i = 0; i < fs->nentities; i++)
+		{
+			st->fs_stores[i] = catalog_citus_colocated_shard(fs->entities[i].store, RelationGetRelid(rel));
+			if (!OidIsValid(st->fs_stores[i]))
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("risk.score_trigger %s: entity \"%s\" of feature set \"%s\" is not the distribution column of \"%s\"",
+								tg->tgname, fs->entities[i].name, fs->name, get_rel_name(table)),
+						 errdetail("Its events are on every shard, and its states on the coordinator: a trigger on a shard cannot keep them."),
+						 errhint("Score on the shards with a feature set whose entities are the distribution column; "
+								 "%s_features() computes the others exactly from the coordinator.", fs->name)));
+		}
+	}
 	st->fs_map = MemoryContextAlloc(mcxt, sizeof(int) * Max(1, m->num_features));
 	st->fs_out = MemoryContextAlloc(mcxt, sizeof(double) * Max(1, fs->nfeatures));
 	st->fs_null = MemoryContextAlloc(mcxt, sizeof(bool) * Max(1, fs->nfeatures));
@@ -518,6 +547,7 @@ trigger_state(FunctionCallInfo fcinfo, TriggerData *td)
 	st->trigger = tg->tgoid;
 	strlcpy(st->model_name, model_ref_check(cstring_to_text(tg->tgargs[0])), sizeof(st->model_name));
 	st->fs = NULL;
+	st->features_map = NULL;
 	if (strchr(tg->tgargs[1], '.') == NULL && feature_set_exists(tg->tgargs[1]))
 		st->fs = feature_set_pin(tg->tgargs[1], mcxt);
 	else
@@ -587,7 +617,8 @@ row_features(TriggerState *st, TriggerData *td)
 
 	if (st->fs)
 	{
-		st->has_arrival = feature_set_online(st->fs, td->tg_trigtuple, st->fs_out, st->fs_null, &st->arrival);
+		st->has_arrival = feature_set_online(st->fs, st->features_map ? execute_attr_map_tuple(td->tg_trigtuple, st->features_map)
+											 : td->tg_trigtuple, st->fs_stores, st->fs_out, st->fs_null, &st->arrival);
 		for (int i = 0; i < st->model->num_features; i++)
 		{
 			int			f = st->fs_map[i];
@@ -765,7 +796,7 @@ risk_score_trigger(PG_FUNCTION_ARGS)
 	values[n++] = Float8GetDatum(score);
 	if (st->fs && st->has_arrival)
 	{
-		cols[n] = st->fs->arrival_att;
+		cols[n] = st->fs_arrival_att;
 		values[n++] = Int64GetDatum(st->arrival);
 	}
 	if (st->features_att > 0)
