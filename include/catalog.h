@@ -68,6 +68,8 @@ extern Oid	catalog_citus_colocated_shard(Oid table, Oid shard);
 extern char catalog_citus_place_store(Oid events, AttrNumber column, const char *store);
 /* Whether this node is a Citus worker. */
 extern bool catalog_citus_is_worker(void);
+/* Whether every node knows relid, as the distributed catalog's rows that name it need (catalog_citus.c). */
+extern bool catalog_citus_known_everywhere(Oid relid);
 
 /* Checks a name for a list or rule set (42602), as the tables' CHECK would. */
 extern char *catalog_check_name(text *name, const char *what);

@@ -13,12 +13,18 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(9);
+SELECT plan(10);
 
 CREATE TABLE fs_local (order_id int, buyer_id int, device_id text, created_at timestamptz, amount float8,
                        coupon boolean, score float8, decision text, features jsonb, PRIMARY KEY (buyer_id, order_id));
 CREATE TABLE fs_dist (LIKE fs_local INCLUDING ALL);
 SELECT create_distributed_table('fs_dist', 'buyer_id') \g /dev/null
+-- a table of the coordinator only: the catalog's rows, on every node, cannot name it
+CREATE TABLE fs_plain (LIKE fs_local);
+SELECT throws_ok($$SELECT risk.create_feature_set('fs_p', 'fs_plain', 'created_at', tie_break => 'order_id')$$, '0A000',
+                 'feature set "fs_p": table fs_plain is on the coordinator only',
+                 'a feature set over a table of the coordinator only: 0A000');
+DROP TABLE fs_plain;
 -- the local one is added to Citus's metadata (a feature set's table is named in the catalog every node holds)
 SELECT citus_add_local_table_to_metadata('fs_local') \g /dev/null
 

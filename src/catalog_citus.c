@@ -354,3 +354,27 @@ catalog_citus_is_worker(void)
 	SPI_finish();
 	return worker;
 }
+
+/*
+ * Whether every node of a Citus cluster knows relid: always without Citus or
+ * before risk.distribute_catalog() (the catalog stays on this node); after
+ * it, when relid is a Citus table (the catalog's rows name it on every node).
+ */
+bool
+catalog_citus_known_everywhere(Oid relid)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(relid)};
+	bool		known;
+
+	if (catalog_read_relid("feature_sets") == catalog_relid("feature_sets"))
+		return true;
+	catalog_spi_connect();
+	if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_dist_partition "
+							  "WHERE logicalrelid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_dist_partition");
+	known = SPI_processed > 0;
+	SPI_finish();
+	return known;
+}

@@ -392,6 +392,13 @@ risk_create_feature_set(PG_FUNCTION_ARGS)
 						 "or name a tie-break column that tells same-time events apart.")));
 	table_close(rel, AccessShareLock);
 
+	if (!catalog_citus_known_everywhere(events))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("feature set \"%s\": table %s is on the coordinator only", name, get_rel_name(events)),
+				 errdetail("The extension's catalog is on every node of the Citus cluster, and its rows name the table."),
+				 errhint("Distribute it (create_distributed_table), or add it to Citus's metadata: "
+						 "SELECT citus_add_local_table_to_metadata('%s').", get_rel_name(events))));
 	catalog_spi_connect();
 	{
 		Oid			types[7] = {TEXTOID, OIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
