@@ -44,9 +44,31 @@ typedef struct AggStateKind
 #define AGG_STATE_CATEGORIES 3	/* risk.csi, csi_table of a category */
 #define AGG_STATE_MOMENTS 4		/* risk.stddev */
 #define AGG_STATE_DECAY 5		/* risk.decayed_sum */
+#define AGG_STATE_DISTINCT 6	/* risk.count_distinct */
+#define AGG_STATE_HLL 7			/* risk.approx_count_distinct */
+#define AGG_STATE_VELOCITY 8	/* risk.velocity_state_agg */
 
 /* The type of a support function's argument: of its call, or as declared (Citus calls without an expression). */
 extern Oid	risk_arg_type(FunctionCallInfo fcinfo, int argno);
+
+/*
+ * The type and collation of input argno (1: the first) of a polymorphic
+ * aggregate, for its transition function.  From the call's expression; or,
+ * called without one by an aggregate that wraps it (on a Citus worker,
+ * worker_partial_agg(aggregate, argument or ROW(arguments))), from the
+ * wrapper's Aggref.
+ */
+extern Oid	risk_agg_input_type(FunctionCallInfo fcinfo, int argno, const char *fn, Oid *collation);
+
+/*
+ * A type or a collation in a state's bytes: its oid when built in, its
+ * schema and name otherwise (another node of a cluster has its own oids
+ * for the same type).  The readers resolve it, or fail.
+ */
+extern void agg_state_write_type(StringInfo buf, Oid type);
+extern Oid	agg_state_read_type(StringInfo buf, const char *what);
+extern void agg_state_write_collation(StringInfo buf, Oid collation);
+extern Oid	agg_state_read_collation(StringInfo buf, const char *what);
 
 /*
  * Argument argno of a support function, NULL for NULL.  With aggcontext,

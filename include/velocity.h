@@ -38,20 +38,6 @@ velocity_hashable_type(Oid type, const char *fn, const char *verb)
 	return tc;
 }
 
-/* A serialized state's bytes, past its format version byte (checked). */
-static inline void
-velocity_state_bytes(bytea *bytes, StringInfo buf, int version, const char *what)
-{
-	buf->data = VARDATA_ANY(bytes);
-	buf->len = VARSIZE_ANY_EXHDR(bytes);
-	buf->maxlen = buf->len;
-	buf->cursor = 0;
-	if (pq_getmsgbyte(buf) != version)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("%s state of an unknown format", what)));
-}
-
 /* Windows: velocity_windows.c */
 #define VELOCITY_MAX_WINDOWS 16
 

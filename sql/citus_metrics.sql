@@ -12,13 +12,16 @@
 
 SELECT plan(6);
 
+-- an enum: on each node its own oid
+CREATE TYPE tint AS ENUM ('red', 'green', 'blue', 'grey');
 CREATE TABLE metric_local (id bigint PRIMARY KEY, s double precision, y boolean, w double precision, day int,
-                           s2 double precision, cat text, at timestamptz);
+                           s2 double precision, cat text, at timestamptz, colour tint);
 INSERT INTO metric_local
 SELECT g, ((g * 7919) % 10007) / 10007.0 * 0.7 + CASE WHEN g % 9 = 0 THEN 0.3 ELSE 0 END,
        g % 9 = 0 OR g % 31 = 0, 1 + (g % 5), g % 30,
        ((g::bigint * 104729) % 10007) / 10007.0 * 0.8 + CASE WHEN g % 9 = 0 OR g % 7 = 0 THEN 0.2 ELSE 0 END,
-       'c' || (g * 31 + g / 5000) % 12, '2026-11-01'::timestamptz + g * interval '1 minute'
+       'c' || (g * 31 + g / 5000) % 12, '2026-11-01'::timestamptz + g * interval '1 minute',
+       (enum_range(NULL::tint))[1 + (g * 7) % 4]
   FROM generate_series(1, 30000) g;
 CREATE TABLE metric_rows (LIKE metric_local INCLUDING ALL);
 SELECT create_distributed_table('metric_rows', 'id') \g /dev/null
@@ -26,7 +29,8 @@ INSERT INTO metric_rows SELECT * FROM metric_local;
 
 -- each aggregate over scores and labels (and categories, a challenger's
 -- scores, amounts), called with its arguments by name; and the velocity
--- aggregates that combine (stddev, decayed_sum)
+-- aggregates that combine (stddev, decayed_sum, the distinct counts of
+-- text, integers and an enum, the velocity state of history)
 CREATE FUNCTION metric_calls() RETURNS TABLE (agg regprocedure, call text) LANGUAGE sql AS $$
   SELECT p.oid::regprocedure,
          format('%s(%s)', p.oid::regproc,
@@ -48,23 +52,38 @@ CREATE FUNCTION metric_calls() RETURNS TABLE (agg regprocedure, call text) LANGU
                         'threshold_a', 'threshold_b'))
   UNION ALL
   VALUES ('risk.stddev(float8)'::regprocedure, 'risk.stddev(s)'),
-         ('risk.decayed_sum(float8, timestamptz, interval)', 'risk.decayed_sum(s, at, ''6 hours'')') $$;
+         ('risk.decayed_sum(float8, timestamptz, interval)', 'risk.decayed_sum(s, at, ''6 hours'')'),
+         ('risk.count_distinct(text)', 'risk.count_distinct(cat)'),
+         ('risk.count_distinct(integer)', 'risk.count_distinct(day)'),
+         ('risk.approx_count_distinct(bigint)', 'risk.approx_count_distinct(id)'),
+         ('risk.velocity_state_agg(timestamptz, float8, text, interval[])',
+          'risk.velocity_state_agg(at, s, cat, ''{1 hour,1 day}'')'),
+         ('risk.velocity_state_agg(timestamptz, float8, bigint, interval[], integer)',
+          'risk.velocity_state_agg(at, s, id, ''{1 hour,1 day}'', 5)'),
+         -- a key of a type not declared (the polymorphic aggregate): gathered, the same result
+         ('risk.count_distinct(anyelement)', 'risk.count_distinct(colour)'),
+         ('risk.approx_count_distinct(anyelement)', 'risk.approx_count_distinct(colour)') $$;
 CREATE FUNCTION result_of(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE r text;
 BEGIN
     EXECUTE q INTO r;
     RETURN r;
 END $$;
--- the same numbers, in the same places, to 1e-9 relative
-CREATE FUNCTION same_numbers(a text, b text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
-  WITH x AS (SELECT m[1]::float8 AS v, row_number() OVER () AS i
-               FROM regexp_matches(a, '-?[0-9]+(?:\.[0-9]+)?(?:e[-+]?[0-9]+)?', 'g') m),
-       y AS (SELECT m[1]::float8 AS v, row_number() OVER () AS i
-               FROM regexp_matches(b, '-?[0-9]+(?:\.[0-9]+)?(?:e[-+]?[0-9]+)?', 'g') m)
-  SELECT coalesce(bool_and(x.v IS NOT NULL AND y.v IS NOT NULL
-                           AND abs(x.v - y.v) <= 1e-9 * greatest(1, abs(x.v))), true)
-         AND regexp_replace(a, '[-0-9.e+]', '', 'g') = regexp_replace(b, '[-0-9.e+]', '', 'g')
-    FROM x FULL JOIN y USING (i) $$;
+-- the same text, or the same numbers in the same places, to 1e-9 relative
+CREATE FUNCTION same_numbers(a text, b text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF a IS NOT DISTINCT FROM b THEN
+        RETURN true;			-- and a velocity state's hex is not read for numbers
+    END IF;
+    RETURN (WITH x AS (SELECT m[1]::float8 AS v, row_number() OVER () AS i
+                         FROM regexp_matches(a, '-?[0-9]+(?:\.[0-9]+)?(?:e[-+]?[0-9]+)?', 'g') m),
+                 y AS (SELECT m[1]::float8 AS v, row_number() OVER () AS i
+                         FROM regexp_matches(b, '-?[0-9]+(?:\.[0-9]+)?(?:e[-+]?[0-9]+)?', 'g') m)
+            SELECT coalesce(bool_and(x.v IS NOT NULL AND y.v IS NOT NULL
+                                     AND abs(x.v - y.v) <= 1e-9 * greatest(1, abs(x.v))), true)
+                   AND regexp_replace(a, '[-0-9.e+]', '', 'g') = regexp_replace(b, '[-0-9.e+]', '', 'g')
+              FROM x FULL JOIN y USING (i));
+END $$;
 
 CREATE TEMP TABLE results AS
 SELECT agg, call,
@@ -75,25 +94,28 @@ SELECT agg, call,
        result_of(format('SELECT array_agg(v::text ORDER BY day) FROM (SELECT day, %s AS v FROM metric_local GROUP BY day) q', call)) AS local_daily
   FROM metric_calls();
 
-SELECT cmp_ok((SELECT count(*) FROM results), '>=', 129::bigint,
-              'every metric aggregate over scores and labels (129 of them, every label type, weighted or not; paired tests, categories, stddev, decayed_sum)');
+SELECT cmp_ok((SELECT count(*) FROM results), '>=', 136::bigint,
+              'every metric aggregate over scores and labels (129 of them, every label type, weighted or not; paired tests, categories, stddev, decayed_sum), the distinct counts and velocity_state_agg');
 SELECT is((SELECT array_agg(call ORDER BY call) FROM results WHERE NOT same_numbers(dist, local) OR dist IS NULL),
           NULL, '... gives on the distributed table the local table''s result');
 SELECT is((SELECT array_agg(call ORDER BY call) FROM results
             WHERE NOT same_numbers(dist_daily, local_daily) OR dist_daily IS NULL),
           NULL, '... and per day (GROUP BY a column that is not the distribution column)');
 SELECT is((SELECT array_agg(call ORDER BY call) FROM results
-            WHERE plan !~ 'worker_partial_agg' OR plan !~ 'coord_combine_agg'),
-          NULL, '... each as partial aggregates on the workers, combined on the coordinator');
+            WHERE (plan !~ 'worker_partial_agg' OR plan !~ 'coord_combine_agg') AND agg::text !~ 'anyelement'),
+          NULL, '... each as partial aggregates on the workers, combined on the coordinator (but a polymorphic aggregate''s)');
 SELECT ok((SELECT bool_and(dist <> '') FROM results WHERE call ~ '^risk\.(auc|ks|roc_curve)\(')
           AND (SELECT count(*) FROM results WHERE call ~ '^risk\.auc\(' AND dist::float8 BETWEEN 0.6 AND 1) = 6,
           'AUC, KS and the ROC curve among them, with real values');
 SELECT is((SELECT array_agg(call ORDER BY call) FROM results
-            WHERE call ~ '^risk\.(auc_test|compare_scores|csi|csi_table|stddev|decayed_sum)\((s, s2|cat|s\)|s, at)'
+            WHERE call ~ '^risk\.(auc_test|compare_scores|csi|csi_table|stddev|decayed_sum|count_distinct|approx_count_distinct|velocity_state_agg)\((s, s2|cat|s\)|s, at|colour|id|at|day)'
               AND dist ~ '[0-9]'),
-          ARRAY['risk.auc_test(s, s2, y)', 'risk.auc_test(s, s2, y::int)', 'risk.auc_test(s, s2, y::int::float8)',
+          ARRAY['risk.approx_count_distinct(colour)', 'risk.approx_count_distinct(id)',
+                'risk.auc_test(s, s2, y)', 'risk.auc_test(s, s2, y::int)', 'risk.auc_test(s, s2, y::int::float8)',
                 'risk.compare_scores(s, s2, y, 0.5)', 'risk.compare_scores(s, s2, y, w, 0.5, 0.4)',
-                'risk.csi(cat, y)', 'risk.csi_table(cat, y)', 'risk.decayed_sum(s, at, ''6 hours'')', 'risk.stddev(s)'],
-          'the paired tests, CSI by category, stddev and decayed_sum among them (their state risk.aggregate_state), with values');
+                'risk.count_distinct(cat)', 'risk.count_distinct(colour)', 'risk.count_distinct(day)',
+                'risk.csi(cat, y)', 'risk.csi_table(cat, y)', 'risk.decayed_sum(s, at, ''6 hours'')', 'risk.stddev(s)',
+                'risk.velocity_state_agg(at, s, cat, ''{1 hour,1 day}'')', 'risk.velocity_state_agg(at, s, id, ''{1 hour,1 day}'', 5)'],
+          'the paired tests, CSI by category, stddev, decayed_sum, the distinct counts (of an enum too) and velocity_state_agg among them (their state risk.aggregate_state), with values');
 
 SELECT * FROM finish();

@@ -9,7 +9,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(32);
+SELECT plan(33);
 
 \getenv fixtures RISK_FIXTURES
 CREATE TABLE d_rows (run text, value float8, actual boolean);
@@ -147,11 +147,14 @@ SELECT throws_ok($$SELECT risk.proportion_test(11, 10, 1, 10)$$, '22023',
 DROP TABLE d_rows, d_expected, m_rows, m_pairs, m_compare, ci, ci_parallel, c_rows;
 DROP FUNCTION expect(text, text);
 
--- the state of the paired tests, CSI by category, stddev and decayed_sum as
--- a type (so that Citus splits them): its text is read back, a state seeds
--- an aggregate built on the support functions, and bad states are refused
+-- the state of the paired tests, CSI by category, stddev, decayed_sum, the
+-- distinct counts and velocity_state_agg as a type (so that Citus splits
+-- them): its text is read back, a state seeds an aggregate built on the
+-- support functions, and bad states are refused (velocity.sql tests the
+-- distinct counts' and velocity states')
 SELECT is((SELECT array_agg(aggfnoid::regprocedure::text ORDER BY aggfnoid::regprocedure::text) FROM pg_aggregate
-            WHERE aggtranstype = 'risk.aggregate_state'::regtype),
+            WHERE aggtranstype = 'risk.aggregate_state'::regtype
+              AND aggfnoid::regproc::text NOT IN ('risk.count_distinct', 'risk.approx_count_distinct', 'risk.velocity_state_agg')),
           ARRAY['risk.auc_test(double precision,double precision,boolean)',
                 'risk.auc_test(double precision,double precision,double precision)',
                 'risk.auc_test(double precision,double precision,integer)',
@@ -160,6 +163,15 @@ SELECT is((SELECT array_agg(aggfnoid::regprocedure::text ORDER BY aggfnoid::regp
                 'risk.csi(text,boolean)', 'risk.csi_table(text,boolean)',
                 'risk.decayed_sum(double precision,timestamp with time zone,interval)', 'risk.stddev(double precision)'],
           'nine aggregates have the state risk.aggregate_state');
+SELECT is((SELECT array_agg(aggfnoid::regprocedure::text ORDER BY aggfnoid::regprocedure::text) FROM pg_aggregate
+            WHERE aggtranstype = 'risk.aggregate_state'::regtype
+              AND aggfnoid::regproc::text IN ('risk.count_distinct', 'risk.approx_count_distinct', 'risk.velocity_state_agg')),
+          (SELECT array_agg(f ORDER BY f)
+             FROM unnest(ARRAY['text', 'bigint', 'integer', 'smallint', 'uuid']) t,
+                  LATERAL (VALUES (format('risk.count_distinct(%s)', t)), (format('risk.approx_count_distinct(%s)', t)),
+                                  (format('risk.velocity_state_agg(timestamp with time zone,double precision,%s,interval[])', t)),
+                                  (format('risk.velocity_state_agg(timestamp with time zone,double precision,%s,interval[],integer)', t))) v(f)),
+          'and the distinct counts and velocity_state_agg declared for text, bigint, integer, smallint and uuid keys (the polymorphic ones keep internal)');
 -- the state of risk.stddev over 1, 2, 3: n, the sum and the sum of squares (double-double), the last value
 \set moments '\\x010401000000000000000340180000000000000000000000000000402c0000000000000000000000000000400800000000000000'
 SELECT is((:'moments'::risk.aggregate_state)::text, :'moments', 'risk.aggregate_state: its text reads back to itself');

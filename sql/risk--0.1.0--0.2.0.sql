@@ -1473,3 +1473,100 @@ BEGIN
         EXECUTE pg_catalog.format('DROP FUNCTION %s', f::pg_catalog.regprocedure);
     END LOOP;
 END $convert$;
+
+-- The distinct counts and velocity_state_agg declared for the key types
+-- analysts use, beside the polymorphic aggregates, with their state as
+-- risk.aggregate_state: Citus splits an aggregate across its workers only
+-- when the aggregate's declared argument types are the call's (it fails a
+-- polymorphic aggregate of a concrete state, so those keep their internal
+-- state, which Citus gathers to the coordinator).  The same C functions,
+-- window support included; a key of another type (numeric, an enum, ...)
+-- takes the polymorphic aggregate.  smallint is declared so that a
+-- smallint key does not find integer and bigint equally good.
+CREATE FUNCTION @extschema@._count_distinct_add(@extschema@.aggregate_state, anyelement) RETURNS @extschema@.aggregate_state
+  AS 'MODULE_PATHNAME', 'risk_count_distinct_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._count_distinct_add(@extschema@.aggregate_state, anyelement) IS
+  'Internal: risk.count_distinct transition (a row enters), its state a risk.aggregate_state.';
+CREATE FUNCTION @extschema@._count_distinct_final(@extschema@.aggregate_state, anyelement) RETURNS bigint
+  AS 'MODULE_PATHNAME', 'risk_count_distinct_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._count_distinct_final(@extschema@.aggregate_state, anyelement) IS
+  'Internal: risk.count_distinct result, of a risk.aggregate_state.';
+CREATE FUNCTION @extschema@._count_distinct_combine(@extschema@.aggregate_state, @extschema@.aggregate_state)
+  RETURNS @extschema@.aggregate_state
+  AS 'MODULE_PATHNAME', 'risk_count_distinct_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._count_distinct_combine(@extschema@.aggregate_state, @extschema@.aggregate_state) IS
+  'Internal: merges two risk.count_distinct states (parallel query, Citus).';
+CREATE FUNCTION @extschema@._hll_add(@extschema@.aggregate_state, anyelement) RETURNS @extschema@.aggregate_state
+  AS 'MODULE_PATHNAME', 'risk_hll_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._hll_add(@extschema@.aggregate_state, anyelement) IS
+  'Internal: risk.approx_count_distinct transition (a row enters), its state a risk.aggregate_state.';
+CREATE FUNCTION @extschema@._hll_final(@extschema@.aggregate_state, anyelement) RETURNS bigint
+  AS 'MODULE_PATHNAME', 'risk_hll_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._hll_final(@extschema@.aggregate_state, anyelement) IS
+  'Internal: risk.approx_count_distinct estimate, of a risk.aggregate_state.';
+CREATE FUNCTION @extschema@._hll_combine(@extschema@.aggregate_state, @extschema@.aggregate_state)
+  RETURNS @extschema@.aggregate_state
+  AS 'MODULE_PATHNAME', 'risk_hll_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._hll_combine(@extschema@.aggregate_state, @extschema@.aggregate_state) IS
+  'Internal: merges two risk.approx_count_distinct states (parallel query, Citus).';
+CREATE FUNCTION @extschema@._velocity_state_add(@extschema@.aggregate_state, timestamptz, double precision, anyelement,
+                                                interval[])
+  RETURNS @extschema@.aggregate_state
+  AS 'MODULE_PATHNAME', 'risk_velocity_state_agg_step' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._velocity_state_add(@extschema@.aggregate_state, timestamptz, double precision, anyelement, interval[]) IS
+  'Transition function of risk.velocity_state_agg, its state a risk.aggregate_state.';
+CREATE FUNCTION @extschema@._velocity_state_add(@extschema@.aggregate_state, timestamptz, double precision, anyelement,
+                                                interval[], integer)
+  RETURNS @extschema@.aggregate_state
+  AS 'MODULE_PATHNAME', 'risk_velocity_state_agg_step' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._velocity_state_add(@extschema@.aggregate_state, timestamptz, double precision, anyelement, interval[], integer) IS
+  'Transition function of risk.velocity_state_agg with max_distinct, its state a risk.aggregate_state.';
+CREATE FUNCTION @extschema@._velocity_state_final(@extschema@.aggregate_state) RETURNS @extschema@.velocity_state
+  AS 'MODULE_PATHNAME', 'risk_velocity_state_agg_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._velocity_state_final(@extschema@.aggregate_state) IS
+  'Final function of risk.velocity_state_agg, of a risk.aggregate_state.';
+CREATE FUNCTION @extschema@._velocity_state_combine(@extschema@.aggregate_state, @extschema@.aggregate_state)
+  RETURNS @extschema@.aggregate_state
+  AS 'MODULE_PATHNAME', 'risk_velocity_state_agg_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._velocity_state_combine(@extschema@.aggregate_state, @extschema@.aggregate_state) IS
+  'Combine function of risk.velocity_state_agg (merges two partial states; parallel query, Citus).';
+DO $overloads$
+DECLARE
+    t text;
+    comment text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['text', 'bigint', 'integer', 'smallint', 'uuid'] LOOP
+        EXECUTE pg_catalog.format($sql$
+CREATE AGGREGATE @extschema@.count_distinct(%1$s) (
+  SFUNC = @extschema@._count_distinct_add, STYPE = @extschema@.aggregate_state,
+  FINALFUNC = @extschema@._count_distinct_final, FINALFUNC_EXTRA, COMBINEFUNC = @extschema@._count_distinct_combine,
+  MSFUNC = @extschema@._count_distinct_add, MINVFUNC = @extschema@._count_distinct_remove, MSTYPE = internal,
+  MFINALFUNC = @extschema@._count_distinct_final, MFINALFUNC_EXTRA, PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.approx_count_distinct(%1$s) (
+  SFUNC = @extschema@._hll_add, STYPE = @extschema@.aggregate_state,
+  FINALFUNC = @extschema@._hll_final, FINALFUNC_EXTRA, COMBINEFUNC = @extschema@._hll_combine,
+  MSFUNC = @extschema@._hll_add, MINVFUNC = @extschema@._hll_remove, MSTYPE = internal,
+  MFINALFUNC = @extschema@._hll_final, MFINALFUNC_EXTRA, PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.velocity_state_agg(at timestamptz, amount double precision, key %1$s, windows interval[]) (
+  SFUNC = @extschema@._velocity_state_add, STYPE = @extschema@.aggregate_state,
+  FINALFUNC = @extschema@._velocity_state_final, COMBINEFUNC = @extschema@._velocity_state_combine, PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.velocity_state_agg(at timestamptz, amount double precision, key %1$s, windows interval[],
+                                                max_distinct integer) (
+  SFUNC = @extschema@._velocity_state_add, STYPE = @extschema@.aggregate_state,
+  FINALFUNC = @extschema@._velocity_state_final, COMBINEFUNC = @extschema@._velocity_state_combine, PARALLEL = SAFE)
+$sql$, t);
+        comment := pg_catalog.format(' Declared for %s so that Citus splits it.', t);
+        EXECUTE pg_catalog.format('COMMENT ON AGGREGATE @extschema@.count_distinct(%s) IS %L', t,
+            pg_catalog.obj_description('@extschema@.count_distinct(anyelement)'::pg_catalog.regprocedure, 'pg_proc')
+            OPERATOR(pg_catalog.||) comment);
+        EXECUTE pg_catalog.format('COMMENT ON AGGREGATE @extschema@.approx_count_distinct(%s) IS %L', t,
+            pg_catalog.obj_description('@extschema@.approx_count_distinct(anyelement)'::pg_catalog.regprocedure, 'pg_proc')
+            OPERATOR(pg_catalog.||) comment);
+        EXECUTE pg_catalog.format('COMMENT ON AGGREGATE @extschema@.velocity_state_agg(timestamptz, double precision, %s, interval[]) IS %L', t,
+            pg_catalog.obj_description('@extschema@.velocity_state_agg(timestamptz, double precision, anyelement, interval[])'::pg_catalog.regprocedure, 'pg_proc')
+            OPERATOR(pg_catalog.||) comment);
+        EXECUTE pg_catalog.format('COMMENT ON AGGREGATE @extschema@.velocity_state_agg(timestamptz, double precision, %s, interval[], integer) IS %L', t,
+            pg_catalog.obj_description('@extschema@.velocity_state_agg(timestamptz, double precision, anyelement, interval[], integer)'::pg_catalog.regprocedure, 'pg_proc')
+            OPERATOR(pg_catalog.||) comment);
+    END LOOP;
+END $overloads$;

@@ -9,7 +9,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(82);
+SELECT plan(94);
 
 -- 30,000 events of 300 buyers; timestamps on a 10-second grid (ties), a
 -- burst of 2,000 events in one minute, a gap of 3 days; about 6% NULL
@@ -154,6 +154,62 @@ RESET max_parallel_workers_per_gather;
 RESET parallel_leader_participation;
 DROP TABLE hll_serial;
 DROP FUNCTION hll_rebuilt(interval);
+
+-- the states as risk.aggregate_state (what a Citus worker ships to the
+-- coordinator): two halves' states, written out as text and read back,
+-- combine to the whole; a type that is not built in travels by name
+CREATE TYPE fx.colour AS ENUM ('red', 'green', 'blue', 'grey');
+CREATE AGGREGATE fx.distinct_part(anyelement) (SFUNC = risk._count_distinct_add, STYPE = risk.aggregate_state);
+CREATE AGGREGATE fx.distinct_merge(risk.aggregate_state) (SFUNC = risk._count_distinct_combine, STYPE = risk.aggregate_state);
+CREATE AGGREGATE fx.hll_part(anyelement) (SFUNC = risk._hll_add, STYPE = risk.aggregate_state);
+CREATE AGGREGATE fx.hll_merge(risk.aggregate_state) (SFUNC = risk._hll_combine, STYPE = risk.aggregate_state);
+CREATE AGGREGATE fx.velocity_part(timestamptz, double precision, anyelement, interval[]) (
+  SFUNC = risk._velocity_state_add, STYPE = risk.aggregate_state);
+CREATE AGGREGATE fx.velocity_merge(risk.aggregate_state) (SFUNC = risk._velocity_state_combine, STYPE = risk.aggregate_state);
+CREATE TABLE halves AS
+  SELECT id % 2 AS half, fx.distinct_part(device)::text AS d, fx.hll_part(id)::text AS h,
+         fx.velocity_part(ts, amount, device, '{1 hour,7 days}')::text AS v,
+         fx.distinct_part((ARRAY['red', 'green', 'blue', 'grey'])[1 + card % 4]::fx.colour)::text AS c
+    FROM ev GROUP BY 1;
+SELECT is(fx.distinct_part(x)::text,
+          '\x010602' || '00000017' || '00000000' || '0000000000000002'
+          || '0000000000000002' || '00000004' || '00000007' || '0000000000000001' || '00000004' || '00000003',
+          'a count_distinct state: kind 6, format 2, int4 (oid 23), no collation, two values oldest first with their rows')
+  FROM (VALUES (7), (7), (3)) v(x);
+SELECT is(risk._count_distinct_final(fx.distinct_merge(d::risk.aggregate_state), NULL::text),
+          (SELECT count(DISTINCT device) FROM ev), 'count_distinct: the halves'' states combine to the whole''s count')
+  FROM halves;
+SELECT is(risk._hll_final(fx.hll_merge(h::risk.aggregate_state), NULL::int),
+          (SELECT risk.approx_count_distinct(id) FROM ev), 'approx_count_distinct: to the whole''s estimate')
+  FROM halves;
+SELECT is(risk._velocity_state_final(fx.velocity_merge(v::risk.aggregate_state))::text,
+          (SELECT risk.velocity_state_agg(ts, amount, device, '{1 hour,7 days}')::text FROM ev),
+          'velocity_state_agg: to the whole''s state')
+  FROM halves;
+SELECT ok(strpos(c, encode(convert_to('fx', 'UTF8'), 'hex') || '00' || encode(convert_to('colour', 'UTF8'), 'hex') || '00') > 0,
+          'an enum travels as its schema and name (another node has another oid for it)')
+  FROM halves WHERE half = 0;
+SELECT is(risk._count_distinct_final(fx.distinct_merge(c::risk.aggregate_state), NULL::fx.colour), 4::bigint,
+          'and reads back: four colours') FROM halves;
+SELECT throws_ok($$SELECT fx.distinct_merge(replace(c, encode(convert_to('colour', 'UTF8'), 'hex'),
+                                                  encode(convert_to('color', 'UTF8'), 'hex'))::risk.aggregate_state)
+                     FROM halves$$, '42704', 'type fx.color of a state of risk.count_distinct does not exist',
+                 'a type this node does not have: 42704');
+SELECT throws_ok($$SELECT fx.hll_merge(d::risk.aggregate_state) FROM halves$$, '42804', NULL,
+                 'a count_distinct state given to approx_count_distinct: 42804');
+SELECT throws_ok($$SELECT risk._count_distinct_final(('\x010602' || '00000017' || '00000000' || '0000000000000002'
+                     || '0000000000000001' || '00000004' || '00000007' || '0000000000000001' || '00000004' || '00000007')
+                     ::risk.aggregate_state, NULL::int)$$, '22P03', 'invalid state of risk.count_distinct',
+                 'a value twice in a state: 22P03');
+SELECT throws_ok($$SELECT risk._count_distinct_final(('\x010602' || '00000017' || '00000000' || '0000000000000001'
+                     || '0000000000000000' || '00000004' || '00000007')::risk.aggregate_state, NULL::int)$$,
+                 '22P03', 'invalid state of risk.count_distinct', 'a value with no rows: 22P03');
+SELECT throws_ok($$SELECT risk._hll_final(('\x010702' || '00000017' || '00000000' || '00000001'
+                     || '00ffff01' || '0000000000000001')::risk.aggregate_state, NULL::int)$$,
+                 '22P03', 'invalid state of risk.approx_count_distinct', 'a register past the sketch: 22P03');
+SELECT throws_ok($$SELECT risk._velocity_state_final(('\x010801' || '00')::risk.aggregate_state)$$,
+                 '22P03', 'invalid risk.velocity_state', 'a velocity state that ends early: 22P03');
+DROP TABLE halves;
 
 -- risk.is_new and risk.last_k_distinct: the frame's last row against the
 -- rest; ROWS frames up to the current event, in id order

@@ -12,19 +12,26 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/transam.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "libpq/pqformat.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/value.h"
 #include "utils/builtins.h"
 #include "utils/expandeddatum.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
 #include "agg_state.h"
+#include "aggregates.h"
 
 #define ENVELOPE_VERSION 1
 #define ENVELOPE_BYTES 2
-#define MAX_TAG AGG_STATE_DECAY
+#define MAX_TAG AGG_STATE_VELOCITY
 
 typedef struct ExpandedAggState
 {
@@ -51,6 +58,157 @@ risk_arg_type(FunctionCallInfo fcinfo, int argno)
 		ReleaseSysCache(tuple);
 	}
 	return type;
+}
+
+Oid
+risk_agg_input_type(FunctionCallInfo fcinfo, int argno, const char *fn, Oid *collation)
+{
+	Oid			type = get_fn_expr_argtype(fcinfo->flinfo, argno);
+	Aggref	   *aggref;
+	Node	   *wrapped = NULL;
+	Node	   *arg = NULL;
+
+	*collation = PG_GET_COLLATION();
+	if (OidIsValid(type))
+		return type;
+	aggref = AggGetAggref(fcinfo);
+	if (aggref != NULL)
+	{
+		ListCell   *lc;
+
+		/* the wrapper's last argument: ours, or the row of ours */
+		foreach(lc, aggref->args)
+			if (!((TargetEntry *) lfirst(lc))->resjunk)
+				wrapped = (Node *) ((TargetEntry *) lfirst(lc))->expr;
+		if (wrapped != NULL && IsA(wrapped, RowExpr))
+		{
+			List	   *fields = ((RowExpr *) wrapped)->args;
+
+			arg = argno <= list_length(fields) ? list_nth(fields, argno - 1) : NULL;
+			if (arg != NULL)
+				*collation = exprCollation(arg);	/* a row's collation is none */
+		}
+		else if (argno == 1)
+			arg = wrapped;
+	}
+	if (arg == NULL || exprType(arg) == RECORDOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDETERMINATE_DATATYPE),
+				 errmsg("could not determine the type of argument %d of %s", argno, fn),
+				 errdetail("It was called without an expression and not by an aggregate that wraps it.")));
+	return exprType(arg);
+}
+
+/* ------------------------------------------------------------------------
+ * Types and collations in a state's bytes
+ * ------------------------------------------------------------------------
+ */
+
+static void
+write_named(StringInfo buf, Oid oid, Oid nsp, const char *name)
+{
+	pq_sendint32(buf, oid);
+	if (oid >= FirstNormalObjectId)
+	{
+		pq_sendstring(buf, get_namespace_name(nsp));
+		pq_sendstring(buf, name);
+	}
+}
+
+/* A NUL-terminated string of the bytes, checked. */
+static const char *
+read_string(StringInfo buf, const char *what)
+{
+	const char *s = buf->data + buf->cursor;
+	const char *end = memchr(s, '\0', buf->len - buf->cursor);
+
+	if (end == NULL)
+		risk_state_corrupt(what, "A name in it has no end.");
+	buf->cursor += end - s + 1;
+	return s;
+}
+
+void
+agg_state_write_type(StringInfo buf, Oid type)
+{
+	HeapTuple	tuple = SearchSysCache1(TYPEOID, ObjectIdGetDatum(type));
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for type %u", type);
+	write_named(buf, type, ((Form_pg_type) GETSTRUCT(tuple))->typnamespace,
+				NameStr(((Form_pg_type) GETSTRUCT(tuple))->typname));
+	ReleaseSysCache(tuple);
+}
+
+Oid
+agg_state_read_type(StringInfo buf, const char *what)
+{
+	Oid			type;
+	const char *nsp;
+	const char *name;
+
+	risk_state_need(buf, 4, what);
+	type = pq_getmsgint(buf, 4);
+	if (type < FirstNormalObjectId)
+	{
+		if (!SearchSysCacheExists1(TYPEOID, ObjectIdGetDatum(type)))
+			risk_state_corrupt(what, psprintf("Its values are of type %u, which does not exist.", type));
+		return type;
+	}
+	nsp = read_string(buf, what);
+	name = read_string(buf, what);
+	type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum(name),
+						   ObjectIdGetDatum(get_namespace_oid(nsp, true)));
+	if (!OidIsValid(type))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("type %s.%s of a state of %s does not exist", nsp, name, what),
+				 errhint("Create the type on every node of the cluster.")));
+	return type;
+}
+
+void
+agg_state_write_collation(StringInfo buf, Oid collation)
+{
+	HeapTuple	tuple;
+
+	if (collation < FirstNormalObjectId)
+	{
+		pq_sendint32(buf, collation);
+		return;
+	}
+	tuple = SearchSysCache1(COLLOID, ObjectIdGetDatum(collation));
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for collation %u", collation);
+	write_named(buf, collation, ((Form_pg_collation) GETSTRUCT(tuple))->collnamespace,
+				NameStr(((Form_pg_collation) GETSTRUCT(tuple))->collname));
+	ReleaseSysCache(tuple);
+}
+
+Oid
+agg_state_read_collation(StringInfo buf, const char *what)
+{
+	Oid			collation;
+	const char *nsp;
+	const char *name;
+
+	risk_state_need(buf, 4, what);
+	collation = pq_getmsgint(buf, 4);
+	if (collation < FirstNormalObjectId)
+	{
+		if (OidIsValid(collation) && !SearchSysCacheExists1(COLLOID, ObjectIdGetDatum(collation)))
+			risk_state_corrupt(what, psprintf("It is of collation %u, which does not exist.", collation));
+		return collation;
+	}
+	nsp = read_string(buf, what);
+	name = read_string(buf, what);
+	collation = get_collation_oid(list_make2(makeString(pstrdup(nsp)), makeString(pstrdup(name))), true);
+	if (!OidIsValid(collation))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("collation %s.%s of a state of %s does not exist", nsp, name, what),
+				 errhint("Create the collation on every node of the cluster.")));
+	return collation;
 }
 
 /* ------------------------------------------------------------------------

@@ -17,9 +17,11 @@
  * value at zero.  So a sliding frame costs O(1) amortized per row, whatever
  * its width.
  *
- * count_distinct also splits for parallel query: states combine by adding
- * counts, and serialize as (count, value) pairs written with the type's
- * binary send function, behind a format version byte.
+ * count_distinct also splits (parallel query, Citus): states combine by
+ * adding counts, and are written as (count, value) pairs with the type's
+ * binary send function, behind a format version byte; the state is a
+ * risk.aggregate_state of its own kind, whose type is named when it is not
+ * built in, so that another node reads it.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -35,9 +37,12 @@
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
+#include "agg_state.h"
+#include "aggregates.h"
 #include "velocity.h"
 
-#define DISTINCT_FORMAT_VERSION 1
+/* 2: the type and collation as agg_state.h writes them (1 wrote oids; never stored) */
+#define DISTINCT_FORMAT_VERSION 2
 
 struct DistinctState;
 
@@ -194,14 +199,27 @@ state_remove(DistinctState *st, Datum value)
 	return true;
 }
 
+/* risk.aggregate_state's kind: written and read below */
+static const AggStateKind distinct_kind;
+
 static DistinctState *
 get_state(FunctionCallInfo fcinfo, const char *fn)
 {
 	MemoryContext aggcontext = risk_aggcontext(fcinfo, fn);
+	DistinctState *st = agg_state_arg(fcinfo, 0, &distinct_kind, aggcontext);
+	Oid			type;
+	Oid			collation;
 
-	if (!PG_ARGISNULL(0))
-		return (DistinctState *) PG_GETARG_POINTER(0);
-	return state_create(aggcontext, get_fn_expr_argtype(fcinfo->flinfo, 1), PG_GET_COLLATION());
+	if (st != NULL)
+		return st;
+	type = risk_agg_input_type(fcinfo, 1, fn, &collation);
+	return state_create(aggcontext, type, collation);
+}
+
+static Datum
+distinct_result(FunctionCallInfo fcinfo, DistinctState *st)
+{
+	return agg_state_result(fcinfo, st, &distinct_kind, st->mcxt);
 }
 
 /* ---- SQL-callable ---- */
@@ -210,13 +228,13 @@ PG_FUNCTION_INFO_V1(risk_count_distinct_add);
 Datum
 risk_count_distinct_add(PG_FUNCTION_ARGS)
 {
-	DistinctState *st = get_state(fcinfo, "risk_count_distinct_add");
+	DistinctState *st = get_state(fcinfo, "risk.count_distinct");
 
 	if (!PG_ARGISNULL(1))
 		state_add(st, PG_GETARG_DATUM(1), 1);
 	else
 		st->last_null = true;
-	PG_RETURN_POINTER(st);
+	return distinct_result(fcinfo, st);
 }
 
 /* The moving-aggregate inverse: a row leaves the window frame. */
@@ -251,7 +269,7 @@ PG_FUNCTION_INFO_V1(risk_last_k_add);
 Datum
 risk_last_k_add(PG_FUNCTION_ARGS)
 {
-	DistinctState *st = get_state(fcinfo, "risk_last_k_add");
+	DistinctState *st = get_state(fcinfo, "risk.last_k_distinct");
 
 	if (st->k == 0)
 	{
@@ -291,72 +309,62 @@ PG_FUNCTION_INFO_V1(risk_count_distinct_final);
 Datum
 risk_count_distinct_final(PG_FUNCTION_ARGS)
 {
-	if (PG_ARGISNULL(0))
-		PG_RETURN_INT64(0);
-	PG_RETURN_INT64(((DistinctState *) PG_GETARG_POINTER(0))->distinct);
+	DistinctState *st = agg_state_arg(fcinfo, 0, &distinct_kind, NULL);
+
+	PG_RETURN_INT64(st ? st->distinct : 0);
 }
 
 PG_FUNCTION_INFO_V1(risk_count_distinct_combine);
 Datum
 risk_count_distinct_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk_count_distinct_combine");
-	DistinctState *into = PG_ARGISNULL(0) ? NULL : (DistinctState *) PG_GETARG_POINTER(0);
-	DistinctState *from = PG_ARGISNULL(1) ? NULL : (DistinctState *) PG_GETARG_POINTER(1);
+	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk.count_distinct");
+	DistinctState *into = agg_state_arg(fcinfo, 0, &distinct_kind, aggcontext);
+	DistinctState *from = agg_state_arg(fcinfo, 1, &distinct_kind, NULL);
 
 	if (from == NULL)
-		return risk_combine_first(fcinfo, into);
+		return agg_state_result(fcinfo, into, &distinct_kind, aggcontext);
 	if (into == NULL)
 		into = state_create(aggcontext, from->type, from->collation);
 	for (ValueNode *v = from->oldest; v != NULL; v = v->newer)
 		state_add(into, v->value, v->rows);
-	PG_RETURN_POINTER(into);
+	return agg_state_result(fcinfo, into, &distinct_kind, aggcontext);
 }
 
 /*
- * Serialized: version byte, type oid, collation oid, number of values, then
- * per value, oldest first, its row count and its send() bytes with their
- * length.
+ * The bytes: version, type, collation, number of values, then per value,
+ * oldest first (so that the reader keeps the recency order), its row count
+ * and its send() bytes with their length.
  */
-PG_FUNCTION_INFO_V1(risk_count_distinct_serialize);
-Datum
-risk_count_distinct_serialize(PG_FUNCTION_ARGS)
+static void
+distinct_write(const void *state, StringInfo buf)
 {
-	DistinctState *st = (DistinctState *) PG_GETARG_POINTER(0);
-	StringInfoData buf;
+	const DistinctState *st = state;
 	Oid			send;
 	bool		varlena;
 	FmgrInfo	send_fn;
 
-	(void) risk_aggcontext(fcinfo, "risk_count_distinct_serialize");
 	getTypeBinaryOutputInfo(st->type, &send, &varlena);
 	fmgr_info(send, &send_fn);
-
-	pq_begintypsend(&buf);
-	pq_sendbyte(&buf, DISTINCT_FORMAT_VERSION);
-	pq_sendint32(&buf, st->type);
-	pq_sendint32(&buf, st->collation);
-	pq_sendint64(&buf, st->distinct);
-	/* oldest first, so that the receiving state keeps the recency order */
+	pq_sendbyte(buf, DISTINCT_FORMAT_VERSION);
+	agg_state_write_type(buf, st->type);
+	agg_state_write_collation(buf, st->collation);
+	pq_sendint64(buf, st->distinct);
 	for (ValueNode *v = st->oldest; v != NULL; v = v->newer)
 	{
 		bytea	   *bytes = SendFunctionCall(&send_fn, v->value);
 
-		pq_sendint64(&buf, v->rows);
-		pq_sendint32(&buf, VARSIZE(bytes) - VARHDRSZ);
-		pq_sendbytes(&buf, VARDATA(bytes), VARSIZE(bytes) - VARHDRSZ);
+		pq_sendint64(buf, v->rows);
+		pq_sendint32(buf, VARSIZE(bytes) - VARHDRSZ);
+		pq_sendbytes(buf, VARDATA(bytes), VARSIZE(bytes) - VARHDRSZ);
 		pfree(bytes);
 	}
-	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
-PG_FUNCTION_INFO_V1(risk_count_distinct_deserialize);
-Datum
-risk_count_distinct_deserialize(PG_FUNCTION_ARGS)
+static void *
+distinct_read(StringInfo buf, MemoryContext cxt)
 {
-	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk_count_distinct_deserialize");
-	bytea	   *bytes = PG_GETARG_BYTEA_PP(0);
-	StringInfoData buf;
+	const char *what = "risk.count_distinct";
 	DistinctState *st;
 	Oid			type;
 	Oid			collation;
@@ -365,31 +373,64 @@ risk_count_distinct_deserialize(PG_FUNCTION_ARGS)
 	FmgrInfo	recv_fn;
 	int64		n;
 
-	velocity_state_bytes(bytes, &buf, DISTINCT_FORMAT_VERSION, "risk.count_distinct");
-	type = pq_getmsgint(&buf, 4);
-	collation = pq_getmsgint(&buf, 4);
-	n = pq_getmsgint64(&buf);
-	st = state_create(aggcontext, type, collation);
+	risk_state_version(buf, DISTINCT_FORMAT_VERSION, what);
+	type = agg_state_read_type(buf, what);
+	collation = agg_state_read_collation(buf, what);
+	risk_state_need(buf, 8, what);
+	n = pq_getmsgint64(buf);
+	if (n < 0)
+		risk_state_corrupt(what, "It has a negative number of values.");
+	st = state_create(cxt, type, collation);
 	getTypeBinaryInputInfo(type, &recv, &ioparam);
 	fmgr_info(recv, &recv_fn);
 	for (int64 i = 0; i < n; i++)
 	{
-		int64		rows = pq_getmsgint64(&buf);
-		int			len = pq_getmsgint(&buf, 4);
+		int64		rows;
+		int			len;
 		StringInfoData value_buf;
-		Datum		value;
 
-		if (len < 0 || len > buf.len - buf.cursor)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("risk.count_distinct state is truncated")));
+		risk_state_need(buf, 12, what);
+		rows = pq_getmsgint64(buf);
+		len = pq_getmsgint(buf, 4);
+		if (rows < 1)
+			risk_state_corrupt(what, "A value of it has no rows.");
+		risk_state_need(buf, len, what);
 		/* receive functions expect their own, NUL-terminated buffer */
 		initStringInfo(&value_buf);
-		appendBinaryStringInfo(&value_buf, pq_getmsgbytes(&buf, len), len);
-		value = ReceiveFunctionCall(&recv_fn, &value_buf, ioparam, -1);
-		state_add(st, value, rows);
+		appendBinaryStringInfo(&value_buf, pq_getmsgbytes(buf, len), len);
+		state_add(st, ReceiveFunctionCall(&recv_fn, &value_buf, ioparam, -1), rows);
 		pfree(value_buf.data);
 	}
+	if (st->distinct != n)
+		risk_state_corrupt(what, "A value appears in it twice.");
+	return st;
+}
+
+static const AggStateKind distinct_kind = {AGG_STATE_DISTINCT, "risk.count_distinct", distinct_write, distinct_read};
+
+/* risk 0.1.0's declaration over internal, for parallel query */
+PG_FUNCTION_INFO_V1(risk_count_distinct_serialize);
+Datum
+risk_count_distinct_serialize(PG_FUNCTION_ARGS)
+{
+	StringInfoData buf;
+
+	(void) risk_aggcontext(fcinfo, "risk_count_distinct_serialize");
+	pq_begintypsend(&buf);
+	distinct_write(PG_GETARG_POINTER(0), &buf);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+PG_FUNCTION_INFO_V1(risk_count_distinct_deserialize);
+Datum
+risk_count_distinct_deserialize(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk_count_distinct_deserialize");
+	StringInfoData buf;
+	void	   *st;
+
+	risk_state_bytes(&buf, PG_GETARG_BYTEA_PP(0));
+	st = distinct_read(&buf, aggcontext);
 	pq_getmsgend(&buf);
 	PG_RETURN_POINTER(st);
 }

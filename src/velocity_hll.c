@@ -17,6 +17,9 @@
  * 2^12 registers: standard error 1.04 / sqrt(4096) = 1.6%, and small
  * counts, through linear counting, within one or two of the exact count.
  * Values are hashed with the type's 64-bit extended hash function.
+ *
+ * The state splits (parallel query, Citus) as a risk.aggregate_state of its
+ * own kind: the (register, rank) pairs with their rows, which add up.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -31,9 +34,12 @@
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
+#include "agg_state.h"
+#include "aggregates.h"
 #include "velocity.h"
 
-#define HLL_FORMAT_VERSION	1
+/* 2: the type and collation as agg_state.h writes them (1 wrote oids; never stored) */
+#define HLL_FORMAT_VERSION	2
 #define HLL_P				12
 #define HLL_M				(1 << HLL_P)
 #define HLL_MAX_RANK		(64 - HLL_P + 1)
@@ -169,16 +175,23 @@ estimate(const HllState *st)
 
 /* ---- SQL-callable ---- */
 
+/* risk.aggregate_state's kind: written and read below */
+static const AggStateKind hll_kind;
+
 PG_FUNCTION_INFO_V1(risk_hll_add);
 Datum
 risk_hll_add(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk_hll_add");
-	HllState   *st = PG_ARGISNULL(0) ? NULL : (HllState *) PG_GETARG_POINTER(0);
+	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk.approx_count_distinct");
+	HllState   *st = agg_state_arg(fcinfo, 0, &hll_kind, aggcontext);
 
 	if (st == NULL)
-		st = state_create(aggcontext, get_fn_expr_argtype(fcinfo->flinfo, 1),
-						  PG_GET_COLLATION());
+	{
+		Oid			collation;
+		Oid			type = risk_agg_input_type(fcinfo, 1, "risk.approx_count_distinct", &collation);
+
+		st = state_create(aggcontext, type, collation);
+	}
 	if (!PG_ARGISNULL(1))
 	{
 		int			r;
@@ -187,7 +200,7 @@ risk_hll_add(PG_FUNCTION_ARGS)
 		locate(st, PG_GETARG_DATUM(1), &r, &rank);
 		pair_add(st, r, rank, 1);
 	}
-	PG_RETURN_POINTER(st);
+	return agg_state_result(fcinfo, st, &hll_kind, aggcontext);
 }
 
 /* The moving-aggregate inverse: a row leaves the window frame. */
@@ -210,53 +223,95 @@ PG_FUNCTION_INFO_V1(risk_hll_final);
 Datum
 risk_hll_final(PG_FUNCTION_ARGS)
 {
-	if (PG_ARGISNULL(0))
-		PG_RETURN_INT64(0);
-	PG_RETURN_INT64(estimate((HllState *) PG_GETARG_POINTER(0)));
+	HllState   *st = agg_state_arg(fcinfo, 0, &hll_kind, NULL);
+
+	PG_RETURN_INT64(st ? estimate(st) : 0);
 }
 
 PG_FUNCTION_INFO_V1(risk_hll_combine);
 Datum
 risk_hll_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk_hll_combine");
-	HllState   *into = PG_ARGISNULL(0) ? NULL : (HllState *) PG_GETARG_POINTER(0);
-	HllState   *from = PG_ARGISNULL(1) ? NULL : (HllState *) PG_GETARG_POINTER(1);
+	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk.approx_count_distinct");
+	HllState   *into = agg_state_arg(fcinfo, 0, &hll_kind, aggcontext);
+	HllState   *from = agg_state_arg(fcinfo, 1, &hll_kind, NULL);
 	pairs_iterator it;
 	PairEntry  *e;
 
 	if (from == NULL)
-		return risk_combine_first(fcinfo, into);
+		return agg_state_result(fcinfo, into, &hll_kind, aggcontext);
 	if (into == NULL)
 		into = state_create(aggcontext, from->type, from->collation);
 	pairs_start_iterate(from->pairs, &it);
 	while ((e = pairs_iterate(from->pairs, &it)) != NULL)
 		pair_add(into, e->pair >> 8, e->pair & 0xFF, e->rows);
-	PG_RETURN_POINTER(into);
+	return agg_state_result(fcinfo, into, &hll_kind, aggcontext);
 }
 
-/* Serialized: version byte, type, collation, pairs, then (pair, rows) each. */
+/* The bytes: version, type, collation, number of pairs, then (pair, rows) each. */
+static void
+hll_write(const void *state, StringInfo buf)
+{
+	const HllState *st = state;
+	pairs_iterator it;
+	PairEntry  *e;
+
+	pq_sendbyte(buf, HLL_FORMAT_VERSION);
+	agg_state_write_type(buf, st->type);
+	agg_state_write_collation(buf, st->collation);
+	pq_sendint32(buf, st->pairs->members);
+	pairs_start_iterate(st->pairs, &it);
+	while ((e = pairs_iterate(st->pairs, &it)) != NULL)
+	{
+		pq_sendint32(buf, e->pair);
+		pq_sendint64(buf, e->rows);
+	}
+}
+
+static void *
+hll_read(StringInfo buf, MemoryContext cxt)
+{
+	const char *what = "risk.approx_count_distinct";
+	HllState   *st;
+	Oid			type;
+	Oid			collation;
+	uint32		n;
+
+	risk_state_version(buf, HLL_FORMAT_VERSION, what);
+	type = agg_state_read_type(buf, what);
+	collation = agg_state_read_collation(buf, what);
+	risk_state_need(buf, 4, what);
+	n = pq_getmsgint(buf, 4);
+	risk_state_need(buf, (int64) n * 12, what);
+	st = state_create(cxt, type, collation);
+	for (uint32 i = 0; i < n; i++)
+	{
+		uint32		pair = pq_getmsgint(buf, 4);
+		uint64		rows = pq_getmsgint64(buf);
+		int			r = pair >> 8;
+		int			rank = pair & 0xFF;
+
+		if (r >= HLL_M || rank < 1 || rank > HLL_MAX_RANK || rows == 0 || rows > PG_INT64_MAX)
+			risk_state_corrupt(what, "A register, a rank or a count in it cannot be.");
+		if (pairs_lookup(st->pairs, pair) != NULL)
+			risk_state_corrupt(what, "A register's rank appears in it twice.");
+		pair_add(st, r, rank, rows);
+	}
+	return st;
+}
+
+static const AggStateKind hll_kind = {AGG_STATE_HLL, "risk.approx_count_distinct", hll_write, hll_read};
+
+/* risk 0.1.0's declaration over internal, for parallel query */
 PG_FUNCTION_INFO_V1(risk_hll_serialize);
 Datum
 risk_hll_serialize(PG_FUNCTION_ARGS)
 {
-	HllState   *st = (HllState *) PG_GETARG_POINTER(0);
 	StringInfoData buf;
-	pairs_iterator it;
-	PairEntry  *e;
 
 	(void) risk_aggcontext(fcinfo, "risk_hll_serialize");
 	pq_begintypsend(&buf);
-	pq_sendbyte(&buf, HLL_FORMAT_VERSION);
-	pq_sendint32(&buf, st->type);
-	pq_sendint32(&buf, st->collation);
-	pq_sendint32(&buf, st->pairs->members);
-	pairs_start_iterate(st->pairs, &it);
-	while ((e = pairs_iterate(st->pairs, &it)) != NULL)
-	{
-		pq_sendint32(&buf, e->pair);
-		pq_sendint64(&buf, e->rows);
-	}
+	hll_write(PG_GETARG_POINTER(0), &buf);
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
@@ -265,31 +320,11 @@ Datum
 risk_hll_deserialize(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk_hll_deserialize");
-	bytea	   *bytes = PG_GETARG_BYTEA_PP(0);
 	StringInfoData buf;
-	HllState   *st;
-	Oid			type;
-	Oid			collation;
-	uint32		n;
+	void	   *st;
 
-	velocity_state_bytes(bytes, &buf, HLL_FORMAT_VERSION, "risk.approx_count_distinct");
-	type = pq_getmsgint(&buf, 4);
-	collation = pq_getmsgint(&buf, 4);
-	n = pq_getmsgint(&buf, 4);
-	st = state_create(aggcontext, type, collation);
-	for (uint32 i = 0; i < n; i++)
-	{
-		uint32		pair = pq_getmsgint(&buf, 4);
-		uint64		rows = pq_getmsgint64(&buf);
-		int			r = pair >> 8;
-		int			rank = pair & 0xFF;
-
-		if (r >= HLL_M || rank < 1 || rank > HLL_MAX_RANK || rows == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("risk.approx_count_distinct state is damaged")));
-		pair_add(st, r, rank, rows);
-	}
+	risk_state_bytes(&buf, PG_GETARG_BYTEA_PP(0));
+	st = hll_read(&buf, aggcontext);
 	pq_getmsgend(&buf);
 	PG_RETURN_POINTER(st);
 }

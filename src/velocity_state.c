@@ -49,6 +49,7 @@
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
+#include "agg_state.h"
 #include "velocity.h"
 
 #define FORM_VERSION 1			/* the portable form (send/receive, text) */
@@ -1346,7 +1347,8 @@ call_cache(FunctionCallInfo fcinfo)
 static uint64
 key_hash(FunctionCallInfo fcinfo, int argno, const char *fn, VelocityKeyHash *kh)
 {
-	Oid			type = get_fn_expr_argtype(fcinfo->flinfo, argno);
+	Oid			collation;
+	Oid			type = risk_agg_input_type(fcinfo, argno, fn, &collation);
 	uint64		h;
 
 	if (kh->type != type)
@@ -1362,7 +1364,7 @@ key_hash(FunctionCallInfo fcinfo, int argno, const char *fn, VelocityKeyHash *kh
 		fmgr_info_copy(&kh->proc, &tc->hash_extended_proc_finfo, fcinfo->flinfo->fn_mcxt);
 		kh->type = type;
 	}
-	h = DatumGetUInt64(FunctionCall2Coll(&kh->proc, PG_GET_COLLATION(),
+	h = DatumGetUInt64(FunctionCall2Coll(&kh->proc, collation,
 										 PG_GETARG_DATUM(argno), UInt64GetDatum(0)));
 	return h == 0 ? 1 : h;		/* 0 marks an empty slot */
 }
@@ -1520,13 +1522,16 @@ risk_velocity_read(PG_FUNCTION_ARGS)
  * ------------------------------------------------------------------------
  */
 
+/* risk.aggregate_state's kind: written and read below */
+static const AggStateKind velocity_kind;
+
 PG_FUNCTION_INFO_V1(risk_velocity_state_agg_step);
 Datum
 risk_velocity_state_agg_step(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk.velocity_state_agg");
 	MemoryContext old;
-	VState	   *s = PG_ARGISNULL(0) ? NULL : (VState *) PG_GETARG_POINTER(0);
+	VState	   *s = agg_state_arg(fcinfo, 0, &velocity_kind, aggcontext);
 	VelocityEvent ev;
 	bool		is_event = event_args(fcinfo, 1, "risk.velocity_state_agg", &ev);
 	VelocityWindowsArg *wa = &call_cache(fcinfo)->windows;
@@ -1547,16 +1552,18 @@ risk_velocity_state_agg_step(PG_FUNCTION_ARGS)
 	if (is_event)
 		state_add(s, ev.at, ev.has_amount, ev.amount, ev.has_key, ev.hash);
 	MemoryContextSwitchTo(old);
-	PG_RETURN_POINTER(s);
+	return agg_state_result(fcinfo, s, &velocity_kind, aggcontext);
 }
 
 PG_FUNCTION_INFO_V1(risk_velocity_state_agg_final);
 Datum
 risk_velocity_state_agg_final(PG_FUNCTION_ARGS)
 {
-	if (PG_ARGISNULL(0))
+	VState	   *s = agg_state_arg(fcinfo, 0, &velocity_kind, NULL);
+
+	if (s == NULL)
 		PG_RETURN_NULL();
-	PG_RETURN_POINTER(state_store((VState *) PG_GETARG_POINTER(0)));
+	PG_RETURN_POINTER(state_store(s));
 }
 
 /*
@@ -1675,11 +1682,11 @@ risk_velocity_state_agg_combine(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcontext = risk_aggcontext(fcinfo, "risk.velocity_state_agg");
 	MemoryContext old;
-	VState	   *a = PG_ARGISNULL(0) ? NULL : (VState *) PG_GETARG_POINTER(0);
-	VState	   *b = PG_ARGISNULL(1) ? NULL : (VState *) PG_GETARG_POINTER(1);
+	VState	   *a = agg_state_arg(fcinfo, 0, &velocity_kind, aggcontext);
+	VState	   *b = agg_state_arg(fcinfo, 1, &velocity_kind, NULL);
 
 	if (b == NULL)
-		return risk_combine_first(fcinfo, a);
+		return agg_state_result(fcinfo, a, &velocity_kind, aggcontext);
 	old = MemoryContextSwitchTo(aggcontext);
 	if (a == NULL)
 	{
@@ -1689,9 +1696,37 @@ risk_velocity_state_agg_combine(PG_FUNCTION_ARGS)
 	}
 	state_merge(a, b);
 	MemoryContextSwitchTo(old);
-	PG_RETURN_POINTER(a);
+	return agg_state_result(fcinfo, a, &velocity_kind, aggcontext);
 }
 
+/*
+ * The kind's bytes: the state's portable form (risk.velocity_state's
+ * send), its keys trimmed to the cap as the stored form has them; read
+ * back, every byte checked.
+ */
+static void
+velocity_write(const void *state, StringInfo buf)
+{
+	keys_trim((VState *) state);
+	state_send(state, buf);
+}
+
+static void *
+velocity_read(StringInfo buf, MemoryContext cxt)
+{
+	Reader		r = {buf->data + buf->cursor, buf->data + buf->len, true};
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	VState	   *s = state_receive(&r);
+
+	MemoryContextSwitchTo(old);
+	buf->cursor = buf->len;
+	return s;
+}
+
+static const AggStateKind velocity_kind = {AGG_STATE_VELOCITY, "risk.velocity_state_agg", velocity_write,
+										   velocity_read};
+
+/* risk 0.1.0's declaration over internal, for parallel query */
 PG_FUNCTION_INFO_V1(risk_velocity_state_agg_serialize);
 Datum
 risk_velocity_state_agg_serialize(PG_FUNCTION_ARGS)
