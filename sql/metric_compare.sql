@@ -153,7 +153,7 @@ DROP FUNCTION expect(text, text);
 -- support functions, and bad states are refused (velocity.sql tests the
 -- distinct counts' and velocity states')
 SELECT is((SELECT array_agg(aggfnoid::regprocedure::text ORDER BY aggfnoid::regprocedure::text) FROM pg_aggregate
-            WHERE aggtranstype = 'risk.aggregate_state'::regtype
+            WHERE aggtranstype = 'risk.aggregate_state'::regtype AND aggfnoid::regproc::text LIKE 'risk.%'
               AND aggfnoid::regproc::text NOT IN ('risk.count_distinct', 'risk.approx_count_distinct', 'risk.velocity_state_agg')),
           ARRAY['risk.auc_test(double precision,double precision,boolean)',
                 'risk.auc_test(double precision,double precision,double precision)',

@@ -210,6 +210,10 @@ SELECT throws_ok($$SELECT risk._hll_final(('\x010702' || '00000017' || '00000000
 SELECT throws_ok($$SELECT risk._velocity_state_final(('\x010801' || '00')::risk.aggregate_state)$$,
                  '22P03', 'invalid risk.velocity_state', 'a velocity state that ends early: 22P03');
 DROP TABLE halves;
+DROP AGGREGATE fx.distinct_part(anyelement), fx.distinct_merge(risk.aggregate_state), fx.hll_part(anyelement),
+  fx.hll_merge(risk.aggregate_state), fx.velocity_part(timestamptz, double precision, anyelement, interval[]),
+  fx.velocity_merge(risk.aggregate_state);
+DROP TYPE fx.colour;
 
 -- risk.is_new and risk.last_k_distinct: the frame's last row against the
 -- rest; ROWS frames up to the current event, in id order
