@@ -107,11 +107,15 @@ risk_agg_input_type(FunctionCallInfo fcinfo, int argno, const char *fn, Oid *col
 static void
 write_named(StringInfo buf, Oid oid, Oid nsp, const char *name)
 {
+	char	   *nspname;
+
 	pq_sendint32(buf, oid);
 	if (oid >= FirstNormalObjectId)
 	{
-		pq_sendstring(buf, get_namespace_name(nsp));
-		pq_sendstring(buf, name);
+		/* with their NULs, in the server's encoding (pq_sendstring would convert them) */
+		nspname = get_namespace_name(nsp);
+		appendBinaryStringInfo(buf, nspname, strlen(nspname) + 1);
+		appendBinaryStringInfo(buf, name, strlen(name) + 1);
 	}
 }
 

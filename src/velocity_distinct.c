@@ -408,7 +408,7 @@ distinct_read(StringInfo buf, MemoryContext cxt)
 
 static const AggStateKind distinct_kind = {AGG_STATE_DISTINCT, "risk.count_distinct", distinct_write, distinct_read};
 
-/* risk 0.1.0's declaration over internal, for parallel query */
+/* the anyelement aggregate's state is internal: its bytes for parallel query */
 PG_FUNCTION_INFO_V1(risk_count_distinct_serialize);
 Datum
 risk_count_distinct_serialize(PG_FUNCTION_ARGS)

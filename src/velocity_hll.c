@@ -302,7 +302,7 @@ hll_read(StringInfo buf, MemoryContext cxt)
 
 static const AggStateKind hll_kind = {AGG_STATE_HLL, "risk.approx_count_distinct", hll_write, hll_read};
 
-/* risk 0.1.0's declaration over internal, for parallel query */
+/* the anyelement aggregate's state is internal: its bytes for parallel query */
 PG_FUNCTION_INFO_V1(risk_hll_serialize);
 Datum
 risk_hll_serialize(PG_FUNCTION_ARGS)

@@ -1726,7 +1726,7 @@ velocity_read(StringInfo buf, MemoryContext cxt)
 static const AggStateKind velocity_kind = {AGG_STATE_VELOCITY, "risk.velocity_state_agg", velocity_write,
 										   velocity_read};
 
-/* risk 0.1.0's declaration over internal, for parallel query */
+/* the anyelement aggregate's state is internal: its bytes for parallel query */
 PG_FUNCTION_INFO_V1(risk_velocity_state_agg_serialize);
 Datum
 risk_velocity_state_agg_serialize(PG_FUNCTION_ARGS)
