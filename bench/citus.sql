@@ -1,8 +1,9 @@
 -- Citus benchmark (bench/citus, make bench-citus): the same :rows orders in
 -- a local table of the coordinator (one node, its parallel workers) and in
 -- a table distributed by order_id over the two workers; best of three runs
--- of risk.auc, a daily risk.score_summary dashboard, and risk.score of
--- every row, on each, with their results checked equal first.
+-- of risk.auc, a daily risk.score_summary dashboard, a daily distinct count
+-- and risk.score of every row, on each, with their results checked equal
+-- first.
 \set ON_ERROR_STOP 1
 \pset footer off
 SET client_min_messages = error;   -- Citus notes that the timing function stays on the coordinator
@@ -32,6 +33,9 @@ SELECT (SELECT risk.auc(score, is_fraud) FROM orders_local) = (SELECT risk.auc(s
        (SELECT array_agg(risk.rows(s) ORDER BY day) FROM (SELECT day, risk.score_summary(score, is_fraud) s FROM orders_local GROUP BY day) q)
      = (SELECT array_agg(risk.rows(s) ORDER BY day) FROM (SELECT day, risk.score_summary(score, is_fraud) s FROM orders_dist GROUP BY day) q)
        AS dashboard_equal,
+       (SELECT array_agg(n ORDER BY day) FROM (SELECT day, risk.count_distinct(account_age_days) n FROM orders_local GROUP BY day) q)
+     = (SELECT array_agg(n ORDER BY day) FROM (SELECT day, risk.count_distinct(account_age_days) n FROM orders_dist GROUP BY day) q)
+       AS distinct_equal,
        (SELECT sum(risk.score('orders_fraud', o)) FROM orders_local o)
        - (SELECT sum(risk.score('orders_fraud', o)) FROM orders_dist o) AS score_sum_difference;
 
@@ -43,6 +47,9 @@ INSERT INTO timings VALUES
   ('daily risk.score_summary (30 days)',
    pg_temp.best_ms('SELECT day, risk.score_summary(score, is_fraud) FROM orders_local GROUP BY day', 3),
    pg_temp.best_ms('SELECT day, risk.score_summary(score, is_fraud) FROM orders_dist GROUP BY day', 3)),
+  ('daily risk.count_distinct (30 days)',
+   pg_temp.best_ms('SELECT day, risk.count_distinct(account_age_days) FROM orders_local GROUP BY day', 3),
+   pg_temp.best_ms('SELECT day, risk.count_distinct(account_age_days) FROM orders_dist GROUP BY day', 3)),
   ('sum(risk.score(model, row))',
    pg_temp.best_ms($$SELECT sum(risk.score('orders_fraud', o)) FROM orders_local o$$, 3),
    pg_temp.best_ms($$SELECT sum(risk.score('orders_fraud', o)) FROM orders_dist o$$, 3));
