@@ -167,11 +167,11 @@ SELECT is((SELECT array_agg(aggfnoid::regprocedure::text ORDER BY aggfnoid::regp
             WHERE aggtranstype = 'risk.aggregate_state'::regtype
               AND aggfnoid::regproc::text IN ('risk.count_distinct', 'risk.approx_count_distinct', 'risk.velocity_state_agg')),
           (SELECT array_agg(f ORDER BY f)
-             FROM unnest(ARRAY['text', 'bigint', 'integer', 'smallint', 'uuid']) t,
+             FROM unnest(ARRAY['text', 'bigint', 'integer', 'smallint', 'uuid', '"char"']) t,
                   LATERAL (VALUES (format('risk.count_distinct(%s)', t)), (format('risk.approx_count_distinct(%s)', t)),
                                   (format('risk.velocity_state_agg(timestamp with time zone,double precision,%s,interval[])', t)),
                                   (format('risk.velocity_state_agg(timestamp with time zone,double precision,%s,interval[],integer)', t))) v(f)),
-          'and the distinct counts and velocity_state_agg declared for text, bigint, integer, smallint and uuid keys (the polymorphic ones keep internal)');
+          'and the distinct counts and velocity_state_agg declared for text, bigint, integer, smallint, uuid and "char" keys (the polymorphic ones keep internal)');
 -- the state of risk.stddev over 1, 2, 3: n, the sum and the sum of squares (double-double), the last value
 \set moments '\\x010401000000000000000340180000000000000000000000000000402c0000000000000000000000000000400800000000000000'
 SELECT is((:'moments'::risk.aggregate_state)::text, :'moments', 'risk.aggregate_state: its text reads back to itself');

@@ -1481,8 +1481,9 @@ END $convert$;
 -- polymorphic aggregate of a concrete state, so those keep their internal
 -- state, which Citus gathers to the coordinator).  The same C functions,
 -- window support included; a key of another type (numeric, an enum, ...)
--- takes the polymorphic aggregate.  smallint is declared so that a
--- smallint key does not find integer and bigint equally good.
+-- takes the polymorphic aggregate.  smallint and "char" are declared so
+-- that their keys do not find two of the others equally good (integer and
+-- bigint; text and anyelement).
 CREATE FUNCTION @extschema@._count_distinct_add(@extschema@.aggregate_state, anyelement) RETURNS @extschema@.aggregate_state
   AS 'MODULE_PATHNAME', 'risk_count_distinct_add' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@._count_distinct_add(@extschema@.aggregate_state, anyelement) IS
@@ -1535,7 +1536,7 @@ DECLARE
     t text;
     comment text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['text', 'bigint', 'integer', 'smallint', 'uuid'] LOOP
+    FOREACH t IN ARRAY ARRAY['text', 'bigint', 'integer', 'smallint', 'uuid', '"char"'] LOOP
         EXECUTE pg_catalog.format($sql$
 CREATE AGGREGATE @extschema@.count_distinct(%1$s) (
   SFUNC = @extschema@._count_distinct_add, STYPE = @extschema@.aggregate_state,
