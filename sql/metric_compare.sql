@@ -9,7 +9,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(33);
+SELECT plan(35);
 
 \getenv fixtures RISK_FIXTURES
 CREATE TABLE d_rows (run text, value float8, actual boolean);
@@ -172,6 +172,32 @@ SELECT is((SELECT array_agg(aggfnoid::regprocedure::text ORDER BY aggfnoid::regp
                                   (format('risk.velocity_state_agg(timestamp with time zone,double precision,%s,interval[])', t)),
                                   (format('risk.velocity_state_agg(timestamp with time zone,double precision,%s,interval[],integer)', t))) v(f)),
           'and the distinct counts and velocity_state_agg declared for text, bigint, integer, smallint, uuid and "char" keys (the polymorphic ones keep internal)');
+-- which one a key's type finds: a varchar, a name, a domain and an int2 the
+-- declared one of their kind, a "char" its own, a numeric and an enum the
+-- polymorphic one; every count = count(DISTINCT)
+CREATE DOMAIN cd_int AS integer;
+CREATE TYPE cd_colour AS ENUM ('red', 'green', 'blue');
+CREATE TABLE cd_keys AS
+  SELECT (i % 7)::varchar v, (i % 5)::text::name n, (i % 11)::cd_int d, (i % 3)::int2 s, chr(65 + i % 13)::"char" c,
+         (i % 4)::numeric / 2 x, (ARRAY['red', 'green', 'blue'])[1 + i % 3]::cd_colour e
+    FROM generate_series(1, 200) i;
+CREATE VIEW cd_calls AS
+  SELECT risk.count_distinct(v) v, risk.count_distinct(n) n, risk.count_distinct(d) d, risk.count_distinct(s) s,
+         risk.count_distinct(c) c, risk.count_distinct(x) x, risk.count_distinct(e) e FROM cd_keys;
+SELECT is((SELECT array_agg(DISTINCT refobjid::regprocedure::text ORDER BY refobjid::regprocedure::text) FROM pg_depend
+            WHERE classid = 'pg_rewrite'::regclass AND refclassid = 'pg_proc'::regclass
+              AND objid = (SELECT oid FROM pg_rewrite WHERE ev_class = 'cd_calls'::regclass)),
+          ARRAY['risk.count_distinct("char")', 'risk.count_distinct(anyelement)', 'risk.count_distinct(integer)',
+                'risk.count_distinct(smallint)', 'risk.count_distinct(text)'],
+          'count_distinct: varchar and name keys find text, a domain over integer integer, int2 smallint, "char" its own, numeric and an enum anyelement');
+SELECT is((SELECT ARRAY[v, n, d, s, c, x, e] FROM cd_calls),
+          (SELECT ARRAY[count(DISTINCT v), count(DISTINCT n), count(DISTINCT d), count(DISTINCT s), count(DISTINCT c),
+                        count(DISTINCT x), count(DISTINCT e)] FROM cd_keys),
+          'and every one counts as count(DISTINCT)');
+DROP VIEW cd_calls;
+DROP TABLE cd_keys;
+DROP TYPE cd_colour;
+DROP DOMAIN cd_int;
 -- the state of risk.stddev over 1, 2, 3: n, the sum and the sum of squares (double-double), the last value
 \set moments '\\x010401000000000000000340180000000000000000000000000000402c0000000000000000000000000000400800000000000000'
 SELECT is((:'moments'::risk.aggregate_state)::text, :'moments', 'risk.aggregate_state: its text reads back to itself');
