@@ -13,7 +13,7 @@
 \pset tuples_only on
 \pset pager off
 
-SELECT plan(10);
+SELECT plan(12);
 
 CREATE TABLE fs_local (order_id int, buyer_id int, device_id text, created_at timestamptz, amount float8,
                        coupon boolean, score float8, decision text, features jsonb, PRIMARY KEY (buyer_id, order_id));
@@ -103,9 +103,35 @@ SELECT throws_ok($$INSERT INTO fs_dist2 (order_id, buyer_id, device_id, created_
                    VALUES (1, 1, 'd-1', '2026-03-05', 10, true)$$,
                  '0A000', NULL, 'a trigger on the shards with the device''s entity: 0A000');
 
+-- how the workers' error reaches the client: with its SQLSTATE from a row
+-- or rows of VALUES, but as XX000 (its message and detail kept) from an
+-- INSERT ... SELECT whose rows Citus sends to the shards by COPY: Citus's
+-- COPY drops a worker's SQLSTATE (ReportCopyError); README says so
+-- (the shard's trigger, named in the message, is any of the shards')
+SET citus.enable_ddl_propagation = off;
+CREATE FUNCTION error_of(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE stmt;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    RETURN regexp_replace(SQLSTATE || ': ' || SQLERRM, 'score_[0-9]+', 'score_<shard>');
+END $$;
+RESET citus.enable_ddl_propagation;
+SELECT is(error_of($$INSERT INTO fs_dist2 (order_id, buyer_id, device_id, created_at, amount, coupon)
+                              VALUES (1, 1, 'd-1', '2026-03-05', 10, true), (2, 2, 'd-1', '2026-03-05', 10, true)$$),
+          (SELECT e FROM error_of($$INSERT INTO fs_dist2 (order_id, buyer_id, device_id, created_at, amount, coupon)
+                                     VALUES (1, 1, 'd-1', '2026-03-05', 10, true)$$) e WHERE e LIKE '0A000: %'),
+          'rows of VALUES: the worker''s 0A000 and message');
+SELECT is(error_of($$INSERT INTO fs_dist2 (order_id, buyer_id, device_id, created_at, amount, coupon)
+                              SELECT i, i, 'd-1', '2026-03-05', 10, true FROM generate_series(1, 2) i$$),
+          replace(error_of($$INSERT INTO fs_dist2 (order_id, buyer_id, device_id, created_at, amount, coupon)
+                                      VALUES (1, 1, 'd-1', '2026-03-05', 10, true)$$), '0A000: ', 'XX000: '),
+          'INSERT ... SELECT through Citus''s COPY: the same message, as XX000 (Citus drops the SQLSTATE)');
+
 SET client_min_messages = warning;
 DROP TABLE fs_local, fs_dist, fs_dist2 CASCADE;
 RESET client_min_messages;
 DROP FUNCTION declare_set(text, regclass);
+DROP FUNCTION error_of(text);
 DROP FUNCTION fs_orders(int, int);
 SELECT * FROM finish();
