@@ -22,7 +22,7 @@ PGFILEDESC  = "risk - risk-control engine for PostgreSQL"
 REGRESS     = setup parity explain score trigger rules backtest registry readme errors cache privileges hostile limits \
               dump_restore upgrade velocity velocity_online velocity_store feature_set metrics metric_summary metric_compare bucket train deploy experiment synthetic marketplace walkthrough concurrency rules_concurrency
 # the distributed suite, on a coordinator and two workers (make test-citus)
-CITUS_REGRESS = citus_registry citus_trigger citus_metrics citus_velocity citus_feature_set citus_drop citus_upgrade
+CITUS_REGRESS = citus_registry citus_trigger citus_metrics citus_velocity citus_feature_set citus_train citus_drop citus_upgrade
 
 PG_CPPFLAGS = -I$(srcdir)/include
 # Bit-exact float32 arithmetic with libxgboost: no fused multiply-add.

@@ -71,6 +71,19 @@ extern bool catalog_citus_is_worker(void);
 /* Whether every node knows relid, as the distributed catalog's rows that name it need (catalog_citus.c). */
 extern bool catalog_citus_known_everywhere(Oid relid);
 
+/*
+ * Before a call writes one of the extension's tables that others reference
+ * by foreign key: on Citus with the distributed catalog, 25001 when the
+ * transaction can no longer write it (catalog_citus.c).
+ */
+extern void catalog_citus_check_write(const char *table);
+/*
+ * The same, then the call's queries run over one connection per node until
+ * catalog_citus_end_sequential(the level returned, or -1).
+ */
+extern int	catalog_citus_sequential(const char *table);
+extern void catalog_citus_end_sequential(int level);
+
 /* Checks a name for a list or rule set (42602), as the tables' CHECK would. */
 extern char *catalog_check_name(text *name, const char *what);
 

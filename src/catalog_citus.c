@@ -26,6 +26,7 @@
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
@@ -377,4 +378,82 @@ catalog_citus_known_everywhere(Oid relid)
 	known = SPI_processed > 0;
 	SPI_finish();
 	return known;
+}
+
+/*
+ * Citus refuses a write to a reference table that other tables reference
+ * by foreign key (the registry, lists, rule sets, feature sets) once the
+ * transaction has run a query over a distributed table through several
+ * connections to a node ("cannot modify table ... because there was a
+ * parallel operation on a distributed table", as XX000).  Before a call
+ * writes such a table (each has a column "name"), an empty update of it
+ * (as its owner: the caller may insert, not update) asks Citus, so that the
+ * call fails at once, with 25001 and what to do, before its work.
+ */
+void
+catalog_citus_check_write(const char *table)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	CatalogIdentity id;
+
+	if (catalog_read_relid(table) == catalog_relid(table))
+		return;
+	catalog_spi_connect();
+	catalog_as_owner(table, &id);
+	PG_TRY();
+	{
+		if (SPI_execute(psprintf("UPDATE " RISK_SCHEMA ".%s SET name = name WHERE false", table), false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not ask Citus whether %s can be written", table);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(caller);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_INTERNAL_ERROR || edata->message == NULL ||
+			strstr(edata->message, "parallel operation on a distributed table") == NULL)
+			PG_RE_THROW();
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("cannot write " RISK_SCHEMA ".%s in this transaction: it has run a query over a distributed table in parallel",
+						table),
+				 errdetail("Citus writes a reference table that others reference over one connection per node, "
+						   "which a transaction that used several cannot do (%s).", edata->message),
+				 errhint("Make this call in its own transaction, or before the transaction's first query "
+						 "over a distributed table, or begin the transaction with "
+						 "SET LOCAL citus.multi_shard_modify_mode TO 'sequential'.")));
+	}
+	PG_END_TRY();
+	catalog_as_caller(&id);
+	SPI_finish();
+}
+
+/*
+ * risk.train reads its rows and then registers the model: its queries run
+ * sequentially, one connection per node, for the length of the call, as
+ * Citus's own hint says (SET LOCAL citus.multi_shard_modify_mode TO
+ * 'sequential'), after catalog_citus_check_write.  The setting is undone at
+ * the end of the call, or with the (sub)transaction on an error.
+ */
+int
+catalog_citus_sequential(const char *table)
+{
+	int			level;
+
+	if (catalog_read_relid(table) == catalog_relid(table))
+		return -1;
+	catalog_citus_check_write(table);
+	level = NewGUCNestLevel();
+	(void) set_config_option("citus.multi_shard_modify_mode", "sequential", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+void
+catalog_citus_end_sequential(int level)
+{
+	if (level >= 0)
+		AtEOXact_GUC(true, level);
 }

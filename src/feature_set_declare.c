@@ -399,6 +399,7 @@ risk_create_feature_set(PG_FUNCTION_ARGS)
 				 errdetail("The extension's catalog is on every node of the Citus cluster, and its rows name the table."),
 				 errhint("Distribute it (create_distributed_table), or add it to Citus's metadata: "
 						 "SELECT citus_add_local_table_to_metadata('%s').", get_rel_name(events))));
+	catalog_citus_check_write("feature_sets");
 	catalog_spi_connect();
 	{
 		Oid			types[7] = {TEXTOID, OIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
@@ -525,6 +526,8 @@ risk_add_entity(PG_FUNCTION_ARGS)
 {
 	SetRow		r = set_row(arg_text(fcinfo, 0, "a feature set's name"), true);
 
+	catalog_citus_check_write("feature_sets");
+
 	entity_add(&r, arg_text(fcinfo, 1, "an entity's name"), arg_text(fcinfo, 2, "an entity's expression"));
 	catalog_spi_connect();
 	generate_batch(&r);
@@ -592,6 +595,8 @@ risk_add_feature(PG_FUNCTION_ARGS)
 	int			nest;
 	int32		position;
 	CatalogIdentity id;
+
+	catalog_citus_check_write("feature_sets");
 
 	if (strlen(name) == 0 || strlen(name) >= NAMEDATALEN)
 		ereport(ERROR,
@@ -838,6 +843,8 @@ Datum
 risk_drop_feature_set(PG_FUNCTION_ARGS)
 {
 	SetRow		r = set_row(arg_text(fcinfo, 0, "a feature set's name"), true);
+
+	catalog_citus_check_write("feature_sets");
 
 	catalog_spi_connect();
 	drop_set(&r);

@@ -548,6 +548,7 @@ list_touch(const char *name)
 	Datum		args[1] = {CStringGetTextDatum(name)};
 	bool		isnull;
 
+	catalog_citus_check_write("lists");
 	if (SPI_execute_with_args("UPDATE " RISK_SCHEMA ".lists SET revision = revision OPERATOR(pg_catalog.+) 1 "
 							  "WHERE name OPERATOR(pg_catalog.=) $1 RETURNING kind",
 							  1, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
@@ -601,6 +602,7 @@ risk_create_list(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown kind of list \"%s\"", kind),
 				 errhint("A list is of kind text (values compared as text) or inet (addresses and networks).")));
+	catalog_citus_check_write("lists");
 	catalog_spi_connect();
 	catalog_as_owner("lists", &id);
 	args[0] = CStringGetTextDatum(name);

@@ -430,6 +430,7 @@ registry_store(const char *name, const char *bytes, size_t len,
 	args[15] = metadata ? JsonbPGetDatum(metadata) : (Datum) 0;
 	nulls[15] = metadata ? ' ' : 'n';
 
+	catalog_citus_check_write("model_registry");
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
@@ -569,6 +570,7 @@ risk_drop_model(PG_FUNCTION_ARGS)
 	uint64		dropped;
 
 	registry_require(InvalidOid, ACL_SELECT | ACL_DELETE);
+	catalog_citus_check_write("model_registry");
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	/* a deployed version stays: an alias points at it (0.1.0 has no aliases) */

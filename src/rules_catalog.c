@@ -432,6 +432,8 @@ set_row(const char *name, bool for_update)
 	bool		isnull;
 	Datum		current;
 
+	if (for_update)
+		catalog_citus_check_write("rule_sets");
 	if (SPI_execute_with_args(for_update
 							  ? "SELECT relation::pg_catalog.oid, model, current_version, require_approval "
 							  "FROM " RISK_SCHEMA ".rule_sets WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE"
@@ -591,6 +593,7 @@ risk_create_rule_set(PG_FUNCTION_ARGS)
 	model = registry_check_name(PG_GETARG_TEXT_PP(2));
 	m = model_cache_pin(model); /* it exists, and we may read it */
 	model_cache_unpin(m);
+	catalog_citus_check_write("rule_sets");
 	catalog_spi_connect();
 	catalog_as_owner("rule_sets", &id);
 	args[0] = CStringGetTextDatum(name);

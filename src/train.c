@@ -915,6 +915,7 @@ risk_train(PG_FUNCTION_ARGS)
 	int32		version;
 	long		secs;
 	int			usecs;
+	int			sequential;
 
 	c.name = registry_check_name(PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0));
 	c.query = required_text(fcinfo, 1, "the training query");
@@ -952,7 +953,8 @@ risk_train(PG_FUNCTION_ARGS)
 		read_params(&c);
 	complete_params(&c);
 
-	/* the rows */
+	/* the rows (on Citus over one connection per node, so that the model can be registered after) */
+	sequential = catalog_citus_sequential("model_registry");
 	train_progress_begin(c.name);
 	read_rows(&c, &cols, &t, work);
 	rows_bytes = (size_t) t.cap * TRAIN_ROW_BYTES(t.num_features);
@@ -1062,6 +1064,7 @@ risk_train(PG_FUNCTION_ARGS)
 	TimestampDifference(started, GetCurrentTimestamp(), &secs, &usecs);
 	write_record(&c, version, &t, fingerprint, &ev, &stop, c.early_stopping_rounds > 0 ? stop_metric : NULL,
 				 &log, secs + usecs / 1e6, rows_bytes);
+	catalog_citus_end_sequential(sequential);
 
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(work);
